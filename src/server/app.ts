@@ -1,0 +1,167 @@
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import { installErrorHandling } from './http/errors.js';
+import { installGuard } from './http/guard.js';
+import { RateLimiter } from './http/rate-limit.js';
+import { validatorCompiler } from './http/validation.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import { SecretBox, loadMasterKey } from './lib/crypto.js';
+import { newId } from './lib/ids.js';
+import type { Logger } from './lib/logger.js';
+import { packageVersion } from './lib/version.js';
+import { accessRoutes } from './modules/access/access.routes.js';
+import { AccessService } from './modules/access/access.service.js';
+import { apiKeysRoutes } from './modules/apikeys/apikeys.routes.js';
+import { ApiKeysService } from './modules/apikeys/apikeys.service.js';
+import { auditRoutes } from './modules/audit/audit.routes.js';
+import { AuditLog } from './modules/audit/audit.service.js';
+import { authRoutes } from './modules/auth/auth.routes.js';
+import { AuthService } from './modules/auth/auth.service.js';
+import { Authenticator } from './modules/auth/authenticator.js';
+import { AccessTokens } from './modules/auth/tokens.js';
+import { Mailer } from './modules/email/mailer.js';
+import { orgsRoutes } from './modules/orgs/orgs.routes.js';
+import { OrgsService } from './modules/orgs/orgs.service.js';
+import { settingsRoutes } from './modules/settings/settings.routes.js';
+import { SettingsService } from './modules/settings/settings.service.js';
+import { systemRoutes } from './modules/system/system.routes.js';
+import { SystemService } from './modules/system/system.service.js';
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  database: Database;
+  clock?: Clock;
+  /** Where logs go; tests pass a stream to read them. Defaults to stdout. */
+  logStream?: NodeJS.WritableStream;
+}
+
+export type Services = ReturnType<typeof createServices>;
+
+/** Wires services from their narrow dependencies: the one place that knows them all. */
+export function createServices(deps: {
+  config: Readonly<Config>;
+  database: Database;
+  clock: Clock;
+  logger: Logger;
+}) {
+  const { config, database, clock, logger } = deps;
+  const db = database.db;
+  const masterKey = loadMasterKey(config.masterKeyHex, config.dataDir);
+  const audit = new AuditLog({ db, clock, like: database.caps.ilike });
+  const settings = new SettingsService({ db, clock, box: new SecretBox(masterKey), audit });
+  const orgs = new OrgsService({ db, clock, audit });
+  const tokens = new AccessTokens({ masterKey, ttlMs: config.accessTokenTtlMs, clock });
+  const mailer = new Mailer({ settings, logger });
+  return {
+    audit,
+    settings,
+    orgs,
+    mailer,
+    authenticator: new Authenticator({ db, clock, tokens }),
+    auth: new AuthService({
+      db,
+      clock,
+      tokens,
+      audit,
+      orgs,
+      settings,
+      mailer,
+      logger,
+      refreshTtlMs: config.refreshTokenTtlMs,
+      resetTtlMs: config.passwordResetTtlMs,
+    }),
+    access: new AccessService({ db, clock, audit }),
+    apiKeys: new ApiKeysService({ db, clock, audit, settings }),
+    system: new SystemService({ database }),
+  };
+}
+
+function requestId(header: string | string[] | undefined): string {
+  return typeof header === 'string' && /^[\w.-]{1,100}$/.test(header) ? header : newId();
+}
+
+/** Builds the HTTP app; it never listens by itself, so tests and main.ts both use it. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, database } = deps;
+  const clock = deps.clock ?? systemClock;
+  const app = Fastify({
+    logger: { level: config.logLevel, ...(deps.logStream ? { stream: deps.logStream } : {}) },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    genReqId: (request) => requestId(request.headers['x-request-id']),
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const services = createServices({ config, database, clock, logger: app.log });
+  app.decorate('services', services);
+  app.setValidatorCompiler(validatorCompiler());
+  installErrorHandling(app);
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+
+  await app.register(cors, {
+    origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
+    credentials: true,
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Fleetplane API',
+        version: packageVersion(),
+        description: 'Self-hosted control plane for fleets of machines',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or API key' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+      security: [{ bearer: [] }, { apiKey: [] }],
+    },
+  });
+  installGuard(app, services.authenticator);
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const httpDuration = new Histogram({
+    name: 'fleetplane_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [metrics],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    httpDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unknown',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  const limiter = new RateLimiter({ ...config.authRateLimit, clock });
+  await app.register(systemRoutes({ system: services.system, metrics }));
+  await app.register(authRoutes({ auth: services.auth, limiter }));
+  await app.register(orgsRoutes({ orgs: services.orgs }));
+  await app.register(accessRoutes({ access: services.access }));
+  await app.register(apiKeysRoutes({ apiKeys: services.apiKeys }));
+  await app.register(auditRoutes({ audit: services.audit }));
+  await app.register(settingsRoutes({ settings: services.settings }));
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}

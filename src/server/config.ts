@@ -1,0 +1,88 @@
+import path from 'node:path';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const DAY = 24 * 60 * MINUTE;
+
+export type DatabaseConfig =
+  { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; schema: string | undefined };
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  dataDir: string;
+  database: DatabaseConfig;
+  /** 32-byte key as hex; when absent a 0600 key file in dataDir is used. */
+  masterKeyHex: string | undefined;
+  logLevel: string;
+  bodyLimitBytes: number;
+  corsOrigins: string[];
+  accessTokenTtlMs: number;
+  refreshTokenTtlMs: number;
+  passwordResetTtlMs: number;
+  authRateLimit: { max: number; windowMs: number };
+  shutdownTimeoutMs: number;
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0)
+    throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+function databaseFrom(env: Env, dataDir: string): DatabaseConfig {
+  const url = env.DATABASE_URL;
+  if (!url) return { kind: 'sqlite', file: path.join(dataDir, 'fleetplane.db') };
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    return { kind: 'postgres', url, schema: env.DATABASE_SCHEMA || undefined };
+  }
+  if (url.startsWith('sqlite:')) return { kind: 'sqlite', file: url.slice('sqlite:'.length) };
+  throw new ConfigError('DATABASE_URL must be a postgres:// URL or sqlite:<file>');
+}
+
+/** Parses settings once from an environment; the only place the process environment is interpreted. */
+export function loadConfig(env: Env, overrides: Partial<Config> = {}): Readonly<Config> {
+  const nodeEnv = env.NODE_ENV === 'production' || env.NODE_ENV === 'test' ? env.NODE_ENV : 'development';
+  const dataDir = path.resolve(env.FLEETPLANE_DATA_DIR ?? 'data');
+  const masterKeyHex = env.FLEETPLANE_MASTER_KEY || undefined;
+  if (masterKeyHex !== undefined && !/^[0-9a-fA-F]{64}$/.test(masterKeyHex)) {
+    throw new ConfigError('FLEETPLANE_MASTER_KEY must be 64 hex characters (32 bytes)');
+  }
+  const config: Config = {
+    env: nodeEnv,
+    host: env.HOST ?? '127.0.0.1',
+    port: int(env, 'PORT', 8080),
+    dataDir,
+    database: databaseFrom(env, dataDir),
+    masterKeyHex,
+    logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+    bodyLimitBytes: int(env, 'FLEETPLANE_BODY_LIMIT_BYTES', 1024 * 1024),
+    corsOrigins: (env.FLEETPLANE_CORS_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+    accessTokenTtlMs: int(env, 'FLEETPLANE_ACCESS_TOKEN_TTL_MS', 15 * MINUTE),
+    refreshTokenTtlMs: int(env, 'FLEETPLANE_REFRESH_TOKEN_TTL_MS', 30 * DAY),
+    passwordResetTtlMs: int(env, 'FLEETPLANE_PASSWORD_RESET_TTL_MS', 30 * MINUTE),
+    authRateLimit: {
+      max: int(env, 'FLEETPLANE_AUTH_RATE_LIMIT', 5),
+      windowMs: int(env, 'FLEETPLANE_AUTH_RATE_WINDOW_MS', MINUTE),
+    },
+    shutdownTimeoutMs: int(env, 'FLEETPLANE_SHUTDOWN_TIMEOUT_MS', 10 * SECOND),
+    trustProxy: env.FLEETPLANE_TRUST_PROXY === 'true',
+    ...overrides,
+  };
+  if (config.authRateLimit.max < 1) throw new ConfigError('FLEETPLANE_AUTH_RATE_LIMIT must be at least 1');
+  if (config.accessTokenTtlMs < SECOND)
+    throw new ConfigError('FLEETPLANE_ACCESS_TOKEN_TTL_MS must be at least 1000');
+  return Object.freeze(config);
+}

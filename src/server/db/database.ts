@@ -1,0 +1,103 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, NO_MIGRATIONS, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { DatabaseConfig } from '../config.js';
+import { migrationProvider } from './migrations/index.js';
+import type { DB } from './schema.js';
+
+/** The one table of dialect differences; code asks for a capability, never for a dialect. */
+export interface DialectCaps {
+  /** `FOR UPDATE SKIP LOCKED` exists, so several nodes can claim rows concurrently. */
+  skipLocked: boolean;
+  /** LISTEN/NOTIFY exists, so events can cross server nodes. */
+  notify: boolean;
+  /** Case-insensitive LIKE operator. */
+  ilike: 'ilike' | 'like';
+}
+
+export interface Database {
+  db: Kysely<DB>;
+  kind: DatabaseConfig['kind'];
+  caps: DialectCaps;
+  /** Only for PostgreSQL: the pool, for LISTEN connections. */
+  pool: pg.Pool | undefined;
+  close(): Promise<void>;
+}
+
+function openSqlite(file: string): Database {
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('synchronous = NORMAL');
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    kind: 'sqlite',
+    caps: { skipLocked: false, notify: false, ilike: 'like' },
+    pool: undefined,
+    close: () => db.destroy(),
+  };
+}
+
+async function openPostgres(url: string, schema: string | undefined): Promise<Database> {
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema))
+    throw new Error(`invalid schema name "${schema}"`);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  return {
+    db,
+    kind: 'postgres',
+    caps: { skipLocked: true, notify: true, ilike: 'ilike' },
+    pool,
+    close: () => db.destroy(),
+  };
+}
+
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+  return config.kind === 'sqlite' ? openSqlite(config.file) : openPostgres(config.url, config.schema);
+}
+
+export interface MigrationOutcome {
+  applied: string[];
+  error: Error | undefined;
+}
+
+function asError(error: unknown): Error | undefined {
+  if (error === undefined || error instanceof Error) return error;
+  return new Error(typeof error === 'string' ? error : JSON.stringify(error));
+}
+
+export async function migrateToLatest(database: Database): Promise<MigrationOutcome> {
+  const migrator = new Migrator({ db: database.db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  return {
+    applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName),
+    error: asError(error),
+  };
+}
+
+/** Rolls every migration back, for `fleetplane db reset`. */
+export async function dropEverything(database: Database): Promise<void> {
+  const migrator = new Migrator({ db: database.db, provider: migrationProvider });
+  const { error } = await migrator.migrateTo(NO_MIGRATIONS);
+  const failure = asError(error);
+  if (failure) throw failure;
+}
+
+export async function pingDatabase(database: Database): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(database.db);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,30 @@
+import type {} from '@fastify/swagger';
+import type { FastifyRequest } from 'fastify';
+import type { Principal, RequestContext, RequestMeta } from '../modules/access/context.js';
+import type { Permission } from '../modules/access/permissions.js';
+import { AppError } from '../lib/errors.js';
+
+/** What a route needs: nobody (`public`), any signed-in principal (`authenticated`), or one permission. */
+export type RoutePermission = 'public' | 'authenticated' | Permission;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    permission?: RoutePermission;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export function metaOf(request: FastifyRequest): RequestMeta {
+  return {
+    ip: request.ip,
+    userAgent: request.headers['user-agent'] ?? null,
+    requestId: request.id,
+  };
+}
+
+export function contextOf(request: FastifyRequest): RequestContext {
+  if (!request.principal) throw new AppError('unauthorized', 'authentication required');
+  return { ...request.principal, meta: metaOf(request) };
+}

@@ -1,0 +1,77 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { AppError, errorStatus, type ErrorCode, type ErrorDetail } from '../lib/errors.js';
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Array(Type.Object({}, { additionalProperties: true })),
+    }),
+    request_id: Type.String(),
+  },
+  { $id: 'ErrorBody' },
+);
+
+function send(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  code: ErrorCode,
+  message: string,
+  details: ErrorDetail[] = [],
+) {
+  return reply
+    .status(errorStatus[code])
+    .type('application/json')
+    .send({ error: { code, message, details }, request_id: request.id });
+}
+
+function fromFastify(error: FastifyError): AppError {
+  if (error.validation) {
+    return new AppError('validation_failed', 'request is not valid', {
+      details: error.validation.map((v) => {
+        const missing = typeof v.params.missingProperty === 'string' ? `/${v.params.missingProperty}` : '';
+        const extra =
+          typeof v.params.additionalProperty === 'string' ? `/${v.params.additionalProperty}` : '';
+        return {
+          field: `${error.validationContext ?? 'body'}${`${v.instancePath}${missing}${extra}`.replaceAll('/', '.')}`,
+          message: v.message ?? 'is not valid',
+        };
+      }),
+    });
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('payload_too_large', 'request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('bad_request', 'content type is not supported; send application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AppError('bad_request', 'request body is not valid JSON');
+    default:
+      if (error.statusCode === 400 || error instanceof SyntaxError)
+        return new AppError('bad_request', error.message);
+      if (error.statusCode === 413) return new AppError('payload_too_large', 'request body is too large');
+      if (error.statusCode === 415) return new AppError('bad_request', error.message);
+      return new AppError('internal', 'internal error');
+  }
+}
+
+/** One error shape for everything: application errors, validation, unknown routes, crashes. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.addSchema(ErrorBody);
+
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    const appError = error instanceof AppError ? error : fromFastify(error);
+    if (appError.code === 'internal') request.log.error({ err: error }, 'request failed');
+    if (appError.retryAfterSeconds !== undefined)
+      void reply.header('retry-after', String(appError.retryAfterSeconds));
+    if (appError.code === 'unauthorized') void reply.header('www-authenticate', 'Bearer realm="fleetplane"');
+    return send(reply, request, appError.code, appError.message, appError.details);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, request, 'not_found', `no route for ${request.method} ${request.url.split('?')[0]}`),
+  );
+}

@@ -1,0 +1,55 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../lib/errors.js';
+import type { Authenticator } from '../modules/auth/authenticator.js';
+
+function credentialOf(request: FastifyRequest): string | null {
+  const apiKey = request.headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey) return apiKey;
+  const authorization = request.headers.authorization;
+  if (authorization?.toLowerCase().startsWith('bearer ')) return authorization.slice(7).trim() || null;
+  return null;
+}
+
+/**
+ * Every route declares the permission it needs (`config.permission`); a route that does not
+ * is refused at startup. Authentication and the permission check run before the body is
+ * parsed, so an anonymous caller learns nothing from validation errors.
+ */
+export function installGuard(app: FastifyInstance, authenticator: Authenticator): void {
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRoute', (route) => {
+    const permission = route.config?.permission;
+    if (permission === undefined) {
+      if (route.url.startsWith('/docs')) {
+        route.config = { ...route.config, permission: 'public' };
+        return;
+      }
+      throw new Error(`route ${String(route.method)} ${route.url} declares no permission`);
+    }
+    if (route.schema) {
+      route.schema = {
+        ...route.schema,
+        'x-permission': permission,
+        ...(permission === 'public' ? { security: [] } : {}),
+      } as typeof route.schema;
+    }
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const permission = request.routeOptions.config.permission;
+    if (permission === undefined || permission === 'public') return;
+    const credential = credentialOf(request);
+    if (!credential)
+      throw new AppError(
+        'unauthorized',
+        'authentication required: send a bearer token or an X-API-Key header',
+      );
+    const principal = await authenticator.authenticate(credential);
+    if (!principal) throw new AppError('unauthorized', 'credentials are not valid or have expired');
+    if (permission !== 'authenticated' && !principal.permissions.has(permission)) {
+      throw new AppError('forbidden', `permission "${permission}" is required`);
+    }
+    request.principal = principal;
+  });
+}

@@ -1,0 +1,10 @@
+import { Type } from 'typebox';
+
+/** Building blocks shared by every module's schemas. */
+export const Id = Type.String({ format: 'uuid' });
+export const IdParams = Type.Object({ id: Id });
+export const Timestamp = Type.String({ format: 'date-time' });
+export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+export const Email = Type.String({ format: 'email', maxLength: 254 });
+export const Password = Type.String({ minLength: 1, maxLength: 256 });
+export const Name = Type.String({ minLength: 1, maxLength: 200 });

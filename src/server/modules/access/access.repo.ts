@@ -1,0 +1,176 @@
+import type { Executor } from '../../db/executor.js';
+import type { RolesTable } from '../../db/schema.js';
+import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
+
+export type RoleRow = RolesTable;
+
+export interface MemberRow {
+  id: string;
+  email: string;
+  name: string;
+  joined_at: string;
+}
+
+export const accessRepo = {
+  insertRole(db: Executor, role: RoleRow): Promise<unknown> {
+    return db.insertInto('roles').values(role).execute();
+  },
+
+  listRoles(db: Executor, orgId: string, page: PageParams): Promise<Page<RoleRow>> {
+    return paginate(db.selectFrom('roles').selectAll().where('org_id', '=', orgId), 'id', page);
+  },
+
+  getRole(db: Executor, orgId: string, id: string): Promise<RoleRow | undefined> {
+    return db
+      .selectFrom('roles')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  },
+
+  getRolesByIds(db: Executor, orgId: string, ids: readonly string[]): Promise<RoleRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return db.selectFrom('roles').selectAll().where('org_id', '=', orgId).where('id', 'in', ids).execute();
+  },
+
+  findRoleByName(db: Executor, orgId: string, name: string): Promise<RoleRow | undefined> {
+    return db
+      .selectFrom('roles')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+  },
+
+  updateRole(
+    db: Executor,
+    orgId: string,
+    id: string,
+    changes: Partial<Pick<RoleRow, 'name' | 'description' | 'permissions' | 'updated_at'>>,
+  ): Promise<unknown> {
+    return db.updateTable('roles').set(changes).where('org_id', '=', orgId).where('id', '=', id).execute();
+  },
+
+  deleteRole(db: Executor, orgId: string, id: string): Promise<unknown> {
+    return db.deleteFrom('roles').where('org_id', '=', orgId).where('id', '=', id).execute();
+  },
+
+  async roleUsage(
+    db: Executor,
+    orgId: string,
+    roleId: string,
+  ): Promise<{ members: number; apiKeys: number }> {
+    const [members, keys] = await Promise.all([
+      db
+        .selectFrom('member_roles')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('org_id', '=', orgId)
+        .where('role_id', '=', roleId)
+        .executeTakeFirstOrThrow(),
+      db
+        .selectFrom('api_keys')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('org_id', '=', orgId)
+        .where('role_id', '=', roleId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirstOrThrow(),
+    ]);
+    return { members: Number(members.n), apiKeys: Number(keys.n) };
+  },
+
+  rolesOfMember(db: Executor, orgId: string, userId: string): Promise<RoleRow[]> {
+    return db
+      .selectFrom('member_roles')
+      .innerJoin('roles', 'roles.id', 'member_roles.role_id')
+      .selectAll('roles')
+      .where('member_roles.org_id', '=', orgId)
+      .where('member_roles.user_id', '=', userId)
+      .orderBy('roles.name')
+      .execute();
+  },
+
+  async rolesOfMembers(
+    db: Executor,
+    orgId: string,
+    userIds: readonly string[],
+  ): Promise<Map<string, RoleRow[]>> {
+    const byUser = new Map<string, RoleRow[]>(userIds.map((id) => [id, []]));
+    if (userIds.length === 0) return byUser;
+    const rows = await db
+      .selectFrom('member_roles')
+      .innerJoin('roles', 'roles.id', 'member_roles.role_id')
+      .selectAll('roles')
+      .select('member_roles.user_id as member_id')
+      .where('member_roles.org_id', '=', orgId)
+      .where('member_roles.user_id', 'in', userIds)
+      .orderBy('roles.name')
+      .execute();
+    for (const { member_id, ...role } of rows) byUser.get(member_id)?.push(role);
+    return byUser;
+  },
+
+  async setMemberRoles(
+    db: Executor,
+    orgId: string,
+    userId: string,
+    roleIds: readonly string[],
+  ): Promise<void> {
+    await db.deleteFrom('member_roles').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+    if (roleIds.length > 0) {
+      await db
+        .insertInto('member_roles')
+        .values(roleIds.map((role_id) => ({ org_id: orgId, user_id: userId, role_id })))
+        .execute();
+    }
+  },
+
+  async usersWithRole(db: Executor, orgId: string, roleId: string): Promise<string[]> {
+    const rows = await db
+      .selectFrom('member_roles')
+      .select('user_id')
+      .where('org_id', '=', orgId)
+      .where('role_id', '=', roleId)
+      .execute();
+    return rows.map((r) => r.user_id);
+  },
+
+  insertMembership(db: Executor, orgId: string, userId: string, now: string): Promise<unknown> {
+    return db.insertInto('memberships').values({ org_id: orgId, user_id: userId, created_at: now }).execute();
+  },
+
+  deleteMembership(db: Executor, orgId: string, userId: string): Promise<unknown> {
+    return db.deleteFrom('memberships').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+  },
+
+  listMembers(db: Executor, orgId: string, page: PageParams): Promise<Page<MemberRow>> {
+    return paginate(
+      db
+        .selectFrom('memberships')
+        .innerJoin('users', 'users.id', 'memberships.user_id')
+        .select(['users.id', 'users.email', 'users.name', 'memberships.created_at as joined_at'])
+        .where('memberships.org_id', '=', orgId),
+      'users.id',
+      page,
+    );
+  },
+
+  getMember(db: Executor, orgId: string, userId: string): Promise<MemberRow | undefined> {
+    return db
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .select(['users.id', 'users.email', 'users.name', 'memberships.created_at as joined_at'])
+      .where('memberships.org_id', '=', orgId)
+      .where('memberships.user_id', '=', userId)
+      .executeTakeFirst();
+  },
+
+  async countMembers(db: Executor, orgId: string): Promise<number> {
+    const row = await db
+      .selectFrom('memberships')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('org_id', '=', orgId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  },
+};

@@ -1,0 +1,32 @@
+import type { PermissionSet } from './permissions.js';
+
+export type ActorType = 'user' | 'api_key' | 'agent' | 'system' | 'anonymous';
+
+export interface Actor {
+  type: ActorType;
+  id: string | null;
+  label: string | null;
+}
+
+/** Where a request came from: recorded on every audit event. */
+export interface RequestMeta {
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+}
+
+/** Who acts, in which organisation, with what permissions. */
+export interface Principal {
+  orgId: string;
+  actor: Actor;
+  /** The acting user, or the user who created the acting API key. */
+  userId: string | null;
+  sessionId: string | null;
+  permissions: PermissionSet;
+}
+
+export interface RequestContext extends Principal {
+  meta: RequestMeta;
+}
+
+export const systemActor: Actor = { type: 'system', id: null, label: 'system' };

@@ -1,0 +1,86 @@
+/**
+ * The permission catalogue: every artifact and the actions on it. Modules add their artifact
+ * here; built-in roles derive from this list, so they grow with the product.
+ */
+export const catalogue = {
+  organization: ['read', 'update'],
+  users: ['read', 'create', 'update', 'delete'],
+  roles: ['read', 'create', 'update', 'delete'],
+  invites: ['read', 'create', 'delete'],
+  api_keys: ['read', 'create', 'delete'],
+  audit: ['read'],
+  settings: ['read', 'update'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type Artifact = keyof typeof catalogue;
+export type Permission = { [A in Artifact]: `${A}:${(typeof catalogue)[A][number]}` }[Artifact];
+
+export const allPermissions: Permission[] = Object.entries(catalogue).flatMap(([artifact, actions]) =>
+  actions.map((action) => `${artifact}:${action}` as Permission),
+);
+
+export const builtinRoleNames = ['owner', 'admin', 'operator', 'viewer'] as const;
+export type BuiltinRoleName = (typeof builtinRoleNames)[number];
+
+const builtinPermissions: Record<BuiltinRoleName, readonly Permission[]> = {
+  owner: allPermissions,
+  // admins hold every permission; only owners may grant or take away the owner role (access service).
+  admin: allPermissions,
+  operator: allPermissions.filter((p) => p.endsWith(':read') || p.endsWith(':execute')),
+  viewer: allPermissions.filter((p) => p.endsWith(':read') && p !== 'audit:read'),
+};
+
+export const builtinRoleDescriptions: Record<BuiltinRoleName, string> = {
+  owner: 'Full control of the organisation, including its owners',
+  admin: 'Manages users, roles, keys and settings',
+  operator: 'Reads everything and runs work on the fleet',
+  viewer: 'Reads the fleet and its history',
+};
+
+export function isBuiltinRoleName(name: string): name is BuiltinRoleName {
+  return (builtinRoleNames as readonly string[]).includes(name);
+}
+
+export function isPermission(value: string): value is Permission {
+  return (allPermissions as string[]).includes(value);
+}
+
+export interface RoleGrant {
+  name: string;
+  builtin: boolean;
+  permissions: readonly string[];
+}
+
+/** A member's effective permissions: the union of their roles' grants. */
+export class PermissionSet {
+  readonly #granted: Set<string>;
+
+  constructor(permissions: Iterable<string>) {
+    this.#granted = new Set(permissions);
+  }
+
+  static fromRoles(roles: readonly RoleGrant[]): PermissionSet {
+    return new PermissionSet(
+      roles.flatMap((role) =>
+        role.builtin && isBuiltinRoleName(role.name) ? builtinPermissions[role.name] : role.permissions,
+      ),
+    );
+  }
+
+  has(permission: Permission): boolean {
+    return this.#granted.has(permission);
+  }
+
+  /** True when every permission of `other` is held here: used so nobody grants more than they hold. */
+  covers(other: PermissionSet): boolean {
+    return [...other.#granted].every((p) => this.#granted.has(p));
+  }
+
+  toArray(): Permission[] {
+    return allPermissions.filter((p) => this.#granted.has(p));
+  }
+}
+
+export function builtinRolePermissions(name: BuiltinRoleName): readonly Permission[] {
+  return builtinPermissions[name];
+}

@@ -1,0 +1,93 @@
+import type { Executor } from '../../db/executor.js';
+import type { Clock } from '../../lib/clock.js';
+import { newId } from '../../lib/ids.js';
+import { notFound } from '../../lib/errors.js';
+import type { Page, PageParams } from '../../lib/pagination.js';
+import type { Actor, RequestMeta } from '../access/context.js';
+import { auditRepo, type AuditFilter, type AuditRow } from './audit.repo.js';
+
+export const auditActions = [
+  'created',
+  'modified',
+  'deleted',
+  'status_changed',
+  'login',
+  'logout',
+  'login_failed',
+] as const;
+export type AuditAction = (typeof auditActions)[number];
+
+export interface AuditScope {
+  orgId: string | null;
+  actor: Actor;
+  meta: RequestMeta;
+}
+
+export interface AuditEntry {
+  action: AuditAction;
+  entityType: string;
+  entityId: string | null;
+  before?: object | null;
+  after?: object | null;
+}
+
+const MASK = '********';
+const SECRET_KEY = /password|secret|token|hash|api_?key|private/i;
+
+/** Masks every secret-looking field, at any depth, so audit rows never hold a secret. */
+export function maskSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskSecrets);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [
+      key,
+      SECRET_KEY.test(key) && inner != null && inner !== '' ? MASK : maskSecrets(inner),
+    ]),
+  );
+}
+
+function json(value: object | null | undefined): string | null {
+  return value == null ? null : JSON.stringify(maskSecrets(value));
+}
+
+export class AuditLog {
+  readonly #db: Executor;
+  readonly #clock: Clock;
+  readonly #like: 'like' | 'ilike';
+
+  constructor(deps: { db: Executor; clock: Clock; like: 'like' | 'ilike' }) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#like = deps.like;
+  }
+
+  /** Writes one event; call it inside the transaction of the change it describes. */
+  async record(db: Executor, scope: AuditScope, entry: AuditEntry): Promise<void> {
+    await auditRepo.insert(db, {
+      id: newId(),
+      org_id: scope.orgId,
+      actor_type: scope.actor.type,
+      actor_id: scope.actor.id,
+      actor_label: scope.actor.label,
+      action: entry.action,
+      entity_type: entry.entityType,
+      entity_id: entry.entityId,
+      before_json: json(entry.before),
+      after_json: json(entry.after),
+      ip: scope.meta.ip,
+      user_agent: scope.meta.userAgent?.slice(0, 512) ?? null,
+      request_id: scope.meta.requestId,
+      created_at: this.#clock.now().toISOString(),
+    });
+  }
+
+  list(orgId: string, filter: AuditFilter, page: PageParams): Promise<Page<AuditRow>> {
+    return auditRepo.list(this.#db, orgId, filter, page, this.#like);
+  }
+
+  async get(orgId: string, id: string): Promise<AuditRow> {
+    const row = await auditRepo.get(this.#db, orgId, id);
+    if (!row) throw notFound('audit event');
+    return row;
+  }
+}

@@ -1,0 +1,63 @@
+import { SignJWT, jwtVerify, errors } from 'jose';
+import type { Clock } from '../../lib/clock.js';
+import { deriveKey } from '../../lib/crypto.js';
+
+export interface AccessClaims {
+  userId: string;
+  orgId: string;
+  sessionId: string;
+}
+
+const ISSUER = 'fleetplane';
+const AUDIENCE = 'fleetplane-api';
+
+/** Short-lived HS256 access tokens; the session they name is checked on every request, so logout is immediate. */
+export class AccessTokens {
+  readonly #key: Buffer;
+  readonly #ttlMs: number;
+  readonly #clock: Clock;
+
+  constructor(deps: { masterKey: Buffer; ttlMs: number; clock: Clock }) {
+    this.#key = deriveKey(deps.masterKey, 'fleetplane:jwt');
+    this.#ttlMs = deps.ttlMs;
+    this.#clock = deps.clock;
+  }
+
+  get ttlSeconds(): number {
+    return Math.floor(this.#ttlMs / 1000);
+  }
+
+  issue(claims: AccessClaims): Promise<string> {
+    const nowSeconds = Math.floor(this.#clock.now().getTime() / 1000);
+    return new SignJWT({ org: claims.orgId, sid: claims.sessionId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(claims.userId)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(nowSeconds)
+      .setExpirationTime(nowSeconds + this.ttlSeconds)
+      .sign(this.#key);
+  }
+
+  /** The claims of a valid token, or null for anything else (bad signature, expired, malformed). */
+  async verify(token: string): Promise<AccessClaims | null> {
+    try {
+      const { payload } = await jwtVerify(token, this.#key, {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ['HS256'],
+        currentDate: this.#clock.now(),
+      });
+      if (
+        typeof payload.sub !== 'string' ||
+        typeof payload.org !== 'string' ||
+        typeof payload.sid !== 'string'
+      )
+        return null;
+      return { userId: payload.sub, orgId: payload.org, sessionId: payload.sid };
+    } catch (error) {
+      if (error instanceof errors.JOSEError) return null;
+      throw error;
+    }
+  }
+}

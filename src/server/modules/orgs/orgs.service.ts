@@ -1,0 +1,113 @@
+import type { Executor } from '../../db/executor.js';
+import { inTransaction } from '../../db/executor.js';
+import type { Clock } from '../../lib/clock.js';
+import { notFound } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import type { RequestContext } from '../access/context.js';
+import { accessRepo } from '../access/access.repo.js';
+import { builtinRoleDescriptions, builtinRoleNames, type BuiltinRoleName } from '../access/permissions.js';
+import type { AuditLog, AuditScope } from '../audit/audit.service.js';
+import { orgsRepo, type OrgRow } from './orgs.repo.js';
+
+export interface OrgView {
+  id: string;
+  name: string;
+  is_primary: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export function orgView(row: OrgRow): OrgView {
+  return { ...row, is_primary: row.is_primary === 1 };
+}
+
+export class OrgsService {
+  readonly #db: Executor;
+  readonly #clock: Clock;
+  readonly #audit: AuditLog;
+
+  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog }) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#audit = deps.audit;
+  }
+
+  /**
+   * Creates an organisation with its built-in roles and makes `ownerUserId` its owner; runs
+   * inside the caller's transaction. The first organisation of an instance is its primary one.
+   */
+  async createWithOwner(
+    trx: Executor,
+    scope: AuditScope,
+    input: { name: string; ownerUserId: string },
+  ): Promise<OrgRow> {
+    const now = this.#clock.now().toISOString();
+    const isFirst = (await orgsRepo.count(trx)) === 0;
+    const org: OrgRow = {
+      id: newId(),
+      name: input.name,
+      is_primary: isFirst ? 1 : 0,
+      created_at: now,
+      updated_at: now,
+    };
+    await orgsRepo.insert(trx, org);
+    const roleIds = {} as Record<BuiltinRoleName, string>;
+    for (const name of builtinRoleNames) {
+      roleIds[name] = newId();
+      await accessRepo.insertRole(trx, {
+        id: roleIds[name],
+        org_id: org.id,
+        name,
+        description: builtinRoleDescriptions[name],
+        permissions: '[]',
+        builtin: 1,
+        created_at: now,
+        updated_at: now,
+      });
+    }
+    await accessRepo.insertMembership(trx, org.id, input.ownerUserId, now);
+    await accessRepo.setMemberRoles(trx, org.id, input.ownerUserId, [roleIds.owner]);
+    await this.#audit.record(
+      trx,
+      { ...scope, orgId: org.id },
+      { action: 'created', entityType: 'organization', entityId: org.id, after: orgView(org) },
+    );
+    return org;
+  }
+
+  async create(ctx: RequestContext, name: string): Promise<OrgView> {
+    if (!ctx.userId || ctx.actor.type !== 'user') throw notFound('user');
+    const userId = ctx.userId;
+    return orgView(
+      await inTransaction(this.#db, (trx) => this.createWithOwner(trx, ctx, { name, ownerUserId: userId })),
+    );
+  }
+
+  async listForUser(userId: string): Promise<OrgView[]> {
+    return (await orgsRepo.listForUser(this.#db, userId)).map(orgView);
+  }
+
+  async get(orgId: string): Promise<OrgView> {
+    const org = await orgsRepo.get(this.#db, orgId);
+    if (!org) throw notFound('organization');
+    return orgView(org);
+  }
+
+  async rename(ctx: RequestContext, name: string): Promise<OrgView> {
+    return inTransaction(this.#db, async (trx) => {
+      const before = await orgsRepo.get(trx, ctx.orgId);
+      if (!before) throw notFound('organization');
+      const now = this.#clock.now().toISOString();
+      await orgsRepo.rename(trx, ctx.orgId, name, now);
+      const after = { ...before, name, updated_at: now };
+      await this.#audit.record(trx, ctx, {
+        action: 'modified',
+        entityType: 'organization',
+        entityId: ctx.orgId,
+        before: orgView(before),
+        after: orgView(after),
+      });
+      return orgView(after);
+    });
+  }
+}

@@ -1,0 +1,73 @@
+import { Type, type Static, type TObject } from 'typebox';
+
+/** Every setting, its type and its default. Secret fields are encrypted at rest and masked on read. */
+export const settingsCatalog = {
+  general: Type.Object({
+    instance_name: Type.String({ default: 'Fleetplane', minLength: 1, maxLength: 100 }),
+    timezone: Type.String({ default: 'UTC', minLength: 1, maxLength: 64 }),
+  }),
+  security: Type.Object({
+    allow_signup: Type.Boolean({
+      default: true,
+      description: 'Anyone may create an organisation; when off, only invites',
+    }),
+    password_min_length: Type.Integer({ default: 8, minimum: 8, maximum: 128 }),
+    api_key_max_ttl_days: Type.Integer({
+      default: 0,
+      minimum: 0,
+      description: '0 means keys may never expire',
+    }),
+  }),
+  jobs: Type.Object({
+    default_timeout_seconds: Type.Integer({ default: 300, minimum: 1, maximum: 86_400 }),
+    max_attempts: Type.Integer({ default: 3, minimum: 1, maximum: 20 }),
+    output_cap_bytes: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 104_857_600 }),
+  }),
+  email: Type.Object({
+    smtp_host: Type.String({ default: '', maxLength: 255 }),
+    smtp_port: Type.Integer({ default: 587, minimum: 1, maximum: 65_535 }),
+    smtp_secure: Type.Boolean({ default: false }),
+    smtp_user: Type.String({ default: '', maxLength: 255 }),
+    smtp_password: Type.String({ default: '', maxLength: 1024 }),
+    from_address: Type.String({ default: 'fleetplane@localhost', maxLength: 255 }),
+  }),
+  logging: Type.Object({
+    level: Type.Union(
+      [Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
+      {
+        default: 'info',
+      },
+    ),
+    audit_retention_days: Type.Integer({ default: 365, minimum: 1, maximum: 36_500 }),
+  }),
+  ai: Type.Object({
+    enabled: Type.Boolean({ default: false }),
+    provider_url: Type.String({ default: '', maxLength: 1024 }),
+    model: Type.String({ default: '', maxLength: 200 }),
+    api_key: Type.String({ default: '', maxLength: 4096 }),
+    safety_check: Type.Boolean({ default: true }),
+  }),
+} satisfies Record<string, TObject>;
+
+export type SettingsGroup = keyof typeof settingsCatalog;
+export type SettingsValues<G extends SettingsGroup> = Static<(typeof settingsCatalog)[G]>;
+
+export const settingsGroups = Object.keys(settingsCatalog) as SettingsGroup[];
+
+export const secretSettings: Readonly<Record<SettingsGroup, readonly string[]>> = {
+  general: [],
+  security: [],
+  jobs: [],
+  email: ['smtp_password'],
+  logging: [],
+  ai: ['api_key'],
+};
+
+export const SECRET_MASK = '********';
+
+export function settingsDefaults<G extends SettingsGroup>(group: G): SettingsValues<G> {
+  const properties = settingsCatalog[group].properties as unknown as Record<string, { default: unknown }>;
+  return Object.fromEntries(
+    Object.entries(properties).map(([key, schema]) => [key, schema.default]),
+  ) as SettingsValues<G>;
+}

@@ -1,0 +1,118 @@
+import { inTransaction, type Executor } from '../../db/executor.js';
+import type { Clock } from '../../lib/clock.js';
+import type { SecretBox } from '../../lib/crypto.js';
+import type { RequestContext } from '../access/context.js';
+import type { AuditLog } from '../audit/audit.service.js';
+import { orgsRepo } from '../orgs/orgs.repo.js';
+import {
+  SECRET_MASK,
+  secretSettings,
+  settingsDefaults,
+  settingsGroups,
+  type SettingsGroup,
+  type SettingsValues,
+} from './settings.catalog.js';
+import { settingsRepo, type SettingRow } from './settings.repo.js';
+
+type AnyValues = Record<string, unknown>;
+
+export class SettingsService {
+  readonly #db: Executor;
+  readonly #clock: Clock;
+  readonly #box: SecretBox;
+  readonly #audit: AuditLog;
+
+  constructor(deps: { db: Executor; clock: Clock; box: SecretBox; audit: AuditLog }) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#box = deps.box;
+    this.#audit = deps.audit;
+  }
+
+  /** Clear values, for the server's own use only: never return these through the API. */
+  async read<G extends SettingsGroup>(
+    orgId: string,
+    group: G,
+    db: Executor = this.#db,
+  ): Promise<SettingsValues<G>> {
+    const rows = await settingsRepo.list(db, orgId, group);
+    return this.#merge(group, rows);
+  }
+
+  /** Instance-wide settings (signup, mail delivery) live in the primary organisation. */
+  async readInstance<G extends SettingsGroup>(group: G): Promise<SettingsValues<G>> {
+    const primary = await orgsRepo.primary(this.#db);
+    return primary ? this.read(primary.id, group) : settingsDefaults(group);
+  }
+
+  async readMasked<G extends SettingsGroup>(orgId: string, group: G): Promise<SettingsValues<G>> {
+    return this.#mask(group, await this.read(orgId, group));
+  }
+
+  async readAllMasked(orgId: string): Promise<{ [G in SettingsGroup]: SettingsValues<G> }> {
+    const rows = await settingsRepo.list(this.#db, orgId);
+    const entries = settingsGroups.map((group) => [
+      group,
+      this.#mask(
+        group,
+        this.#merge(
+          group,
+          rows.filter((r) => r.group_name === group),
+        ),
+      ),
+    ]);
+    return Object.fromEntries(entries) as { [G in SettingsGroup]: SettingsValues<G> };
+  }
+
+  /** Applies a validated partial update; a secret sent back as the mask keeps its value. */
+  async update<G extends SettingsGroup>(
+    ctx: RequestContext,
+    group: G,
+    patch: Partial<SettingsValues<G>>,
+  ): Promise<SettingsValues<G>> {
+    const secrets = secretSettings[group];
+    const now = this.#clock.now().toISOString();
+    return inTransaction(this.#db, async (trx) => {
+      const before = await this.read(ctx.orgId, group, trx);
+      const changes = Object.entries(patch).filter(
+        ([key, value]) => !(secrets.includes(key) && value === SECRET_MASK),
+      );
+      for (const [key, value] of changes) {
+        const secret = secrets.includes(key) && value !== '';
+        await settingsRepo.upsert(trx, {
+          org_id: ctx.orgId,
+          group_name: group,
+          key,
+          value: secret ? this.#box.seal(JSON.stringify(value)) : JSON.stringify(value),
+          encrypted: secret ? 1 : 0,
+          updated_at: now,
+          updated_by: ctx.actor.id,
+        });
+      }
+      const after = await this.read(ctx.orgId, group, trx);
+      await this.#audit.record(trx, ctx, {
+        action: 'modified',
+        entityType: 'settings',
+        entityId: group,
+        before: this.#mask(group, before),
+        after: this.#mask(group, after),
+      });
+      return this.#mask(group, after);
+    });
+  }
+
+  #merge<G extends SettingsGroup>(group: G, rows: SettingRow[]): SettingsValues<G> {
+    const values: AnyValues = { ...settingsDefaults(group) };
+    for (const row of rows) {
+      if (!(row.key in values)) continue;
+      values[row.key] = JSON.parse(row.encrypted ? this.#box.open(row.value) : row.value);
+    }
+    return values as SettingsValues<G>;
+  }
+
+  #mask<G extends SettingsGroup>(group: G, values: SettingsValues<G>): SettingsValues<G> {
+    const masked: AnyValues = { ...values };
+    for (const key of secretSettings[group]) masked[key] = masked[key] ? SECRET_MASK : '';
+    return masked as SettingsValues<G>;
+  }
+}

@@ -1,0 +1,74 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Registry } from 'prom-client';
+import { Type } from 'typebox';
+import { contextOf } from '../../http/context.js';
+import { AppError } from '../../lib/errors.js';
+import type { SystemService } from './system.service.js';
+
+const tags = ['system'];
+
+export function systemRoutes(deps: { system: SystemService; metrics: Registry }): FastifyPluginAsyncTypebox {
+  const { system, metrics } = deps;
+  return async (app) => {
+    app.get(
+      '/health',
+      {
+        config: { permission: 'public' },
+        logLevel: 'warn',
+        schema: {
+          tags,
+          summary: 'Liveness: the process answers',
+          response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+        },
+      },
+      () => ({ status: 'ok' as const }),
+    );
+
+    app.get(
+      '/ready',
+      {
+        config: { permission: 'public' },
+        logLevel: 'warn',
+        schema: {
+          tags,
+          summary: 'Readiness: the database answers',
+          response: { 200: Type.Object({ status: Type.Literal('ready') }) },
+        },
+      },
+      async () => {
+        if (!(await system.databaseReachable())) throw new AppError('not_ready', 'database is not reachable');
+        return { status: 'ready' as const };
+      },
+    );
+
+    app.get(
+      '/api/v1/system/info',
+      {
+        config: { permission: 'authenticated' },
+        schema: {
+          tags,
+          summary: 'Version, uptime, database kind and counts for your organisation',
+          response: {
+            200: Type.Object({
+              version: Type.String(),
+              uptime_seconds: Type.Number(),
+              database: Type.String(),
+              counts: Type.Record(Type.String(), Type.Integer()),
+            }),
+          },
+        },
+      },
+      async (request) => system.info(contextOf(request).orgId),
+    );
+
+    app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, () =>
+      app.swagger(),
+    );
+
+    app.get(
+      '/metrics',
+      { config: { permission: 'public' }, logLevel: 'warn', schema: { hide: true } },
+      async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()),
+    );
+  };
+}

@@ -1,0 +1,32 @@
+import { pingDatabase, type Database } from '../../db/database.js';
+import { accessRepo } from '../access/access.repo.js';
+import { apiKeysRepo } from '../apikeys/apikeys.repo.js';
+import { packageVersion } from '../../lib/version.js';
+
+export class SystemService {
+  readonly #database: Database;
+  readonly #startedAt = process.uptime();
+  readonly #version = packageVersion();
+
+  constructor(deps: { database: Database }) {
+    this.#database = deps.database;
+  }
+
+  databaseReachable(): Promise<boolean> {
+    return pingDatabase(this.#database);
+  }
+
+  async info(orgId: string) {
+    const db = this.#database.db;
+    const [members, apiKeys] = await Promise.all([
+      accessRepo.countMembers(db, orgId),
+      apiKeysRepo.countActive(db, orgId),
+    ]);
+    return {
+      version: this.#version,
+      uptime_seconds: Math.round(process.uptime() - this.#startedAt),
+      database: this.#database.kind,
+      counts: { members, api_keys: apiKeys },
+    };
+  }
+}

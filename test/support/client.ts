@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import type { TestServer } from './harness.js';
+
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface CallOptions {
+  token?: string;
+  apiKey?: string;
+  body?: unknown;
+  form?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+/** A real HTTP call to the server under test. */
+export async function call<T = any>(
+  server: Pick<TestServer, 'url'>,
+  method: string,
+  route: string,
+  options: CallOptions = {},
+): Promise<Reply<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined;
+  if (options.form) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(options.form).toString();
+  } else if (options.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.body);
+  }
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.apiKey) headers['x-api-key'] = options.apiKey;
+  const response = await fetch(`${server.url}${route}`, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON (metrics, docs): keep the text
+  }
+  return { status: response.status, body: parsed as T, headers: response.headers };
+}
+
+export interface Session {
+  token: string;
+  refreshToken: string;
+  userId: string;
+  orgId: string;
+  email: string;
+  password: string;
+}
+
+export const PASSWORD = 'correct horse battery staple';
+
+export function uniqueEmail(label = 'user'): string {
+  return `${label}-${randomBytes(5).toString('hex')}@example.test`;
+}
+
+function session(body: any, password: string): Session {
+  return {
+    token: body.access_token,
+    refreshToken: body.refresh_token,
+    userId: body.user.id,
+    orgId: body.org.id,
+    email: body.user.email,
+    password,
+  };
+}
+
+/** Signs up a new user, who owns a new organisation. */
+export async function signup(server: Pick<TestServer, 'url'>, label = 'owner'): Promise<Session> {
+  const email = uniqueEmail(label);
+  const reply = await call(server, 'POST', '/api/v1/auth/signup', {
+    body: { email, password: PASSWORD, name: label, org_name: `${label} org` },
+  });
+  if (reply.status !== 201) throw new Error(`signup failed: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return session(reply.body, PASSWORD);
+}
+
+/** Adds a member with a built-in or custom role to the owner's organisation, through a real invite. */
+export async function addMember(
+  server: Pick<TestServer, 'url'>,
+  owner: Session,
+  roleName: string,
+): Promise<Session> {
+  const roles = await call(server, 'GET', '/api/v1/access/roles?limit=200', { token: owner.token });
+  const role = roles.body.items.find((r: { name: string }) => r.name === roleName);
+  if (!role) throw new Error(`no role ${roleName}`);
+  const email = uniqueEmail(roleName);
+  const invite = await call(server, 'POST', '/api/v1/access/invites', {
+    token: owner.token,
+    body: { email, role_id: role.id },
+  });
+  if (invite.status !== 201)
+    throw new Error(`invite failed: ${invite.status} ${JSON.stringify(invite.body)}`);
+  const joined = await call(server, 'POST', '/api/v1/auth/signup', {
+    body: { email, password: PASSWORD, name: roleName, invite_token: invite.body.token },
+  });
+  if (joined.status !== 201) throw new Error(`join failed: ${joined.status} ${JSON.stringify(joined.body)}`);
+  return session(joined.body, PASSWORD);
+}

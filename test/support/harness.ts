@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { buildApp } from '../../src/server/app.js';
+import { loadConfig, type Config, type DatabaseConfig } from '../../src/server/config.js';
+import { migrateToLatest, openDatabase, type Database } from '../../src/server/db/database.js';
+import type { Clock } from '../../src/server/lib/clock.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+const pgUrl = process.env.FLEETPLANE_TEST_PG_URL;
+if (!pgUrl && process.env.CI) {
+  throw new Error('CI must run the PostgreSQL tests: FLEETPLANE_TEST_PG_URL is not set');
+}
+if (!pgUrl) {
+  console.warn(
+    '\n*** PostgreSQL tests SKIPPED: set FLEETPLANE_TEST_PG_URL to run them (CI always does) ***\n',
+  );
+}
+
+/** Every DB test runs on SQLite, and on PostgreSQL whenever it is configured (always in CI). */
+export const dialects: Dialect[] = pgUrl ? ['sqlite', 'postgres'] : ['sqlite'];
+
+export interface TestServer {
+  url: string;
+  app: FastifyInstance;
+  database: Database;
+  config: Readonly<Config>;
+  /** Every log line the server wrote, parsed. */
+  logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** A settable clock for tests that move time. */
+export class TestClock implements Clock {
+  constructor(private current = new Date()) {}
+  now(): Date {
+    return new Date(this.current);
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+function isolatedDatabase(dialect: Dialect, dir: string): DatabaseConfig {
+  if (dialect === 'sqlite') return { kind: 'sqlite', file: path.join(dir, 'fleetplane.db') };
+  if (!pgUrl) throw new Error('PostgreSQL is not configured');
+  return { kind: 'postgres', url: pgUrl, schema: `t_${randomBytes(6).toString('hex')}` };
+}
+
+/** Starts the real app on a fresh database (a new SQLite file or PostgreSQL schema), listening on a free port. */
+export async function startTestServer(
+  dialect: Dialect,
+  options: { config?: Partial<Config>; clock?: Clock } = {},
+): Promise<TestServer> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-test-'));
+  const databaseConfig = isolatedDatabase(dialect, dir);
+  const config = loadConfig(
+    { NODE_ENV: 'test', FLEETPLANE_DATA_DIR: dir, LOG_LEVEL: 'info' },
+    {
+      database: databaseConfig,
+      masterKeyHex: randomBytes(32).toString('hex'),
+      authRateLimit: { max: 10_000, windowMs: 60_000 },
+      ...options.config,
+    },
+  );
+  const database = await openDatabase(config.database);
+  const outcome = await migrateToLatest(database);
+  if (outcome.error) throw outcome.error;
+  const logs: Record<string, unknown>[] = [];
+  const logStream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const app = await buildApp({
+    config,
+    database,
+    logStream,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no address');
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    app,
+    database,
+    config,
+    logs,
+    async close() {
+      await app.close();
+      if (databaseConfig.kind === 'postgres' && databaseConfig.schema) {
+        await sql`drop schema ${sql.id(databaseConfig.schema)} cascade`.execute(database.db);
+      }
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
