@@ -13,6 +13,7 @@ export interface AuditFilter {
   action?: string;
   entityType?: string;
   entityId?: string;
+  requestId?: string;
   text?: string;
 }
 
@@ -40,6 +41,7 @@ export const auditRepo = {
     if (filter.action) q = q.where('action', '=', filter.action);
     if (filter.entityType) q = q.where('entity_type', '=', filter.entityType);
     if (filter.entityId) q = q.where('entity_id', '=', filter.entityId);
+    if (filter.requestId) q = q.where('request_id', '=', filter.requestId);
     if (filter.text) {
       const pattern = `%${escapeLike(filter.text)}%`;
       q = q.where((eb) =>

@@ -44,6 +44,7 @@ export function auditRoutes(deps: { audit: AuditLog }): FastifyPluginAsyncTypebo
             action: q.action,
             entityType: q.entity_type,
             entityId: q.entity_id,
+            requestId: q.request_id,
             text: q.q,
           },
           pageParams(q),

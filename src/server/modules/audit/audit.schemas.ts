@@ -32,6 +32,7 @@ export const AuditQuery = Type.Intersect([
     action: Type.Optional(AuditAction),
     entity_type: Type.Optional(Type.String({ maxLength: 50 })),
     entity_id: Type.Optional(Type.String({ maxLength: 100 })),
+    request_id: Type.Optional(Type.String({ maxLength: 100 })),
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   }),
 ]);
