@@ -24,6 +24,18 @@ export interface Config {
   authRateLimit: { max: number; windowMs: number };
   shutdownTimeoutMs: number;
   trustProxy: boolean;
+  fleet: {
+    /** How often agents send a heartbeat. */
+    heartbeatIntervalMs: number;
+    /** An agent not heard from for this long is offline. */
+    offlineAfterMs: number;
+    /** Heartbeats are buffered and written in one statement per flush. */
+    heartbeatFlushMs: number;
+    /** A dispatched job's lease; agents renew it with every heartbeat. */
+    leaseMs: number;
+    /** How often expired leases, offline agents and run deadlines are swept. */
+    sweepIntervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -79,10 +91,24 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Readonly<
     },
     shutdownTimeoutMs: int(env, 'FLEETPLANE_SHUTDOWN_TIMEOUT_MS', 10 * SECOND),
     trustProxy: env.FLEETPLANE_TRUST_PROXY === 'true',
+    fleet: {
+      heartbeatIntervalMs: int(env, 'FLEETPLANE_HEARTBEAT_INTERVAL_MS', 15 * SECOND),
+      offlineAfterMs: int(env, 'FLEETPLANE_OFFLINE_AFTER_MS', 60 * SECOND),
+      heartbeatFlushMs: int(env, 'FLEETPLANE_HEARTBEAT_FLUSH_MS', SECOND),
+      leaseMs: int(env, 'FLEETPLANE_JOB_LEASE_MS', 90 * SECOND),
+      sweepIntervalMs: int(env, 'FLEETPLANE_SWEEP_INTERVAL_MS', 5 * SECOND),
+    },
     ...overrides,
   };
   if (config.authRateLimit.max < 1) throw new ConfigError('FLEETPLANE_AUTH_RATE_LIMIT must be at least 1');
   if (config.accessTokenTtlMs < SECOND)
     throw new ConfigError('FLEETPLANE_ACCESS_TOKEN_TTL_MS must be at least 1000');
+  // lease > 3 heartbeats, so one lost heartbeat never re-queues a live job
+  if (config.fleet.leaseMs < 3 * config.fleet.heartbeatIntervalMs) {
+    throw new ConfigError('FLEETPLANE_JOB_LEASE_MS must be at least 3 × FLEETPLANE_HEARTBEAT_INTERVAL_MS');
+  }
+  if (config.fleet.offlineAfterMs < 2 * config.fleet.heartbeatIntervalMs) {
+    throw new ConfigError('FLEETPLANE_OFFLINE_AFTER_MS must be at least 2 × FLEETPLANE_HEARTBEAT_INTERVAL_MS');
+  }
   return Object.freeze(config);
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
 import type { TestServer } from './harness.js';
 
 export interface Reply<T = any> {
@@ -101,4 +102,57 @@ export async function addMember(
   });
   if (joined.status !== 201) throw new Error(`join failed: ${joined.status} ${JSON.stringify(joined.body)}`);
   return session(joined.body, PASSWORD);
+}
+
+/** Logs in with email and password; throws unless it succeeds. */
+export async function login(
+  server: Pick<TestServer, 'url'>,
+  email: string,
+  password = PASSWORD,
+): Promise<Session> {
+  const reply = await call(server, 'POST', '/api/v1/auth/login', { body: { email, password } });
+  if (reply.status !== 200) throw new Error(`login failed: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return session(reply.body, password);
+}
+
+/** The id of a role, by name, in the organisation of the token. */
+export async function roleId(server: Pick<TestServer, 'url'>, token: string, name: string): Promise<string> {
+  const roles = await call(server, 'GET', '/api/v1/access/roles?limit=200', { token });
+  const role = roles.body.items?.find((r: { name: string }) => r.name === name);
+  if (!role) throw new Error(`no role ${name}: ${roles.status} ${JSON.stringify(roles.body)}`);
+  return role.id;
+}
+
+/** Asserts a reply is an error with the one error shape, this status and this code. */
+export function expectError(reply: Reply, status: number, code: string): void {
+  expect({ status: reply.status, code: reply.body?.error?.code }).toEqual({ status, code });
+  expect(reply.body).toEqual({
+    error: { code, message: expect.any(String), details: expect.any(Array) },
+    request_id: expect.any(String),
+  });
+  expect(reply.body.error.message.length).toBeGreaterThan(0);
+}
+
+export interface ApiOperation {
+  method: string;
+  /** The OpenAPI path, with `{param}` placeholders. */
+  path: string;
+  /** The `x-permission` the operation declares; undefined when it declares none. */
+  permission: string | undefined;
+}
+
+/** Every operation of the server's OpenAPI document, with the permission it declares. */
+export async function openApiOperations(server: Pick<TestServer, 'url'>): Promise<ApiOperation[]> {
+  const doc = await call(server, 'GET', '/openapi.json');
+  if (doc.status !== 200) throw new Error(`openapi.json: ${doc.status}`);
+  const methods = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options'];
+  return Object.entries(doc.body.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => methods.includes(method))
+      .map(([method, op]) => ({
+        method: method.toUpperCase(),
+        path,
+        permission: op['x-permission'] as string | undefined,
+      })),
+  );
 }

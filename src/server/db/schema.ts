@@ -127,6 +127,129 @@ export interface SettingsTable {
   updated_by: string | null;
 }
 
+export interface AgentGroupsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EnrollmentTokensTable {
+  id: string;
+  org_id: string;
+  name: string;
+  prefix: string;
+  token_hash: string;
+  expires_at: string | null;
+  max_uses: number | null;
+  uses: number;
+  /** JSON array of tags given to agents enrolled with this token. */
+  default_tags: string;
+  group_id: string | null;
+  created_by: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface AgentsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  hostname: string;
+  /** Stable machine identity reported by the agent; re-registering it never duplicates the agent. */
+  fingerprint: string | null;
+  os_type: string;
+  os_version: string;
+  arch: string;
+  ip: string | null;
+  agent_version: string | null;
+  /** JSON array of interpreters the agent found (bash, sh, python, pwsh, powershell, cmd). */
+  interpreters: string;
+  tags: string;
+  group_id: string | null;
+  notes: string;
+  /** pending (machine record never connected) | online | offline */
+  status: string;
+  connected: number;
+  last_seen_at: string | null;
+  metrics: string | null;
+  system_info: string | null;
+  token_hash: string | null;
+  machine_key_hash: string | null;
+  enrolled_via: string | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+  delete_reason: string | null;
+}
+
+export interface RunsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  /** What started it: command | script | profile | schedule. */
+  source: string;
+  /** JSON target selector as given. */
+  target: string;
+  /** JSON of what each job runs. */
+  spec: string;
+  concurrency: number;
+  failure_threshold: number | null;
+  status: string;
+  deadline_at: string | null;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+export interface JobsTable {
+  id: string;
+  org_id: string;
+  agent_id: string;
+  run_id: string | null;
+  /** exec | agent_uninstall */
+  kind: string;
+  interpreter: string;
+  command: string;
+  script_id: string | null;
+  script_version: number | null;
+  env: string;
+  cwd: string | null;
+  run_as: string | null;
+  timeout_seconds: number;
+  status: string;
+  /** 0 while a run holds the job back for its concurrency limit. */
+  admitted: number;
+  attempt: number;
+  max_attempts: number;
+  lease_expires_at: string | null;
+  cancel_requested_at: string | null;
+  deadline_at: string | null;
+  dispatched_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  exit_code: number | null;
+  duration_ms: number | null;
+  error: string | null;
+  output_bytes: number;
+  output_truncated: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface JobOutputTable {
+  job_id: string;
+  attempt: number;
+  seq: number;
+  stream: string;
+  data: string;
+  created_at: string;
+}
+
 export interface DB {
   orgs: OrgsTable;
   users: UsersTable;
@@ -140,4 +263,10 @@ export interface DB {
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
   settings: SettingsTable;
+  agent_groups: AgentGroupsTable;
+  enrollment_tokens: EnrollmentTokensTable;
+  agents: AgentsTable;
+  runs: RunsTable;
+  jobs: JobsTable;
+  job_output: JobOutputTable;
 }

@@ -52,8 +52,16 @@ export const accessRepo = {
     return db.updateTable('roles').set(changes).where('org_id', '=', orgId).where('id', '=', id).execute();
   },
 
-  deleteRole(db: Executor, orgId: string, id: string): Promise<unknown> {
-    return db.deleteFrom('roles').where('org_id', '=', orgId).where('id', '=', id).execute();
+  async deleteRole(db: Executor, orgId: string, id: string): Promise<void> {
+    // Revoked keys still reference their role (api_keys.role_id has no ON DELETE), so they go
+    // with it; live keys block the deletion earlier (roleUsage), and the audit log keeps their history.
+    await db
+      .deleteFrom('api_keys')
+      .where('org_id', '=', orgId)
+      .where('role_id', '=', id)
+      .where('revoked_at', 'is not', null)
+      .execute();
+    await db.deleteFrom('roles').where('org_id', '=', orgId).where('id', '=', id).execute();
   },
 
   async roleUsage(

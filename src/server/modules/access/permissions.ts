@@ -10,6 +10,11 @@ export const catalogue = {
   api_keys: ['read', 'create', 'delete'],
   audit: ['read'],
   settings: ['read', 'update'],
+  agents: ['read', 'create', 'update', 'delete'],
+  agent_groups: ['read', 'create', 'update', 'delete'],
+  enrollment: ['read', 'create', 'delete'],
+  jobs: ['read', 'execute'],
+  runs: ['read', 'execute'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Artifact = keyof typeof catalogue;

@@ -4,7 +4,7 @@ import { PageQuery } from '../../lib/pagination.js';
 import { auditActions } from './audit.service.js';
 
 const Nullable = Type.Union([Type.String(), Type.Null()]);
-const AuditAction = Type.Union(auditActions.map((a) => Type.Literal(a)));
+const AuditAction = Type.Enum(auditActions);
 
 export const AuditEventSchema = Type.Object({
   id: Id,

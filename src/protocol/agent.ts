@@ -1,0 +1,126 @@
+import { Type, type Static } from 'typebox';
+import { Interpreter, OsType } from './jobs.js';
+
+/**
+ * The agent wire protocol: the same frames travel over the WebSocket and, batched, over the
+ * HTTP fallback. Every frame has a `type`; every switch over frames is exhaustive.
+ */
+
+export const AgentFacts = Type.Object({
+  hostname: Type.String({ maxLength: 255 }),
+  fingerprint: Type.String({ minLength: 8, maxLength: 128 }),
+  os_type: OsType,
+  os_version: Type.String({ maxLength: 200 }),
+  arch: Type.String({ maxLength: 50 }),
+  ip: Type.Optional(Type.String({ maxLength: 100 })),
+  agent_version: Type.String({ maxLength: 50 }),
+  interpreters: Type.Array(Interpreter, { maxItems: 10 }),
+  system_info: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+export type AgentFacts = Static<typeof AgentFacts>;
+
+export const AgentMetrics = Type.Object({
+  cpu_percent: Type.Number({ minimum: 0, maximum: 100 }),
+  memory_percent: Type.Number({ minimum: 0, maximum: 100 }),
+  disk_percent: Type.Number({ minimum: 0, maximum: 100 }),
+  uptime_seconds: Type.Number({ minimum: 0 }),
+});
+export type AgentMetrics = Static<typeof AgentMetrics>;
+
+/** Registration: an enrollment token or a machine key buys an agent token, shown once. */
+export const RegisterRequest = Type.Object({
+  enrollment_token: Type.Optional(Type.String({ maxLength: 200 })),
+  machine_key: Type.Optional(Type.String({ maxLength: 200 })),
+  facts: AgentFacts,
+});
+export type RegisterRequest = Static<typeof RegisterRequest>;
+
+export const RegisterResponse = Type.Object({
+  agent_id: Type.String(),
+  agent_token: Type.String(),
+  heartbeat_interval_ms: Type.Integer(),
+});
+export type RegisterResponse = Static<typeof RegisterResponse>;
+
+/** What the agent runs. `attempt` tells deliveries of the same job apart. */
+export const JobSpec = Type.Object({
+  job_id: Type.String(),
+  attempt: Type.Integer({ minimum: 1 }),
+  kind: Type.Union([Type.Literal('exec'), Type.Literal('agent_uninstall')]),
+  interpreter: Interpreter,
+  command: Type.String(),
+  env: Type.Record(Type.String(), Type.String()),
+  cwd: Type.Union([Type.String(), Type.Null()]),
+  timeout_seconds: Type.Integer({ minimum: 1 }),
+});
+export type JobSpec = Static<typeof JobSpec>;
+
+export const JobResultStatus = Type.Union([
+  Type.Literal('succeeded'),
+  Type.Literal('failed'),
+  Type.Literal('timed_out'),
+  Type.Literal('canceled'),
+]);
+
+/** Agent → server, about one job. */
+export const JobEvent = Type.Union([
+  Type.Object({ type: Type.Literal('ack'), job_id: Type.String(), attempt: Type.Integer() }),
+  Type.Object({
+    type: Type.Literal('output'),
+    job_id: Type.String(),
+    attempt: Type.Integer(),
+    seq: Type.Integer({ minimum: 0 }),
+    stream: Type.Union([Type.Literal('stdout'), Type.Literal('stderr')]),
+    data: Type.String({ maxLength: 65_536 }),
+  }),
+  Type.Object({
+    type: Type.Literal('result'),
+    job_id: Type.String(),
+    attempt: Type.Integer(),
+    status: JobResultStatus,
+    exit_code: Type.Union([Type.Integer(), Type.Null()]),
+    duration_ms: Type.Integer({ minimum: 0 }),
+    error: Type.Optional(Type.String({ maxLength: 4096 })),
+  }),
+]);
+export type JobEvent = Static<typeof JobEvent>;
+
+/** Agent → server over the WebSocket. */
+export const AgentFrame = Type.Union([
+  Type.Object({ type: Type.Literal('hello'), facts: AgentFacts, running_job_ids: Type.Array(Type.String()) }),
+  Type.Object({ type: Type.Literal('heartbeat'), metrics: AgentMetrics }),
+  Type.Object({ type: Type.Literal('job_event'), event: JobEvent }),
+]);
+export type AgentFrame = Static<typeof AgentFrame>;
+
+/** Server → agent over the WebSocket. */
+export const ServerFrame = Type.Union([
+  Type.Object({ type: Type.Literal('welcome'), agent_id: Type.String(), heartbeat_interval_ms: Type.Integer() }),
+  Type.Object({ type: Type.Literal('job'), job: JobSpec }),
+  Type.Object({ type: Type.Literal('cancel'), job_id: Type.String() }),
+  /** The event was stored; the agent may forget it (results are kept on disk until acked). */
+  Type.Object({ type: Type.Literal('event_ack'), job_id: Type.String(), attempt: Type.Integer(), event: Type.String(), seq: Type.Optional(Type.Integer()) }),
+  Type.Object({ type: Type.Literal('error'), code: Type.String(), message: Type.String() }),
+]);
+export type ServerFrame = Static<typeof ServerFrame>;
+
+/** HTTP fallback: one heartbeat carries metrics and returns the jobs waiting and the cancels due. */
+export const HeartbeatRequest = Type.Object({
+  metrics: AgentMetrics,
+  facts: Type.Optional(AgentFacts),
+  running_job_ids: Type.Array(Type.String(), { maxItems: 1000 }),
+});
+export type HeartbeatRequest = Static<typeof HeartbeatRequest>;
+
+export const HeartbeatResponse = Type.Object({
+  jobs: Type.Array(JobSpec),
+  cancel_job_ids: Type.Array(Type.String()),
+  heartbeat_interval_ms: Type.Integer(),
+});
+export type HeartbeatResponse = Static<typeof HeartbeatResponse>;
+
+export const JobEventsRequest = Type.Object({ events: Type.Array(JobEvent, { minItems: 1, maxItems: 500 }) });
+export type JobEventsRequest = Static<typeof JobEventsRequest>;
+
+/** A deleted agent hears 410 with this body: it uninstalls itself. */
+export const GoneBody = Type.Object({ uninstall: Type.Literal(true), reason: Type.String() });

@@ -1,0 +1,46 @@
+import { Type, type Static } from 'typebox';
+
+/**
+ * queued → dispatched → running → succeeded | failed | timed_out | canceled, plus `lost` when
+ * the agent vanished with the job and attempts are exhausted. queued, dispatched and running
+ * can be canceled; an expired lease sends dispatched or running back to queued.
+ */
+export const jobStatuses = ['queued', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'canceled', 'lost'] as const;
+export const JobStatus = Type.Enum(jobStatuses);
+export type JobStatus = Static<typeof JobStatus>;
+
+export const finalJobStatuses = ['succeeded', 'failed', 'timed_out', 'canceled', 'lost'] as const satisfies readonly JobStatus[];
+export type FinalJobStatus = (typeof finalJobStatuses)[number];
+
+export const activeJobStatuses = ['queued', 'dispatched', 'running'] as const satisfies readonly JobStatus[];
+
+const transitions: Record<JobStatus, readonly JobStatus[]> = {
+  queued: ['dispatched', 'canceled', 'lost'],
+  dispatched: ['running', 'queued', 'succeeded', 'failed', 'timed_out', 'canceled', 'lost'],
+  running: ['queued', 'succeeded', 'failed', 'timed_out', 'canceled', 'lost'],
+  succeeded: [],
+  failed: [],
+  timed_out: [],
+  canceled: [],
+  lost: [],
+};
+
+export function canTransition(from: JobStatus, to: JobStatus): boolean {
+  return transitions[from].includes(to);
+}
+
+export function isFinal(status: string): status is FinalJobStatus {
+  return (finalJobStatuses as readonly string[]).includes(status);
+}
+
+export const interpreters = ['bash', 'sh', 'powershell', 'pwsh', 'cmd', 'python'] as const;
+export const Interpreter = Type.Enum(interpreters);
+export type Interpreter = Static<typeof Interpreter>;
+
+export const osTypes = ['windows', 'windows_server', 'ubuntu', 'debian', 'proxmox', 'rhel', 'centos', 'macos', 'linux', 'other'] as const;
+export const OsType = Type.Enum(osTypes);
+export type OsType = Static<typeof OsType>;
+
+export function isWindows(os: string): boolean {
+  return os === 'windows' || os === 'windows_server';
+}

@@ -1,0 +1,229 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  addMember,
+  call,
+  expectError,
+  openApiOperations,
+  roleId,
+  signup,
+  type ApiOperation,
+  type Session,
+} from '../support/client.js';
+import { dialects, startTestServer, type TestServer } from '../support/harness.js';
+
+type IdKind = 'role' | 'user' | 'invite' | 'apiKey' | 'audit';
+
+/**
+ * Which kind of id each `{id}` route takes, by path prefix. A new route with an `{id}` must be
+ * added here, or the walk fails: isolation is proven for every route, not for a sample.
+ */
+const idKindByPrefix: [prefix: string, kind: IdKind][] = [
+  ['/api/v1/access/roles/', 'role'],
+  ['/api/v1/access/users/', 'user'],
+  ['/api/v1/access/invites/', 'invite'],
+  ['/api/v1/api-keys/', 'apiKey'],
+  ['/api/v1/audit/', 'audit'],
+];
+
+function idKindOf(path: string): IdKind | undefined {
+  return idKindByPrefix.find(([prefix]) => path.startsWith(prefix))?.[1];
+}
+
+interface OrgB {
+  owner: Session;
+  member: Session;
+  ids: Record<IdKind, string>;
+  role: any;
+  apiKeySecret: string;
+}
+
+describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) => {
+  let server: TestServer;
+  let a: Session;
+  let aViewerRoleId: string;
+  let aKey: string;
+  let b: OrgB;
+  let idOps: ApiOperation[];
+
+  /** A valid body for an operation, so that only the foreign id can make it fail. */
+  function bodyFor(op: ApiOperation): unknown {
+    if (op.method === 'PATCH' && op.path === '/api/v1/access/roles/{id}') return { description: 'x' };
+    if (op.method === 'PUT' && op.path === '/api/v1/access/users/{id}/roles')
+      return { role_ids: [aViewerRoleId] };
+    if (op.method === 'POST' || op.method === 'PUT' || op.method === 'PATCH')
+      throw new Error(`no valid body known for ${op.method} ${op.path}: add one to bodyFor`);
+    return undefined;
+  }
+
+  beforeAll(async () => {
+    server = await startTestServer(dialect);
+    a = await signup(server, 'alpha');
+    aViewerRoleId = await roleId(server, a.token, 'viewer');
+    const aKeyReply = await call(server, 'POST', '/api/v1/api-keys', {
+      token: a.token,
+      body: { name: 'alpha admin key', role_id: await roleId(server, a.token, 'admin') },
+    });
+    aKey = aKeyReply.body.secret;
+
+    const owner = await signup(server, 'bravo');
+    const member = await addMember(server, owner, 'operator');
+    const role = await call(server, 'POST', '/api/v1/access/roles', {
+      token: owner.token,
+      body: { name: 'bravo-ops', description: 'bravo only', permissions: ['audit:read', 'roles:read'] },
+    });
+    const invite = await call(server, 'POST', '/api/v1/access/invites', {
+      token: owner.token,
+      body: { email: 'pending@bravo.test', role_id: role.body.id },
+    });
+    const key = await call(server, 'POST', '/api/v1/api-keys', {
+      token: owner.token,
+      body: { name: 'bravo key', role_id: role.body.id },
+    });
+    const audit = await call(server, 'GET', '/api/v1/audit?limit=1', { token: owner.token });
+    expect([role.status, invite.status, key.status, audit.status]).toEqual([201, 201, 201, 200]);
+    b = {
+      owner,
+      member,
+      role: role.body,
+      apiKeySecret: key.body.secret,
+      ids: {
+        role: role.body.id,
+        user: member.userId,
+        invite: invite.body.invite.id,
+        apiKey: key.body.key.id,
+        audit: audit.body.items[0].id,
+      },
+    };
+    idOps = (await openApiOperations(server)).filter((op) => op.path.includes('{id}'));
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('access: every {id} route has a kind of id in the isolation map', () => {
+    expect(idOps.length).toBeGreaterThanOrEqual(11);
+    expect(idOps.filter((op) => idKindOf(op.path) === undefined).map((op) => op.path)).toEqual([]);
+    // The map is not stale either: every prefix still names a route.
+    for (const [prefix] of idKindByPrefix)
+      expect(idOps.some((op) => op.path.startsWith(prefix)), prefix).toBe(true);
+  });
+
+  it('access: B can reach each of its own ids, so the 404s below are about the organisation', async () => {
+    for (const op of idOps.filter((o) => o.method === 'GET')) {
+      const kind = idKindOf(op.path);
+      if (!kind) throw new Error(`unmapped ${op.path}`);
+      const reply = await call(server, 'GET', op.path.replace('{id}', b.ids[kind]), { token: b.owner.token });
+      expect(reply.status, `${op.method} ${op.path}`).toBe(200);
+    }
+  });
+
+  for (const principal of ['session', 'api key'] as const) {
+    it(`access: A (by ${principal}) gets 404 on every {id} route called with an id of B`, async () => {
+      const auth = principal === 'session' ? { token: a.token } : { apiKey: aKey };
+      const wrong: string[] = [];
+      const leaks = [b.owner.email, b.member.email, 'bravo-ops', 'bravo only', 'pending@bravo.test'];
+      for (const op of idOps) {
+        const kind = idKindOf(op.path);
+        if (!kind) throw new Error(`no id kind mapped for ${op.path}: add its prefix to idKindByPrefix`);
+        const body = bodyFor(op);
+        const reply = await call(server, op.method, op.path.replace('{id}', b.ids[kind]), {
+          ...auth,
+          ...(body === undefined ? {} : { body }),
+        });
+        const text = JSON.stringify(reply.body);
+        if (
+          reply.status !== 404 ||
+          reply.body?.error?.code !== 'not_found' ||
+          Object.keys(reply.body).sort().join() !== 'error,request_id' ||
+          leaks.some((secret) => text.includes(secret))
+        )
+          wrong.push(`${op.method} ${op.path} -> ${reply.status} ${text}`);
+      }
+      expect(wrong).toEqual([]);
+    });
+  }
+
+  it("access: B's resources are unchanged after A's attempts", async () => {
+    const token = b.owner.token;
+    const role = await call(server, 'GET', `/api/v1/access/roles/${b.ids.role}`, { token });
+    expect(role.status).toBe(200);
+    expect(role.body).toEqual(b.role);
+
+    const member = await call(server, 'GET', `/api/v1/access/users/${b.ids.user}`, { token });
+    expect(member.status).toBe(200);
+    expect(member.body.roles.map((r: { name: string }) => r.name)).toEqual(['operator']);
+    const memberMe = await call(server, 'GET', '/api/v1/auth/me', { token: b.member.token });
+    expect(memberMe.status).toBe(200);
+    expect(memberMe.body.org.id).toBe(b.owner.orgId);
+
+    const invites = await call(server, 'GET', '/api/v1/access/invites', { token });
+    expect(invites.body.items.find((i: { id: string }) => i.id === b.ids.invite)?.status).toBe('pending');
+
+    const key = await call(server, 'GET', `/api/v1/api-keys/${b.ids.apiKey}`, { token });
+    expect(key.body.revoked_at).toBeNull();
+    const keyWorks = await call(server, 'GET', '/api/v1/access/roles', { apiKey: b.apiKeySecret });
+    expect(keyWorks.status).toBe(200);
+
+    const event = await call(server, 'GET', `/api/v1/audit/${b.ids.audit}`, { token });
+    expect(event.status).toBe(200);
+
+    // A wrote nothing into B's audit log.
+    const bAudit = await call(server, 'GET', `/api/v1/audit?actor_id=${a.userId}`, { token });
+    expect(bAudit.body.items).toEqual([]);
+  });
+
+  it("access: A cannot use B's role id in its own invites, keys or member roles (422, nothing created)", async () => {
+    const aMember = await addMember(server, a, 'viewer');
+    const invite = await call(server, 'POST', '/api/v1/access/invites', {
+      token: a.token,
+      body: { email: 'x@alpha.test', role_id: b.ids.role },
+    });
+    expectError(invite, 422, 'unprocessable');
+    const key = await call(server, 'POST', '/api/v1/api-keys', {
+      token: a.token,
+      body: { name: 'stolen role', role_id: b.ids.role },
+    });
+    expectError(key, 422, 'unprocessable');
+    const roles = await call(server, 'PUT', `/api/v1/access/users/${aMember.userId}/roles`, {
+      token: a.token,
+      body: { role_ids: [b.ids.role] },
+    });
+    expectError(roles, 422, 'unprocessable');
+    const after = await call(server, 'GET', `/api/v1/access/users/${aMember.userId}/roles`, { token: a.token });
+    expect(after.body.items.map((r: { name: string }) => r.name)).toEqual(['viewer']);
+  });
+
+  it("access: A cannot open a session in B's organisation", async () => {
+    const switched = await call(server, 'POST', '/api/v1/auth/switch-org', {
+      token: a.token,
+      body: { org_id: b.owner.orgId },
+    });
+    expectError(switched, 404, 'not_found');
+    const login = await call(server, 'POST', '/api/v1/auth/login', {
+      body: { email: a.email, password: a.password, org_id: b.owner.orgId },
+    });
+    expect(login.status).toBe(403);
+    expect(login.body.access_token).toBeUndefined();
+  });
+
+  it("access: lists never show another organisation's rows", async () => {
+    const token = a.token;
+    const [roles, users, invites, keys, audit] = await Promise.all(
+      [
+        '/api/v1/access/roles?limit=200',
+        '/api/v1/access/users?limit=200',
+        '/api/v1/access/invites?limit=200',
+        '/api/v1/api-keys?limit=200',
+        '/api/v1/audit?limit=200',
+      ].map((route) => call(server, 'GET', route, { token })),
+    );
+    const idsOf = (reply: any) => reply!.body.items.map((i: { id: string }) => i.id);
+    expect(idsOf(roles)).not.toContain(b.ids.role);
+    expect(idsOf(users)).not.toContain(b.ids.user);
+    expect(idsOf(users)).not.toContain(b.owner.userId);
+    expect(idsOf(invites)).not.toContain(b.ids.invite);
+    expect(idsOf(keys)).not.toContain(b.ids.apiKey);
+    expect(idsOf(audit)).not.toContain(b.ids.audit);
+    expect(JSON.stringify(audit!.body)).not.toContain(b.owner.email);
+  });
+});

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  addMember,
+  call,
+  expectError,
+  openApiOperations,
+  roleId,
+  signup,
+  type ApiOperation,
+  type Session,
+} from '../support/client.js';
+import { dialects, startTestServer, type TestServer } from '../support/harness.js';
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const WITH_BODY = MUTATING;
+
+/** The path with every `{param}` replaced by a fresh UUID: a plausible id that names nothing. */
+function concrete(path: string): string {
+  return path.replace(/\{[^}]+\}/g, () => randomUUID());
+}
+
+function label(op: ApiOperation): string {
+  return `${op.method} ${op.path}`;
+}
+
+/** Calls an operation as a client would, with `{}` as the body where a body is expected. */
+function callOperation(server: TestServer, op: ApiOperation, auth: { token?: string; apiKey?: string }) {
+  return call(server, op.method, concrete(op.path), {
+    ...auth,
+    ...(WITH_BODY.has(op.method) ? { body: {} } : {}),
+  });
+}
+
+/** Runs every call, then fails once listing every operation that answered something unexpected. */
+async function expectEvery(
+  ops: ApiOperation[],
+  run: (op: ApiOperation) => Promise<{ status: number; body: any }>,
+  expected: (op: ApiOperation) => { status: number; code: string },
+): Promise<void> {
+  const wrong: string[] = [];
+  for (const op of ops) {
+    const reply = await run(op);
+    const want = expected(op);
+    const shapeOk =
+      reply.body?.error?.code === want.code &&
+      typeof reply.body?.error?.message === 'string' &&
+      Array.isArray(reply.body?.error?.details) &&
+      typeof reply.body?.request_id === 'string' &&
+      Object.keys(reply.body).sort().join() === 'error,request_id';
+    if (reply.status !== want.status || !shapeOk)
+      wrong.push(`${label(op)} -> ${reply.status} ${JSON.stringify(reply.body)}`);
+  }
+  expect(wrong).toEqual([]);
+}
+
+describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (dialect) => {
+  let server: TestServer;
+  let ops: ApiOperation[];
+  let owner: Session;
+  let viewer: Session;
+
+  beforeAll(async () => {
+    server = await startTestServer(dialect);
+    ops = await openApiOperations(server);
+    owner = await signup(server);
+    viewer = await addMember(server, owner, 'viewer');
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('access: every operation declares an x-permission and the walk is not vacuous', () => {
+    expect(ops.length).toBeGreaterThan(20);
+    expect(ops.filter((op) => typeof op.permission !== 'string').map(label)).toEqual([]);
+    const protectedOps = ops.filter((op) => op.permission !== 'public');
+    expect(protectedOps.length).toBeGreaterThan(20);
+    const guardedMutations = ops.filter(
+      (op) => MUTATING.has(op.method) && op.permission !== 'public' && op.permission !== 'authenticated',
+    );
+    expect(guardedMutations.length).toBeGreaterThan(10);
+    // The walk must reach the routes that matter most, whatever else is added later.
+    expect(ops.map(label)).toEqual(
+      expect.arrayContaining([
+        'POST /api/v1/access/roles',
+        'DELETE /api/v1/access/users/{id}',
+        'PUT /api/v1/settings/email',
+        'GET /api/v1/audit',
+      ]),
+    );
+  });
+
+  it('access: every non-public operation answers 401 unauthorized to an anonymous caller', async () => {
+    const protectedOps = ops.filter((op) => op.permission !== 'public');
+    await expectEvery(
+      protectedOps,
+      (op) => callOperation(server, op, {}),
+      () => ({ status: 401, code: 'unauthorized' }),
+    );
+  });
+
+  it('access: every non-public operation answers 401 to a forged bearer token and a bogus API key', async () => {
+    const protectedOps = ops.filter((op) => op.permission !== 'public');
+    const forged = `${owner.token.slice(0, -4)}AAAA`;
+    await expectEvery(
+      protectedOps,
+      (op) => callOperation(server, op, { token: forged }),
+      () => ({ status: 401, code: 'unauthorized' }),
+    );
+    await expectEvery(
+      protectedOps,
+      (op) => callOperation(server, op, { apiKey: `fpk_${'x'.repeat(43)}` }),
+      () => ({ status: 401, code: 'unauthorized' }),
+    );
+  });
+
+  it('access: a viewer gets 403 forbidden on every mutating operation that needs a permission', async () => {
+    const guardedMutations = ops.filter(
+      (op) => MUTATING.has(op.method) && op.permission !== 'public' && op.permission !== 'authenticated',
+    );
+    await expectEvery(
+      guardedMutations,
+      (op) => callOperation(server, op, { token: viewer.token }),
+      () => ({ status: 403, code: 'forbidden' }),
+    );
+  });
+
+  it('access: an API key with the viewer role gets 403 on every mutating operation that needs a permission', async () => {
+    const key = await call(server, 'POST', '/api/v1/api-keys', {
+      token: owner.token,
+      body: { name: 'viewer key', role_id: await roleId(server, owner.token, 'viewer') },
+    });
+    expect(key.status).toBe(201);
+    const guardedMutations = ops.filter(
+      (op) => MUTATING.has(op.method) && op.permission !== 'public' && op.permission !== 'authenticated',
+    );
+    await expectEvery(
+      guardedMutations,
+      (op) => callOperation(server, op, { apiKey: key.body.secret }),
+      () => ({ status: 403, code: 'forbidden' }),
+    );
+  });
+
+  it('access: a viewer passes the guard on exactly the read operations whose permission it holds', async () => {
+    const me = await call(server, 'GET', '/api/v1/auth/me', { token: viewer.token });
+    expect(me.status).toBe(200);
+    const held = new Set<string>(me.body.permissions);
+    expect(held.has('audit:read')).toBe(false);
+    const reads = ops.filter(
+      (op) => op.method === 'GET' && op.permission !== 'public' && op.permission !== 'authenticated',
+    );
+    const wrong: string[] = [];
+    for (const op of reads) {
+      const reply = await callOperation(server, op, { token: viewer.token });
+      const mayRead = held.has(op.permission ?? '');
+      // A held permission leads past the guard: a list answers 200, a random id 404.
+      const ok = mayRead
+        ? reply.status === (op.path.includes('{') ? 404 : 200)
+        : reply.status === 403 && reply.body?.error?.code === 'forbidden';
+      if (!ok) wrong.push(`${label(op)} (holds: ${mayRead}) -> ${reply.status}`);
+    }
+    expect(wrong).toEqual([]);
+    expect(reads.some((op) => !held.has(op.permission ?? ''))).toBe(true);
+  });
+
+  it('access: an operator cannot create a role (403) while an admin can (201)', async () => {
+    const operator = await addMember(server, owner, 'operator');
+    const admin = await addMember(server, owner, 'admin');
+    const body = { name: 'auditors', description: 'reads the audit log', permissions: ['audit:read'] };
+    const denied = await call(server, 'POST', '/api/v1/access/roles', { token: operator.token, body });
+    expectError(denied, 403, 'forbidden');
+    const roles = await call(server, 'GET', '/api/v1/access/roles?limit=200', { token: owner.token });
+    expect(roles.body.items.map((r: { name: string }) => r.name)).not.toContain('auditors');
+    const created = await call(server, 'POST', '/api/v1/access/roles', { token: admin.token, body });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'auditors', builtin: false, permissions: ['audit:read'] });
+  });
+});
