@@ -6,6 +6,8 @@ import { createServices } from '../server/app.js';
 import { loadConfig, type Config } from '../server/config.js';
 import { dropEverything, migrateToLatest } from '../server/db/database.js';
 import { systemClock } from '../server/lib/clock.js';
+import { InProcessEventBus } from '../server/realtime/events.js';
+import { runAgentCommand } from '../agent/main.js';
 import { CredentialStore, callWithStored, login } from './client.js';
 import { seedDemo } from './seed.js';
 import { openMigrated, startServer } from './server.js';
@@ -21,6 +23,9 @@ const USAGE = `fleetplane <command>
   login --server URL --email E [--password P]
                                  log in and store the token for later commands
   whoami                         show the stored login's user, organisation and permissions
+  agent --server URL (--token ENROLLMENT_TOKEN | --key MACHINE_KEY) [--state-dir DIR] [--max-jobs N]
+        [--transport ws|http] [--name NAME]
+                                 run the agent on this machine
 `;
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -53,10 +58,14 @@ async function servicesFor(config: Readonly<Config>) {
     warn: () => undefined,
     error: (o: object, m?: string) => console.error(m, o),
   };
-  return { database, services: createServices({ config, database, clock: systemClock, logger }) };
+  // One-shot commands publish nothing anyone listens to: an in-process bus is enough.
+  const bus = new InProcessEventBus();
+  return { database, services: createServices({ config, database, clock: systemClock, logger, bus }) };
 }
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  // The agent has flags of its own; it parses them itself.
+  if (argv[0] === 'agent') return runAgentCommand(argv.slice(1), env);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -95,11 +95,21 @@ export type AgentFrame = Static<typeof AgentFrame>;
 
 /** Server → agent over the WebSocket. */
 export const ServerFrame = Type.Union([
-  Type.Object({ type: Type.Literal('welcome'), agent_id: Type.String(), heartbeat_interval_ms: Type.Integer() }),
+  Type.Object({
+    type: Type.Literal('welcome'),
+    agent_id: Type.String(),
+    heartbeat_interval_ms: Type.Integer(),
+  }),
   Type.Object({ type: Type.Literal('job'), job: JobSpec }),
   Type.Object({ type: Type.Literal('cancel'), job_id: Type.String() }),
   /** The event was stored; the agent may forget it (results are kept on disk until acked). */
-  Type.Object({ type: Type.Literal('event_ack'), job_id: Type.String(), attempt: Type.Integer(), event: Type.String(), seq: Type.Optional(Type.Integer()) }),
+  Type.Object({
+    type: Type.Literal('event_ack'),
+    job_id: Type.String(),
+    attempt: Type.Integer(),
+    event: Type.String(),
+    seq: Type.Optional(Type.Integer()),
+  }),
   Type.Object({ type: Type.Literal('error'), code: Type.String(), message: Type.String() }),
 ]);
 export type ServerFrame = Static<typeof ServerFrame>;
@@ -121,6 +131,3 @@ export type HeartbeatResponse = Static<typeof HeartbeatResponse>;
 
 export const JobEventsRequest = Type.Object({ events: Type.Array(JobEvent, { minItems: 1, maxItems: 500 }) });
 export type JobEventsRequest = Static<typeof JobEventsRequest>;
-
-/** A deleted agent hears 410 with this body: it uninstalls itself. */
-export const GoneBody = Type.Object({ uninstall: Type.Literal(true), reason: Type.String() });

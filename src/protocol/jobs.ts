@@ -5,11 +5,26 @@ import { Type, type Static } from 'typebox';
  * the agent vanished with the job and attempts are exhausted. queued, dispatched and running
  * can be canceled; an expired lease sends dispatched or running back to queued.
  */
-export const jobStatuses = ['queued', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'canceled', 'lost'] as const;
+export const jobStatuses = [
+  'queued',
+  'dispatched',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'canceled',
+  'lost',
+] as const;
 export const JobStatus = Type.Enum(jobStatuses);
 export type JobStatus = Static<typeof JobStatus>;
 
-export const finalJobStatuses = ['succeeded', 'failed', 'timed_out', 'canceled', 'lost'] as const satisfies readonly JobStatus[];
+export const finalJobStatuses = [
+  'succeeded',
+  'failed',
+  'timed_out',
+  'canceled',
+  'lost',
+] as const satisfies readonly JobStatus[];
 export type FinalJobStatus = (typeof finalJobStatuses)[number];
 
 export const activeJobStatuses = ['queued', 'dispatched', 'running'] as const satisfies readonly JobStatus[];
@@ -37,7 +52,18 @@ export const interpreters = ['bash', 'sh', 'powershell', 'pwsh', 'cmd', 'python'
 export const Interpreter = Type.Enum(interpreters);
 export type Interpreter = Static<typeof Interpreter>;
 
-export const osTypes = ['windows', 'windows_server', 'ubuntu', 'debian', 'proxmox', 'rhel', 'centos', 'macos', 'linux', 'other'] as const;
+export const osTypes = [
+  'windows',
+  'windows_server',
+  'ubuntu',
+  'debian',
+  'proxmox',
+  'rhel',
+  'centos',
+  'macos',
+  'linux',
+  'other',
+] as const;
 export const OsType = Type.Enum(osTypes);
 export type OsType = Static<typeof OsType>;
 

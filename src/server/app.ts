@@ -1,4 +1,5 @@
 import cors from '@fastify/cors';
+import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -17,6 +18,11 @@ import type { Logger } from './lib/logger.js';
 import { packageVersion } from './lib/version.js';
 import { accessRoutes } from './modules/access/access.routes.js';
 import { AccessService } from './modules/access/access.service.js';
+import { agentsRoutes } from './modules/agents/agents.routes.js';
+import { AgentsService } from './modules/agents/agents.service.js';
+import { groupsRoutes } from './modules/agents/groups.routes.js';
+import { GroupsService } from './modules/agents/groups.service.js';
+import { Liveness } from './modules/agents/liveness.js';
 import { apiKeysRoutes } from './modules/apikeys/apikeys.routes.js';
 import { ApiKeysService } from './modules/apikeys/apikeys.service.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
@@ -26,12 +32,25 @@ import { AuthService } from './modules/auth/auth.service.js';
 import { Authenticator } from './modules/auth/authenticator.js';
 import { AccessTokens } from './modules/auth/tokens.js';
 import { Mailer } from './modules/email/mailer.js';
+import { enrollmentRoutes } from './modules/enrollment/enrollment.routes.js';
+import { EnrollmentService } from './modules/enrollment/enrollment.service.js';
+import { RegistrationService } from './modules/enrollment/registration.service.js';
 import { orgsRoutes } from './modules/orgs/orgs.routes.js';
 import { OrgsService } from './modules/orgs/orgs.service.js';
 import { settingsRoutes } from './modules/settings/settings.routes.js';
 import { SettingsService } from './modules/settings/settings.service.js';
 import { systemRoutes } from './modules/system/system.routes.js';
 import { SystemService } from './modules/system/system.service.js';
+import { jobsRoutes } from './modules/jobs/jobs.routes.js';
+import { JobsService } from './modules/jobs/jobs.service.js';
+import { runsRoutes } from './modules/runs/runs.routes.js';
+import { RunsService } from './modules/runs/runs.service.js';
+import { AgentAuthenticator } from './realtime/agent-auth.js';
+import { AgentGateway } from './realtime/agent-gateway.js';
+import { agentChannelRoutes } from './realtime/agent.routes.js';
+import { consoleRoutes } from './realtime/console.routes.js';
+import { InProcessEventBus, PostgresEventBus, type EventBus } from './realtime/events.js';
+import { Sweeper } from './realtime/sweeper.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -43,14 +62,22 @@ export interface AppDeps {
 
 export type Services = ReturnType<typeof createServices>;
 
+/** Events stay in the process on SQLite; on PostgreSQL they cross server nodes by LISTEN/NOTIFY. */
+async function openEventBus(database: Database, logger: Logger): Promise<EventBus> {
+  return database.caps.notify && database.pool
+    ? PostgresEventBus.start(database.pool, logger)
+    : new InProcessEventBus();
+}
+
 /** Wires services from their narrow dependencies: the one place that knows them all. */
 export function createServices(deps: {
   config: Readonly<Config>;
   database: Database;
   clock: Clock;
   logger: Logger;
+  bus: EventBus;
 }) {
-  const { config, database, clock, logger } = deps;
+  const { config, database, clock, logger, bus } = deps;
   const db = database.db;
   const masterKey = loadMasterKey(config.masterKeyHex, config.dataDir);
   const audit = new AuditLog({ db, clock, like: database.caps.ilike });
@@ -58,6 +85,25 @@ export function createServices(deps: {
   const orgs = new OrgsService({ db, clock, audit });
   const tokens = new AccessTokens({ masterKey, ttlMs: config.accessTokenTtlMs, clock });
   const mailer = new Mailer({ settings, logger });
+  const jobs = new JobsService({
+    db,
+    clock,
+    audit,
+    bus,
+    settings,
+    caps: database.caps,
+    leaseMs: config.fleet.leaseMs,
+    logger,
+  });
+  const runs = new RunsService({ db, clock, audit, bus, jobs, caps: database.caps, logger });
+  const liveness = new Liveness({
+    db,
+    clock,
+    bus,
+    fleet: config.fleet,
+    logger,
+    onSeen: (ids) => jobs.renewLeases(ids).then(() => undefined),
+  });
   return {
     audit,
     settings,
@@ -79,6 +125,38 @@ export function createServices(deps: {
     access: new AccessService({ db, clock, audit }),
     apiKeys: new ApiKeysService({ db, clock, audit, settings }),
     system: new SystemService({ database }),
+    bus,
+    agents: new AgentsService({
+      db,
+      clock,
+      audit,
+      bus,
+      uninstaller: jobs,
+      like: database.caps.ilike,
+    }),
+    agentGroups: new GroupsService({ db, clock, audit }),
+    enrollment: new EnrollmentService({ db, clock, audit }),
+    registration: new RegistrationService({
+      db,
+      clock,
+      audit,
+      bus,
+      heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
+    }),
+    liveness,
+    jobs,
+    runs,
+    agentAuth: new AgentAuthenticator({ db, jobs }),
+    gateway: new AgentGateway({
+      db,
+      clock,
+      bus,
+      jobs,
+      liveness,
+      heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
+      logger,
+    }),
+    sweeper: new Sweeper({ jobs, runs, intervalMs: config.fleet.sweepIntervalMs, logger }),
   };
 }
 
@@ -98,8 +176,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const services = createServices({ config, database, clock, logger: app.log });
+  const bus = await openEventBus(database, app.log);
+  const services = createServices({ config, database, clock, logger: app.log, bus });
   app.decorate('services', services);
+  services.liveness.start();
+  services.gateway.start();
+  services.runs.start();
+  services.sweeper.start();
+  app.addHook('onClose', async () => {
+    services.gateway.stop();
+    services.runs.stop();
+    await services.sweeper.stop();
+    await services.liveness.stop();
+    await bus.close();
+  });
   app.setValidatorCompiler(validatorCompiler());
   installErrorHandling(app);
   app.addHook('onSend', async (request, reply) => {
@@ -127,7 +217,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }, { apiKey: [] }],
     },
   });
-  installGuard(app, services.authenticator);
+  installGuard(app, { users: services.authenticator, agents: services.agentAuth });
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const metrics = new Registry();
@@ -157,6 +248,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(apiKeysRoutes({ apiKeys: services.apiKeys }));
   await app.register(auditRoutes({ audit: services.audit }));
   await app.register(settingsRoutes({ settings: services.settings }));
+  await app.register(agentsRoutes({ agents: services.agents }));
+  await app.register(groupsRoutes({ groups: services.agentGroups }));
+  await app.register(
+    enrollmentRoutes({ enrollment: services.enrollment, registration: services.registration }),
+  );
+  await app.register(jobsRoutes({ jobs: services.jobs }));
+  await app.register(runsRoutes({ runs: services.runs, jobs: services.jobs }));
+  await app.register(
+    agentChannelRoutes({
+      gateway: services.gateway,
+      jobs: services.jobs,
+      liveness: services.liveness,
+      heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
+    }),
+  );
+  await app.register(consoleRoutes({ bus, jobs: services.jobs }));
   return app;
 }
 

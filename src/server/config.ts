@@ -108,7 +108,9 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Readonly<
     throw new ConfigError('FLEETPLANE_JOB_LEASE_MS must be at least 3 × FLEETPLANE_HEARTBEAT_INTERVAL_MS');
   }
   if (config.fleet.offlineAfterMs < 2 * config.fleet.heartbeatIntervalMs) {
-    throw new ConfigError('FLEETPLANE_OFFLINE_AFTER_MS must be at least 2 × FLEETPLANE_HEARTBEAT_INTERVAL_MS');
+    throw new ConfigError(
+      'FLEETPLANE_OFFLINE_AFTER_MS must be at least 2 × FLEETPLANE_HEARTBEAT_INTERVAL_MS',
+    );
   }
   return Object.freeze(config);
 }

@@ -11,7 +11,17 @@ import {
 } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
 
-type IdKind = 'role' | 'user' | 'invite' | 'apiKey' | 'audit';
+type IdKind =
+  | 'role'
+  | 'user'
+  | 'invite'
+  | 'apiKey'
+  | 'audit'
+  | 'agent'
+  | 'agentGroup'
+  | 'enrollmentToken'
+  | 'job'
+  | 'run';
 
 /**
  * Which kind of id each `{id}` route takes, by path prefix. A new route with an `{id}` must be
@@ -23,6 +33,11 @@ const idKindByPrefix: [prefix: string, kind: IdKind][] = [
   ['/api/v1/access/invites/', 'invite'],
   ['/api/v1/api-keys/', 'apiKey'],
   ['/api/v1/audit/', 'audit'],
+  ['/api/v1/agents/', 'agent'],
+  ['/api/v1/agent-groups/', 'agentGroup'],
+  ['/api/v1/enrollment-tokens/', 'enrollmentToken'],
+  ['/api/v1/jobs/', 'job'],
+  ['/api/v1/runs/', 'run'],
 ];
 
 function idKindOf(path: string): IdKind | undefined {
@@ -50,6 +65,11 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     if (op.method === 'PATCH' && op.path === '/api/v1/access/roles/{id}') return { description: 'x' };
     if (op.method === 'PUT' && op.path === '/api/v1/access/users/{id}/roles')
       return { role_ids: [aViewerRoleId] };
+    if (op.method === 'PATCH' && op.path === '/api/v1/agents/{id}') return { notes: 'x' };
+    if (op.method === 'PATCH' && op.path === '/api/v1/agent-groups/{id}') return { description: 'x' };
+    if (op.method === 'POST' && op.path === '/api/v1/agents/{id}/jobs')
+      return { interpreter: 'sh', command: 'true' };
+    if (op.method === 'POST' && op.path.endsWith('/cancel')) return undefined;
     if (op.method === 'POST' || op.method === 'PUT' || op.method === 'PATCH')
       throw new Error(`no valid body known for ${op.method} ${op.path}: add one to bodyFor`);
     return undefined;
@@ -79,8 +99,33 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
       token: owner.token,
       body: { name: 'bravo key', role_id: role.body.id },
     });
+    const group = await call(server, 'POST', '/api/v1/agent-groups', {
+      token: owner.token,
+      body: { name: 'bravo group' },
+    });
+    const enrollment = await call(server, 'POST', '/api/v1/enrollment-tokens', {
+      token: owner.token,
+      body: { name: 'bravo enrollment' },
+    });
+    const agent = await call(server, 'POST', '/api/v1/agents', {
+      token: owner.token,
+      body: { name: 'bravo machine' },
+    });
+    const job = await call(server, 'POST', `/api/v1/agents/${agent.body.agent.id}/jobs`, {
+      token: owner.token,
+      body: { interpreter: 'sh', command: 'echo bravo' },
+    });
+    const run = await call(server, 'POST', '/api/v1/runs', {
+      token: owner.token,
+      body: {
+        target: { agent_ids: [agent.body.agent.id] },
+        job: { interpreter: 'sh', command: 'echo bravo' },
+      },
+    });
     const audit = await call(server, 'GET', '/api/v1/audit?limit=1', { token: owner.token });
-    expect([role.status, invite.status, key.status, audit.status]).toEqual([201, 201, 201, 200]);
+    expect([role, invite, key, group, enrollment, agent, job, run, audit].map((r) => r.status)).toEqual([
+      201, 201, 201, 201, 201, 201, 202, 202, 200,
+    ]);
     b = {
       owner,
       member,
@@ -92,9 +137,17 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
         invite: invite.body.invite.id,
         apiKey: key.body.key.id,
         audit: audit.body.items[0].id,
+        agent: agent.body.agent.id,
+        agentGroup: group.body.id,
+        enrollmentToken: enrollment.body.enrollment_token.id,
+        job: job.body.id,
+        run: run.body.id,
       },
     };
-    idOps = (await openApiOperations(server)).filter((op) => op.path.includes('{id}'));
+    // Routes for agents take an agent's credential, never a user's: their isolation is the agents' own.
+    idOps = (await openApiOperations(server)).filter(
+      (op) => op.path.includes('{id}') && op.permission !== 'agent',
+    );
   });
   afterAll(async () => {
     await server.close();
@@ -105,7 +158,10 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     expect(idOps.filter((op) => idKindOf(op.path) === undefined).map((op) => op.path)).toEqual([]);
     // The map is not stale either: every prefix still names a route.
     for (const [prefix] of idKindByPrefix)
-      expect(idOps.some((op) => op.path.startsWith(prefix)), prefix).toBe(true);
+      expect(
+        idOps.some((op) => op.path.startsWith(prefix)),
+        prefix,
+      ).toBe(true);
   });
 
   it('access: B can reach each of its own ids, so the 404s below are about the organisation', async () => {
@@ -121,7 +177,16 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     it(`access: A (by ${principal}) gets 404 on every {id} route called with an id of B`, async () => {
       const auth = principal === 'session' ? { token: a.token } : { apiKey: aKey };
       const wrong: string[] = [];
-      const leaks = [b.owner.email, b.member.email, 'bravo-ops', 'bravo only', 'pending@bravo.test'];
+      const leaks = [
+        b.owner.email,
+        b.member.email,
+        'bravo-ops',
+        'bravo only',
+        'pending@bravo.test',
+        'bravo group',
+        'bravo enrollment',
+        'bravo machine',
+      ];
       for (const op of idOps) {
         const kind = idKindOf(op.path);
         if (!kind) throw new Error(`no id kind mapped for ${op.path}: add its prefix to idKindByPrefix`);
@@ -189,7 +254,9 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
       body: { role_ids: [b.ids.role] },
     });
     expectError(roles, 422, 'unprocessable');
-    const after = await call(server, 'GET', `/api/v1/access/users/${aMember.userId}/roles`, { token: a.token });
+    const after = await call(server, 'GET', `/api/v1/access/users/${aMember.userId}/roles`, {
+      token: a.token,
+    });
     expect(after.body.items.map((r: { name: string }) => r.name)).toEqual(['viewer']);
   });
 

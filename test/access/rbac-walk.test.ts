@@ -12,8 +12,8 @@ import {
 } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
 
+/** Methods that change state; they are also the ones sent with a body. */
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const WITH_BODY = MUTATING;
 
 /** The path with every `{param}` replaced by a fresh UUID: a plausible id that names nothing. */
 function concrete(path: string): string {
@@ -28,7 +28,7 @@ function label(op: ApiOperation): string {
 function callOperation(server: TestServer, op: ApiOperation, auth: { token?: string; apiKey?: string }) {
   return call(server, op.method, concrete(op.path), {
     ...auth,
-    ...(WITH_BODY.has(op.method) ? { body: {} } : {}),
+    ...(MUTATING.has(op.method) ? { body: {} } : {}),
   });
 }
 
@@ -59,26 +59,38 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
   let ops: ApiOperation[];
   let owner: Session;
   let viewer: Session;
+  /** Every permission of the catalogue (`artifact:action`): what a role can grant. */
+  let catalogue: Set<string>;
+
+  /** Operations that a user's permission guards: not public, not any signed-in user, not agents. */
+  const guarded = (op: ApiOperation) => catalogue.has(op.permission ?? '');
+  const guardedMutations = () => ops.filter((op) => MUTATING.has(op.method) && guarded(op));
 
   beforeAll(async () => {
     server = await startTestServer(dialect);
     ops = await openApiOperations(server);
     owner = await signup(server);
     viewer = await addMember(server, owner, 'viewer');
+    const permissions = await call(server, 'GET', '/api/v1/access/permissions', { token: owner.token });
+    catalogue = new Set(
+      Object.entries(permissions.body.artifacts as Record<string, string[]>).flatMap(([artifact, actions]) =>
+        actions.map((action) => `${artifact}:${action}`),
+      ),
+    );
   });
   afterAll(async () => {
     await server.close();
   });
 
-  it('access: every operation declares an x-permission and the walk is not vacuous', () => {
+  it('access: every operation declares an x-permission of the catalogue and the walk is not vacuous', () => {
     expect(ops.length).toBeGreaterThan(20);
     expect(ops.filter((op) => typeof op.permission !== 'string').map(label)).toEqual([]);
+    // Nothing but the principal classes and real permissions: a typo would lock a route for everyone.
+    const classes = new Set(['public', 'authenticated', 'agent']);
+    expect(ops.filter((op) => !classes.has(op.permission ?? '') && !guarded(op)).map(label)).toEqual([]);
     const protectedOps = ops.filter((op) => op.permission !== 'public');
     expect(protectedOps.length).toBeGreaterThan(20);
-    const guardedMutations = ops.filter(
-      (op) => MUTATING.has(op.method) && op.permission !== 'public' && op.permission !== 'authenticated',
-    );
-    expect(guardedMutations.length).toBeGreaterThan(10);
+    expect(guardedMutations().length).toBeGreaterThan(10);
     // The walk must reach the routes that matter most, whatever else is added later.
     expect(ops.map(label)).toEqual(
       expect.arrayContaining([
@@ -115,11 +127,8 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
   });
 
   it('access: a viewer gets 403 forbidden on every mutating operation that needs a permission', async () => {
-    const guardedMutations = ops.filter(
-      (op) => MUTATING.has(op.method) && op.permission !== 'public' && op.permission !== 'authenticated',
-    );
     await expectEvery(
-      guardedMutations,
+      guardedMutations(),
       (op) => callOperation(server, op, { token: viewer.token }),
       () => ({ status: 403, code: 'forbidden' }),
     );
@@ -131,11 +140,8 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
       body: { name: 'viewer key', role_id: await roleId(server, owner.token, 'viewer') },
     });
     expect(key.status).toBe(201);
-    const guardedMutations = ops.filter(
-      (op) => MUTATING.has(op.method) && op.permission !== 'public' && op.permission !== 'authenticated',
-    );
     await expectEvery(
-      guardedMutations,
+      guardedMutations(),
       (op) => callOperation(server, op, { apiKey: key.body.secret }),
       () => ({ status: 403, code: 'forbidden' }),
     );
@@ -146,21 +152,35 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
     expect(me.status).toBe(200);
     const held = new Set<string>(me.body.permissions);
     expect(held.has('audit:read')).toBe(false);
-    const reads = ops.filter(
-      (op) => op.method === 'GET' && op.permission !== 'public' && op.permission !== 'authenticated',
-    );
+    const reads = ops.filter((op) => op.method === 'GET' && guarded(op));
     const wrong: string[] = [];
     for (const op of reads) {
       const reply = await callOperation(server, op, { token: viewer.token });
       const mayRead = held.has(op.permission ?? '');
-      // A held permission leads past the guard: a list answers 200, a random id 404.
+      // A held permission leads past the guard (a list answers, a random id is not found).
       const ok = mayRead
-        ? reply.status === (op.path.includes('{') ? 404 : 200)
+        ? reply.status !== 401 && reply.status !== 403 && reply.status < 500
         : reply.status === 403 && reply.body?.error?.code === 'forbidden';
       if (!ok) wrong.push(`${label(op)} (holds: ${mayRead}) -> ${reply.status}`);
     }
     expect(wrong).toEqual([]);
     expect(reads.some((op) => !held.has(op.permission ?? ''))).toBe(true);
+  });
+
+  it("access: agent-only operations answer 401 to every user credential, even an owner's", async () => {
+    const agentOps = ops.filter((op) => op.permission === 'agent');
+    const key = await call(server, 'POST', '/api/v1/api-keys', {
+      token: owner.token,
+      body: { name: 'owner key', role_id: await roleId(server, owner.token, 'owner') },
+    });
+    expect(key.status).toBe(201);
+    for (const auth of [{ token: owner.token }, { apiKey: key.body.secret as string }]) {
+      await expectEvery(
+        agentOps,
+        (op) => callOperation(server, op, auth),
+        () => ({ status: 401, code: 'unauthorized' }),
+      );
+    }
   });
 
   it('access: an operator cannot create a role (403) while an admin can (201)', async () => {

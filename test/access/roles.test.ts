@@ -3,7 +3,8 @@ import { addMember, call, expectError, roleId, signup, type Session } from '../s
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
 
 const BUILTIN = ['owner', 'admin', 'operator', 'viewer'];
-const VIEWER_PERMISSIONS = [
+/** Reads of the foundation's artifacts: part of the viewer role, whatever modules add later. */
+const READ_PERMISSIONS = [
   'organization:read',
   'users:read',
   'roles:read',
@@ -69,7 +70,11 @@ describe.each(dialects)('access: roles on %s', (dialect) => {
 
     const deleted = await call(server, 'DELETE', `/api/v1/access/roles/${id}`, { token: owner.token });
     expect(deleted.status).toBe(204);
-    expectError(await call(server, 'GET', `/api/v1/access/roles/${id}`, { token: owner.token }), 404, 'not_found');
+    expectError(
+      await call(server, 'GET', `/api/v1/access/roles/${id}`, { token: owner.token }),
+      404,
+      'not_found',
+    );
     expectError(
       await call(server, 'DELETE', `/api/v1/access/roles/${id}`, { token: owner.token }),
       404,
@@ -136,9 +141,11 @@ describe.each(dialects)('access: roles on %s', (dialect) => {
   });
 
   it('roles: a role that a member or an API key holds cannot be deleted (409) until released', async () => {
-    const role = await createRole(owner, 'held', VIEWER_PERMISSIONS);
+    const role = await createRole(owner, 'held', READ_PERMISSIONS);
     const member = await addMember(server, owner, 'held');
-    const blocked = await call(server, 'DELETE', `/api/v1/access/roles/${role.body.id}`, { token: owner.token });
+    const blocked = await call(server, 'DELETE', `/api/v1/access/roles/${role.body.id}`, {
+      token: owner.token,
+    });
     expectError(blocked, 409, 'conflict');
     expect(blocked.body.error.details[0]).toMatchObject({ members: 1, api_keys: 0 });
     expect(await rolesOf(member)).toEqual(['held']);
@@ -157,7 +164,9 @@ describe.each(dialects)('access: roles on %s', (dialect) => {
       'conflict',
     );
     await call(server, 'DELETE', `/api/v1/api-keys/${key.body.key.id}`, { token: owner.token });
-    const freed = await call(server, 'DELETE', `/api/v1/access/roles/${role.body.id}`, { token: owner.token });
+    const freed = await call(server, 'DELETE', `/api/v1/access/roles/${role.body.id}`, {
+      token: owner.token,
+    });
     expect(freed.status).toBe(204);
   });
 
@@ -211,7 +220,7 @@ describe.each(dialects)('access: roles on %s', (dialect) => {
 
   it('roles: a member cannot grant or define a role stronger than their own (403)', async () => {
     const lead = await createRole(owner, 'team-lead', [
-      ...VIEWER_PERMISSIONS,
+      ...READ_PERMISSIONS,
       'users:update',
       'invites:create',
       'roles:create',
@@ -253,8 +262,11 @@ describe.each(dialects)('access: roles on %s', (dialect) => {
 
   it("roles: PUT a member's roles replaces them and /auth/me permissions follow at once", async () => {
     const member = await addMember(server, owner, 'viewer');
+    const catalogue = await call(server, 'GET', '/api/v1/access/permissions', { token: member.token });
+    const viewerPermissions: string[] = catalogue.body.builtin_roles.viewer;
+    expect(viewerPermissions).toEqual(expect.arrayContaining(READ_PERMISSIONS));
     const meBefore = await call(server, 'GET', '/api/v1/auth/me', { token: member.token });
-    expect([...meBefore.body.permissions].sort()).toEqual([...VIEWER_PERMISSIONS].sort());
+    expect([...meBefore.body.permissions].sort()).toEqual([...viewerPermissions].sort());
 
     const auditors = await createRole(owner, 'auditors', ['audit:read']);
     const replaced = await call(server, 'PUT', `/api/v1/access/users/${member.userId}/roles`, {
@@ -318,9 +330,14 @@ describe.each(dialects)('access: roles on %s', (dialect) => {
 
   it('roles: a malformed cursor is 400', async () => {
     for (const cursor of ['not-a-cursor', Buffer.from('42').toString('base64url'), '%%%']) {
-      const reply = await call(server, 'GET', `/api/v1/access/roles?limit=2&cursor=${encodeURIComponent(cursor)}`, {
-        token: owner.token,
-      });
+      const reply = await call(
+        server,
+        'GET',
+        `/api/v1/access/roles?limit=2&cursor=${encodeURIComponent(cursor)}`,
+        {
+          token: owner.token,
+        },
+      );
       expectError(reply, 400, 'bad_request');
     }
     const tooLong = await call(server, 'GET', `/api/v1/access/roles?cursor=${'a'.repeat(150)}`, {

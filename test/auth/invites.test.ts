@@ -36,7 +36,12 @@ describe.each(dialects)('auth invites and membership on %s', (dialect) => {
   };
   const join = (email: string, inviteToken?: string) =>
     call(server, 'POST', '/api/v1/auth/signup', {
-      body: { email, password: PASSWORD, name: 'Joiner', ...(inviteToken ? { invite_token: inviteToken } : {}) },
+      body: {
+        email,
+        password: PASSWORD,
+        name: 'Joiner',
+        ...(inviteToken ? { invite_token: inviteToken } : {}),
+      },
     });
 
   it('auth: with signup switched off, plain signup is 403 but an invite joins the inviting org with its role', async () => {

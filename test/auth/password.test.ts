@@ -33,7 +33,9 @@ describe.each(dialects)('auth passwords on %s', (dialect) => {
 
   /** The reset token from the last mail to this email; the log is read, as an operator would. */
   const resetTokenFor = (email: string): string => {
-    const token = mailsTo(email).at(-1)?.text.match(/fpw_[\w-]+/)?.[0];
+    const token = mailsTo(email)
+      .at(-1)
+      ?.text.match(/fpw_[\w-]+/)?.[0];
     if (!token) throw new Error(`no reset mail to ${email} in the server log`);
     return token;
   };

@@ -104,14 +104,31 @@ describe.each(dialects)('auth rate limits on %s', (dialect) => {
     const reset = (email: string, ip: string) =>
       call(server, 'POST', '/api/v1/auth/password-reset', { body: { email }, headers: from(ip) });
 
-    for (let i = 0; i < MAX; i += 1) expect((await reset(uniqueEmail('x'), '198.51.100.30')).status).toBe(202);
+    for (let i = 0; i < MAX; i += 1)
+      expect((await reset(uniqueEmail('x'), '198.51.100.30')).status).toBe(202);
     expectRateLimited(await reset(uniqueEmail('x'), '198.51.100.30'));
 
-    for (let i = 0; i < MAX; i += 1) expect((await reset(owner.email, `198.51.100.${40 + i}`)).status).toBe(202);
+    for (let i = 0; i < MAX; i += 1)
+      expect((await reset(owner.email, `198.51.100.${40 + i}`)).status).toBe(202);
     expectRateLimited(await reset(owner.email, '198.51.100.99'));
     // Only the first five requests for the account reached the mailer.
-    expect(server.logs.filter((line) => (line.mail as { to?: string } | undefined)?.to === owner.email)).toHaveLength(
-      MAX,
-    );
+    expect(
+      server.logs.filter((line) => (line.mail as { to?: string } | undefined)?.to === owner.email),
+    ).toHaveLength(MAX);
+  });
+
+  it('auth: login and token share one budget per account', async () => {
+    const owner = await signup(server);
+    for (let i = 0; i < 3; i += 1) {
+      expectError(await login(owner.email, 'wrong password', `192.0.2.${i + 1}`), 401, 'unauthorized');
+    }
+    for (let i = 0; i < 2; i += 1) {
+      const reply = await call(server, 'POST', '/api/v1/auth/token', {
+        form: { grant_type: 'password', username: owner.email, password: 'wrong password' },
+        headers: from(`192.0.2.${i + 10}`),
+      });
+      expectError(reply, 401, 'unauthorized');
+    }
+    expectRateLimited(await login(owner.email, PASSWORD, '192.0.2.99'));
   });
 });

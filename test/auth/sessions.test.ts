@@ -174,7 +174,10 @@ describe.each(dialects)('auth sessions on %s', (dialect) => {
 
   it('auth: switch-org opens a session in another organisation of the user, and only those', async () => {
     const owner = await signup(server);
-    const created = await call(server, 'POST', '/api/v1/orgs', { token: owner.token, body: { name: 'Org B' } });
+    const created = await call(server, 'POST', '/api/v1/orgs', {
+      token: owner.token,
+      body: { name: 'Org B' },
+    });
     expect(created.status).toBe(201);
     const orgB = created.body.id as string;
 

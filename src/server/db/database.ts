@@ -11,6 +11,8 @@ import type { DB } from './schema.js';
 export interface DialectCaps {
   /** `FOR UPDATE SKIP LOCKED` exists, so several nodes can claim rows concurrently. */
   skipLocked: boolean;
+  /** `SELECT … FOR UPDATE` exists; without it (SQLite) the single writer already serialises. */
+  rowLocks: boolean;
   /** LISTEN/NOTIFY exists, so events can cross server nodes. */
   notify: boolean;
   /** Case-insensitive LIKE operator. */
@@ -37,7 +39,7 @@ function openSqlite(file: string): Database {
   return {
     db,
     kind: 'sqlite',
-    caps: { skipLocked: false, notify: false, ilike: 'like' },
+    caps: { skipLocked: false, rowLocks: false, notify: false, ilike: 'like' },
     pool: undefined,
     close: () => db.destroy(),
   };
@@ -56,7 +58,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Da
   return {
     db,
     kind: 'postgres',
-    caps: { skipLocked: true, notify: true, ilike: 'ilike' },
+    caps: { skipLocked: true, rowLocks: true, notify: true, ilike: 'ilike' },
     pool,
     close: () => db.destroy(),
   };
@@ -76,8 +78,25 @@ function asError(error: unknown): Error | undefined {
   return new Error(typeof error === 'string' ? error : JSON.stringify(error));
 }
 
+/**
+ * Unless told a schema, Kysely's migrator looks for its bookkeeping tables in every schema of the
+ * database, so a second schema (another test file, another instance) would skip creating its own
+ * and fail. Name the schema the tables go to: the current one.
+ */
+async function migratorFor(database: Database): Promise<Migrator> {
+  const schema =
+    database.kind === 'postgres'
+      ? (await sql<{ name: string }>`select current_schema() as name`.execute(database.db)).rows[0]?.name
+      : undefined;
+  return new Migrator({
+    db: database.db,
+    provider: migrationProvider,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
+}
+
 export async function migrateToLatest(database: Database): Promise<MigrationOutcome> {
-  const migrator = new Migrator({ db: database.db, provider: migrationProvider });
+  const migrator = await migratorFor(database);
   const { error, results } = await migrator.migrateToLatest();
   return {
     applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName),
@@ -87,7 +106,7 @@ export async function migrateToLatest(database: Database): Promise<MigrationOutc
 
 /** Rolls every migration back, for `fleetplane db reset`. */
 export async function dropEverything(database: Database): Promise<void> {
-  const migrator = new Migrator({ db: database.db, provider: migrationProvider });
+  const migrator = await migratorFor(database);
   const { error } = await migrator.migrateTo(NO_MIGRATIONS);
   const failure = asError(error);
   if (failure) throw failure;

@@ -235,6 +235,7 @@ export interface JobsTable {
   duration_ms: number | null;
   error: string | null;
   output_bytes: number;
+  output_cap_bytes: number;
   output_truncated: number;
   created_by: string | null;
   created_at: string;

@@ -2,10 +2,14 @@ import type {} from '@fastify/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { Principal, RequestContext, RequestMeta } from '../modules/access/context.js';
 import type { Permission } from '../modules/access/permissions.js';
+import type { AgentRow } from '../modules/agents/agents.repo.js';
 import { AppError } from '../lib/errors.js';
 
-/** What a route needs: nobody (`public`), any signed-in principal (`authenticated`), or one permission. */
-export type RoutePermission = 'public' | 'authenticated' | Permission;
+/**
+ * What a route needs: nobody (`public`), any signed-in principal (`authenticated`), an agent's
+ * own token (`agent`), or one permission.
+ */
+export type RoutePermission = 'public' | 'authenticated' | 'agent' | Permission;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -13,6 +17,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null;
+    agent: AgentRow | null;
   }
 }
 
@@ -27,4 +32,9 @@ export function metaOf(request: FastifyRequest): RequestMeta {
 export function contextOf(request: FastifyRequest): RequestContext {
   if (!request.principal) throw new AppError('unauthorized', 'authentication required');
   return { ...request.principal, meta: metaOf(request) };
+}
+
+export function agentOf(request: FastifyRequest): AgentRow {
+  if (!request.agent) throw new AppError('unauthorized', 'an agent token is required');
+  return request.agent;
 }

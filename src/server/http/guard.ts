@@ -1,12 +1,18 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../lib/errors.js';
 import type { Authenticator } from '../modules/auth/authenticator.js';
+import type { AgentAuthenticator } from '../realtime/agent-auth.js';
 
 function credentialOf(request: FastifyRequest): string | null {
   const apiKey = request.headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey) return apiKey;
   const authorization = request.headers.authorization;
   if (authorization?.toLowerCase().startsWith('bearer ')) return authorization.slice(7).trim() || null;
+  // Browsers cannot set headers on a WebSocket, so consoles may send the token in the query.
+  if (request.headers.upgrade?.toLowerCase() === 'websocket') {
+    const token = (request.query as { access_token?: unknown } | undefined)?.access_token;
+    if (typeof token === 'string' && token) return token;
+  }
   return null;
 }
 
@@ -15,8 +21,12 @@ function credentialOf(request: FastifyRequest): string | null {
  * is refused at startup. Authentication and the permission check run before the body is
  * parsed, so an anonymous caller learns nothing from validation errors.
  */
-export function installGuard(app: FastifyInstance, authenticator: Authenticator): void {
+export function installGuard(
+  app: FastifyInstance,
+  auth: { users: Authenticator; agents: AgentAuthenticator },
+): void {
   app.decorateRequest('principal', null);
+  app.decorateRequest('agent', null);
 
   app.addHook('onRoute', (route) => {
     const permission = route.config?.permission;
@@ -40,12 +50,16 @@ export function installGuard(app: FastifyInstance, authenticator: Authenticator)
     const permission = request.routeOptions.config.permission;
     if (permission === undefined || permission === 'public') return;
     const credential = credentialOf(request);
+    if (permission === 'agent') {
+      request.agent = await auth.agents.authenticate(credential);
+      return;
+    }
     if (!credential)
       throw new AppError(
         'unauthorized',
         'authentication required: send a bearer token or an X-API-Key header',
       );
-    const principal = await authenticator.authenticate(credential);
+    const principal = await auth.users.authenticate(credential);
     if (!principal) throw new AppError('unauthorized', 'credentials are not valid or have expired');
     if (permission !== 'authenticated' && !principal.permissions.has(permission)) {
       throw new AppError('forbidden', `permission "${permission}" is required`);

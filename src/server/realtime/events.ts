@@ -16,7 +16,15 @@ export type FleetEvent =
       attempt: number;
       exit_code: number | null;
     }
-  | { type: 'job.output'; org_id: string; job_id: string; attempt: number; seq: number; stream: string; data: string }
+  | {
+      type: 'job.output';
+      org_id: string;
+      job_id: string;
+      attempt: number;
+      seq: number;
+      stream: string;
+      data: string;
+    }
   | { type: 'run.progress'; org_id: string; run_id: string; status: string; counts: Record<string, number> }
   /** Internal: jobs wait for this agent; the node holding its socket dispatches them. */
   | { type: 'agent.jobs_available'; org_id: string; agent_id: string }
@@ -56,7 +64,10 @@ const MAX_PAYLOAD_BYTES = 7000;
 function fitPayload(event: FleetEvent): string {
   const payload = JSON.stringify(event);
   if (Buffer.byteLength(payload) <= MAX_PAYLOAD_BYTES || event.type !== 'job.output') return payload;
-  return JSON.stringify({ ...event, data: `${event.data.slice(0, MAX_PAYLOAD_BYTES / 4)}…[cut for live view]` });
+  return JSON.stringify({
+    ...event,
+    data: `${event.data.slice(0, MAX_PAYLOAD_BYTES / 4)}…[cut for live view]`,
+  });
 }
 
 /**

@@ -28,7 +28,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('revoked_at', 'text')
     .execute();
-  await db.schema.createIndex('enrollment_tokens_org_idx').on('enrollment_tokens').columns(['org_id', 'id']).execute();
+  await db.schema
+    .createIndex('enrollment_tokens_org_idx')
+    .on('enrollment_tokens')
+    .columns(['org_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('agents')
@@ -60,8 +64,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('delete_reason', 'text')
     .execute();
   await db.schema.createIndex('agents_org_idx').on('agents').columns(['org_id', 'id']).execute();
-  await db.schema.createIndex('agents_fingerprint_idx').on('agents').columns(['org_id', 'fingerprint']).execute();
-  await db.schema.createIndex('agents_status_seen_idx').on('agents').columns(['status', 'last_seen_at']).execute();
+  await db.schema
+    .createIndex('agents_fingerprint_idx')
+    .on('agents')
+    .columns(['org_id', 'fingerprint'])
+    .execute();
+  await db.schema
+    .createIndex('agents_status_seen_idx')
+    .on('agents')
+    .columns(['status', 'last_seen_at'])
+    .execute();
 
   await db.schema
     .createTable('runs')
@@ -111,6 +123,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('duration_ms', 'integer')
     .addColumn('error', 'text')
     .addColumn('output_bytes', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('output_cap_bytes', 'integer', (c) => c.notNull())
     .addColumn('output_truncated', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('created_by', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
@@ -119,7 +132,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('jobs_org_idx').on('jobs').columns(['org_id', 'id']).execute();
   await db.schema.createIndex('jobs_agent_status_idx').on('jobs').columns(['agent_id', 'status']).execute();
   await db.schema.createIndex('jobs_run_status_idx').on('jobs').columns(['run_id', 'status']).execute();
-  await db.schema.createIndex('jobs_status_lease_idx').on('jobs').columns(['status', 'lease_expires_at']).execute();
+  await db.schema
+    .createIndex('jobs_status_lease_idx')
+    .on('jobs')
+    .columns(['status', 'lease_expires_at'])
+    .execute();
 
   await db.schema
     .createTable('job_output')

@@ -30,10 +30,10 @@ export function authRoutes(deps: { auth: AuthService; limiter: RateLimiter }): F
     const account =
       typeof body.email === 'string' ? body.email : typeof body.username === 'string' ? body.username : null;
     const route = request.routeOptions.url ?? '';
-    limiter.hit([
-      `${route}|ip|${request.ip}`,
-      ...(account ? [`${route}|account|${account.trim().toLowerCase()}`] : []),
-    ]);
+    // Login and token guess the same passwords, so they share one budget per account.
+    const scope = route === '/api/v1/auth/token' ? '/api/v1/auth/login' : route;
+    const accountKey = account ? [`${scope}|account|${account.trim().toLowerCase()}`] : [];
+    limiter.hit([`${route}|ip|${request.ip}`, ...accountKey]);
   };
 
   return async (app) => {

@@ -1,10 +1,27 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type TObject } from 'typebox';
 import { contextOf } from '../../http/context.js';
 import { settingsCatalog, settingsGroups } from './settings.catalog.js';
 import type { SettingsService } from './settings.service.js';
 
 const tags = ['settings'];
+
+/**
+ * A PUT body sends only the keys to change. The validator fills in schema defaults, so the
+ * catalogue's defaults are taken off the body schema: otherwise every PUT would reset the keys
+ * it did not send (and wipe a stored secret).
+ */
+function withoutDefaults<T extends TObject>(schema: T): T {
+  const copy = (value: object) => Object.defineProperties({}, Object.getOwnPropertyDescriptors(value));
+  const properties = Object.fromEntries(
+    Object.entries(schema.properties).map(([key, property]) => {
+      const bare = copy(property) as { default?: unknown };
+      delete bare.default;
+      return [key, bare];
+    }),
+  );
+  return Object.assign(copy(schema), { properties }) as T;
+}
 
 export function settingsRoutes(deps: { settings: SettingsService }): FastifyPluginAsyncTypebox {
   const { settings } = deps;
@@ -40,7 +57,7 @@ export function settingsRoutes(deps: { settings: SettingsService }): FastifyPlug
           schema: {
             tags,
             summary: `Change ${group} settings (send only the keys to change; a masked secret keeps its value)`,
-            body: Type.Partial(schema, { additionalProperties: false }),
+            body: withoutDefaults(Type.Partial(schema, { additionalProperties: false })),
             response: { 200: schema },
           },
         },

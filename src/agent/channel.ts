@@ -1,0 +1,58 @@
+import type { AgentFacts, AgentMetrics, JobEvent, JobSpec } from '../protocol/agent.js';
+import type { AgentLog } from './log.js';
+
+/** The contract between the agent and a transport session (WebSocket or HTTP polling). */
+
+/** What a session needs from the agent and tells it. */
+export interface ChannelHost {
+  facts(): AgentFacts;
+  heldJobIds(): string[];
+  metrics(): Promise<AgentMetrics>;
+  /** The server accepted the session: spooled results can be sent. */
+  onConnected(): void;
+  onJob(spec: JobSpec): void;
+  onCancel(jobId: string): void;
+  /** The server has the result (stored, or it had a final state already): forget it. */
+  onResultSettled(jobId: string, attempt: number): void;
+}
+
+export type SessionEnd =
+  /** opened: the transport worked (upgrade done, or a heartbeat answered); openMs: for how long. */
+  | { kind: 'closed'; opened: boolean; openMs: number }
+  /** 410: the agent was deleted. */
+  | { kind: 'gone'; reason: string }
+  /** 401: the agent token was revoked or is invalid. */
+  | { kind: 'unauthorized'; message: string }
+  | { kind: 'stopped' };
+
+export interface Channel {
+  run(): Promise<SessionEnd>;
+  /** false when the event could not be sent now (not connected). */
+  send(event: JobEvent): boolean;
+  congested(): boolean;
+}
+
+export interface ChannelContext {
+  token: string;
+  host: ChannelHost;
+  log: AgentLog;
+  /** Aborted when the agent stops. */
+  signal: AbortSignal;
+  /** Shared across sessions: the server may change the interval in welcome or a heartbeat reply. */
+  timing: { heartbeatIntervalMs: number };
+}
+
+/** Output is paused above this much unsent data. */
+export const HIGH_WATER_BYTES = 1024 * 1024;
+
+/** A server value of 0 would make a hot loop and an hour would look like a dead agent. */
+export function clampInterval(ms: number): number {
+  return Math.min(10 * 60_000, Math.max(1_000, ms));
+}
+
+/** 410 and 401 end the agent, whichever request they answer. */
+export function terminalEnd(status: number | null, message: string): SessionEnd | null {
+  if (status === 410) return { kind: 'gone', reason: message };
+  if (status === 401) return { kind: 'unauthorized', message };
+  return null;
+}

@@ -1,0 +1,65 @@
+import { StringDecoder } from 'node:string_decoder';
+import type { JobEvent } from '../protocol/agent.js';
+
+export type OutputEvent = Extract<JobEvent, { type: 'output' }>;
+export type OutputStream = OutputEvent['stream'];
+
+/** Small enough to interleave live output from many jobs on one socket. */
+export const MAX_CHUNK_BYTES = 8 * 1024;
+
+/** Splits text into pieces of at most maxBytes of UTF-8, never inside a character. */
+export function splitUtf8(text: string, maxBytes = MAX_CHUNK_BYTES): string[] {
+  if (text === '') return [];
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return [text];
+  const pieces: string[] = [];
+  let start = 0;
+  while (start < bytes.length) {
+    let end = Math.min(start + maxBytes, bytes.length);
+    // continuation bytes are 10xxxxxx: step back to the first byte of the character
+    while (end < bytes.length && (bytes.readUInt8(end) & 0xc0) === 0x80) end -= 1;
+    pieces.push(bytes.toString('utf8', start, end));
+    start = end;
+  }
+  return pieces;
+}
+
+/**
+ * Turns one job's stdout and stderr bytes into output events. Each stream has its own decoder,
+ * so a character split across two reads is emitted whole; seq counts across both streams.
+ */
+export class JobOutput {
+  private seq = 0;
+  private readonly decoders: Record<OutputStream, StringDecoder> = {
+    stdout: new StringDecoder('utf8'),
+    stderr: new StringDecoder('utf8'),
+  };
+
+  constructor(
+    private readonly jobId: string,
+    private readonly attempt: number,
+  ) {}
+
+  write(stream: OutputStream, chunk: Buffer): OutputEvent[] {
+    return this.events(stream, this.decoders[stream].write(chunk));
+  }
+
+  /** Flushes bytes held back for an incomplete character (emitted as U+FFFD). */
+  end(): OutputEvent[] {
+    return [
+      ...this.events('stdout', this.decoders.stdout.end()),
+      ...this.events('stderr', this.decoders.stderr.end()),
+    ];
+  }
+
+  private events(stream: OutputStream, text: string): OutputEvent[] {
+    return splitUtf8(text).map((data) => ({
+      type: 'output',
+      job_id: this.jobId,
+      attempt: this.attempt,
+      seq: this.seq++,
+      stream,
+      data,
+    }));
+  }
+}

@@ -1,0 +1,100 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { contextOf } from '../../http/context.js';
+import { IdParams } from '../../http/schemas.js';
+import { PageOf, pageParams } from '../../lib/pagination.js';
+import {
+  AgentCreateBody,
+  AgentCreated,
+  AgentDeleteQuery,
+  AgentListQuery,
+  AgentSchema,
+  AgentUpdateBody,
+} from './agents.schemas.js';
+import type { AgentsService } from './agents.service.js';
+
+const tags = ['agents'];
+
+export function agentsRoutes(deps: { agents: AgentsService }): FastifyPluginAsyncTypebox {
+  const { agents } = deps;
+  return async (app) => {
+    app.get(
+      '/api/v1/agents',
+      {
+        config: { permission: 'agents:read' },
+        schema: {
+          tags,
+          summary: 'List agents, filtered by status, tag, group, OS or text',
+          querystring: AgentListQuery,
+          response: { 200: PageOf(AgentSchema) },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        return agents.list(
+          contextOf(request).orgId,
+          { status: q.status, tag: q.tag, groupId: q.group_id, osType: q.os_type, text: q.q },
+          pageParams(q),
+        );
+      },
+    );
+
+    app.post(
+      '/api/v1/agents',
+      {
+        config: { permission: 'agents:create' },
+        schema: {
+          tags,
+          summary: 'Create a machine record; its one-time machine key is shown once',
+          body: AgentCreateBody,
+          response: { 201: AgentCreated },
+        },
+      },
+      async (request, reply) => reply.status(201).send(await agents.create(contextOf(request), request.body)),
+    );
+
+    app.get(
+      '/api/v1/agents/:id',
+      {
+        config: { permission: 'agents:read' },
+        schema: { tags, summary: 'Get an agent', params: IdParams, response: { 200: AgentSchema } },
+      },
+      async (request) => agents.get(contextOf(request).orgId, request.params.id),
+    );
+
+    app.patch(
+      '/api/v1/agents/:id',
+      {
+        config: { permission: 'agents:update' },
+        schema: {
+          tags,
+          summary: "Change an agent's name, tags, group or notes",
+          params: IdParams,
+          body: AgentUpdateBody,
+          response: { 200: AgentSchema },
+        },
+      },
+      async (request) => agents.update(contextOf(request), request.params.id, request.body),
+    );
+
+    app.delete(
+      '/api/v1/agents/:id',
+      {
+        config: { permission: 'agents:delete' },
+        schema: {
+          tags,
+          summary: 'Delete an agent: it is told to uninstall itself; registering again revives it',
+          params: IdParams,
+          querystring: AgentDeleteQuery,
+        },
+      },
+      async (request, reply) => {
+        await agents.remove(
+          contextOf(request),
+          request.params.id,
+          request.query.reason ?? 'deleted by an operator',
+        );
+        return reply.status(204).send();
+      },
+    );
+  };
+}

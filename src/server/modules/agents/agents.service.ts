@@ -1,0 +1,230 @@
+import type { AgentMetrics } from '../../../protocol/agent.js';
+import { inTransaction, type Executor } from '../../db/executor.js';
+import type { Clock } from '../../lib/clock.js';
+import { newSecret, sha256 } from '../../lib/crypto.js';
+import { notFound } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
+import type { EventBus } from '../../realtime/events.js';
+import type { RequestContext } from '../access/context.js';
+import type { AuditLog, AuditScope } from '../audit/audit.service.js';
+import { agentsRepo, type AgentFilter, type AgentRow } from './agents.repo.js';
+import type { AgentStatus } from './agents.schemas.js';
+import { requireGroup } from './groups.service.js';
+
+export const MACHINE_KEY_PREFIX = 'fpm';
+
+/** What deleting an agent needs from the jobs module: an uninstall job, queued in the same transaction. */
+export interface AgentUninstaller {
+  enqueueUninstall(trx: Executor, scope: AuditScope, agent: AgentRow, reason: string): Promise<void>;
+}
+
+export interface AgentView {
+  id: string;
+  name: string;
+  hostname: string;
+  os_type: string;
+  os_version: string;
+  arch: string;
+  ip: string | null;
+  agent_version: string | null;
+  interpreters: string[];
+  tags: string[];
+  group_id: string | null;
+  notes: string;
+  status: AgentStatus;
+  connected: boolean;
+  last_seen_at: string | null;
+  metrics: AgentMetrics | null;
+  system_info: Record<string, unknown> | null;
+  enrolled_via: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+function parseJson<T>(text: string | null, fallback: T): T {
+  if (text === null) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+function statusOf(status: string): AgentStatus {
+  return status === 'online' || status === 'offline' ? status : 'pending';
+}
+
+/** The public face of an agent: never its token or key hashes, nor its fingerprint. */
+export function agentView(row: AgentRow): AgentView {
+  return {
+    id: row.id,
+    name: row.name,
+    hostname: row.hostname,
+    os_type: row.os_type,
+    os_version: row.os_version,
+    arch: row.arch,
+    ip: row.ip,
+    agent_version: row.agent_version,
+    interpreters: parseJson<string[]>(row.interpreters, []),
+    tags: parseJson<string[]>(row.tags, []),
+    group_id: row.group_id,
+    notes: row.notes,
+    status: statusOf(row.status),
+    connected: row.connected === 1,
+    last_seen_at: row.last_seen_at,
+    metrics: parseJson<AgentMetrics | null>(row.metrics, null),
+    system_info: parseJson<Record<string, unknown> | null>(row.system_info, null),
+    enrolled_via: row.enrolled_via,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+export function tagsJson(tags: readonly string[]): string {
+  return JSON.stringify([...new Set(tags)]);
+}
+
+export class AgentsService {
+  readonly #db: Executor;
+  readonly #clock: Clock;
+  readonly #audit: AuditLog;
+  readonly #bus: EventBus;
+  readonly #uninstaller: AgentUninstaller;
+  readonly #like: 'like' | 'ilike';
+
+  constructor(deps: {
+    db: Executor;
+    clock: Clock;
+    audit: AuditLog;
+    bus: EventBus;
+    uninstaller: AgentUninstaller;
+    like: 'like' | 'ilike';
+  }) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#audit = deps.audit;
+    this.#bus = deps.bus;
+    this.#uninstaller = deps.uninstaller;
+    this.#like = deps.like;
+  }
+
+  async list(orgId: string, filter: AgentFilter, page: PageParams): Promise<Page<AgentView>> {
+    return mapPage(await agentsRepo.list(this.#db, orgId, filter, page, this.#like), agentView);
+  }
+
+  async get(orgId: string, id: string): Promise<AgentView> {
+    return agentView(await this.#agent(this.#db, orgId, id));
+  }
+
+  /** A machine record, pending until an agent registers with its machine key (shown once). */
+  async create(
+    ctx: RequestContext,
+    input: { name: string; os_type?: string; tags?: string[]; group_id?: string; notes?: string },
+  ): Promise<{ agent: AgentView; machine_key: string }> {
+    return inTransaction(this.#db, async (trx) => {
+      if (input.group_id !== undefined) await requireGroup(trx, ctx.orgId, input.group_id);
+      const now = this.#clock.now().toISOString();
+      const machineKey = newSecret(MACHINE_KEY_PREFIX);
+      const row: AgentRow = {
+        id: newId(),
+        org_id: ctx.orgId,
+        name: input.name,
+        hostname: '',
+        fingerprint: null,
+        os_type: input.os_type ?? 'other',
+        os_version: '',
+        arch: '',
+        ip: null,
+        agent_version: null,
+        interpreters: '[]',
+        tags: tagsJson(input.tags ?? []),
+        group_id: input.group_id ?? null,
+        notes: input.notes ?? '',
+        status: 'pending',
+        connected: 0,
+        last_seen_at: null,
+        metrics: null,
+        system_info: null,
+        token_hash: null,
+        machine_key_hash: sha256(machineKey),
+        enrolled_via: null,
+        created_at: now,
+        updated_at: now,
+        deleted_at: null,
+        delete_reason: null,
+      };
+      await agentsRepo.insert(trx, row);
+      await this.#audit.record(trx, ctx, {
+        action: 'created',
+        entityType: 'agent',
+        entityId: row.id,
+        after: agentView(row),
+      });
+      return { agent: agentView(row), machine_key: machineKey };
+    });
+  }
+
+  async update(
+    ctx: RequestContext,
+    id: string,
+    input: { name?: string; tags?: string[]; group_id?: string | null; notes?: string },
+  ): Promise<AgentView> {
+    return inTransaction(this.#db, async (trx) => {
+      const before = await this.#agent(trx, ctx.orgId, id);
+      if (input.group_id) await requireGroup(trx, ctx.orgId, input.group_id);
+      const after: AgentRow = {
+        ...before,
+        name: input.name ?? before.name,
+        tags: input.tags ? tagsJson(input.tags) : before.tags,
+        group_id: input.group_id === undefined ? before.group_id : input.group_id,
+        notes: input.notes ?? before.notes,
+        updated_at: this.#clock.now().toISOString(),
+      };
+      await agentsRepo.update(trx, ctx.orgId, id, {
+        name: after.name,
+        tags: after.tags,
+        group_id: after.group_id,
+        notes: after.notes,
+        updated_at: after.updated_at,
+      });
+      await this.#audit.record(trx, ctx, {
+        action: 'modified',
+        entityType: 'agent',
+        entityId: id,
+        before: agentView(before),
+        after: agentView(after),
+      });
+      return agentView(after);
+    });
+  }
+
+  /**
+   * Soft delete: the row and its token stay, so the agent hears 410 and uninstalls itself;
+   * an uninstall job is queued in the same transaction. Registering again revives it.
+   */
+  async remove(ctx: RequestContext, id: string, reason: string): Promise<void> {
+    const deleted = await inTransaction(this.#db, async (trx) => {
+      const before = await this.#agent(trx, ctx.orgId, id);
+      const now = this.#clock.now().toISOString();
+      await agentsRepo.softDelete(trx, ctx.orgId, id, reason, now);
+      const after: AgentRow = { ...before, deleted_at: now, delete_reason: reason, updated_at: now };
+      await this.#uninstaller.enqueueUninstall(trx, ctx, after, reason);
+      await this.#audit.record(trx, ctx, {
+        action: 'deleted',
+        entityType: 'agent',
+        entityId: id,
+        before: agentView(before),
+        after: { deleted_at: now, delete_reason: reason },
+      });
+      return after;
+    });
+    this.#bus.publish({ type: 'agent.deleted', org_id: deleted.org_id, agent_id: deleted.id, reason });
+  }
+
+  async #agent(db: Executor, orgId: string, id: string): Promise<AgentRow> {
+    const row = await agentsRepo.get(db, orgId, id);
+    if (!row) throw notFound('agent');
+    return row;
+  }
+}

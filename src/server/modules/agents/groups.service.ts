@@ -1,0 +1,139 @@
+import { inTransaction, type Executor } from '../../db/executor.js';
+import type { Clock } from '../../lib/clock.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
+import type { RequestContext } from '../access/context.js';
+import type { AuditLog } from '../audit/audit.service.js';
+import { agentsRepo } from './agents.repo.js';
+import { groupsRepo, type GroupRow, type GroupWithCount } from './groups.repo.js';
+
+export interface GroupView {
+  id: string;
+  name: string;
+  description: string;
+  agent_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
+function view(row: GroupWithCount): GroupView {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    agent_count: Number(row.agent_count),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+/** A group id given in a body must name a group of the caller's organisation: else 422. */
+export async function requireGroup(db: Executor, orgId: string, groupId: string): Promise<GroupRow> {
+  const group = await groupsRepo.get(db, orgId, groupId);
+  if (!group)
+    throw new AppError('unprocessable', 'agent group not found', {
+      details: [{ field: 'group_id', message: 'not found' }],
+    });
+  return group;
+}
+
+export class GroupsService {
+  readonly #db: Executor;
+  readonly #clock: Clock;
+  readonly #audit: AuditLog;
+
+  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog }) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#audit = deps.audit;
+  }
+
+  async list(orgId: string, page: PageParams): Promise<Page<GroupView>> {
+    return mapPage(await groupsRepo.list(this.#db, orgId, page), view);
+  }
+
+  async get(orgId: string, id: string, db: Executor = this.#db): Promise<GroupView> {
+    const row = await groupsRepo.getWithCount(db, orgId, id);
+    if (!row) throw notFound('agent group');
+    return view(row);
+  }
+
+  async create(ctx: RequestContext, input: { name: string; description?: string }): Promise<GroupView> {
+    return inTransaction(this.#db, async (trx) => {
+      await this.#assertNameFree(trx, ctx.orgId, input.name);
+      const now = this.#clock.now().toISOString();
+      const row: GroupRow = {
+        id: newId(),
+        org_id: ctx.orgId,
+        name: input.name,
+        description: input.description ?? '',
+        created_at: now,
+        updated_at: now,
+      };
+      await groupsRepo.insert(trx, row);
+      const created = view({ ...row, agent_count: 0 });
+      await this.#audit.record(trx, ctx, {
+        action: 'created',
+        entityType: 'agent_group',
+        entityId: row.id,
+        after: created,
+      });
+      return created;
+    });
+  }
+
+  async update(
+    ctx: RequestContext,
+    id: string,
+    input: { name?: string; description?: string },
+  ): Promise<GroupView> {
+    return inTransaction(this.#db, async (trx) => {
+      const before = await this.get(ctx.orgId, id, trx);
+      if (input.name !== undefined && input.name !== before.name)
+        await this.#assertNameFree(trx, ctx.orgId, input.name);
+      const after: GroupView = {
+        ...before,
+        name: input.name ?? before.name,
+        description: input.description ?? before.description,
+        updated_at: this.#clock.now().toISOString(),
+      };
+      await groupsRepo.update(trx, ctx.orgId, id, {
+        name: after.name,
+        description: after.description,
+        updated_at: after.updated_at,
+      });
+      await this.#audit.record(trx, ctx, {
+        action: 'modified',
+        entityType: 'agent_group',
+        entityId: id,
+        before,
+        after,
+      });
+      return after;
+    });
+  }
+
+  /** Deletes the group; its agents stay, without a group. */
+  async remove(ctx: RequestContext, id: string): Promise<void> {
+    await inTransaction(this.#db, async (trx) => {
+      const before = await this.get(ctx.orgId, id, trx);
+      await agentsRepo.clearGroup(trx, ctx.orgId, id, this.#clock.now().toISOString());
+      // Enrollment tokens that named the group lose it through the foreign key (ON DELETE SET NULL).
+      await groupsRepo.delete(trx, ctx.orgId, id);
+      await this.#audit.record(trx, ctx, {
+        action: 'deleted',
+        entityType: 'agent_group',
+        entityId: id,
+        before,
+      });
+    });
+  }
+
+  async #assertNameFree(db: Executor, orgId: string, name: string): Promise<void> {
+    if (await groupsRepo.findByName(db, orgId, name))
+      throw new AppError('conflict', `an agent group named "${name}" exists`, {
+        details: [{ field: 'name', message: 'taken' }],
+      });
+  }
+}

@@ -1,0 +1,157 @@
+import type { AgentMetrics } from '../../../protocol/agent.js';
+import type { Config } from '../../config.js';
+import type { Executor } from '../../db/executor.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import type { EventBus } from '../../realtime/events.js';
+import { livenessRepo, type AgentRef, type Beat } from './liveness.repo.js';
+
+/** Agents per UPDATE: 3 parameters each stays far below both dialects' limits. */
+const BEATS_PER_STATEMENT = 500;
+
+export interface LivenessDeps {
+  db: Executor;
+  clock: Clock;
+  bus: EventBus;
+  fleet: Pick<Config['fleet'], 'heartbeatFlushMs' | 'offlineAfterMs' | 'sweepIntervalMs'>;
+  logger: Logger;
+  /** Called with the agents whose heartbeats were written (at most 500 at a time): job leases are renewed there. */
+  onSeen: (agentIds: string[]) => Promise<void>;
+}
+
+/**
+ * Whether agents are alive, from their heartbeats.
+ *
+ * An agent is `pending` (a machine record that never registered), `online` or `offline`.
+ * A heartbeat is buffered in memory (the latest per agent wins) and the buffer is written
+ * every heartbeatFlushMs in one statement per 500 agents, so ten thousand agents cost a few
+ * statements a second, not ten thousand; a write moves the agent to `online`. The sweep,
+ * every sweepIntervalMs, moves `online` agents silent for offlineAfterMs to `offline`.
+ * Both transitions publish `agent.status`.
+ *
+ * Timer states: stopped → start() → running → stop() → stopped (after a last flush).
+ */
+export class Liveness {
+  readonly #deps: LivenessDeps;
+  #buffer = new Map<string, Beat>();
+  #flushing: Promise<void> = Promise.resolve();
+  #sweeping: Promise<AgentRef[]> | undefined;
+  #timers: NodeJS.Timeout[] = [];
+
+  constructor(deps: LivenessDeps) {
+    this.#deps = deps;
+  }
+
+  /** Buffers a heartbeat; metrics null keeps the last metrics known. */
+  record(agentId: string, metrics: AgentMetrics | null): void {
+    const previous = this.#buffer.get(agentId);
+    this.#buffer.set(agentId, {
+      id: agentId,
+      seen: this.#deps.clock.now().toISOString(),
+      metrics: metrics ? JSON.stringify(metrics) : (previous?.metrics ?? null),
+    });
+  }
+
+  start(): void {
+    if (this.#timers.length > 0) return;
+    const { heartbeatFlushMs, sweepIntervalMs } = this.#deps.fleet;
+    this.#timers = [
+      setInterval(() => void this.flush(), heartbeatFlushMs).unref(),
+      setInterval(() => void this.sweep(), sweepIntervalMs).unref(),
+    ];
+  }
+
+  /** Stops the timers and writes what is still buffered. */
+  async stop(): Promise<void> {
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    await this.#sweeping;
+    await this.flush();
+  }
+
+  /** Writes the buffer; flushes run one after another, never two at once. Never rejects. */
+  flush(): Promise<void> {
+    const run = this.#flushing.then(() => this.#flushOnce());
+    this.#flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Marks silent agents offline and answers them; a sweep already under way is joined, not doubled. */
+  sweep(): Promise<AgentRef[]> {
+    this.#sweeping ??= this.#sweepOnce().finally(() => {
+      this.#sweeping = undefined;
+    });
+    return this.#sweeping;
+  }
+
+  async #flushOnce(): Promise<void> {
+    if (this.#buffer.size === 0) return;
+    const beats = [...this.#buffer.values()];
+    this.#buffer = new Map();
+    for (let i = 0; i < beats.length; i += BEATS_PER_STATEMENT) {
+      const chunk = beats.slice(i, i + BEATS_PER_STATEMENT);
+      let written: string[];
+      try {
+        written = await this.#write(chunk);
+      } catch (error) {
+        this.#deps.logger.error({ err: error, agents: chunk.length }, 'liveness: heartbeat write failed');
+        // Keep them for the next flush, unless a newer heartbeat arrived meanwhile.
+        for (const beat of chunk) if (!this.#buffer.has(beat.id)) this.#buffer.set(beat.id, beat);
+        continue;
+      }
+      if (written.length === 0) continue;
+      try {
+        await this.#deps.onSeen(written);
+      } catch (error) {
+        this.#deps.logger.error({ err: error, agents: written.length }, 'liveness: onSeen failed');
+      }
+    }
+  }
+
+  async #write(chunk: Beat[]): Promise<string[]> {
+    const { db, bus } = this.#deps;
+    // Usually empty: a prior read keeps the write a single plain statement on both dialects.
+    const cameOnline = await livenessRepo.notOnline(
+      db,
+      chunk.map((beat) => beat.id),
+    );
+    const written = await livenessRepo.writeBeats(db, chunk);
+    const writtenIds = new Set(written);
+    for (const agent of cameOnline) {
+      if (!writtenIds.has(agent.id)) continue;
+      bus.publish({
+        type: 'agent.status',
+        org_id: agent.org_id,
+        agent_id: agent.id,
+        status: 'online',
+        connected: agent.connected === 1,
+      });
+    }
+    return written;
+  }
+
+  async #sweepOnce(): Promise<AgentRef[]> {
+    const { db, bus, clock, fleet, logger } = this.#deps;
+    // Heartbeats heard here but not yet written must not read as silence.
+    await this.flush();
+    const now = clock.now();
+    const cutoff = new Date(now.getTime() - fleet.offlineAfterMs).toISOString();
+    try {
+      const offline = await livenessRepo.markSilentOffline(db, cutoff, now.toISOString());
+      for (const agent of offline) {
+        bus.publish({
+          type: 'agent.status',
+          org_id: agent.org_id,
+          agent_id: agent.id,
+          status: 'offline',
+          connected: false,
+        });
+      }
+      if (offline.length > 0) logger.info({ agents: offline.length }, 'liveness: agents went offline');
+      return offline;
+    } catch (error) {
+      logger.error({ err: error }, 'liveness: sweep failed');
+      return [];
+    }
+  }
+}

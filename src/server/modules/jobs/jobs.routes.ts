@@ -1,0 +1,179 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { isFinal, type JobStatus } from '../../../protocol/jobs.js';
+import { contextOf } from '../../http/context.js';
+import { IdParams } from '../../http/schemas.js';
+import { PageOf, PageQuery, mapPage, pageParams } from '../../lib/pagination.js';
+import { maskSecrets } from '../audit/audit.service.js';
+import type { JobRow } from './jobs.repo.js';
+import {
+  JobCreateBody,
+  JobListQuery,
+  JobSchema,
+  OutputChunks,
+  OutputQuery,
+  WaitQuery,
+} from './jobs.schemas.js';
+import type { JobsService } from './jobs.service.js';
+
+const tags = ['jobs'];
+
+export function jobView(job: JobRow) {
+  return {
+    id: job.id,
+    agent_id: job.agent_id,
+    run_id: job.run_id,
+    kind: job.kind,
+    interpreter: job.interpreter,
+    command: job.command,
+    script_id: job.script_id,
+    script_version: job.script_version,
+    env: maskSecrets(JSON.parse(job.env)) as Record<string, string>,
+    cwd: job.cwd,
+    run_as: job.run_as,
+    timeout_seconds: job.timeout_seconds,
+    status: job.status as JobStatus,
+    attempt: job.attempt,
+    max_attempts: job.max_attempts,
+    exit_code: job.exit_code,
+    duration_ms: job.duration_ms,
+    error: job.error,
+    output_bytes: job.output_bytes,
+    output_truncated: job.output_truncated === 1,
+    cancel_requested_at: job.cancel_requested_at,
+    lease_expires_at: job.lease_expires_at,
+    created_at: job.created_at,
+    dispatched_at: job.dispatched_at,
+    started_at: job.started_at,
+    finished_at: job.finished_at,
+  };
+}
+
+export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypebox {
+  const { jobs } = deps;
+  return async (app) => {
+    app.post(
+      '/api/v1/agents/:id/jobs',
+      {
+        config: { permission: 'jobs:execute' },
+        schema: {
+          tags,
+          summary: 'Run a command on one agent; `?wait=N` holds the request up to N seconds for the result',
+          params: IdParams,
+          querystring: WaitQuery,
+          body: JobCreateBody,
+          response: { 200: JobSchema, 202: JobSchema },
+        },
+      },
+      async (request, reply) => {
+        const ctx = contextOf(request);
+        let job = await jobs.create(ctx, request.params.id, request.body);
+        const wait = request.query.wait ?? 0;
+        if (wait > 0) job = await jobs.waitForFinal(ctx.orgId, job.id, wait * 1000);
+        return reply.status(isFinal(job.status) ? 200 : 202).send(jobView(job));
+      },
+    );
+
+    app.get(
+      '/api/v1/agents/:id/jobs',
+      {
+        config: { permission: 'jobs:read' },
+        schema: {
+          tags,
+          summary: "An agent's jobs, newest first",
+          params: IdParams,
+          querystring: PageQuery,
+          response: { 200: PageOf(JobSchema) },
+        },
+      },
+      async (request) =>
+        mapPage(
+          await jobs.listForAgent(contextOf(request).orgId, request.params.id, pageParams(request.query)),
+          jobView,
+        ),
+    );
+
+    app.get(
+      '/api/v1/jobs',
+      {
+        config: { permission: 'jobs:read' },
+        schema: {
+          tags,
+          summary: 'Jobs across the fleet',
+          querystring: JobListQuery,
+          response: { 200: PageOf(JobSchema) },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        const page = await jobs.list(
+          contextOf(request).orgId,
+          { agentId: q.agent_id, runId: q.run_id, status: q.status },
+          pageParams(q),
+        );
+        return mapPage(page, jobView);
+      },
+    );
+
+    app.get(
+      '/api/v1/jobs/:id',
+      {
+        config: { permission: 'jobs:read' },
+        schema: { tags, summary: 'Get a job', params: IdParams, response: { 200: JobSchema } },
+      },
+      async (request) => jobView(await jobs.get(contextOf(request).orgId, request.params.id)),
+    );
+
+    app.post(
+      '/api/v1/jobs/:id/cancel',
+      {
+        config: { permission: 'jobs:execute' },
+        schema: {
+          tags,
+          summary: 'Cancel a job that has not finished',
+          params: IdParams,
+          response: { 202: JobSchema },
+        },
+      },
+      async (request, reply) =>
+        reply.status(202).send(jobView(await jobs.cancel(contextOf(request), request.params.id))),
+    );
+
+    app.get(
+      '/api/v1/jobs/:id/output',
+      {
+        config: { permission: 'jobs:read' },
+        schema: {
+          tags,
+          summary: "The job's whole output: text (stdout and stderr interleaved in order) or JSON chunks",
+          params: IdParams,
+          querystring: OutputQuery,
+          response: { 200: Type.Union([OutputChunks, Type.String()]) },
+        },
+      },
+      async (request, reply) => {
+        const { job, chunks } = await jobs.output(contextOf(request).orgId, request.params.id);
+        if (request.query.format === 'json') {
+          return {
+            job_id: job.id,
+            attempt: job.attempt,
+            truncated: job.output_truncated === 1,
+            chunks: chunks.map((c) => ({
+              seq: c.seq,
+              stream: c.stream,
+              data: c.data,
+              created_at: c.created_at,
+            })),
+          };
+        }
+        const text =
+          chunks.map((c) => c.data).join('') +
+          (job.output_truncated === 1 ? '\n[output truncated at the size cap]\n' : '');
+        return reply
+          .type('text/plain; charset=utf-8')
+          .header('content-disposition', `attachment; filename="job-${job.id}.log"`)
+          .send(text);
+      },
+    );
+  };
+}

@@ -1,0 +1,96 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { contextOf } from '../../http/context.js';
+import { IdParams } from '../../http/schemas.js';
+import { PageOf, PageQuery, mapPage, pageParams } from '../../lib/pagination.js';
+import { jobView } from '../jobs/jobs.routes.js';
+import { JobSchema } from '../jobs/jobs.schemas.js';
+import type { JobsService } from '../jobs/jobs.service.js';
+import { RunCreateBody, RunListQuery, RunSchema } from './runs.schemas.js';
+import type { RunsService } from './runs.service.js';
+
+const tags = ['runs'];
+
+export function runsRoutes(deps: { runs: RunsService; jobs: JobsService }): FastifyPluginAsyncTypebox {
+  const { runs, jobs } = deps;
+  return async (app) => {
+    app.post(
+      '/api/v1/runs',
+      {
+        config: { permission: 'runs:execute' },
+        schema: {
+          tags,
+          summary: 'Run one command on a target set, with a concurrency limit and a failure threshold',
+          body: RunCreateBody,
+          response: { 202: RunSchema },
+        },
+      },
+      async (request, reply) => reply.status(202).send(await runs.create(contextOf(request), request.body)),
+    );
+
+    app.get(
+      '/api/v1/runs',
+      {
+        config: { permission: 'runs:read' },
+        schema: {
+          tags,
+          summary: 'Runs, newest first',
+          querystring: RunListQuery,
+          response: { 200: PageOf(RunSchema) },
+        },
+      },
+      async (request) =>
+        runs.list(contextOf(request).orgId, { status: request.query.status }, pageParams(request.query)),
+    );
+
+    app.get(
+      '/api/v1/runs/:id',
+      {
+        config: { permission: 'runs:read' },
+        schema: {
+          tags,
+          summary: 'A run with its job counts',
+          params: IdParams,
+          response: { 200: RunSchema },
+        },
+      },
+      async (request) => runs.get(contextOf(request).orgId, request.params.id),
+    );
+
+    app.get(
+      '/api/v1/runs/:id/jobs',
+      {
+        config: { permission: 'runs:read' },
+        schema: {
+          tags,
+          summary: "A run's jobs",
+          params: IdParams,
+          querystring: PageQuery,
+          response: { 200: PageOf(JobSchema) },
+        },
+      },
+      async (request) => {
+        const orgId = contextOf(request).orgId;
+        await runs.get(orgId, request.params.id);
+        return mapPage(
+          await jobs.list(orgId, { runId: request.params.id }, pageParams(request.query)),
+          jobView,
+        );
+      },
+    );
+
+    app.post(
+      '/api/v1/runs/:id/cancel',
+      {
+        config: { permission: 'runs:execute' },
+        schema: {
+          tags,
+          summary: 'Cancel what has not finished',
+          params: IdParams,
+          response: { 202: RunSchema },
+        },
+      },
+      async (request, reply) =>
+        reply.status(202).send(await runs.cancel(contextOf(request), request.params.id)),
+    );
+  };
+}

@@ -1,0 +1,56 @@
+import { Type } from 'typebox';
+import { OsType } from '../../../protocol/jobs.js';
+import { Id, NullableTimestamp, Timestamp } from '../../http/schemas.js';
+import { PageQuery } from '../../lib/pagination.js';
+import { JobCreateBody } from '../jobs/jobs.schemas.js';
+
+export const TargetSchema = Type.Object(
+  {
+    agent_ids: Type.Optional(Type.Array(Id, { maxItems: 10_000 })),
+    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 20 })),
+    group_id: Type.Optional(Id),
+    os_type: Type.Optional(OsType),
+    all: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const RunCreateBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    target: TargetSchema,
+    job: JobCreateBody,
+    concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    failure_threshold: Type.Optional(Type.Integer({ minimum: 1 })),
+    deadline_seconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 7 * 86_400,
+        description: 'How long offline agents are waited for',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const RunSchema = Type.Object({
+  id: Id,
+  name: Type.String(),
+  source: Type.String(),
+  target: Type.Unknown(),
+  spec: Type.Unknown(),
+  concurrency: Type.Integer(),
+  failure_threshold: Type.Union([Type.Integer(), Type.Null()]),
+  status: Type.String(),
+  deadline_at: NullableTimestamp,
+  created_by: Type.Union([Id, Type.Null()]),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  finished_at: NullableTimestamp,
+  counts: Type.Record(Type.String(), Type.Integer()),
+});
+
+export const RunListQuery = Type.Intersect([
+  PageQuery,
+  Type.Object({ status: Type.Optional(Type.String({ maxLength: 20 })) }),
+]);

@@ -1,0 +1,294 @@
+import type { DialectCaps } from '../../db/database.js';
+import { inTransaction, type Executor } from '../../db/executor.js';
+import type { Clock } from '../../lib/clock.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import type { Logger } from '../../lib/logger.js';
+import type { Page, PageParams } from '../../lib/pagination.js';
+import type { EventBus } from '../../realtime/events.js';
+import type { RequestContext } from '../access/context.js';
+import { agentsRepo, type TargetSelector } from '../agents/agents.repo.js';
+import type { AuditLog } from '../audit/audit.service.js';
+import { jobsRepo, type JobRow } from '../jobs/jobs.repo.js';
+import type { JobInput, JobsService } from '../jobs/jobs.service.js';
+import { runsRepo, type RunRow } from './runs.repo.js';
+
+export interface RunInput {
+  name?: string;
+  source?: string;
+  target: TargetSelector;
+  job: JobInput;
+  concurrency?: number;
+  failure_threshold?: number;
+  deadline_seconds?: number;
+}
+
+export interface RunView extends Omit<RunRow, 'org_id' | 'target' | 'spec'> {
+  target: TargetSelector;
+  spec: JobInput;
+  counts: Record<string, number>;
+}
+
+const FAILED = ['failed', 'timed_out', 'lost'];
+
+function countsOf(byStatus: Record<string, number>): Record<string, number> {
+  const counts: Record<string, number> = {
+    total: 0,
+    queued: 0,
+    dispatched: 0,
+    running: 0,
+    succeeded: 0,
+    failed: 0,
+    timed_out: 0,
+    canceled: 0,
+    lost: 0,
+  };
+  for (const [status, n] of Object.entries(byStatus)) {
+    counts[status] = n;
+    counts.total = (counts.total ?? 0) + n;
+  }
+  return counts;
+}
+
+/**
+ * A run fans one job out to a target set. States: running → succeeded | failed | canceled.
+ * Jobs are held back (not admitted) and admitted as slots free up, up to `concurrency`, and only
+ * for agents that are online, so an offline agent waits until the run's deadline without taking
+ * a slot. Once failures reach `failure_threshold` the jobs not yet started are canceled.
+ */
+export class RunsService {
+  readonly #db: Executor;
+  readonly #clock: Clock;
+  readonly #audit: AuditLog;
+  readonly #bus: EventBus;
+  readonly #jobs: JobsService;
+  readonly #caps: DialectCaps;
+  readonly #logger: Logger;
+  /** Runs being settled now, and whether another pass was asked for meanwhile. */
+  readonly #settling = new Map<string, { again: boolean }>();
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(deps: {
+    db: Executor;
+    clock: Clock;
+    audit: AuditLog;
+    bus: EventBus;
+    jobs: JobsService;
+    caps: DialectCaps;
+    logger: Logger;
+  }) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#audit = deps.audit;
+    this.#bus = deps.bus;
+    this.#jobs = deps.jobs;
+    this.#caps = deps.caps;
+    this.#logger = deps.logger;
+    this.#jobs.onFinal((job) => (job.run_id ? this.settle(job.run_id) : Promise.resolve()));
+  }
+
+  /** Agents coming online may unblock held jobs. */
+  start(): void {
+    this.#unsubscribe = this.#bus.subscribe((event) => {
+      if (event.type !== 'agent.status' || event.status !== 'online') return;
+      void this.#admitForAgent(event.agent_id).catch((error: unknown) =>
+        this.#logger.error({ err: error }, 'run admission failed'),
+      );
+    });
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+  }
+
+  async create(ctx: RequestContext, input: RunInput): Promise<RunView> {
+    const agents = await agentsRepo.selectTargets(this.#db, ctx.orgId, input.target);
+    if (agents.length === 0)
+      throw new AppError('unprocessable', 'the target selects no agents', {
+        details: [{ field: 'target', message: 'no agents' }],
+      });
+    const now = this.#clock.now();
+    const run: RunRow = {
+      id: newId(),
+      org_id: ctx.orgId,
+      name: input.name ?? '',
+      source: input.source ?? 'command',
+      target: JSON.stringify(input.target),
+      spec: JSON.stringify(input.job),
+      concurrency: input.concurrency ?? 50,
+      failure_threshold: input.failure_threshold ?? null,
+      status: 'running',
+      deadline_at: new Date(now.getTime() + (input.deadline_seconds ?? 3600) * 1000).toISOString(),
+      created_by: ctx.userId,
+      created_at: now.toISOString(),
+      updated_at: now.toISOString(),
+      finished_at: null,
+    };
+    const jobs = await this.#jobs.prepare(ctx.orgId, agents, input.job, {
+      runId: run.id,
+      admitted: false,
+      deadlineAt: run.deadline_at,
+      createdBy: ctx.userId,
+    });
+    await inTransaction(this.#db, async (trx) => {
+      await runsRepo.insert(trx, run);
+      await jobsRepo.insert(trx, jobs);
+      await this.#audit.record(trx, ctx, {
+        action: 'created',
+        entityType: 'run',
+        entityId: run.id,
+        after: {
+          name: run.name,
+          target: input.target,
+          spec: input.job,
+          agents: agents.length,
+          concurrency: run.concurrency,
+        },
+      });
+    });
+    await this.settle(run.id);
+    return this.get(ctx.orgId, run.id);
+  }
+
+  async get(orgId: string, id: string): Promise<RunView> {
+    const run = await runsRepo.get(this.#db, orgId, id);
+    if (!run) throw notFound('run');
+    return this.#view(run, countsOf(await jobsRepo.countByStatus(this.#db, id)));
+  }
+
+  async list(orgId: string, filter: { status?: string }, page: PageParams): Promise<Page<RunView>> {
+    const runs = await runsRepo.list(this.#db, orgId, filter, page);
+    const items = await Promise.all(
+      runs.items.map(async (run) =>
+        this.#view(run, countsOf(await jobsRepo.countByStatus(this.#db, run.id))),
+      ),
+    );
+    return { items, next_cursor: runs.next_cursor };
+  }
+
+  /** Cancels what has not finished: queued jobs end now, leased ones are told to stop. */
+  async cancel(ctx: RequestContext, id: string): Promise<RunView> {
+    const now = this.#clock.now().toISOString();
+    const run = await runsRepo.get(this.#db, ctx.orgId, id);
+    if (!run) throw notFound('run');
+    if (run.status !== 'running') throw new AppError('conflict', `run is already ${run.status}`);
+    const canceled = await inTransaction(this.#db, async (trx) => {
+      await runsRepo.update(trx, id, { status: 'canceled', updated_at: now });
+      const jobs = await runsRepo.cancelQueued(trx, id, 'run canceled', now);
+      await this.#audit.record(trx, ctx, {
+        action: 'status_changed',
+        entityType: 'run',
+        entityId: id,
+        before: { status: run.status },
+        after: { status: 'canceled' },
+      });
+      return jobs;
+    });
+    this.#jobs.announce(canceled);
+    for (const job of await runsRepo.leasedJobs(this.#db, id)) {
+      await this.#jobs.cancel(ctx, job.id).catch((error: unknown) => {
+        if (!(error instanceof AppError && error.code === 'conflict')) throw error;
+      });
+    }
+    await this.settle(id);
+    return this.get(ctx.orgId, id);
+  }
+
+  /** Jobs whose agents stayed offline past the run's deadline end as canceled. */
+  async sweepDeadlines(): Promise<void> {
+    const now = this.#clock.now().toISOString();
+    for (const { run_id } of await runsRepo.runsPastDeadline(this.#db, now)) {
+      if (!run_id) continue;
+      const jobs = await runsRepo.cancelQueued(
+        this.#db,
+        run_id,
+        'the agent was not online before the run deadline',
+        now,
+        { deadlineBefore: now },
+      );
+      this.#jobs.announce(jobs);
+      await this.settle(run_id);
+    }
+  }
+
+  /**
+   * Recounts a run, stops it at its failure threshold, admits jobs into free slots and closes
+   * it when nothing is left. Calls arriving during a pass fold into one more pass.
+   */
+  async settle(runId: string): Promise<void> {
+    const current = this.#settling.get(runId);
+    if (current) {
+      current.again = true;
+      return;
+    }
+    const state = { again: true };
+    this.#settling.set(runId, state);
+    try {
+      while (state.again) {
+        state.again = false;
+        await this.#settleOnce(runId);
+      }
+    } finally {
+      this.#settling.delete(runId);
+    }
+  }
+
+  async #settleOnce(runId: string): Promise<void> {
+    const now = this.#clock.now().toISOString();
+    const { run, admitted, canceled } = await inTransaction(this.#db, async (trx) => {
+      const run = await runsRepo.lock(trx, runId, this.#caps.rowLocks);
+      if (!run) return { run: undefined, admitted: [] as JobRow[], canceled: [] as JobRow[] };
+      let canceled: JobRow[] = [];
+      if (run.status === 'running' && run.failure_threshold !== null) {
+        const counts = await jobsRepo.countByStatus(trx, runId);
+        const failures = FAILED.reduce((sum, s) => sum + (counts[s] ?? 0), 0);
+        if (failures >= run.failure_threshold) {
+          canceled = await runsRepo.cancelQueued(
+            trx,
+            runId,
+            `run stopped: ${failures} failures reached the threshold`,
+            now,
+          );
+          await runsRepo.update(trx, runId, { status: 'failed', updated_at: now });
+          run.status = 'failed';
+        }
+      }
+      let admitted: JobRow[] = [];
+      if (run.status === 'running') {
+        const free = run.concurrency - (await runsRepo.countActiveAdmitted(trx, runId));
+        if (free > 0) admitted = await runsRepo.admit(trx, runId, free, now);
+      }
+      return { run, admitted, canceled };
+    });
+    if (!run) return;
+    this.#jobs.announce([...canceled, ...admitted]);
+    const counts = countsOf(await jobsRepo.countByStatus(this.#db, runId));
+    const active = (counts.queued ?? 0) + (counts.dispatched ?? 0) + (counts.running ?? 0);
+    let status = run.status;
+    if (active === 0 && run.finished_at === null) {
+      status =
+        run.status === 'running'
+          ? FAILED.some((s) => (counts[s] ?? 0) > 0) || (counts.canceled ?? 0) > 0
+            ? 'failed'
+            : 'succeeded'
+          : run.status;
+      await runsRepo.update(this.#db, runId, { status, finished_at: now, updated_at: now });
+    }
+    this.#bus.publish({ type: 'run.progress', org_id: run.org_id, run_id: runId, status, counts });
+  }
+
+  async #admitForAgent(agentId: string): Promise<void> {
+    for (const { run_id } of await runsRepo.runsWaitingForAgent(this.#db, agentId))
+      if (run_id) await this.settle(run_id);
+  }
+
+  #view(run: RunRow, counts: Record<string, number>): RunView {
+    const { org_id: _org, target, spec, ...rest } = run;
+    return {
+      ...rest,
+      target: JSON.parse(target) as TargetSelector,
+      spec: JSON.parse(spec) as JobInput,
+      counts,
+    };
+  }
+}

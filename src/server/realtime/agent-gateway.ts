@@ -1,0 +1,222 @@
+import type { WebSocket } from 'ws';
+import type { AgentFrame, ServerFrame } from '../../protocol/agent.js';
+import type { Executor } from '../db/executor.js';
+import type { Clock } from '../lib/clock.js';
+import { AppError, assertNever } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { agentsRepo, type AgentRow } from '../modules/agents/agents.repo.js';
+import type { Liveness } from '../modules/agents/liveness.js';
+import type { JobsService } from '../modules/jobs/jobs.service.js';
+import type { EventBus, FleetEvent } from './events.js';
+import { parseAgentFrame } from './frames.js';
+
+/**
+ * One agent's socket. States: `greeting` until its hello, then `ready`; `closed` at the end.
+ * Frames are handled one at a time, so output keeps its order and a result follows its output.
+ * Dispatch requests arriving while one runs are folded into one more pass.
+ */
+class AgentConnection {
+  state: 'greeting' | 'ready' | 'closed' = 'greeting';
+  #queue: Promise<void> = Promise.resolve();
+  #dispatching = false;
+  #dispatchAgain = false;
+
+  constructor(
+    readonly agent: AgentRow,
+    readonly socket: WebSocket,
+  ) {}
+
+  send(frame: ServerFrame): void {
+    if (this.state !== 'closed') this.socket.send(JSON.stringify(frame));
+  }
+
+  enqueue(work: () => Promise<void>): Promise<void> {
+    this.#queue = this.#queue.then(work);
+    return this.#queue;
+  }
+
+  async dispatch(claim: () => Promise<void>): Promise<void> {
+    if (this.#dispatching) {
+      this.#dispatchAgain = true;
+      return;
+    }
+    this.#dispatching = true;
+    try {
+      do {
+        this.#dispatchAgain = false;
+        await claim();
+      } while (this.#dispatchAgain && this.state === 'ready');
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+}
+
+/** Holds the agents connected to this node and pushes work to them the moment it exists. */
+export class AgentGateway {
+  readonly #connections = new Map<string, AgentConnection>();
+  readonly #db: Executor;
+  readonly #clock: Clock;
+  readonly #bus: EventBus;
+  readonly #jobs: JobsService;
+  readonly #liveness: Liveness;
+  readonly #heartbeatIntervalMs: number;
+  readonly #logger: Logger;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(deps: {
+    db: Executor;
+    clock: Clock;
+    bus: EventBus;
+    jobs: JobsService;
+    liveness: Liveness;
+    heartbeatIntervalMs: number;
+    logger: Logger;
+  }) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#bus = deps.bus;
+    this.#jobs = deps.jobs;
+    this.#liveness = deps.liveness;
+    this.#heartbeatIntervalMs = deps.heartbeatIntervalMs;
+    this.#logger = deps.logger;
+  }
+
+  get connectedCount(): number {
+    return this.#connections.size;
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#bus.subscribe((event) => this.#onEvent(event));
+  }
+
+  /** Closes every agent socket; agents reconnect to another node or to this one after restart. */
+  stop(): void {
+    this.#unsubscribe?.();
+    for (const connection of this.#connections.values())
+      connection.socket.close(1001, 'server shutting down');
+    this.#connections.clear();
+  }
+
+  attach(agent: AgentRow, socket: WebSocket): void {
+    const previous = this.#connections.get(agent.id);
+    if (previous) previous.socket.close(4000, 'replaced by a newer connection');
+    const connection = new AgentConnection(agent, socket);
+    this.#connections.set(agent.id, connection);
+    socket.on('message', (data: Buffer) => {
+      const frame = parseAgentFrame(data.toString('utf8'));
+      if (!frame) {
+        connection.send({ type: 'error', code: 'bad_request', message: 'frame is not valid' });
+        return;
+      }
+      void connection
+        .enqueue(() => this.#handle(connection, frame))
+        .catch((error: unknown) => this.#failed(connection, error));
+    });
+    socket.on('close', () => {
+      connection.state = 'closed';
+      if (this.#connections.get(agent.id) !== connection) return;
+      this.#connections.delete(agent.id);
+      agentsRepo
+        .setConnected(this.#db, agent.id, false, this.#clock.now().toISOString())
+        .catch((error: unknown) => {
+          this.#logger.error({ err: error, agentId: agent.id }, 'could not mark agent disconnected');
+        });
+    });
+    socket.on('error', (error) => this.#logger.warn({ err: error, agentId: agent.id }, 'agent socket error'));
+  }
+
+  async #handle(connection: AgentConnection, frame: AgentFrame): Promise<void> {
+    const agentId = connection.agent.id;
+    switch (frame.type) {
+      case 'hello': {
+        await agentsRepo.setConnected(this.#db, agentId, true, this.#clock.now().toISOString());
+        this.#liveness.record(agentId, null);
+        connection.state = 'ready';
+        connection.send({
+          type: 'welcome',
+          agent_id: agentId,
+          heartbeat_interval_ms: this.#heartbeatIntervalMs,
+        });
+        this.#bus.publish({
+          type: 'agent.status',
+          org_id: connection.agent.org_id,
+          agent_id: agentId,
+          status: 'online',
+          connected: true,
+        });
+        await this.#jobs.requeueUnheld(agentId, frame.running_job_ids);
+        for (const { id } of await this.#jobs.pendingCancels(agentId))
+          connection.send({ type: 'cancel', job_id: id });
+        await this.#dispatch(connection);
+        return;
+      }
+      case 'heartbeat':
+        this.#liveness.record(agentId, frame.metrics);
+        return;
+      case 'job_event': {
+        const { event } = frame;
+        try {
+          await this.#jobs.applyEvent(agentId, event);
+        } catch (error) {
+          // A result the server holds differently, or for a job that no longer exists, is settled:
+          // ack it so the agent forgets it instead of re-sending it forever.
+          const settled = error instanceof AppError && (error.code === 'conflict' || error.code === 'not_found');
+          if (!(settled && event.type === 'result')) throw error;
+          this.#logger.warn(
+            { agentId, jobId: event.job_id, reason: error.message },
+            'conflicting result ignored',
+          );
+        }
+        if (event.type === 'result') {
+          connection.send({
+            type: 'event_ack',
+            job_id: event.job_id,
+            attempt: event.attempt,
+            event: 'result',
+          });
+        }
+        return;
+      }
+      default:
+        assertNever(frame);
+    }
+  }
+
+  #onEvent(event: FleetEvent): void {
+    switch (event.type) {
+      case 'agent.jobs_available':
+      case 'agent.deleted': {
+        const connection = this.#connections.get(event.agent_id);
+        if (connection?.state === 'ready')
+          void this.#dispatch(connection).catch((error: unknown) => this.#failed(connection, error));
+        return;
+      }
+      case 'job.cancel':
+        this.#connections.get(event.agent_id)?.send({ type: 'cancel', job_id: event.job_id });
+        return;
+      case 'agent.status':
+      case 'job.state':
+      case 'job.output':
+      case 'run.progress':
+        return;
+      default:
+        assertNever(event);
+    }
+  }
+
+  #dispatch(connection: AgentConnection): Promise<void> {
+    return connection.dispatch(async () => {
+      const jobs = await this.#jobs.claim(connection.agent.id);
+      for (const job of jobs) connection.send({ type: 'job', job });
+    });
+  }
+
+  #failed(connection: AgentConnection, error: unknown): void {
+    const code = error instanceof AppError ? error.code : 'internal';
+    const message = error instanceof AppError ? error.message : 'internal error';
+    if (code === 'internal')
+      this.#logger.error({ err: error, agentId: connection.agent.id }, 'agent frame failed');
+    connection.send({ type: 'error', code, message });
+  }
+}
