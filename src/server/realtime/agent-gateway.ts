@@ -161,7 +161,8 @@ export class AgentGateway {
         } catch (error) {
           // A result the server holds differently, or for a job that no longer exists, is settled:
           // ack it so the agent forgets it instead of re-sending it forever.
-          const settled = error instanceof AppError && (error.code === 'conflict' || error.code === 'not_found');
+          const settled =
+            error instanceof AppError && (error.code === 'conflict' || error.code === 'not_found');
           if (!(settled && event.type === 'result')) throw error;
           this.#logger.warn(
             { agentId, jobId: event.job_id, reason: error.message },
