@@ -14,7 +14,8 @@ import { openMigrated, startServer } from './server.js';
 
 const USAGE = `fleetplane <command>
 
-  server                         run the server (embedded SQLite in ./data unless DATABASE_URL is set)
+  server [--with-local-agent]    run the server (embedded SQLite in ./data unless DATABASE_URL is set),
+                                 and optionally an agent on this machine enrolled to it
   migrate                        apply database migrations
   db reset [--yes]               drop and recreate every table (not in production)
   db seed                        add demo data: an organisation with a user of each role
@@ -76,6 +77,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       name: { type: 'string' },
       org: { type: 'string' },
       server: { type: 'string' },
+      'with-local-agent': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -91,7 +93,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
 
   switch (command) {
     case 'server': {
-      const server = await startServer(config(), print);
+      const server = await startServer(config(), print, { localAgent: values['with-local-agent'] });
       const stop = () => {
         server.stop().then(
           () => process.exit(0),

@@ -4,6 +4,7 @@ import type { Config } from '../server/config.js';
 import { migrateToLatest, openDatabase, type Database } from '../server/db/database.js';
 import { authRepo } from '../server/modules/auth/auth.repo.js';
 import type { FastifyInstance } from 'fastify';
+import { startLocalAgent } from './local-agent.js';
 
 export async function openMigrated(config: Readonly<Config>): Promise<Database> {
   const database = await openDatabase(config.database);
@@ -44,6 +45,7 @@ export interface RunningServer {
 export async function startServer(
   config: Readonly<Config>,
   print: (line: string) => void,
+  options: { localAgent?: boolean } = {},
 ): Promise<RunningServer> {
   const database = await openMigrated(config);
   const app = await buildApp({ config, database });
@@ -55,6 +57,7 @@ export async function startServer(
   print(
     `Fleetplane ${database.kind === 'sqlite' ? 'on SQLite' : 'on PostgreSQL'} listening at ${url} (API docs: ${url}/docs)`,
   );
+  const localAgent = options.localAgent ? await startLocalAgent(app, config, url, print) : undefined;
   let stopping: Promise<void> | undefined;
   return {
     app,
@@ -67,6 +70,7 @@ export async function startServer(
           process.exit(1);
         }, config.shutdownTimeoutMs);
         timer.unref();
+        await localAgent?.stop();
         await app.close();
         await database.close();
         clearTimeout(timer);

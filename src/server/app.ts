@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { installErrorHandling } from './http/errors.js';
@@ -228,6 +228,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     help: 'HTTP request duration by route and status',
     labelNames: ['method', 'route', 'status'],
     registers: [metrics],
+  });
+  const { liveness } = services;
+  new Counter({
+    name: 'fleetplane_heartbeats_total',
+    help: 'Agent heartbeats: received (heard, hellos included) and written (agent rows updated; one per agent per flush)',
+    labelNames: ['stage'],
+    registers: [metrics],
+    collect() {
+      this.reset();
+      this.inc({ stage: 'received' }, liveness.counts.received);
+      this.inc({ stage: 'written' }, liveness.counts.written);
+    },
   });
   app.addHook('onResponse', async (request, reply) => {
     httpDuration.observe(

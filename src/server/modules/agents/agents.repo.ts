@@ -62,6 +62,29 @@ export const agentsRepo = {
       .executeTakeFirst();
   },
 
+  /** Live agents of the organisation: all, online, and holding a socket; one scan of the org's rows. */
+  async countByState(
+    db: Executor,
+    orgId: string,
+  ): Promise<{ total: number; online: number; connected: number }> {
+    const row = await db
+      .selectFrom('agents')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('total'),
+        sql<number>`sum(case when ${eb.ref('status')} = 'online' then 1 else 0 end)`.as('online'),
+        sql<number>`sum(${eb.ref('connected')})`.as('connected'),
+      ])
+      .where('org_id', '=', orgId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    // sum() over no rows is null, and a bigint string on PostgreSQL.
+    return {
+      total: Number(row.total),
+      online: Number(row.online ?? 0),
+      connected: Number(row.connected ?? 0),
+    };
+  },
+
   /** The agent an agent token belongs to, deleted or not: a deleted one is answered 410. */
   findByTokenHash(db: Executor, tokenHash: string): Promise<AgentRow | undefined> {
     return db.selectFrom('agents').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();

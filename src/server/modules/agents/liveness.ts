@@ -33,6 +33,8 @@ export interface LivenessDeps {
  */
 export class Liveness {
   readonly #deps: LivenessDeps;
+  /** Since start: heartbeats heard (hellos included), and agent rows they updated (one per agent per flush). */
+  readonly counts = { received: 0, written: 0 };
   #buffer = new Map<string, Beat>();
   #flushing: Promise<void> = Promise.resolve();
   #sweeping: Promise<AgentRef[]> | undefined;
@@ -44,6 +46,7 @@ export class Liveness {
 
   /** Buffers a heartbeat; metrics null keeps the last metrics known. */
   record(agentId: string, metrics: AgentMetrics | null): void {
+    this.counts.received += 1;
     const previous = this.#buffer.get(agentId);
     this.#buffer.set(agentId, {
       id: agentId,
@@ -99,6 +102,7 @@ export class Liveness {
         for (const beat of chunk) if (!this.#buffer.has(beat.id)) this.#buffer.set(beat.id, beat);
         continue;
       }
+      this.counts.written += written.length;
       if (written.length === 0) continue;
       try {
         await this.#deps.onSeen(written);

@@ -9,6 +9,7 @@ import type { RequestMeta } from '../access/context.js';
 import { agentsRepo, type AgentRow } from '../agents/agents.repo.js';
 import { agentView } from '../agents/agents.service.js';
 import type { AuditLog } from '../audit/audit.service.js';
+import { jobsRepo } from '../jobs/jobs.repo.js';
 import { enrollmentRepo } from './enrollment.repo.js';
 import { tokenStatus } from './enrollment.service.js';
 
@@ -150,6 +151,7 @@ export class RegistrationService {
     if (before) {
       const after: AgentRow = { ...before, ...live, deleted_at: null, delete_reason: null };
       await agentsRepo.register(trx, id, { ...live, deleted_at: null, delete_reason: null });
+      if (before.deleted_at) await jobsRepo.cancelLiveUninstalls(trx, id, now);
       await this.#audit.record(trx, scope, {
         action: 'status_changed',
         entityType: 'agent',

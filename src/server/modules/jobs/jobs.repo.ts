@@ -139,6 +139,17 @@ export const jobsRepo = {
     return q.returningAll().execute();
   },
 
+  /** A revived agent must not carry out the uninstall queued when it was deleted. */
+  cancelLiveUninstalls(db: Executor, agentId: string, now: string): Promise<unknown> {
+    return db
+      .updateTable('jobs')
+      .set({ status: 'canceled', error: 'the agent registered again', finished_at: now, lease_expires_at: null, updated_at: now })
+      .where('agent_id', '=', agentId)
+      .where('kind', '=', 'agent_uninstall')
+      .where('status', 'in', ['queued', ...LIVE])
+      .execute();
+  },
+
   liveUninstalls(db: Executor, agentId: string): Promise<JobRow[]> {
     return db
       .selectFrom('jobs')

@@ -87,6 +87,12 @@ export class OrgsService {
     return (await orgsRepo.listForUser(this.#db, userId)).map(orgView);
   }
 
+  /** The first organisation of the instance: it holds the instance-wide settings. */
+  async primary(): Promise<OrgView | undefined> {
+    const org = await orgsRepo.primary(this.#db);
+    return org ? orgView(org) : undefined;
+  }
+
   async get(orgId: string): Promise<OrgView> {
     const org = await orgsRepo.get(this.#db, orgId);
     if (!org) throw notFound('organization');

@@ -1,5 +1,6 @@
 import { pingDatabase, type Database } from '../../db/database.js';
 import { accessRepo } from '../access/access.repo.js';
+import { agentsRepo } from '../agents/agents.repo.js';
 import { apiKeysRepo } from '../apikeys/apikeys.repo.js';
 import { packageVersion } from '../../lib/version.js';
 
@@ -18,15 +19,22 @@ export class SystemService {
 
   async info(orgId: string) {
     const db = this.#database.db;
-    const [members, apiKeys] = await Promise.all([
+    const [members, apiKeys, agents] = await Promise.all([
       accessRepo.countMembers(db, orgId),
       apiKeysRepo.countActive(db, orgId),
+      agentsRepo.countByState(db, orgId),
     ]);
     return {
       version: this.#version,
       uptime_seconds: Math.round(process.uptime() - this.#startedAt),
       database: this.#database.kind,
-      counts: { members, api_keys: apiKeys },
+      counts: {
+        members,
+        api_keys: apiKeys,
+        agents: agents.total,
+        agents_online: agents.online,
+        agents_connected: agents.connected,
+      },
     };
   }
 }
