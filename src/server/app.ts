@@ -96,6 +96,14 @@ export function createServices(deps: {
     logger,
   });
   const runs = new RunsService({ db, clock, audit, bus, jobs, caps: database.caps, logger });
+  const agents = new AgentsService({
+    db,
+    clock,
+    audit,
+    bus,
+    uninstaller: jobs,
+    like: database.caps.ilike,
+  });
   const liveness = new Liveness({
     db,
     clock,
@@ -126,14 +134,7 @@ export function createServices(deps: {
     apiKeys: new ApiKeysService({ db, clock, audit, settings }),
     system: new SystemService({ database }),
     bus,
-    agents: new AgentsService({
-      db,
-      clock,
-      audit,
-      bus,
-      uninstaller: jobs,
-      like: database.caps.ilike,
-    }),
+    agents,
     agentGroups: new GroupsService({ db, clock, audit }),
     enrollment: new EnrollmentService({ db, clock, audit }),
     registration: new RegistrationService({
@@ -153,6 +154,7 @@ export function createServices(deps: {
       bus,
       jobs,
       liveness,
+      agents,
       heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
       logger,
     }),
@@ -271,6 +273,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     agentChannelRoutes({
       gateway: services.gateway,
       jobs: services.jobs,
+      agents: services.agents,
       liveness: services.liveness,
       heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
     }),

@@ -251,6 +251,40 @@ export interface JobOutputTable {
   created_at: string;
 }
 
+export interface ScriptsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  /** script | command (a one-line saved command for quick use in the console). */
+  kind: string;
+  language: string;
+  content: string;
+  target_os_type: string | null;
+  /** JSON array of parameter definitions. */
+  parameters: string;
+  /** JSON array. */
+  tags: string;
+  timeout_seconds: number | null;
+  /** The current version: the highest in script_versions. */
+  version: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ScriptVersionsTable {
+  id: string;
+  script_id: string;
+  version: number;
+  content: string;
+  language: string;
+  /** JSON array of parameter definitions, as they were. */
+  parameters: string;
+  created_by: string | null;
+  created_at: string;
+}
+
 export interface DB {
   orgs: OrgsTable;
   users: UsersTable;
@@ -270,4 +304,6 @@ export interface DB {
   runs: RunsTable;
   jobs: JobsTable;
   job_output: JobOutputTable;
+  scripts: ScriptsTable;
+  script_versions: ScriptVersionsTable;
 }

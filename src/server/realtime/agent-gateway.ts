@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.js';
 import { AppError, assertNever } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { agentsRepo, type AgentRow } from '../modules/agents/agents.repo.js';
+import type { AgentsService } from '../modules/agents/agents.service.js';
 import type { Liveness } from '../modules/agents/liveness.js';
 import type { JobsService } from '../modules/jobs/jobs.service.js';
 import type { EventBus, FleetEvent } from './events.js';
@@ -17,6 +18,8 @@ import { parseAgentFrame } from './frames.js';
  */
 class AgentConnection {
   state: 'greeting' | 'ready' | 'closed' = 'greeting';
+  /** Cleared at each ping, set by the pong: a socket that stays silent through a ping is dead. */
+  alive = true;
   #queue: Promise<void> = Promise.resolve();
   #dispatching = false;
   #dispatchAgain = false;
@@ -24,6 +27,7 @@ class AgentConnection {
   constructor(
     readonly agent: AgentRow,
     readonly socket: WebSocket,
+    readonly ip: string | null,
   ) {}
 
   send(frame: ServerFrame): void {
@@ -60,9 +64,11 @@ export class AgentGateway {
   readonly #bus: EventBus;
   readonly #jobs: JobsService;
   readonly #liveness: Liveness;
+  readonly #agents: AgentsService;
   readonly #heartbeatIntervalMs: number;
   readonly #logger: Logger;
   #unsubscribe: (() => void) | undefined;
+  #pinger: NodeJS.Timeout | undefined;
 
   constructor(deps: {
     db: Executor;
@@ -70,6 +76,7 @@ export class AgentGateway {
     bus: EventBus;
     jobs: JobsService;
     liveness: Liveness;
+    agents: AgentsService;
     heartbeatIntervalMs: number;
     logger: Logger;
   }) {
@@ -78,6 +85,7 @@ export class AgentGateway {
     this.#bus = deps.bus;
     this.#jobs = deps.jobs;
     this.#liveness = deps.liveness;
+    this.#agents = deps.agents;
     this.#heartbeatIntervalMs = deps.heartbeatIntervalMs;
     this.#logger = deps.logger;
   }
@@ -88,21 +96,27 @@ export class AgentGateway {
 
   start(): void {
     this.#unsubscribe = this.#bus.subscribe((event) => this.#onEvent(event));
+    // A connection that died without a close (a cut cable) would swallow pushed jobs: ping it.
+    this.#pinger = setInterval(() => this.#ping(), 2 * this.#heartbeatIntervalMs).unref();
   }
 
   /** Closes every agent socket; agents reconnect to another node or to this one after restart. */
   stop(): void {
     this.#unsubscribe?.();
+    clearInterval(this.#pinger);
     for (const connection of this.#connections.values())
       connection.socket.close(1001, 'server shutting down');
     this.#connections.clear();
   }
 
-  attach(agent: AgentRow, socket: WebSocket): void {
+  attach(agent: AgentRow, socket: WebSocket, ip: string | null): void {
     const previous = this.#connections.get(agent.id);
     if (previous) previous.socket.close(4000, 'replaced by a newer connection');
-    const connection = new AgentConnection(agent, socket);
+    const connection = new AgentConnection(agent, socket, ip);
     this.#connections.set(agent.id, connection);
+    socket.on('pong', () => {
+      connection.alive = true;
+    });
     socket.on('message', (data: Buffer) => {
       const frame = parseAgentFrame(data.toString('utf8'));
       if (!frame) {
@@ -130,6 +144,7 @@ export class AgentGateway {
     const agentId = connection.agent.id;
     switch (frame.type) {
       case 'hello': {
+        await this.#agents.updateFacts(agentId, frame.facts, connection.ip);
         await agentsRepo.setConnected(this.#db, agentId, true, this.#clock.now().toISOString());
         this.#liveness.record(agentId, null);
         connection.state = 'ready';
@@ -203,6 +218,18 @@ export class AgentGateway {
         return;
       default:
         assertNever(event);
+    }
+  }
+
+  #ping(): void {
+    for (const connection of this.#connections.values()) {
+      if (!connection.alive) {
+        this.#logger.warn({ agentId: connection.agent.id }, 'agent socket did not answer a ping: closing it');
+        connection.socket.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.socket.ping();
     }
   }
 

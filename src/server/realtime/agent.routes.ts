@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { HeartbeatRequest, HeartbeatResponse, JobEventsRequest } from '../../protocol/agent.js';
 import { agentOf } from '../http/context.js';
 import { AppError } from '../lib/errors.js';
+import type { AgentsService } from '../modules/agents/agents.service.js';
 import type { Liveness } from '../modules/agents/liveness.js';
 import type { JobsService } from '../modules/jobs/jobs.service.js';
 import type { AgentGateway } from './agent-gateway.js';
@@ -14,10 +15,11 @@ const tags = ['agent channel'];
 export function agentChannelRoutes(deps: {
   gateway: AgentGateway;
   jobs: JobsService;
+  agents: AgentsService;
   liveness: Liveness;
   heartbeatIntervalMs: number;
 }): FastifyPluginAsyncTypebox {
-  const { gateway, jobs, liveness, heartbeatIntervalMs } = deps;
+  const { gateway, jobs, agents, liveness, heartbeatIntervalMs } = deps;
   return async (app) => {
     app.get(
       '/api/v1/agent/ws',
@@ -26,7 +28,7 @@ export function agentChannelRoutes(deps: {
         config: { permission: 'agent' },
         schema: { tags, summary: 'Agent WebSocket: jobs pushed, events streamed' },
       },
-      (socket, request) => gateway.attach(agentOf(request), socket),
+      (socket, request) => gateway.attach(agentOf(request), socket, request.ip),
     );
 
     app.post(
@@ -43,6 +45,7 @@ export function agentChannelRoutes(deps: {
       async (request) => {
         const agent = agentOf(request);
         liveness.record(agent.id, request.body.metrics);
+        if (request.body.facts) await agents.updateFacts(agent.id, request.body.facts, request.ip);
         await jobs.requeueUnheld(agent.id, request.body.running_job_ids);
         const [jobsToRun, cancels] = await Promise.all([jobs.claim(agent.id), jobs.pendingCancels(agent.id)]);
         return {

@@ -1,4 +1,4 @@
-import type { AgentMetrics } from '../../../protocol/agent.js';
+import type { AgentFacts, AgentMetrics } from '../../../protocol/agent.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import { newSecret, sha256 } from '../../lib/crypto.js';
@@ -83,6 +83,21 @@ export function agentView(row: AgentRow): AgentView {
 
 export function tagsJson(tags: readonly string[]): string {
   return JSON.stringify([...new Set(tags)]);
+}
+
+/** The columns an agent's own report of itself sets, at registration and on every reconnect. */
+export function factColumns(facts: AgentFacts, requestIp: string | null) {
+  return {
+    hostname: facts.hostname,
+    fingerprint: facts.fingerprint,
+    os_type: facts.os_type,
+    os_version: facts.os_version,
+    arch: facts.arch,
+    ip: facts.ip ?? requestIp,
+    agent_version: facts.agent_version,
+    interpreters: JSON.stringify([...new Set(facts.interpreters)]),
+    system_info: facts.system_info ? JSON.stringify(facts.system_info) : null,
+  };
 }
 
 export class AgentsService {
@@ -220,6 +235,12 @@ export class AgentsService {
       return after;
     });
     this.#bus.publish({ type: 'agent.deleted', org_id: deleted.org_id, agent_id: deleted.id, reason });
+  }
+
+  /** Facts reported on reconnect (interpreters installed since, an OS upgrade); the fingerprint stays. */
+  async updateFacts(agentId: string, facts: AgentFacts, requestIp: string | null): Promise<void> {
+    const { fingerprint: _fingerprint, ...columns } = factColumns(facts, requestIp);
+    await agentsRepo.register(this.#db, agentId, { ...columns, updated_at: this.#clock.now().toISOString() });
   }
 
   async #agent(db: Executor, orgId: string, id: string): Promise<AgentRow> {

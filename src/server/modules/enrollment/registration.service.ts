@@ -7,7 +7,7 @@ import { newId } from '../../lib/ids.js';
 import type { EventBus } from '../../realtime/events.js';
 import type { RequestMeta } from '../access/context.js';
 import { agentsRepo, type AgentRow } from '../agents/agents.repo.js';
-import { agentView } from '../agents/agents.service.js';
+import { agentView, factColumns } from '../agents/agents.service.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { jobsRepo } from '../jobs/jobs.repo.js';
 import { enrollmentRepo } from './enrollment.repo.js';
@@ -25,20 +25,6 @@ interface Claim {
   /** For a new agent. */
   tags: string;
   groupId: string | null;
-}
-
-function factColumns(facts: AgentFacts, requestIp: string | null) {
-  return {
-    hostname: facts.hostname,
-    fingerprint: facts.fingerprint,
-    os_type: facts.os_type,
-    os_version: facts.os_version,
-    arch: facts.arch,
-    ip: facts.ip ?? requestIp,
-    agent_version: facts.agent_version,
-    interpreters: JSON.stringify([...new Set(facts.interpreters)]),
-    system_info: facts.system_info ? JSON.stringify(facts.system_info) : null,
-  };
 }
 
 /**

@@ -143,7 +143,13 @@ export const jobsRepo = {
   cancelLiveUninstalls(db: Executor, agentId: string, now: string): Promise<unknown> {
     return db
       .updateTable('jobs')
-      .set({ status: 'canceled', error: 'the agent registered again', finished_at: now, lease_expires_at: null, updated_at: now })
+      .set({
+        status: 'canceled',
+        error: 'the agent registered again',
+        finished_at: now,
+        lease_expires_at: null,
+        updated_at: now,
+      })
       .where('agent_id', '=', agentId)
       .where('kind', '=', 'agent_uninstall')
       .where('status', 'in', ['queued', ...LIVE])

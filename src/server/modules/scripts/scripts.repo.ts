@@ -1,0 +1,127 @@
+import { sql, type ExpressionBuilder } from 'kysely';
+import type { Executor } from '../../db/executor.js';
+import type { DB, ScriptsTable, ScriptVersionsTable } from '../../db/schema.js';
+import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
+import { escapeLike } from '../agents/agents.repo.js';
+
+export type ScriptRow = ScriptsTable;
+export type ScriptVersionRow = ScriptVersionsTable;
+
+export interface ScriptFilter {
+  kind?: string;
+  language?: string;
+  tag?: string;
+  text?: string;
+}
+
+export type ScriptChanges = Partial<Omit<ScriptRow, 'id' | 'org_id' | 'created_by' | 'created_at'>>;
+
+/** Names are unique per organisation: the constraint decides, so two racing creates cannot both win. */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  // 23505 is PostgreSQL's unique_violation; better-sqlite3 names the constraint kind.
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/** The script carries this tag: `tags` is a JSON array, so the tag appears quoted in it. */
+function hasTag(eb: ExpressionBuilder<DB, 'scripts'>, tag: string) {
+  const pattern = `%${escapeLike(JSON.stringify(tag))}%`;
+  return sql<boolean>`${eb.ref('scripts.tags')} like ${pattern} escape '\\'`;
+}
+
+export const scriptsRepo = {
+  /** False when the organisation already has a script of that name. */
+  async insert(db: Executor, row: ScriptRow): Promise<boolean> {
+    try {
+      await db.insertInto('scripts').values(row).execute();
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  },
+
+  get(db: Executor, orgId: string, id: string): Promise<ScriptRow | undefined> {
+    return db
+      .selectFrom('scripts')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  },
+
+  /** Reads a script for a change; with row locks (PostgreSQL) a concurrent edit waits, so none is lost. */
+  lock(db: Executor, orgId: string, id: string, rowLocks: boolean): Promise<ScriptRow | undefined> {
+    let q = db.selectFrom('scripts').selectAll().where('org_id', '=', orgId).where('id', '=', id);
+    if (rowLocks) q = q.forUpdate();
+    return q.executeTakeFirst();
+  },
+
+  list(
+    db: Executor,
+    orgId: string,
+    filter: ScriptFilter,
+    page: PageParams,
+    like: 'like' | 'ilike',
+  ): Promise<Page<ScriptRow>> {
+    let q = db.selectFrom('scripts').selectAll().where('org_id', '=', orgId);
+    if (filter.kind) q = q.where('kind', '=', filter.kind);
+    if (filter.language) q = q.where('language', '=', filter.language);
+    const tag = filter.tag;
+    if (tag) q = q.where((eb) => hasTag(eb, tag));
+    if (filter.text) {
+      const pattern = `%${escapeLike(filter.text)}%`;
+      q = q.where((eb) =>
+        eb.or(
+          (['name', 'description'] as const).map(
+            (column) => sql<boolean>`${eb.ref(column)} ${sql.raw(like)} ${pattern} escape '\\'`,
+          ),
+        ),
+      );
+    }
+    return paginate(q, 'id', page);
+  },
+
+  /** False when a rename takes a name the organisation already uses. */
+  async update(db: Executor, orgId: string, id: string, changes: ScriptChanges): Promise<boolean> {
+    try {
+      await db
+        .updateTable('scripts')
+        .set(changes)
+        .where('org_id', '=', orgId)
+        .where('id', '=', id)
+        .execute();
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  },
+
+  /** Deletes the script; its versions go with it (on delete cascade). */
+  remove(db: Executor, orgId: string, id: string): Promise<unknown> {
+    return db.deleteFrom('scripts').where('org_id', '=', orgId).where('id', '=', id).execute();
+  },
+
+  insertVersion(db: Executor, row: ScriptVersionRow): Promise<unknown> {
+    return db.insertInto('script_versions').values(row).execute();
+  },
+
+  /** A script's versions, newest first; the caller has checked the script's organisation. */
+  listVersions(db: Executor, scriptId: string, page: PageParams): Promise<Page<ScriptVersionRow>> {
+    return paginate(
+      db.selectFrom('script_versions').selectAll().where('script_id', '=', scriptId),
+      'id',
+      page,
+    );
+  },
+
+  getVersion(db: Executor, scriptId: string, version: number): Promise<ScriptVersionRow | undefined> {
+    return db
+      .selectFrom('script_versions')
+      .selectAll()
+      .where('script_id', '=', scriptId)
+      .where('version', '=', version)
+      .executeTakeFirst();
+  },
+};
