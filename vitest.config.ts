@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     allowOnly: false,
     pool: 'forks',
+    setupFiles: ['test/support/leak-guard.ts'],
   },
 });
