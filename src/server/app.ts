@@ -45,6 +45,9 @@ import { jobsRoutes } from './modules/jobs/jobs.routes.js';
 import { JobsService } from './modules/jobs/jobs.service.js';
 import { runsRoutes } from './modules/runs/runs.routes.js';
 import { RunsService } from './modules/runs/runs.service.js';
+import { scriptsRoutes } from './modules/scripts/scripts.routes.js';
+import { ScriptRunner } from './modules/scripts/scripts.runner.js';
+import { noScriptUsage, ScriptsService } from './modules/scripts/scripts.service.js';
 import { AgentAuthenticator } from './realtime/agent-auth.js';
 import { AgentGateway } from './realtime/agent-gateway.js';
 import { agentChannelRoutes } from './realtime/agent.routes.js';
@@ -96,6 +99,8 @@ export function createServices(deps: {
     logger,
   });
   const runs = new RunsService({ db, clock, audit, bus, jobs, caps: database.caps, logger });
+  // Deployment profiles will answer who uses a script; until they exist nothing does.
+  const scripts = new ScriptsService({ db, clock, audit, caps: database.caps, usage: noScriptUsage });
   const agents = new AgentsService({
     db,
     clock,
@@ -147,6 +152,8 @@ export function createServices(deps: {
     liveness,
     jobs,
     runs,
+    scripts,
+    scriptRunner: new ScriptRunner({ scripts, jobs, runs }),
     agentAuth: new AgentAuthenticator({ db, jobs }),
     gateway: new AgentGateway({
       db,
@@ -269,6 +276,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   await app.register(jobsRoutes({ jobs: services.jobs }));
   await app.register(runsRoutes({ runs: services.runs, jobs: services.jobs }));
+  await app.register(
+    scriptsRoutes({ scripts: services.scripts, runner: services.scriptRunner, jobs: services.jobs }),
+  );
   await app.register(
     agentChannelRoutes({
       gateway: services.gateway,

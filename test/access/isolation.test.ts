@@ -21,7 +21,8 @@ type IdKind =
   | 'agentGroup'
   | 'enrollmentToken'
   | 'job'
-  | 'run';
+  | 'run'
+  | 'script';
 
 /**
  * Which kind of id each `{id}` route takes, by path prefix. A new route with an `{id}` must be
@@ -38,10 +39,16 @@ const idKindByPrefix: [prefix: string, kind: IdKind][] = [
   ['/api/v1/enrollment-tokens/', 'enrollmentToken'],
   ['/api/v1/jobs/', 'job'],
   ['/api/v1/runs/', 'run'],
+  ['/api/v1/scripts/', 'script'],
 ];
 
 function idKindOf(path: string): IdKind | undefined {
   return idKindByPrefix.find(([prefix]) => path.startsWith(prefix))?.[1];
+}
+
+/** The route with B's id, and a value that exists in B for any other parameter (script version 1). */
+function concrete(path: string, id: string): string {
+  return path.replace('{id}', id).replace('{version}', '1');
 }
 
 interface OrgB {
@@ -57,6 +64,8 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
   let a: Session;
   let aViewerRoleId: string;
   let aKey: string;
+  /** An agent of A, so a script run's body names nothing foreign but the script. */
+  let aAgentId: string;
   let b: OrgB;
   let idOps: ApiOperation[];
 
@@ -69,6 +78,10 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     if (op.method === 'PATCH' && op.path === '/api/v1/agent-groups/{id}') return { description: 'x' };
     if (op.method === 'POST' && op.path === '/api/v1/agents/{id}/jobs')
       return { interpreter: 'sh', command: 'true' };
+    if (op.method === 'PATCH' && op.path === '/api/v1/scripts/{id}') return { description: 'x' };
+    if (op.method === 'POST' && op.path === '/api/v1/scripts/{id}/run') return { agent_id: aAgentId };
+    if (op.method === 'POST' && op.path === '/api/v1/scripts/{id}/execute')
+      return { target: { agent_ids: [aAgentId] } };
     if (op.method === 'POST' && op.path.endsWith('/cancel')) return undefined;
     if (op.method === 'POST' || op.method === 'PUT' || op.method === 'PATCH')
       throw new Error(`no valid body known for ${op.method} ${op.path}: add one to bodyFor`);
@@ -84,6 +97,11 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
       body: { name: 'alpha admin key', role_id: await roleId(server, a.token, 'admin') },
     });
     aKey = aKeyReply.body.secret;
+    const aAgent = await call(server, 'POST', '/api/v1/agents', {
+      token: a.token,
+      body: { name: 'alpha machine' },
+    });
+    aAgentId = aAgent.body.agent.id;
 
     const owner = await signup(server, 'bravo');
     const member = await addMember(server, owner, 'operator');
@@ -122,10 +140,14 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
         job: { interpreter: 'sh', command: 'echo bravo' },
       },
     });
+    const script = await call(server, 'POST', '/api/v1/scripts', {
+      token: owner.token,
+      body: { name: 'bravo script', language: 'sh', content: 'echo bravo' },
+    });
     const audit = await call(server, 'GET', '/api/v1/audit?limit=1', { token: owner.token });
-    expect([role, invite, key, group, enrollment, agent, job, run, audit].map((r) => r.status)).toEqual([
-      201, 201, 201, 201, 201, 201, 202, 202, 200,
-    ]);
+    expect(
+      [aAgent, role, invite, key, group, enrollment, agent, job, run, script, audit].map((r) => r.status),
+    ).toEqual([201, 201, 201, 201, 201, 201, 201, 202, 202, 201, 200]);
     b = {
       owner,
       member,
@@ -142,6 +164,7 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
         enrollmentToken: enrollment.body.enrollment_token.id,
         job: job.body.id,
         run: run.body.id,
+        script: script.body.id,
       },
     };
     // Routes for agents take an agent's credential, never a user's: their isolation is the agents' own.
@@ -168,7 +191,7 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     for (const op of idOps.filter((o) => o.method === 'GET')) {
       const kind = idKindOf(op.path);
       if (!kind) throw new Error(`unmapped ${op.path}`);
-      const reply = await call(server, 'GET', op.path.replace('{id}', b.ids[kind]), { token: b.owner.token });
+      const reply = await call(server, 'GET', concrete(op.path, b.ids[kind]), { token: b.owner.token });
       expect(reply.status, `${op.method} ${op.path}`).toBe(200);
     }
   });
@@ -186,12 +209,13 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
         'bravo group',
         'bravo enrollment',
         'bravo machine',
+        'bravo script',
       ];
       for (const op of idOps) {
         const kind = idKindOf(op.path);
         if (!kind) throw new Error(`no id kind mapped for ${op.path}: add its prefix to idKindByPrefix`);
         const body = bodyFor(op);
-        const reply = await call(server, op.method, op.path.replace('{id}', b.ids[kind]), {
+        const reply = await call(server, op.method, concrete(op.path, b.ids[kind]), {
           ...auth,
           ...(body === undefined ? {} : { body }),
         });
@@ -231,6 +255,9 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
 
     const event = await call(server, 'GET', `/api/v1/audit/${b.ids.audit}`, { token });
     expect(event.status).toBe(200);
+
+    const script = await call(server, 'GET', `/api/v1/scripts/${b.ids.script}`, { token });
+    expect(script.body).toMatchObject({ description: '', content: 'echo bravo', version: 1 });
 
     // A wrote nothing into B's audit log.
     const bAudit = await call(server, 'GET', `/api/v1/audit?actor_id=${a.userId}`, { token });

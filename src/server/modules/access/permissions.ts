@@ -15,6 +15,7 @@ export const catalogue = {
   enrollment: ['read', 'create', 'delete'],
   jobs: ['read', 'execute'],
   runs: ['read', 'execute'],
+  scripts: ['read', 'create', 'update', 'delete', 'execute'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Artifact = keyof typeof catalogue;

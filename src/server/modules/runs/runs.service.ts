@@ -8,7 +8,7 @@ import type { Page, PageParams } from '../../lib/pagination.js';
 import type { EventBus } from '../../realtime/events.js';
 import type { RequestContext } from '../access/context.js';
 import { agentsRepo, type TargetSelector } from '../agents/agents.repo.js';
-import type { AuditLog } from '../audit/audit.service.js';
+import { maskSecrets, type AuditLog } from '../audit/audit.service.js';
 import { jobsRepo, type JobRow } from '../jobs/jobs.repo.js';
 import type { JobInput, JobsService } from '../jobs/jobs.service.js';
 import { runsRepo, type RunRow } from './runs.repo.js';
@@ -287,7 +287,8 @@ export class RunsService {
     return {
       ...rest,
       target: JSON.parse(target) as TargetSelector,
-      spec: JSON.parse(spec) as JobInput,
+      // The spec's env may hold secrets (script parameters): shown masked, like a job's env.
+      spec: maskSecrets(JSON.parse(spec)) as JobInput,
       counts,
     };
   }

@@ -61,6 +61,21 @@ export function checkDefinitions(definitions: readonly ParameterDefinition[]): E
   return details;
 }
 
+/**
+ * Definitions in one key order, without absent keys: stored this way, re-sending the same
+ * parameters in another order is no change, and so no new version.
+ */
+export function normalizeDefinitions(definitions: readonly ParameterDefinition[]): ParameterDefinition[] {
+  return definitions.map((d) => ({
+    name: d.name,
+    type: d.type,
+    ...(d.description === undefined ? {} : { description: d.description }),
+    ...(d.default === undefined ? {} : { default: d.default }),
+    ...(d.required === undefined ? {} : { required: d.required }),
+    ...(d.values === undefined ? {} : { values: d.values }),
+  }));
+}
+
 /** A saved command is one line, so the console can show and run it as such. */
 export function checkKind(kind: string, content: string): ErrorDetail[] {
   return kind === 'command' && /[\r\n]/.test(content.trimEnd())

@@ -85,12 +85,7 @@ export const scriptsRepo = {
   /** False when a rename takes a name the organisation already uses. */
   async update(db: Executor, orgId: string, id: string, changes: ScriptChanges): Promise<boolean> {
     try {
-      await db
-        .updateTable('scripts')
-        .set(changes)
-        .where('org_id', '=', orgId)
-        .where('id', '=', id)
-        .execute();
+      await db.updateTable('scripts').set(changes).where('org_id', '=', orgId).where('id', '=', id).execute();
       return true;
     } catch (error) {
       if (isUniqueViolation(error)) return false;

@@ -1,0 +1,281 @@
+import type { OsType } from '../../../protocol/jobs.js';
+import type { DialectCaps } from '../../db/database.js';
+import { inTransaction, type Executor } from '../../db/executor.js';
+import type { Clock } from '../../lib/clock.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
+import type { RequestContext } from '../access/context.js';
+import type { AuditLog } from '../audit/audit.service.js';
+import { checkDefinitions, checkKind, normalizeDefinitions, unprocessable } from './scripts.params.js';
+import {
+  scriptsRepo,
+  type ScriptChanges,
+  type ScriptFilter,
+  type ScriptRow,
+  type ScriptVersionRow,
+} from './scripts.repo.js';
+import type {
+  ParameterDefinition,
+  ScriptCreateBody,
+  ScriptKind,
+  ScriptLanguage,
+  ScriptUpdateBody,
+} from './scripts.schemas.js';
+
+export interface ScriptView {
+  id: string;
+  name: string;
+  description: string;
+  kind: ScriptKind;
+  language: ScriptLanguage;
+  content: string;
+  target_os_type: OsType | null;
+  parameters: ParameterDefinition[];
+  tags: string[];
+  timeout_seconds: number | null;
+  version: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ScriptVersionView {
+  script_id: string;
+  version: number;
+  language: ScriptLanguage;
+  content: string;
+  parameters: ParameterDefinition[];
+  created_by: string | null;
+  created_at: string;
+}
+
+/** Something that holds on to a script, so that deleting the script would break it. */
+export interface ScriptUser {
+  type: string;
+  id: string;
+  name: string;
+}
+
+/**
+ * The seam for "a script in use cannot be deleted" (issue 4): deployment profiles will answer
+ * with the profiles whose tasks name the script. Until profiles exist nothing uses a script.
+ */
+export interface ScriptUsage {
+  usersOf(db: Executor, orgId: string, scriptId: string): Promise<ScriptUser[]>;
+}
+
+export const noScriptUsage: ScriptUsage = { usersOf: () => Promise.resolve([]) };
+
+export function scriptView(row: ScriptRow): ScriptView {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    kind: row.kind as ScriptKind,
+    language: row.language as ScriptLanguage,
+    content: row.content,
+    target_os_type: row.target_os_type as OsType | null,
+    parameters: JSON.parse(row.parameters) as ParameterDefinition[],
+    tags: JSON.parse(row.tags) as string[],
+    timeout_seconds: row.timeout_seconds,
+    version: row.version,
+    created_by: row.created_by,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+function versionView(row: ScriptVersionRow): ScriptVersionView {
+  return {
+    script_id: row.script_id,
+    version: row.version,
+    language: row.language as ScriptLanguage,
+    content: row.content,
+    parameters: JSON.parse(row.parameters) as ParameterDefinition[],
+    created_by: row.created_by,
+    created_at: row.created_at,
+  };
+}
+
+function nameTaken(name: string): AppError {
+  return new AppError('conflict', `a script named "${name}" exists`, {
+    details: [{ field: 'name', message: 'already used in this organisation' }],
+  });
+}
+
+/** Refuses (422) parameters or content that could never run as the script says. */
+function assertRunnable(row: Pick<ScriptRow, 'kind' | 'content' | 'parameters'>): void {
+  const details = [
+    ...checkDefinitions(JSON.parse(row.parameters) as ParameterDefinition[]),
+    ...checkKind(row.kind, row.content),
+  ];
+  if (details.length > 0) throw unprocessable('script is not valid', details);
+}
+
+/**
+ * The script library. A script's `version` counts changes to what runs (content, language,
+ * parameters); each is kept in script_versions, so a job's `script_version` always names the
+ * text it ran. Renames, tags, description and the like change the script, not its version.
+ */
+export class ScriptsService {
+  readonly #db: Executor;
+  readonly #clock: Clock;
+  readonly #audit: AuditLog;
+  readonly #caps: DialectCaps;
+  readonly #usage: ScriptUsage;
+
+  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; caps: DialectCaps; usage: ScriptUsage }) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#audit = deps.audit;
+    this.#caps = deps.caps;
+    this.#usage = deps.usage;
+  }
+
+  async create(ctx: RequestContext, input: ScriptCreateBody): Promise<ScriptView> {
+    const now = this.#clock.now().toISOString();
+    const row: ScriptRow = {
+      id: newId(),
+      org_id: ctx.orgId,
+      name: input.name,
+      description: input.description ?? '',
+      kind: input.kind ?? 'script',
+      language: input.language,
+      content: input.content,
+      target_os_type: input.target_os_type ?? null,
+      parameters: JSON.stringify(normalizeDefinitions(input.parameters ?? [])),
+      tags: JSON.stringify([...new Set(input.tags ?? [])]),
+      timeout_seconds: input.timeout_seconds ?? null,
+      version: 1,
+      created_by: ctx.userId,
+      created_at: now,
+      updated_at: now,
+    };
+    assertRunnable(row);
+    return inTransaction(this.#db, async (trx) => {
+      if (!(await scriptsRepo.insert(trx, row))) throw nameTaken(row.name);
+      await this.#keepVersion(trx, row, ctx.userId);
+      const created = scriptView(row);
+      await this.#audit.record(trx, ctx, {
+        action: 'created',
+        entityType: 'script',
+        entityId: row.id,
+        after: created,
+      });
+      return created;
+    });
+  }
+
+  async list(orgId: string, filter: ScriptFilter, page: PageParams): Promise<Page<ScriptView>> {
+    return mapPage(await scriptsRepo.list(this.#db, orgId, filter, page, this.#caps.ilike), scriptView);
+  }
+
+  async get(orgId: string, id: string): Promise<ScriptView> {
+    return scriptView(await this.row(orgId, id));
+  }
+
+  /** The stored row, for running it; another organisation's id is not found. */
+  async row(orgId: string, id: string): Promise<ScriptRow> {
+    const row = await scriptsRepo.get(this.#db, orgId, id);
+    if (!row) throw notFound('script');
+    return row;
+  }
+
+  async update(ctx: RequestContext, id: string, input: ScriptUpdateBody): Promise<ScriptView> {
+    return inTransaction(this.#db, async (trx) => {
+      const before = await scriptsRepo.lock(trx, ctx.orgId, id, this.#caps.rowLocks);
+      if (!before) throw notFound('script');
+      const next: ScriptRow = {
+        ...before,
+        name: input.name ?? before.name,
+        description: input.description ?? before.description,
+        kind: input.kind ?? before.kind,
+        language: input.language ?? before.language,
+        content: input.content ?? before.content,
+        target_os_type: input.target_os_type === undefined ? before.target_os_type : input.target_os_type,
+        parameters:
+          input.parameters === undefined
+            ? before.parameters
+            : JSON.stringify(normalizeDefinitions(input.parameters)),
+        tags: input.tags === undefined ? before.tags : JSON.stringify([...new Set(input.tags)]),
+        timeout_seconds: input.timeout_seconds === undefined ? before.timeout_seconds : input.timeout_seconds,
+        updated_at: this.#clock.now().toISOString(),
+      };
+      assertRunnable(next);
+      const runsDifferently =
+        next.content !== before.content ||
+        next.language !== before.language ||
+        next.parameters !== before.parameters;
+      if (runsDifferently) next.version = before.version + 1;
+      const { id: _id, org_id: _org, created_by: _by, created_at: _at, ...changes } = next;
+      if (!(await scriptsRepo.update(trx, ctx.orgId, id, changes satisfies ScriptChanges)))
+        throw nameTaken(next.name);
+      if (runsDifferently) await this.#keepVersion(trx, next, ctx.userId);
+      const after = scriptView(next);
+      await this.#audit.record(trx, ctx, {
+        action: 'modified',
+        entityType: 'script',
+        entityId: id,
+        before: scriptView(before),
+        after,
+      });
+      return after;
+    });
+  }
+
+  /** Deletes a script and its versions; refused (409, naming them) while something uses it. */
+  async remove(ctx: RequestContext, id: string): Promise<void> {
+    await inTransaction(this.#db, async (trx) => {
+      const before = await scriptsRepo.lock(trx, ctx.orgId, id, this.#caps.rowLocks);
+      if (!before) throw notFound('script');
+      const users = await this.#usage.usersOf(trx, ctx.orgId, id);
+      if (users.length > 0) {
+        throw new AppError(
+          'conflict',
+          `script is used by ${users.map((u) => `${u.type} "${u.name}"`).join(', ')}`,
+          {
+            details: users.map((u) => ({
+              field: u.type,
+              message: 'uses this script',
+              id: u.id,
+              name: u.name,
+            })),
+          },
+        );
+      }
+      await scriptsRepo.remove(trx, ctx.orgId, id);
+      await this.#audit.record(trx, ctx, {
+        action: 'deleted',
+        entityType: 'script',
+        entityId: id,
+        before: scriptView(before),
+      });
+    });
+  }
+
+  async listVersions(orgId: string, id: string, page: PageParams): Promise<Page<ScriptVersionView>> {
+    await this.row(orgId, id);
+    return mapPage(await scriptsRepo.listVersions(this.#db, id, page), versionView);
+  }
+
+  async getVersion(orgId: string, id: string, version: number): Promise<ScriptVersionView> {
+    await this.row(orgId, id);
+    const row = await scriptsRepo.getVersion(this.#db, id, version);
+    if (!row) throw notFound('script version');
+    return versionView(row);
+  }
+
+  #keepVersion(trx: Executor, script: ScriptRow, userId: string | null): Promise<unknown> {
+    return scriptsRepo.insertVersion(trx, {
+      id: newId(),
+      script_id: script.id,
+      version: script.version,
+      content: script.content,
+      language: script.language,
+      parameters: script.parameters,
+      created_by: userId,
+      created_at: script.updated_at,
+    });
+  }
+}

@@ -1,0 +1,178 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, signup, type Session } from '../support/client.js';
+import { dialects, startTestServer, type TestServer } from '../support/harness.js';
+import { fleetplane, uniqueFingerprint, type Proc } from '../support/processes.js';
+import { expectStatus } from '../fleet/fleet.js';
+
+/** Polls until `probe` answers something, or fails after the timeout saying what it waited for. */
+async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Hostile parameter values sent to a real agent process. The script only prints its parameter;
+ * if any value were spliced into the script text, the output would differ and the marker files
+ * would change: `keep` deleted, or `made` created.
+ */
+describe.each(dialects)('scripts: parameter values reach a real agent as inert data on %s', (dialect) => {
+  let server: TestServer;
+  let owner: Session;
+  let agent: Proc;
+  let agentId: string;
+  let dir: string;
+  let keep: string;
+  let made: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-injection-'));
+    keep = path.join(dir, 'keep');
+    made = path.join(dir, 'made');
+    writeFileSync(keep, 'still here');
+    server = await startTestServer(dialect);
+    owner = await signup(server, 'injection');
+    const enrollment = await expectStatus(
+      call(server, 'POST', '/api/v1/enrollment-tokens', { token: owner.token, body: { name: 'injection' } }),
+      201,
+    );
+    agent = fleetplane(
+      ['agent', '--server', server.url, '--token', enrollment.secret, '--state-dir', path.join(dir, 'agent')],
+      { FLEETPLANE_AGENT_FINGERPRINT: uniqueFingerprint() },
+    );
+    agentId = (await agent.waitFor(/registered as agent (\S+)/, 60_000))[1] ?? '';
+    await eventually(async () => {
+      const reply = await call(server, 'GET', `/api/v1/agents/${agentId}`, { token: owner.token });
+      return reply.body?.status === 'online' && reply.body.connected ? true : undefined;
+    }, `agent ${agentId} online`);
+  });
+  afterAll(async () => {
+    if (agent) {
+      const kill = setTimeout(() => agent.child.kill('SIGKILL'), 10_000);
+      await agent.stop('SIGTERM');
+      clearTimeout(kill);
+    }
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const hostile = () => [
+    `$(rm -rf ${keep})`,
+    `; touch ${made}`,
+    `$(Get-Process)`,
+    `$(touch ${made})`,
+    `\`touch ${made}\``,
+    `'; touch ${made}; echo '`,
+    `"; touch ${made}; echo "`,
+    `first line\ntouch ${made}\n$(rm -rf ${keep})`,
+    `\${IFS}$((1+1)) %s %n \\ * ~`,
+  ];
+
+  /** As JSON chunks: the test client would parse a text output that happens to be JSON ("…"). */
+  const outputOf = async (jobId: string): Promise<string> => {
+    const output = await expectStatus(
+      call(server, 'GET', `/api/v1/jobs/${jobId}/output?format=json`, { token: owner.token }),
+      200,
+    );
+    return output.chunks.map((c: { data: string }) => c.data).join('');
+  };
+
+  it('scripts: each hostile value is printed exactly as given by a bash script, which runs as written', async () => {
+    const content = `printf '%s\\n' "$FP_PARAM_TARGET"`;
+    const script = await expectStatus(
+      call(server, 'POST', '/api/v1/scripts', {
+        token: owner.token,
+        body: {
+          name: 'echo target',
+          language: 'bash',
+          content,
+          parameters: [{ name: 'target', type: 'string', required: true }],
+        },
+      }),
+      201,
+    );
+    for (const value of hostile()) {
+      const job = await expectStatus(
+        call(server, 'POST', `/api/v1/scripts/${script.id}/run?wait=30`, {
+          token: owner.token,
+          body: { agent_id: agentId, parameters: { target: value } },
+        }),
+        200,
+      );
+      expect(job, value).toMatchObject({
+        status: 'succeeded',
+        exit_code: 0,
+        command: content,
+        script_version: 1,
+      });
+      expect(await outputOf(job.id), value).toBe(`${value}\n`);
+    }
+    expect(existsSync(keep)).toBe(true);
+    expect(existsSync(made)).toBe(false);
+  });
+
+  it('scripts: a fan-out of an sh script gets the values, and the secret in clear on the agent only', async () => {
+    const value = hostile().join('\n');
+    const password = `p'"; touch ${made}; $(whoami)`;
+    // The script prints the secret's bytes in hex: proof the agent got it exactly, without echoing it.
+    const content = [
+      `printf '%s\\n' "$FP_PARAM_TARGET"`,
+      `printf '%s' "$FP_SECRET_PASSWORD" | od -An -tx1 | tr -d ' \\n'`,
+    ].join('\n');
+    const script = await expectStatus(
+      call(server, 'POST', '/api/v1/scripts', {
+        token: owner.token,
+        body: {
+          name: 'echo and check',
+          language: 'sh',
+          content,
+          parameters: [
+            { name: 'target', type: 'string', required: true },
+            { name: 'password', type: 'secret', required: true },
+          ],
+        },
+      }),
+      201,
+    );
+    const created = await expectStatus(
+      call(server, 'POST', `/api/v1/scripts/${script.id}/execute`, {
+        token: owner.token,
+        body: { target: { agent_ids: [agentId] }, parameters: { target: value, password } },
+      }),
+      202,
+    );
+    const finished = await eventually(async () => {
+      const run = await expectStatus(
+        call(server, 'GET', `/api/v1/runs/${created.id}`, { token: owner.token }),
+        200,
+      );
+      return run.status === 'running' ? undefined : run;
+    }, `run ${created.id}`);
+    expect(finished).toMatchObject({ status: 'succeeded', source: 'script', counts: { succeeded: 1 } });
+    const jobs = await expectStatus(
+      call(server, 'GET', `/api/v1/runs/${created.id}/jobs`, { token: owner.token }),
+      200,
+    );
+    const job = jobs.items[0];
+    expect(job).toMatchObject({
+      command: content,
+      script_version: 1,
+      env: { FP_SECRET_PASSWORD: '********' },
+    });
+    expect(await outputOf(job.id)).toBe(`${value}\n${Buffer.from(password).toString('hex')}`);
+    expect(JSON.stringify([created, finished, jobs])).not.toContain(password);
+    expect(existsSync(keep)).toBe(true);
+    expect(existsSync(made)).toBe(false);
+  });
+});

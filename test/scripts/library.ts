@@ -1,0 +1,51 @@
+import { call, type Session } from '../support/client.js';
+import type { TestServer } from '../support/harness.js';
+import { expectStatus } from '../fleet/fleet.js';
+
+/** A deploy script with one parameter of each kind; override any field. */
+export function scriptBody(overrides: Record<string, unknown> = {}) {
+  return {
+    name: `deploy-${Math.random().toString(36).slice(2, 10)}`,
+    description: 'deploys the web app',
+    language: 'bash',
+    content: 'echo "deploying $FP_PARAM_VERSION"',
+    parameters: [
+      { name: 'version', type: 'string', required: true },
+      { name: 'replicas', type: 'number', default: 2 },
+      { name: 'dry_run', type: 'boolean', default: false },
+      { name: 'stage', type: 'enum', values: ['dev', 'prod'], default: 'dev' },
+      { name: 'api_token', type: 'secret' },
+    ],
+    tags: ['web'],
+    timeout_seconds: 120,
+    ...overrides,
+  };
+}
+
+export async function createScript(
+  server: TestServer,
+  owner: Session,
+  overrides: Record<string, unknown> = {},
+): Promise<any> {
+  return expectStatus(
+    call(server, 'POST', '/api/v1/scripts', { token: owner.token, body: scriptBody(overrides) }),
+    201,
+  );
+}
+
+/** A machine record (no agent process behind it): jobs for it stay queued. */
+export async function createAgent(
+  server: TestServer,
+  owner: Session,
+  osType = 'ubuntu',
+  tags: string[] = [],
+): Promise<string> {
+  const created = await expectStatus(
+    call(server, 'POST', '/api/v1/agents', {
+      token: owner.token,
+      body: { name: `machine-${Math.random().toString(36).slice(2, 8)}`, os_type: osType, tags },
+    }),
+    201,
+  );
+  return created.agent.id;
+}
