@@ -45,9 +45,12 @@ export interface ChannelContext {
 /** Output is paused above this much unsent data. */
 export const HIGH_WATER_BYTES = 1024 * 1024;
 
-/** A server value of 0 would make a hot loop and an hour would look like a dead agent. */
+/**
+ * A server value of 0 would make a hot loop and an hour would look like a dead agent. The floor
+ * is far below any interval worth configuring, so the server's leases (3 heartbeats or more) hold.
+ */
 export function clampInterval(ms: number): number {
-  return Math.min(10 * 60_000, Math.max(1_000, ms));
+  return Math.min(10 * 60_000, Math.max(100, ms));
 }
 
 /** 410 and 401 end the agent, whichever request they answer. */

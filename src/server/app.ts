@@ -47,7 +47,18 @@ import { runsRoutes } from './modules/runs/runs.routes.js';
 import { RunsService } from './modules/runs/runs.service.js';
 import { scriptsRoutes } from './modules/scripts/scripts.routes.js';
 import { ScriptRunner } from './modules/scripts/scripts.runner.js';
-import { noScriptUsage, ScriptsService } from './modules/scripts/scripts.service.js';
+import { ScriptsService, type ScriptUsage } from './modules/scripts/scripts.service.js';
+import { ProfileApplier } from './modules/profiles/profiles.apply.js';
+import { profilesRoutes } from './modules/profiles/profiles.routes.js';
+import { ProfileSequencer } from './modules/profiles/profiles.sequencer.js';
+import { profileScriptUsage, ProfilesService } from './modules/profiles/profiles.service.js';
+import { tasksRoutes } from './modules/profiles/tasks.routes.js';
+import { TasksService } from './modules/profiles/tasks.service.js';
+import { Scheduler } from './modules/schedules/scheduler.js';
+import { LibraryLauncher } from './modules/schedules/schedules.launcher.js';
+import { schedulesRoutes } from './modules/schedules/schedules.routes.js';
+import { SchedulesService } from './modules/schedules/schedules.service.js';
+import { scheduleScriptUsage } from './modules/schedules/schedules.views.js';
 import { AgentAuthenticator } from './realtime/agent-auth.js';
 import { AgentGateway } from './realtime/agent-gateway.js';
 import { agentChannelRoutes } from './realtime/agent.routes.js';
@@ -98,9 +109,36 @@ export function createServices(deps: {
     leaseMs: config.fleet.leaseMs,
     logger,
   });
-  const runs = new RunsService({ db, clock, audit, bus, jobs, caps: database.caps, logger });
-  // Deployment profiles will answer who uses a script; until they exist nothing does.
-  const scripts = new ScriptsService({ db, clock, audit, caps: database.caps, usage: noScriptUsage });
+  // Profile runs queue each agent's next task as the previous one ends, before the run settles.
+  const sequencer = new ProfileSequencer({ db, clock, jobs, caps: database.caps, logger });
+  const runs = new RunsService({
+    db,
+    clock,
+    audit,
+    bus,
+    jobs,
+    caps: database.caps,
+    logger,
+    followUp: (job) => sequencer.followUp(job),
+  });
+  // A script that a profile's task or a schedule runs cannot be deleted (409 naming them).
+  const scriptUsage: ScriptUsage = {
+    usersOf: async (trx, orgId, scriptId) => [
+      ...(await profileScriptUsage.usersOf(trx, orgId, scriptId)),
+      ...(await scheduleScriptUsage.usersOf(trx, orgId, scriptId)),
+    ],
+  };
+  const scripts = new ScriptsService({ db, clock, audit, caps: database.caps, usage: scriptUsage });
+  const profileTasks = new TasksService({ db, clock, audit, caps: database.caps });
+  const profiles = new ProfilesService({ db, clock, audit, caps: database.caps, tasks: profileTasks });
+  const profileApplier = new ProfileApplier({ db, clock, audit, caps: database.caps, jobs, runs, logger });
+  const scriptRunner = new ScriptRunner({ scripts, jobs, runs });
+  const scheduleLauncher = new LibraryLauncher({
+    scripts,
+    runner: scriptRunner,
+    profiles,
+    applier: profileApplier,
+  });
   const agents = new AgentsService({
     db,
     clock,
@@ -148,12 +186,26 @@ export function createServices(deps: {
       audit,
       bus,
       heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
+      // A machine enrolling into a group with an auto profile gets that profile applied.
+      onEnrolled: (agent, meta) => profileApplier.applyOnEnroll(agent, meta),
     }),
     liveness,
     jobs,
     runs,
     scripts,
-    scriptRunner: new ScriptRunner({ scripts, jobs, runs }),
+    scriptRunner,
+    profiles,
+    profileTasks,
+    profileApplier,
+    profileSequencer: sequencer,
+    schedules: new SchedulesService({ db, clock, audit, caps: database.caps, launcher: scheduleLauncher }),
+    scheduler: new Scheduler({
+      db,
+      clock,
+      launcher: scheduleLauncher,
+      logger,
+      tickMs: config.schedules.tickMs,
+    }),
     agentAuth: new AgentAuthenticator({ db, jobs }),
     gateway: new AgentGateway({
       db,
@@ -192,9 +244,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   services.gateway.start();
   services.runs.start();
   services.sweeper.start();
+  services.scheduler.start();
   app.addHook('onClose', async () => {
     services.gateway.stop();
-    services.runs.stop();
+    // Before the runs: a fire under way finishes starting its run.
+    await services.scheduler.stop();
+    await services.runs.stop();
     await services.sweeper.stop();
     await services.liveness.stop();
     await bus.close();
@@ -279,6 +334,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     scriptsRoutes({ scripts: services.scripts, runner: services.scriptRunner, jobs: services.jobs }),
   );
+  await app.register(profilesRoutes({ profiles: services.profiles, applier: services.profileApplier }));
+  await app.register(tasksRoutes({ tasks: services.profileTasks }));
+  await app.register(schedulesRoutes({ schedules: services.schedules }));
   await app.register(
     agentChannelRoutes({
       gateway: services.gateway,

@@ -36,6 +36,10 @@ export interface Config {
     /** How often expired leases, offline agents and run deadlines are swept. */
     sweepIntervalMs: number;
   };
+  schedules: {
+    /** How often each node looks for schedules whose fire time has come. */
+    tickMs: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -98,6 +102,9 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Readonly<
       leaseMs: int(env, 'FLEETPLANE_JOB_LEASE_MS', 90 * SECOND),
       sweepIntervalMs: int(env, 'FLEETPLANE_SWEEP_INTERVAL_MS', 5 * SECOND),
     },
+    schedules: {
+      tickMs: int(env, 'FLEETPLANE_SCHEDULER_TICK_MS', SECOND),
+    },
     ...overrides,
   };
   if (config.authRateLimit.max < 1) throw new ConfigError('FLEETPLANE_AUTH_RATE_LIMIT must be at least 1');
@@ -107,6 +114,9 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Readonly<
   if (config.fleet.leaseMs < 3 * config.fleet.heartbeatIntervalMs) {
     throw new ConfigError('FLEETPLANE_JOB_LEASE_MS must be at least 3 × FLEETPLANE_HEARTBEAT_INTERVAL_MS');
   }
+  // Every tick of every node reads the due schedules: a busy loop would only load the database.
+  if (config.schedules.tickMs < 100)
+    throw new ConfigError('FLEETPLANE_SCHEDULER_TICK_MS must be at least 100');
   if (config.fleet.offlineAfterMs < 2 * config.fleet.heartbeatIntervalMs) {
     throw new ConfigError(
       'FLEETPLANE_OFFLINE_AFTER_MS must be at least 2 × FLEETPLANE_HEARTBEAT_INTERVAL_MS',

@@ -22,7 +22,10 @@ type IdKind =
   | 'enrollmentToken'
   | 'job'
   | 'run'
-  | 'script';
+  | 'script'
+  | 'profile'
+  | 'template'
+  | 'schedule';
 
 /**
  * Which kind of id each `{id}` route takes, by path prefix. A new route with an `{id}` must be
@@ -40,21 +43,33 @@ const idKindByPrefix: [prefix: string, kind: IdKind][] = [
   ['/api/v1/jobs/', 'job'],
   ['/api/v1/runs/', 'run'],
   ['/api/v1/scripts/', 'script'],
+  ['/api/v1/profiles/', 'profile'],
+  ['/api/v1/templates/', 'template'],
+  ['/api/v1/schedules/', 'schedule'],
 ];
 
 function idKindOf(path: string): IdKind | undefined {
   return idKindByPrefix.find(([prefix]) => path.startsWith(prefix))?.[1];
 }
 
-/** The route with B's id, and a value that exists in B for any other parameter (script version 1). */
-function concrete(path: string, id: string): string {
-  return path.replace('{id}', id).replace('{version}', '1');
+/**
+ * The route with B's id, and a value that exists in B for any other parameter: script version 1,
+ * and for `{taskId}` the task of B's profile or template the route names.
+ */
+function concrete(path: string, id: string, taskId?: string): string {
+  if (path.includes('{taskId}') && !taskId) throw new Error(`no task id known for ${path}`);
+  return path
+    .replace('{id}', id)
+    .replace('{version}', '1')
+    .replace('{taskId}', taskId ?? '');
 }
 
 interface OrgB {
   owner: Session;
   member: Session;
   ids: Record<IdKind, string>;
+  /** A task of B's profile and one of B's template, for `{taskId}`. */
+  taskIds: Partial<Record<IdKind, string>>;
   role: any;
   apiKeySecret: string;
 }
@@ -82,7 +97,20 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     if (op.method === 'POST' && op.path === '/api/v1/scripts/{id}/run') return { agent_id: aAgentId };
     if (op.method === 'POST' && op.path === '/api/v1/scripts/{id}/execute')
       return { target: { agent_ids: [aAgentId] } };
+    if (
+      op.method === 'PATCH' &&
+      /^\/api\/v1\/(profiles|templates)\/\{id\}(\/tasks\/\{taskId\})?$/.test(op.path)
+    )
+      return { description: 'x' };
+    if (op.method === 'POST' && op.path.endsWith('/tasks')) return { name: 'x', action: 'reboot' };
+    if (op.method === 'PUT' && op.path.endsWith('/tasks/order')) return { task_ids: [] };
+    if (op.method === 'PUT' && op.path.endsWith('/tasks/bulk')) return { tasks: [] };
+    if (op.method === 'POST' && op.path === '/api/v1/profiles/{id}/apply') return { agent_ids: [aAgentId] };
+    if (op.method === 'POST' && op.path === '/api/v1/templates/{id}/instantiate') return { name: 'x' };
     if (op.method === 'POST' && op.path.endsWith('/cancel')) return undefined;
+    if (op.method === 'PATCH' && op.path === '/api/v1/schedules/{id}') return { description: 'x' };
+    if (op.method === 'POST' && /^\/api\/v1\/schedules\/\{id\}\/(enable|disable)$/.test(op.path))
+      return undefined;
     if (op.method === 'POST' || op.method === 'PUT' || op.method === 'PATCH')
       throw new Error(`no valid body known for ${op.method} ${op.path}: add one to bodyFor`);
     return undefined;
@@ -144,10 +172,31 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
       token: owner.token,
       body: { name: 'bravo script', language: 'sh', content: 'echo bravo' },
     });
+    const bravoTask = { name: 'bravo task', action: 'command', content: 'echo bravo', interpreter: 'sh' };
+    const profile = await call(server, 'POST', '/api/v1/profiles', {
+      token: owner.token,
+      body: { name: 'bravo profile', tasks: [bravoTask] },
+    });
+    const template = await call(server, 'POST', '/api/v1/templates', {
+      token: owner.token,
+      body: { name: 'bravo template', tasks: [bravoTask] },
+    });
+    const schedule = await call(server, 'POST', '/api/v1/schedules', {
+      token: owner.token,
+      body: {
+        name: 'bravo schedule',
+        action: { kind: 'script', script_id: script.body.id },
+        target: { agent_ids: [agent.body.agent.id] },
+        interval_seconds: 3600,
+      },
+    });
+    expect(schedule.status).toBe(201);
     const audit = await call(server, 'GET', '/api/v1/audit?limit=1', { token: owner.token });
     expect(
-      [aAgent, role, invite, key, group, enrollment, agent, job, run, script, audit].map((r) => r.status),
-    ).toEqual([201, 201, 201, 201, 201, 201, 201, 202, 202, 201, 200]);
+      [aAgent, role, invite, key, group, enrollment, agent, job, run, script, profile, template, audit].map(
+        (r) => r.status,
+      ),
+    ).toEqual([201, 201, 201, 201, 201, 201, 201, 202, 202, 201, 201, 201, 200]);
     b = {
       owner,
       member,
@@ -165,7 +214,11 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
         job: job.body.id,
         run: run.body.id,
         script: script.body.id,
+        profile: profile.body.id,
+        template: template.body.id,
+        schedule: schedule.body.id,
       },
+      taskIds: { profile: profile.body.tasks[0].id, template: template.body.tasks[0].id },
     };
     // Routes for agents take an agent's credential, never a user's: their isolation is the agents' own.
     idOps = (await openApiOperations(server)).filter(
@@ -191,7 +244,9 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     for (const op of idOps.filter((o) => o.method === 'GET')) {
       const kind = idKindOf(op.path);
       if (!kind) throw new Error(`unmapped ${op.path}`);
-      const reply = await call(server, 'GET', concrete(op.path, b.ids[kind]), { token: b.owner.token });
+      const reply = await call(server, 'GET', concrete(op.path, b.ids[kind], b.taskIds[kind]), {
+        token: b.owner.token,
+      });
       expect(reply.status, `${op.method} ${op.path}`).toBe(200);
     }
   });
@@ -210,12 +265,16 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
         'bravo enrollment',
         'bravo machine',
         'bravo script',
+        'bravo profile',
+        'bravo template',
+        'bravo task',
+        'bravo schedule',
       ];
       for (const op of idOps) {
         const kind = idKindOf(op.path);
         if (!kind) throw new Error(`no id kind mapped for ${op.path}: add its prefix to idKindByPrefix`);
         const body = bodyFor(op);
-        const reply = await call(server, op.method, concrete(op.path, b.ids[kind]), {
+        const reply = await call(server, op.method, concrete(op.path, b.ids[kind], b.taskIds[kind]), {
           ...auth,
           ...(body === undefined ? {} : { body }),
         });
@@ -258,6 +317,17 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
 
     const script = await call(server, 'GET', `/api/v1/scripts/${b.ids.script}`, { token });
     expect(script.body).toMatchObject({ description: '', content: 'echo bravo', version: 1 });
+
+    for (const kind of ['profile', 'template'] as const) {
+      const kept = await call(server, 'GET', `/api/v1/${kind}s/${b.ids[kind]}`, { token });
+      expect(kept.body).toMatchObject({ description: '', task_count: 1 });
+      expect(kept.body.tasks).toMatchObject([{ id: b.taskIds[kind], name: 'bravo task', description: '' }]);
+    }
+    const runs = await call(server, 'GET', '/api/v1/runs?limit=200', { token });
+    expect(runs.body.items.filter((r: { source: string }) => r.source === 'profile')).toEqual([]);
+
+    const schedule = await call(server, 'GET', `/api/v1/schedules/${b.ids.schedule}`, { token });
+    expect(schedule.body).toMatchObject({ name: 'bravo schedule', description: '', enabled: true });
 
     // A wrote nothing into B's audit log.
     const bAudit = await call(server, 'GET', `/api/v1/audit?actor_id=${a.userId}`, { token });

@@ -184,6 +184,7 @@ describe.each(dialects)('fleet: liveness on %s', (dialect) => {
       updated_at: now,
       deleted_at: null,
       delete_reason: null,
+      profile_id: null,
     }));
     for (let i = 0; i < rows.length; i += 200)
       await db

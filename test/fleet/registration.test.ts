@@ -24,6 +24,7 @@ const AGENT_FIELDS = [
   'metrics',
   'system_info',
   'enrolled_via',
+  'profile_id',
   'created_at',
   'updated_at',
 ].sort();

@@ -52,25 +52,43 @@ function isolatedDatabase(dialect: Dialect, dir: string): DatabaseConfig {
   return { kind: 'postgres', url: pgUrl, schema: `t_${randomBytes(6).toString('hex')}` };
 }
 
+export interface TestServerOptions {
+  config?: Partial<Config>;
+  clock?: Clock;
+  /**
+   * Another node of the same deployment: the first server's database (SQLite file or PostgreSQL
+   * schema), master key and data dir, with a connection of its own. It is not migrated again,
+   * and closing it leaves the database to the first server, which must be closed last.
+   */
+  shareDatabaseWith?: TestServer;
+}
+
 /** Starts the real app on a fresh database (a new SQLite file or PostgreSQL schema), listening on a free port. */
 export async function startTestServer(
   dialect: Dialect,
-  options: { config?: Partial<Config>; clock?: Clock } = {},
+  options: TestServerOptions = {},
 ): Promise<TestServer> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-test-'));
-  const databaseConfig = isolatedDatabase(dialect, dir);
+  const first = options.shareDatabaseWith;
+  if (first && first.config.database.kind !== (dialect === 'sqlite' ? 'sqlite' : 'postgres'))
+    throw new Error(
+      `shareDatabaseWith: the first server runs on ${first.config.database.kind}, not ${dialect}`,
+    );
+  const dir = first ? first.config.dataDir : mkdtempSync(path.join(os.tmpdir(), 'fleetplane-test-'));
+  const databaseConfig = first ? first.config.database : isolatedDatabase(dialect, dir);
   const config = loadConfig(
     { NODE_ENV: 'test', FLEETPLANE_DATA_DIR: dir, LOG_LEVEL: 'info' },
     {
       database: databaseConfig,
-      masterKeyHex: randomBytes(32).toString('hex'),
+      masterKeyHex: first?.config.masterKeyHex ?? randomBytes(32).toString('hex'),
       authRateLimit: { max: 10_000, windowMs: 60_000 },
       ...options.config,
     },
   );
   const database = await openDatabase(config.database);
-  const outcome = await migrateToLatest(database);
-  if (outcome.error) throw outcome.error;
+  if (!first) {
+    const outcome = await migrateToLatest(database);
+    if (outcome.error) throw outcome.error;
+  }
   const logs: Record<string, unknown>[] = [];
   const logStream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -96,6 +114,10 @@ export async function startTestServer(
     logs,
     async close() {
       await app.close();
+      if (first) {
+        await database.close();
+        return;
+      }
       if (databaseConfig.kind === 'postgres' && databaseConfig.schema) {
         await sql`drop schema ${sql.id(databaseConfig.schema)} cascade`.execute(database.db);
       }

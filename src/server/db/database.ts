@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, NO_MIGRATIONS, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, NO_MIGRATIONS, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import { migrationProvider } from './migrations/index.js';
+import { QueuedSqliteDialect, keepingStatements } from './sqlite-dialect.js';
 import type { DB } from './schema.js';
 
 /** The one table of dialect differences; code asks for a capability, never for a dialect. */
@@ -35,7 +36,9 @@ function openSqlite(file: string): Database {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = NORMAL');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<DB>({
+    dialect: new QueuedSqliteDialect({ database: keepingStatements(sqlite) }),
+  });
   return {
     db,
     kind: 'sqlite',

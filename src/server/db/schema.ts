@@ -132,6 +132,8 @@ export interface AgentGroupsTable {
   org_id: string;
   name: string;
   description: string;
+  /** A profile applied to each agent that enrolls into the group for the first time. */
+  auto_profile_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -183,6 +185,8 @@ export interface AgentsTable {
   updated_at: string;
   deleted_at: string | null;
   delete_reason: string | null;
+  /** The deployment profile assigned to the agent. */
+  profile_id: string | null;
 }
 
 export interface RunsTable {
@@ -240,6 +244,9 @@ export interface JobsTable {
   created_by: string | null;
   created_at: string;
   updated_at: string;
+  /** In a profile run: the task's place in the profile (0 first) and its name. */
+  task_index: number | null;
+  task_name: string | null;
 }
 
 export interface JobOutputTable {
@@ -285,6 +292,76 @@ export interface ScriptVersionsTable {
   created_at: string;
 }
 
+export interface ProfilesTable {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  target_os_type: string | null;
+  /** 1 for a template: listed at /templates, never applied, copied into profiles. */
+  is_template: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProfileTasksTable {
+  id: string;
+  profile_id: string;
+  /** 0 first; a profile's tasks run in this order. */
+  position: number;
+  name: string;
+  description: string;
+  /** script | command | reboot | file_copy */
+  action: string;
+  script_id: string | null;
+  /** The command (action `command`) or the file's text (action `file_copy`). */
+  content: string | null;
+  interpreter: string | null;
+  /** JSON object of script parameter values. */
+  parameters: string;
+  source_url: string | null;
+  destination: string | null;
+  continue_on_error: number;
+  timeout_seconds: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SchedulesTable {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  enabled: number;
+  /** script | command | profile */
+  action_kind: string;
+  script_id: string | null;
+  profile_id: string | null;
+  /** JSON object of script parameter values. */
+  parameters: string;
+  /** Each job's timeout, for a script or command; the script's own when null. */
+  timeout_seconds: number | null;
+  /** JSON target selector, as for runs. */
+  target: string;
+  concurrency: number | null;
+  failure_threshold: number | null;
+  deadline_seconds: number | null;
+  /** A cron expression read in `timezone`; or else `interval_seconds`. */
+  cron: string | null;
+  timezone: string | null;
+  interval_seconds: number | null;
+  /** Null while disabled. */
+  next_fire_at: string | null;
+  last_fired_at: string | null;
+  last_run_id: string | null;
+  last_error: string | null;
+  /** The member the schedule runs as. */
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DB {
   orgs: OrgsTable;
   users: UsersTable;
@@ -306,4 +383,7 @@ export interface DB {
   job_output: JobOutputTable;
   scripts: ScriptsTable;
   script_versions: ScriptVersionsTable;
+  profiles: ProfilesTable;
+  profile_tasks: ProfileTasksTable;
+  schedules: SchedulesTable;
 }

@@ -160,7 +160,7 @@ export class AgentGateway {
           status: 'online',
           connected: true,
         });
-        await this.#jobs.requeueUnheld(agentId, frame.running_job_ids);
+        await this.#jobs.reconcileHeld(agentId, frame.running_job_ids);
         for (const { id } of await this.#jobs.pendingCancels(agentId))
           connection.send({ type: 'cancel', job_id: id });
         await this.#dispatch(connection);
@@ -211,7 +211,16 @@ export class AgentGateway {
       case 'job.cancel':
         this.#connections.get(event.agent_id)?.send({ type: 'cancel', job_id: event.job_id });
         return;
-      case 'agent.status':
+      case 'agent.status': {
+        // The sweep marks a silent agent disconnected, even one whose socket stayed open here (a
+        // stalled server, late heartbeats); when its heartbeats bring it back, it is connected.
+        const connection = this.#connections.get(event.agent_id);
+        if (event.status === 'online' && !event.connected && connection?.state === 'ready')
+          void this.#reconnected(connection).catch((error: unknown) =>
+            this.#logger.error({ err: error, agentId: event.agent_id }, 'could not mark agent connected'),
+          );
+        return;
+      }
       case 'job.state':
       case 'job.output':
       case 'run.progress':
@@ -219,6 +228,17 @@ export class AgentGateway {
       default:
         assertNever(event);
     }
+  }
+
+  async #reconnected(connection: AgentConnection): Promise<void> {
+    const { id, org_id } = connection.agent;
+    await agentsRepo.setConnected(this.#db, id, true, this.#clock.now().toISOString());
+    // closed meanwhile, and not replaced: its close handler may have written before this did
+    if (connection.state === 'closed' && !this.#connections.has(id)) {
+      await agentsRepo.setConnected(this.#db, id, false, this.#clock.now().toISOString());
+      return;
+    }
+    this.#bus.publish({ type: 'agent.status', org_id, agent_id: id, status: 'online', connected: true });
   }
 
   #ping(): void {

@@ -46,7 +46,7 @@ export function agentChannelRoutes(deps: {
         const agent = agentOf(request);
         liveness.record(agent.id, request.body.metrics);
         if (request.body.facts) await agents.updateFacts(agent.id, request.body.facts, request.ip);
-        await jobs.requeueUnheld(agent.id, request.body.running_job_ids);
+        await jobs.reconcileHeld(agent.id, request.body.running_job_ids);
         const [jobsToRun, cancels] = await Promise.all([jobs.claim(agent.id), jobs.pendingCancels(agent.id)]);
         return {
           jobs: jobsToRun,

@@ -1,4 +1,5 @@
 import type { Logger } from '../lib/logger.js';
+import { sweepTimer } from '../lib/sweep-timer.js';
 import type { JobsService } from '../modules/jobs/jobs.service.js';
 import type { RunsService } from '../modules/runs/runs.service.js';
 
@@ -23,7 +24,7 @@ export class Sweeper {
   }
 
   start(): void {
-    this.#timer ??= setInterval(() => void this.sweep(), this.#intervalMs).unref();
+    this.#timer ??= sweepTimer(() => void this.sweep(), this.#intervalMs);
   }
 
   async stop(): Promise<void> {

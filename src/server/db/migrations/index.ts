@@ -2,12 +2,16 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_fleet.js';
 import * as m0003 from './0003_scripts.js';
+import * as m0004 from './0004_profiles.js';
+import * as m0005 from './0005_schedules.js';
 
 /** Listed statically so the same migrations run from source and from the built package. */
 const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_fleet': m0002,
   '0003_scripts': m0003,
+  '0004_profiles': m0004,
+  '0005_schedules': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {

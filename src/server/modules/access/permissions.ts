@@ -16,6 +16,8 @@ export const catalogue = {
   jobs: ['read', 'execute'],
   runs: ['read', 'execute'],
   scripts: ['read', 'create', 'update', 'delete', 'execute'],
+  profiles: ['read', 'create', 'update', 'delete', 'execute'],
+  schedules: ['read', 'create', 'update', 'delete'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Artifact = keyof typeof catalogue;

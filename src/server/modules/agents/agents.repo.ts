@@ -137,7 +137,7 @@ export const agentsRepo = {
     db: Executor,
     orgId: string,
     id: string,
-    changes: Partial<Pick<AgentRow, 'name' | 'tags' | 'group_id' | 'notes' | 'updated_at'>>,
+    changes: Partial<Pick<AgentRow, 'name' | 'tags' | 'group_id' | 'notes' | 'profile_id' | 'updated_at'>>,
   ): Promise<unknown> {
     return db
       .updateTable('agents')

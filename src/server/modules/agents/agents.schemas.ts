@@ -39,6 +39,8 @@ export const AgentSchema = Type.Object({
   system_info: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   /** `enrollment_token` or `machine_key`; null for a machine record that never registered. */
   enrolled_via: NullableString,
+  /** The deployment profile assigned to the agent. */
+  profile_id: Type.Union([Id, Type.Null()]),
   created_at: Timestamp,
   updated_at: Timestamp,
 });
@@ -78,6 +80,11 @@ export const AgentUpdateBody = Type.Object(
     tags: Type.Optional(Tags),
     group_id: Type.Optional(Type.Union([Id, Type.Null()])),
     notes: Type.Optional(Notes),
+    profile_id: Type.Optional(
+      Type.Union([Id, Type.Null()], {
+        description: 'A deployment profile of the organisation (not a template)',
+      }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -92,18 +99,28 @@ export const GroupSchema = Type.Object({
   description: Type.String(),
   /** Live agents in the group. */
   agent_count: Type.Integer(),
+  /** A profile applied to each agent that enrolls into the group for the first time. */
+  auto_profile_id: Type.Union([Id, Type.Null()]),
   created_at: Timestamp,
   updated_at: Timestamp,
 });
 
 const GroupDescription = Type.String({ maxLength: 1000 });
 
+const AutoProfileId = Type.Union([Id, Type.Null()], {
+  description: 'A deployment profile (not a template) applied to each agent enrolling into the group',
+});
+
 export const GroupCreateBody = Type.Object(
-  { name: Name, description: Type.Optional(GroupDescription) },
+  { name: Name, description: Type.Optional(GroupDescription), auto_profile_id: Type.Optional(AutoProfileId) },
   { additionalProperties: false },
 );
 
 export const GroupUpdateBody = Type.Object(
-  { name: Type.Optional(Name), description: Type.Optional(GroupDescription) },
+  {
+    name: Type.Optional(Name),
+    description: Type.Optional(GroupDescription),
+    auto_profile_id: Type.Optional(AutoProfileId),
+  },
   { additionalProperties: false, minProperties: 1 },
 );

@@ -8,6 +8,7 @@ import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
 import type { EventBus } from '../../realtime/events.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
+import { requireProfile } from '../profiles/profiles.service.js';
 import { agentsRepo, type AgentFilter, type AgentRow } from './agents.repo.js';
 import type { AgentStatus } from './agents.schemas.js';
 import { requireGroup } from './groups.service.js';
@@ -38,6 +39,8 @@ export interface AgentView {
   metrics: AgentMetrics | null;
   system_info: Record<string, unknown> | null;
   enrolled_via: string | null;
+  /** The deployment profile assigned to the agent. */
+  profile_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -76,6 +79,7 @@ export function agentView(row: AgentRow): AgentView {
     metrics: parseJson<AgentMetrics | null>(row.metrics, null),
     system_info: parseJson<Record<string, unknown> | null>(row.system_info, null),
     enrolled_via: row.enrolled_via,
+    profile_id: row.profile_id,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -168,6 +172,7 @@ export class AgentsService {
         updated_at: now,
         deleted_at: null,
         delete_reason: null,
+        profile_id: null,
       };
       await agentsRepo.insert(trx, row);
       await this.#audit.record(trx, ctx, {
@@ -183,17 +188,25 @@ export class AgentsService {
   async update(
     ctx: RequestContext,
     id: string,
-    input: { name?: string; tags?: string[]; group_id?: string | null; notes?: string },
+    input: {
+      name?: string;
+      tags?: string[];
+      group_id?: string | null;
+      notes?: string;
+      profile_id?: string | null;
+    },
   ): Promise<AgentView> {
     return inTransaction(this.#db, async (trx) => {
       const before = await this.#agent(trx, ctx.orgId, id);
       if (input.group_id) await requireGroup(trx, ctx.orgId, input.group_id);
+      if (input.profile_id) await requireProfile(trx, ctx.orgId, input.profile_id, 'profile_id');
       const after: AgentRow = {
         ...before,
         name: input.name ?? before.name,
         tags: input.tags ? tagsJson(input.tags) : before.tags,
         group_id: input.group_id === undefined ? before.group_id : input.group_id,
         notes: input.notes ?? before.notes,
+        profile_id: input.profile_id === undefined ? before.profile_id : input.profile_id,
         updated_at: this.#clock.now().toISOString(),
       };
       await agentsRepo.update(trx, ctx.orgId, id, {
@@ -201,6 +214,7 @@ export class AgentsService {
         tags: after.tags,
         group_id: after.group_id,
         notes: after.notes,
+        profile_id: after.profile_id,
         updated_at: after.updated_at,
       });
       await this.#audit.record(trx, ctx, {

@@ -60,7 +60,7 @@ export const groupsRepo = {
     db: Executor,
     orgId: string,
     id: string,
-    changes: Partial<Pick<GroupRow, 'name' | 'description' | 'updated_at'>>,
+    changes: Partial<Pick<GroupRow, 'name' | 'description' | 'auto_profile_id' | 'updated_at'>>,
   ): Promise<unknown> {
     return db
       .updateTable('agent_groups')

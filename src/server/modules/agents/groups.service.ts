@@ -5,6 +5,7 @@ import { newId } from '../../lib/ids.js';
 import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
+import { requireProfile } from '../profiles/profiles.service.js';
 import { agentsRepo } from './agents.repo.js';
 import { groupsRepo, type GroupRow, type GroupWithCount } from './groups.repo.js';
 
@@ -13,6 +14,7 @@ export interface GroupView {
   name: string;
   description: string;
   agent_count: number;
+  auto_profile_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -23,6 +25,7 @@ function view(row: GroupWithCount): GroupView {
     name: row.name,
     description: row.description,
     agent_count: Number(row.agent_count),
+    auto_profile_id: row.auto_profile_id,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -59,15 +62,21 @@ export class GroupsService {
     return view(row);
   }
 
-  async create(ctx: RequestContext, input: { name: string; description?: string }): Promise<GroupView> {
+  async create(
+    ctx: RequestContext,
+    input: { name: string; description?: string; auto_profile_id?: string | null },
+  ): Promise<GroupView> {
     return inTransaction(this.#db, async (trx) => {
       await this.#assertNameFree(trx, ctx.orgId, input.name);
+      if (input.auto_profile_id)
+        await requireProfile(trx, ctx.orgId, input.auto_profile_id, 'auto_profile_id');
       const now = this.#clock.now().toISOString();
       const row: GroupRow = {
         id: newId(),
         org_id: ctx.orgId,
         name: input.name,
         description: input.description ?? '',
+        auto_profile_id: input.auto_profile_id ?? null,
         created_at: now,
         updated_at: now,
       };
@@ -86,21 +95,25 @@ export class GroupsService {
   async update(
     ctx: RequestContext,
     id: string,
-    input: { name?: string; description?: string },
+    input: { name?: string; description?: string; auto_profile_id?: string | null },
   ): Promise<GroupView> {
     return inTransaction(this.#db, async (trx) => {
       const before = await this.get(ctx.orgId, id, trx);
       if (input.name !== undefined && input.name !== before.name)
         await this.#assertNameFree(trx, ctx.orgId, input.name);
+      if (input.auto_profile_id)
+        await requireProfile(trx, ctx.orgId, input.auto_profile_id, 'auto_profile_id');
       const after: GroupView = {
         ...before,
         name: input.name ?? before.name,
         description: input.description ?? before.description,
+        auto_profile_id: input.auto_profile_id === undefined ? before.auto_profile_id : input.auto_profile_id,
         updated_at: this.#clock.now().toISOString(),
       };
       await groupsRepo.update(trx, ctx.orgId, id, {
         name: after.name,
         description: after.description,
+        auto_profile_id: after.auto_profile_id,
         updated_at: after.updated_at,
       });
       await this.#audit.record(trx, ctx, {

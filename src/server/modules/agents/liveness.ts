@@ -3,6 +3,7 @@ import type { Config } from '../../config.js';
 import type { Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
+import { sweepTimer } from '../../lib/sweep-timer.js';
 import type { EventBus } from '../../realtime/events.js';
 import { livenessRepo, type AgentRef, type Beat } from './liveness.repo.js';
 
@@ -60,7 +61,7 @@ export class Liveness {
     const { heartbeatFlushMs, sweepIntervalMs } = this.#deps.fleet;
     this.#timers = [
       setInterval(() => void this.flush(), heartbeatFlushMs).unref(),
-      setInterval(() => void this.sweep(), sweepIntervalMs).unref(),
+      sweepTimer(() => void this.sweep(), sweepIntervalMs),
     ];
   }
 
@@ -92,6 +93,9 @@ export class Liveness {
     const beats = [...this.#buffer.values()];
     this.#buffer = new Map();
     for (let i = 0; i < beats.length; i += BEATS_PER_STATEMENT) {
+      // SQLite answers synchronously, so a flush of ten thousand beats would hold the event loop
+      // for its whole length (a third of a second): sockets get their turn between chunks.
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const chunk = beats.slice(i, i + BEATS_PER_STATEMENT);
       let written: string[];
       try {

@@ -17,6 +17,9 @@ export const AGENT_TOKEN_PREFIX = 'fpa';
 
 type Via = 'enrollment_token' | 'machine_key';
 
+/** Told after the commit when a machine enrolls for the first time (profiles auto-apply here). */
+export type EnrolledHook = (agent: AgentRow, meta: RequestMeta) => Promise<void>;
+
 /** Where a registration lands: an organisation, and the agent it updates (if any). */
 interface Claim {
   orgId: string;
@@ -38,6 +41,7 @@ export class RegistrationService {
   readonly #audit: AuditLog;
   readonly #bus: EventBus;
   readonly #heartbeatIntervalMs: number;
+  readonly #onEnrolled: EnrolledHook | undefined;
 
   constructor(deps: {
     db: Executor;
@@ -45,19 +49,21 @@ export class RegistrationService {
     audit: AuditLog;
     bus: EventBus;
     heartbeatIntervalMs: number;
+    onEnrolled?: EnrolledHook;
   }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#bus = deps.bus;
     this.#heartbeatIntervalMs = deps.heartbeatIntervalMs;
+    this.#onEnrolled = deps.onEnrolled;
   }
 
   async register(input: RegisterRequest, meta: RequestMeta): Promise<RegisterResponse> {
     if (input.enrollment_token !== undefined && input.machine_key !== undefined)
       throw new AppError('bad_request', 'send an enrollment token or a machine key, not both');
     const agentToken = newSecret(AGENT_TOKEN_PREFIX);
-    const agent = await inTransaction(this.#db, async (trx) => {
+    const { agent, first } = await inTransaction(this.#db, async (trx) => {
       const now = this.#clock.now();
       const claim =
         input.enrollment_token !== undefined
@@ -66,7 +72,12 @@ export class RegistrationService {
             ? await this.#claimMachineKey(trx, input.machine_key, input.facts.fingerprint)
             : undefined;
       if (!claim) throw new AppError('unauthorized', 'an enrollment token or a machine key is required');
-      return this.#apply(trx, claim, input.facts, agentToken, meta, now.toISOString());
+      // A machine record never registered before enrolls for the first time too; a revival does not.
+      const first = claim.existing === undefined || claim.existing.enrolled_via === null;
+      return {
+        agent: await this.#apply(trx, claim, input.facts, agentToken, meta, now.toISOString()),
+        first,
+      };
     });
     this.#bus.publish({
       type: 'agent.status',
@@ -75,6 +86,7 @@ export class RegistrationService {
       status: 'online',
       connected: false,
     });
+    if (first) await this.#onEnrolled?.(agent, meta);
     return { agent_id: agent.id, agent_token: agentToken, heartbeat_interval_ms: this.#heartbeatIntervalMs };
   }
 
@@ -160,6 +172,7 @@ export class RegistrationService {
       created_at: now,
       deleted_at: null,
       delete_reason: null,
+      profile_id: null,
     };
     await agentsRepo.insert(trx, agent);
     await this.#audit.record(trx, scope, {

@@ -139,6 +139,30 @@ export const jobsRepo = {
     return q.returningAll().execute();
   },
 
+  /**
+   * Queued jobs that were leased before (attempt > 0) and that the agent says it still holds: it
+   * is running them or has their result, so they are leased to it again, not dispatched anew.
+   */
+  async releaseHeld(
+    db: Executor,
+    input: { agentId: string; heldIds: readonly string[]; now: string; leaseExpiresAt: string },
+  ): Promise<JobRow[]> {
+    if (input.heldIds.length === 0) return [];
+    return db
+      .updateTable('jobs')
+      .set((eb) => ({
+        status: eb.case().when('started_at', 'is', null).then('dispatched').else('running').end(),
+        lease_expires_at: input.leaseExpiresAt,
+        updated_at: input.now,
+      }))
+      .where('agent_id', '=', input.agentId)
+      .where('status', '=', 'queued')
+      .where('attempt', '>', 0)
+      .where('id', 'in', input.heldIds)
+      .returningAll()
+      .execute();
+  },
+
   /** A revived agent must not carry out the uninstall queued when it was deleted. */
   cancelLiveUninstalls(db: Executor, agentId: string, now: string): Promise<unknown> {
     return db

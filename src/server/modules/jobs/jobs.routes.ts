@@ -46,6 +46,8 @@ export function jobView(job: JobRow) {
     dispatched_at: job.dispatched_at,
     started_at: job.started_at,
     finished_at: job.finished_at,
+    task_index: job.task_index,
+    task_name: job.task_name,
   };
 }
 

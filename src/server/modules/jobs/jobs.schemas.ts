@@ -62,6 +62,10 @@ export const JobSchema = Type.Object({
   dispatched_at: NullableTimestamp,
   started_at: NullableTimestamp,
   finished_at: NullableTimestamp,
+  task_index: Type.Union([Type.Integer(), Type.Null()], {
+    description: "In a profile run: the task's place in the profile, 0 first",
+  }),
+  task_name: NullableString,
 });
 
 export const JobListQuery = Type.Intersect([

@@ -152,6 +152,8 @@ export class JobsService {
       created_by: placement.createdBy,
       created_at: now,
       updated_at: now,
+      task_index: null,
+      task_name: null,
     }));
   }
 
@@ -258,12 +260,22 @@ export class JobsService {
   }
 
   /**
-   * On reconnect: jobs leased but never acknowledged, and not held by the agent, go back to the
-   * queue now rather than when their lease lapses. Acknowledged ones wait for their spooled result.
+   * On reconnect, matches the server's leases to what the agent holds. Jobs leased but never
+   * acknowledged, and not held, go back to the queue now rather than when their lease lapses;
+   * acknowledged ones wait for their spooled result. Jobs the agent still holds that an expired
+   * lease sent back to the queue (the server restarted, or the agent was cut off for longer than
+   * a lease) are leased to it again with the same attempt, so they are not run a second time.
    */
-  async requeueUnheld(agentId: string, heldIds: readonly string[]): Promise<void> {
-    const jobs = await jobsRepo.requeueUnheld(this.#db, agentId, heldIds, this.#clock.now().toISOString());
-    for (const job of jobs) this.#publishState(job);
+  async reconcileHeld(agentId: string, heldIds: readonly string[]): Promise<void> {
+    const now = this.#clock.now();
+    const requeued = await jobsRepo.requeueUnheld(this.#db, agentId, heldIds, now.toISOString());
+    const released = await jobsRepo.releaseHeld(this.#db, {
+      agentId,
+      heldIds,
+      now: now.toISOString(),
+      leaseExpiresAt: new Date(now.getTime() + this.#leaseMs).toISOString(),
+    });
+    for (const job of [...requeued, ...released]) this.#publishState(job);
   }
 
   pendingCancels(agentId: string): Promise<{ id: string }[]> {

@@ -31,6 +31,22 @@ export interface RunView extends Omit<RunRow, 'org_id' | 'target' | 'spec'> {
 
 const FAILED = ['failed', 'timed_out', 'lost'];
 
+/**
+ * Passes over one run are at least this far apart once results pour in: each pass counts the
+ * run's jobs, so ten thousand results arriving together cost a pass per pause, not one each.
+ */
+const SETTLE_PAUSE_MS = 25;
+
+/** A run being settled: a pass under way, or the pause after one. */
+interface Settling {
+  /** Another pass was asked for since the last one began. */
+  again: boolean;
+  /** Ends the pause at once (on stop). */
+  wake: () => void;
+  /** Settles when no further pass is wanted. */
+  done: Promise<void>;
+}
+
 function countsOf(byStatus: Record<string, number>): Record<string, number> {
   const counts: Record<string, number> = {
     total: 0,
@@ -64,8 +80,9 @@ export class RunsService {
   readonly #jobs: JobsService;
   readonly #caps: DialectCaps;
   readonly #logger: Logger;
-  /** Runs being settled now, and whether another pass was asked for meanwhile. */
-  readonly #settling = new Map<string, { again: boolean }>();
+  readonly #followUp: ((job: JobRow) => Promise<void>) | undefined;
+  readonly #settling = new Map<string, Settling>();
+  #stopping = false;
   #unsubscribe: (() => void) | undefined;
 
   constructor(deps: {
@@ -76,6 +93,8 @@ export class RunsService {
     jobs: JobsService;
     caps: DialectCaps;
     logger: Logger;
+    /** Called when one of a run's jobs ends, before the run is settled (profile runs queue their next task). */
+    followUp?: (job: JobRow) => Promise<void>;
   }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
@@ -84,7 +103,12 @@ export class RunsService {
     this.#jobs = deps.jobs;
     this.#caps = deps.caps;
     this.#logger = deps.logger;
-    this.#jobs.onFinal((job) => (job.run_id ? this.settle(job.run_id) : Promise.resolve()));
+    this.#followUp = deps.followUp;
+    this.#jobs.onFinal(async (job) => {
+      if (!job.run_id) return;
+      await this.#followUp?.(job);
+      await this.settle(job.run_id);
+    });
   }
 
   /** Agents coming online may unblock held jobs. */
@@ -97,8 +121,13 @@ export class RunsService {
     });
   }
 
-  stop(): void {
+  /** Runs the passes still wanted without their pause, and waits for them. */
+  async stop(): Promise<void> {
     this.#unsubscribe?.();
+    this.#stopping = true;
+    const pending = [...this.#settling.values()];
+    for (const state of pending) state.wake();
+    await Promise.all(pending.map((state) => state.done));
   }
 
   async create(ctx: RequestContext, input: RunInput): Promise<RunView> {
@@ -213,21 +242,45 @@ export class RunsService {
 
   /**
    * Recounts a run, stops it at its failure threshold, admits jobs into free slots and closes
-   * it when nothing is left. Calls arriving during a pass fold into one more pass.
+   * it when nothing is left. A call runs a pass at once and resolves after it; calls arriving
+   * during that pass or the pause after it fold into one more pass once the pause is over.
    */
-  async settle(runId: string): Promise<void> {
+  settle(runId: string): Promise<void> {
     const current = this.#settling.get(runId);
     if (current) {
       current.again = true;
-      return;
+      return Promise.resolve();
     }
-    const state = { again: true };
+    const state: Settling = { again: false, wake: () => undefined, done: Promise.resolve() };
     this.#settling.set(runId, state);
+    const pass = this.#settleOnce(runId);
+    state.done = pass.then(
+      () => this.#settleFolded(runId, state),
+      () => {
+        this.#settling.delete(runId);
+      },
+    );
+    return pass;
+  }
+
+  async #settleFolded(runId: string, state: Settling): Promise<void> {
     try {
-      while (state.again) {
+      for (;;) {
+        if (!this.#stopping) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, SETTLE_PAUSE_MS);
+            state.wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        if (!state.again) return;
         state.again = false;
         await this.#settleOnce(runId);
       }
+    } catch (error) {
+      this.#logger.error({ err: error, runId }, 'run settle failed');
     } finally {
       this.#settling.delete(runId);
     }

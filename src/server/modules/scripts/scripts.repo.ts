@@ -17,7 +17,7 @@ export interface ScriptFilter {
 export type ScriptChanges = Partial<Omit<ScriptRow, 'id' | 'org_id' | 'created_by' | 'created_at'>>;
 
 /** Names are unique per organisation: the constraint decides, so two racing creates cannot both win. */
-function isUniqueViolation(error: unknown): boolean {
+export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   // 23505 is PostgreSQL's unique_violation; better-sqlite3 names the constraint kind.
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';

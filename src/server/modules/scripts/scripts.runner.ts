@@ -59,7 +59,7 @@ export class ScriptRunner {
   }
 }
 
-function jobInputOf(
+export function jobInputOf(
   script: ScriptRow,
   input: Pick<ScriptRunBody, 'parameters' | 'timeout_seconds'>,
 ): JobInput {

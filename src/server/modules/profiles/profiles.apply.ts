@@ -1,0 +1,259 @@
+import type { DialectCaps } from '../../db/database.js';
+import { inTransaction, type Executor } from '../../db/executor.js';
+import type { Clock } from '../../lib/clock.js';
+import { AppError, notFound, type ErrorDetail } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import type { Logger } from '../../lib/logger.js';
+import type { RequestContext, RequestMeta } from '../access/context.js';
+import { agentsRepo, type AgentRow, type TargetRow, type TargetSelector } from '../agents/agents.repo.js';
+import { groupsRepo } from '../agents/groups.repo.js';
+import type { AuditLog, AuditScope } from '../audit/audit.service.js';
+import { jobsRepo, type JobRow } from '../jobs/jobs.repo.js';
+import { osMatches } from '../jobs/jobs.rules.js';
+import type { JobPlacement, JobsService } from '../jobs/jobs.service.js';
+import { runsRepo, type RunRow } from '../runs/runs.repo.js';
+import type { RunsService, RunView } from '../runs/runs.service.js';
+import { unprocessable } from '../scripts/scripts.params.js';
+import { scriptsRepo } from '../scripts/scripts.repo.js';
+import { jobInputFor, stepOf, type PlanStep, type ProfilePlan } from './profiles.actions.js';
+import { profilesRepo, type ProfileRow } from './profiles.repo.js';
+import type { ApplyBody } from './profiles.schemas.js';
+
+/** Problems reported per agent at most: a run over ten thousand agents must not answer a megabyte. */
+const MAX_DETAILS = 50;
+
+type RunOptions = Pick<ApplyBody, 'name' | 'concurrency' | 'failure_threshold' | 'deadline_seconds'>;
+
+/** The apply body, or the same from a caller holding a selector of its own (a schedule). */
+export type ApplyInput = RunOptions & { agent_ids?: string[]; target?: TargetSelector };
+
+function selectorOf(input: ApplyInput): TargetSelector {
+  if ((input.agent_ids === undefined) === (input.target === undefined))
+    throw unprocessable('give agent_ids or target, one of them', [
+      { field: 'target', message: 'give agent_ids or target, one of them' },
+    ]);
+  return input.target ?? { agent_ids: input.agent_ids };
+}
+
+/** Agents by OS type: what reboot and file_copy run depends on it, and nothing else does. */
+function byOs<T extends Pick<TargetRow, 'os_type'>>(agents: readonly T[]): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const agent of agents) groups.set(agent.os_type, [...(groups.get(agent.os_type) ?? []), agent]);
+  return [...groups.values()];
+}
+
+/**
+ * Applies a profile: one run (source `profile`) over the target set, in which each agent works
+ * through the tasks in order (see ProfileSequencer). Everything that can be checked is checked
+ * before anything is queued (422): the profile's OS against every agent, each script task's
+ * parameters, and each task's interpreter against each kind of agent.
+ */
+export class ProfileApplier {
+  readonly #db: Executor;
+  readonly #clock: Clock;
+  readonly #audit: AuditLog;
+  readonly #jobs: JobsService;
+  readonly #runs: RunsService;
+  readonly #logger: Logger;
+
+  constructor(deps: {
+    db: Executor;
+    clock: Clock;
+    audit: AuditLog;
+    caps: DialectCaps;
+    jobs: JobsService;
+    runs: RunsService;
+    logger: Logger;
+  }) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#audit = deps.audit;
+    this.#jobs = deps.jobs;
+    this.#runs = deps.runs;
+    this.#logger = deps.logger;
+  }
+
+  async apply(ctx: RequestContext, profileId: string, input: ApplyInput): Promise<RunView> {
+    const profile = await profilesRepo.get(this.#db, ctx.orgId, profileId, false);
+    if (!profile) throw notFound('profile');
+    const runId = await this.#start(ctx, ctx.userId, profile, selectorOf(input), input);
+    return this.#runs.get(ctx.orgId, runId);
+  }
+
+  /**
+   * A new agent enrolled into a group with an auto profile: the profile runs on it, and becomes
+   * its assigned profile unless it has one. Called after registration; a failure (the profile
+   * does not suit the agent, say) is logged and never fails the registration.
+   */
+  async applyOnEnroll(agent: AgentRow, meta: RequestMeta): Promise<void> {
+    if (agent.group_id === null) return;
+    try {
+      const group = await groupsRepo.get(this.#db, agent.org_id, agent.group_id);
+      if (!group?.auto_profile_id) return;
+      const profile = await profilesRepo.get(this.#db, agent.org_id, group.auto_profile_id, false);
+      if (!profile) return;
+      const scope: AuditScope = {
+        orgId: agent.org_id,
+        actor: { type: 'system', id: null, label: `auto profile of group "${group.name}"` },
+        meta,
+      };
+      const runId = await this.#start(scope, null, profile, { agent_ids: [agent.id] }, {}, agent);
+      this.#logger.info(
+        { agentId: agent.id, profileId: profile.id, runId },
+        'auto profile applied on enrollment',
+      );
+    } catch (error) {
+      this.#logger.error({ err: error, agentId: agent.id }, 'auto profile on enrollment failed');
+    }
+  }
+
+  async #start(
+    scope: AuditScope,
+    createdBy: string | null,
+    profile: ProfileRow,
+    target: TargetSelector,
+    options: RunOptions,
+    assignTo?: AgentRow,
+  ): Promise<string> {
+    const plan = await this.#plan(profile);
+    const agents = await agentsRepo.selectTargets(this.#db, profile.org_id, target);
+    if (agents.length === 0)
+      throw unprocessable('the target selects no agents', [{ field: 'target', message: 'no agents' }]);
+    this.#assertOs(profile, agents);
+    const now = this.#clock.now();
+    const run: RunRow = {
+      id: newId(),
+      org_id: profile.org_id,
+      name: options.name ?? profile.name,
+      source: 'profile',
+      target: JSON.stringify(target),
+      spec: JSON.stringify(plan),
+      concurrency: options.concurrency ?? 50,
+      failure_threshold: options.failure_threshold ?? null,
+      status: 'running',
+      deadline_at: new Date(now.getTime() + (options.deadline_seconds ?? 3600) * 1000).toISOString(),
+      created_by: createdBy,
+      created_at: now.toISOString(),
+      updated_at: now.toISOString(),
+      finished_at: null,
+    };
+    const jobs = await this.#firstJobs(profile.org_id, plan, agents, {
+      runId: run.id,
+      admitted: false,
+      deadlineAt: run.deadline_at,
+      createdBy,
+    });
+    await inTransaction(this.#db, async (trx) => {
+      await runsRepo.insert(trx, run);
+      await jobsRepo.insert(trx, jobs);
+      await this.#audit.record(trx, scope, {
+        action: 'created',
+        entityType: 'run',
+        entityId: run.id,
+        after: {
+          name: run.name,
+          source: run.source,
+          profile_id: profile.id,
+          target,
+          tasks: plan.tasks.map((t) => t.name),
+          agents: agents.length,
+          concurrency: run.concurrency,
+        },
+      });
+      if (assignTo && assignTo.profile_id === null) await this.#assign(trx, scope, assignTo, profile.id);
+    });
+    await this.#runs.settle(run.id);
+    return run.id;
+  }
+
+  /** The tasks as steps, with script parameters rendered from the scripts as they are now. */
+  async #plan(profile: ProfileRow): Promise<ProfilePlan> {
+    const tasks = await profilesRepo.tasks(this.#db, profile.id);
+    if (tasks.length === 0)
+      throw unprocessable('the profile has no tasks', [{ field: 'tasks', message: 'add a task first' }]);
+    const details: ErrorDetail[] = [];
+    const steps: PlanStep[] = [];
+    for (const [i, task] of tasks.entries()) {
+      const script = task.script_id
+        ? await scriptsRepo.get(this.#db, profile.org_id, task.script_id)
+        : undefined;
+      if (task.action === 'script' && !script) {
+        details.push({ field: `tasks.${i}.script_id`, message: 'the script no longer exists' });
+        continue;
+      }
+      try {
+        steps.push(stepOf(task, i, profile.target_os_type, script));
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        details.push(
+          ...error.details.map((d) => ({ ...d, field: `tasks.${i}.${d.field ?? ''}`, task: task.name })),
+        );
+      }
+    }
+    if (details.length > 0) throw unprocessable('the profile cannot run as it is', details);
+    return { profile_id: profile.id, profile_name: profile.name, tasks: steps };
+  }
+
+  /** The profile's OS is every agent's: one agent of another OS refuses the whole apply. */
+  #assertOs(profile: ProfileRow, agents: readonly TargetRow[]): void {
+    const os = profile.target_os_type;
+    if (os === null) return;
+    const wrong = agents.filter((a) => !osMatches(os, a.os_type));
+    if (wrong.length > 0)
+      throw unprocessable(`this profile targets ${os}; ${wrong.length} agent(s) run another OS`, [
+        ...wrong.slice(0, MAX_DETAILS).map((a) => ({
+          field: 'target_os_type',
+          message: `agent runs ${a.os_type}`,
+          agent_id: a.id,
+        })),
+      ]);
+  }
+
+  /**
+   * The first task's job per agent, held for admission. Every later task is prepared too, once per
+   * kind of agent, and thrown away: an interpreter an agent lacks is a 422 now, not a failure midway.
+   */
+  async #firstJobs(
+    orgId: string,
+    plan: ProfilePlan,
+    agents: readonly TargetRow[],
+    placement: JobPlacement,
+  ): Promise<JobRow[]> {
+    const kinds = [...new Map(agents.map((a) => [`${a.os_type}\n${a.interpreters}`, a])).values()];
+    const details: ErrorDetail[] = [];
+    const jobs: JobRow[] = [];
+    for (const step of plan.tasks) {
+      for (const group of byOs(step.index === 0 ? agents : kinds)) {
+        const os = group[0]?.os_type ?? 'other';
+        try {
+          const rows = await this.#jobs.prepare(orgId, group, jobInputFor(step, os), placement);
+          if (step.index === 0)
+            jobs.push(...rows.map((r) => ({ ...r, task_index: 0, task_name: step.name })));
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          details.push({
+            field: `tasks.${step.index}`,
+            message: error.message,
+            task: step.name,
+            os_type: os,
+          });
+        }
+      }
+    }
+    if (details.length > 0)
+      throw unprocessable('some tasks cannot run on the target agents', details.slice(0, MAX_DETAILS));
+    return jobs;
+  }
+
+  async #assign(trx: Executor, scope: AuditScope, agent: AgentRow, profileId: string): Promise<void> {
+    const now = this.#clock.now().toISOString();
+    await agentsRepo.update(trx, agent.org_id, agent.id, { profile_id: profileId, updated_at: now });
+    await this.#audit.record(trx, scope, {
+      action: 'modified',
+      entityType: 'agent',
+      entityId: agent.id,
+      before: { profile_id: agent.profile_id },
+      after: { profile_id: profileId },
+    });
+  }
+}

@@ -1,0 +1,218 @@
+import type { Interpreter } from '../../../protocol/jobs.js';
+import { AppError, type ErrorDetail } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import { renderParameters } from '../scripts/scripts.params.js';
+import type { ScriptRow } from '../scripts/scripts.repo.js';
+import type { ParameterDefinition, ParameterValue } from '../scripts/scripts.schemas.js';
+import type { TaskRow, TaskWithDefinitions } from './profiles.repo.js';
+import type { TaskAction, TaskInput, TaskParameterValues } from './profiles.schemas.js';
+
+/** A task as the API shows it. */
+export interface TaskView {
+  id: string;
+  profile_id: string;
+  position: number;
+  name: string;
+  description: string;
+  action: TaskAction;
+  script_id: string | null;
+  content: string | null;
+  interpreter: Interpreter | null;
+  parameters: TaskParameterValues;
+  source_url: string | null;
+  destination: string | null;
+  continue_on_error: boolean;
+  timeout_seconds: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A task's own fields, whole, before it is checked and stored. */
+export interface TaskDraft {
+  name: string;
+  description: string;
+  action: TaskAction;
+  script_id: string | null;
+  content: string | null;
+  interpreter: Interpreter | null;
+  parameters: TaskParameterValues;
+  source_url: string | null;
+  destination: string | null;
+  continue_on_error: boolean;
+  timeout_seconds: number | null;
+}
+
+/** The fields each action uses; any other action-specific field given is refused (422). */
+const fieldsOf: Record<TaskAction, readonly (keyof TaskDraft)[]> = {
+  script: ['script_id', 'parameters'],
+  command: ['content', 'interpreter'],
+  reboot: [],
+  file_copy: ['content', 'source_url', 'destination'],
+};
+const specific = ['script_id', 'parameters', 'content', 'interpreter', 'source_url', 'destination'] as const;
+
+/** A file's text travels as an environment variable: Windows caps one at 32,767 characters. */
+export const MAX_FILE_CONTENT = 32_000;
+
+const MASK = '********';
+
+export function draftOf(input: TaskInput): TaskDraft {
+  return {
+    name: input.name,
+    description: input.description ?? '',
+    action: input.action,
+    script_id: input.script_id ?? null,
+    content: input.content ?? null,
+    interpreter: input.interpreter ?? null,
+    parameters: input.parameters ?? {},
+    source_url: input.source_url ?? null,
+    destination: input.destination ?? null,
+    continue_on_error: input.continue_on_error ?? false,
+    timeout_seconds: input.timeout_seconds ?? null,
+  };
+}
+
+export function draftOfRow(row: TaskRow): TaskDraft {
+  return {
+    name: row.name,
+    description: row.description,
+    action: row.action as TaskAction,
+    script_id: row.script_id,
+    content: row.content,
+    interpreter: row.interpreter as Interpreter | null,
+    parameters: JSON.parse(row.parameters) as TaskParameterValues,
+    source_url: row.source_url,
+    destination: row.destination,
+    continue_on_error: row.continue_on_error === 1,
+    timeout_seconds: row.timeout_seconds,
+  };
+}
+
+/** A new action drops the fields it does not use, unless the change gives them again. */
+export function withAction(draft: TaskDraft, given: ReadonlySet<string>): TaskDraft {
+  const next = { ...draft };
+  for (const field of specific) {
+    if (fieldsOf[draft.action].includes(field) || given.has(field)) continue;
+    if (field === 'parameters') next.parameters = {};
+    else next[field] = null;
+  }
+  return next;
+}
+
+function isSet(draft: TaskDraft, field: (typeof specific)[number]): boolean {
+  return field === 'parameters' ? Object.keys(draft.parameters).length > 0 : draft[field] !== null;
+}
+
+/** An absolute path on Linux, macOS or Windows (`/x`, `C:\x`, `C:/x`, `\\server\share`). */
+function isAbsolutePath(path: string): boolean {
+  return /^\//.test(path) || /^[A-Za-z]:[\\/]/.test(path) || /^\\\\[^\\]/.test(path);
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why a task could not run, as 422 details under `prefix`; empty when it is sound. A script
+ * task's parameters are checked by the scripts module's own rules, against the script's
+ * definitions as they are now.
+ */
+export function checkTask(draft: TaskDraft, script: ScriptRow | undefined, prefix = ''): ErrorDetail[] {
+  const details: ErrorDetail[] = [];
+  const add = (field: string, message: string) => details.push({ field: `${prefix}${field}`, message });
+  const uses = fieldsOf[draft.action];
+  for (const field of specific)
+    if (!uses.includes(field) && isSet(draft, field)) add(field, `is not used by ${draft.action} tasks`);
+  switch (draft.action) {
+    case 'script':
+      if (draft.script_id === null) add('script_id', 'is required for a script task');
+      else if (!script) add('script_id', 'no such script in this organisation');
+      else details.push(...parameterProblems(script, draft.parameters, prefix));
+      break;
+    case 'command':
+      if (draft.content === null) add('content', 'is required for a command task');
+      if (draft.interpreter === null) add('interpreter', 'is required for a command task');
+      break;
+    case 'reboot':
+      break;
+    case 'file_copy':
+      if ((draft.content === null) === (draft.source_url === null))
+        add('content', 'give the file as content or as source_url, one of them');
+      if (draft.source_url !== null && !isHttpUrl(draft.source_url))
+        add('source_url', 'must be an http or https URL');
+      if (draft.content !== null && draft.content.length > MAX_FILE_CONTENT)
+        add('content', `is over ${MAX_FILE_CONTENT} characters: serve the file and give its source_url`);
+      if (draft.destination === null) add('destination', 'is required for a file_copy task');
+      else if (draft.destination.includes('\0')) add('destination', 'must not contain a NUL character');
+      else if (!isAbsolutePath(draft.destination)) add('destination', 'must be an absolute path');
+      break;
+  }
+  return details;
+}
+
+function parameterProblems(script: ScriptRow, values: TaskParameterValues, prefix: string): ErrorDetail[] {
+  try {
+    renderParameters(JSON.parse(script.parameters) as ParameterDefinition[], values);
+    return [];
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    return error.details.map((d) => ({ ...d, field: `${prefix}${d.field ?? 'parameters'}` }));
+  }
+}
+
+export function taskRow(
+  draft: TaskDraft,
+  profileId: string,
+  position: number,
+  now: string,
+  id: string = newId(),
+): TaskRow {
+  return {
+    id,
+    profile_id: profileId,
+    position,
+    name: draft.name,
+    description: draft.description,
+    action: draft.action,
+    script_id: draft.script_id,
+    content: draft.content,
+    interpreter: draft.interpreter,
+    parameters: JSON.stringify(draft.parameters),
+    source_url: draft.source_url,
+    destination: draft.destination,
+    continue_on_error: draft.continue_on_error ? 1 : 0,
+    timeout_seconds: draft.timeout_seconds,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+/** The values of the script's secret parameters are never shown, nor written to the audit log. */
+function masked(values: TaskParameterValues, definitionsJson: string | null): TaskParameterValues {
+  const definitions = JSON.parse(definitionsJson ?? '[]') as ParameterDefinition[];
+  const secrets = new Set(definitions.filter((d) => d.type === 'secret').map((d) => d.name));
+  return Object.fromEntries(
+    Object.entries(values).map(([name, value]): [string, ParameterValue] => [
+      name,
+      secrets.has(name) ? MASK : value,
+    ]),
+  );
+}
+
+export function taskView(row: TaskWithDefinitions): TaskView {
+  const draft = draftOfRow(row);
+  return {
+    id: row.id,
+    profile_id: row.profile_id,
+    position: row.position,
+    ...draft,
+    parameters: masked(draft.parameters, row.script_parameters),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}

@@ -1,0 +1,269 @@
+import type { DialectCaps } from '../../db/database.js';
+import { inTransaction, type Executor } from '../../db/executor.js';
+import type { Clock } from '../../lib/clock.js';
+import { notFound, type ErrorDetail } from '../../lib/errors.js';
+import type { RequestContext } from '../access/context.js';
+import type { AuditLog } from '../audit/audit.service.js';
+import { unprocessable } from '../scripts/scripts.params.js';
+import { scriptsRepo, type ScriptRow } from '../scripts/scripts.repo.js';
+import { profilesRepo, type ProfileRow } from './profiles.repo.js';
+import { MAX_TASKS, type TaskCreateBody, type TaskInput, type TaskUpdateBody } from './profiles.schemas.js';
+import type { ProfileKind } from './profiles.service.js';
+import {
+  checkTask,
+  draftOf,
+  draftOfRow,
+  taskRow,
+  taskView,
+  withAction,
+  type TaskDraft,
+  type TaskView,
+} from './profiles.tasks.js';
+
+/** The scripts the drafts name, those of the organisation only: another's id is simply missing. */
+async function scriptsOf(trx: Executor, orgId: string, drafts: readonly TaskDraft[]) {
+  const scripts = new Map<string, ScriptRow>();
+  for (const id of new Set(drafts.map((d) => d.script_id).filter((id) => id !== null))) {
+    const script = await scriptsRepo.get(trx, orgId, id);
+    if (script) scripts.set(id, script);
+  }
+  return scripts;
+}
+
+/** Checks every draft and reports every problem at once (422), each under its own field. */
+async function assertSound(
+  trx: Executor,
+  orgId: string,
+  drafts: readonly TaskDraft[],
+  prefixOf: (i: number) => string,
+): Promise<void> {
+  const scripts = await scriptsOf(trx, orgId, drafts);
+  const details: ErrorDetail[] = drafts.flatMap((draft, i) =>
+    checkTask(draft, draft.script_id === null ? undefined : scripts.get(draft.script_id), prefixOf(i)),
+  );
+  if (details.length > 0) throw unprocessable('tasks are not valid', details);
+}
+
+function tooMany(): Error {
+  return unprocessable(`a profile holds at most ${MAX_TASKS} tasks`, [
+    { field: 'tasks', message: `at most ${MAX_TASKS}` },
+  ]);
+}
+
+/**
+ * A profile's ordered tasks. Every change locks the profile row (PostgreSQL), so positions stay
+ * 0…n-1 without gaps or twins under concurrent edits; SQLite serialises writers anyway.
+ */
+export class TasksService {
+  readonly #db: Executor;
+  readonly #clock: Clock;
+  readonly #audit: AuditLog;
+  readonly #caps: DialectCaps;
+
+  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; caps: DialectCaps }) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#audit = deps.audit;
+    this.#caps = deps.caps;
+  }
+
+  async list(orgId: string, kind: ProfileKind, profileId: string): Promise<TaskView[]> {
+    await this.#profile(this.#db, orgId, kind, profileId, false);
+    return (await profilesRepo.tasks(this.#db, profileId)).map(taskView);
+  }
+
+  async get(orgId: string, kind: ProfileKind, profileId: string, taskId: string): Promise<TaskView> {
+    await this.#profile(this.#db, orgId, kind, profileId, false);
+    return this.#task(this.#db, profileId, taskId);
+  }
+
+  async create(
+    ctx: RequestContext,
+    kind: ProfileKind,
+    profileId: string,
+    input: TaskCreateBody,
+  ): Promise<TaskView> {
+    return inTransaction(this.#db, async (trx) => {
+      await this.#profile(trx, ctx.orgId, kind, profileId, true);
+      const ids = (await profilesRepo.tasks(trx, profileId)).map((t) => t.id);
+      if (ids.length >= MAX_TASKS) throw tooMany();
+      const { position: wanted, ...fields } = input;
+      const draft = draftOf(fields);
+      await assertSound(trx, ctx.orgId, [draft], () => '');
+      const now = await this.#touch(trx, ctx.orgId, profileId);
+      const position = Math.min(wanted ?? ids.length, ids.length);
+      const row = taskRow(draft, profileId, position, now);
+      await profilesRepo.insertTasks(trx, [row]);
+      ids.splice(position, 0, row.id);
+      await profilesRepo.setPositions(trx, profileId, ids, now);
+      const created = await this.#task(trx, profileId, row.id);
+      await this.#audit.record(trx, ctx, {
+        action: 'created',
+        entityType: `${kind}_task`,
+        entityId: row.id,
+        after: created,
+      });
+      return created;
+    });
+  }
+
+  async update(
+    ctx: RequestContext,
+    kind: ProfileKind,
+    profileId: string,
+    taskId: string,
+    input: TaskUpdateBody,
+  ): Promise<TaskView> {
+    return inTransaction(this.#db, async (trx) => {
+      await this.#profile(trx, ctx.orgId, kind, profileId, true);
+      const row = await profilesRepo.task(trx, profileId, taskId);
+      if (!row) throw notFound('task');
+      const before = draftOfRow(row);
+      let draft: TaskDraft = { ...before };
+      for (const [key, value] of Object.entries(input))
+        if (value !== undefined) Object.assign(draft, { [key]: value });
+      if (draft.action !== before.action) draft = withAction(draft, new Set(Object.keys(input)));
+      await assertSound(trx, ctx.orgId, [draft], () => '');
+      const now = await this.#touch(trx, ctx.orgId, profileId);
+      const {
+        id: _id,
+        profile_id: _p,
+        position: _pos,
+        created_at: _c,
+        ...changes
+      } = taskRow(draft, profileId, row.position, now);
+      await profilesRepo.updateTask(trx, profileId, taskId, changes);
+      const after = await this.#task(trx, profileId, taskId);
+      await this.#audit.record(trx, ctx, {
+        action: 'modified',
+        entityType: `${kind}_task`,
+        entityId: taskId,
+        before: taskView(row),
+        after,
+      });
+      return after;
+    });
+  }
+
+  async remove(ctx: RequestContext, kind: ProfileKind, profileId: string, taskId: string): Promise<void> {
+    await inTransaction(this.#db, async (trx) => {
+      await this.#profile(trx, ctx.orgId, kind, profileId, true);
+      const before = await this.#task(trx, profileId, taskId);
+      await profilesRepo.deleteTasks(trx, profileId, [taskId]);
+      const now = await this.#touch(trx, ctx.orgId, profileId);
+      const rest = (await profilesRepo.tasks(trx, profileId)).map((t) => t.id);
+      await profilesRepo.setPositions(trx, profileId, rest, now);
+      await this.#audit.record(trx, ctx, {
+        action: 'deleted',
+        entityType: `${kind}_task`,
+        entityId: taskId,
+        before,
+      });
+    });
+  }
+
+  /** Puts the tasks in the order given, which must list every task of the profile once (else 422). */
+  async reorder(
+    ctx: RequestContext,
+    kind: ProfileKind,
+    profileId: string,
+    taskIds: readonly string[],
+  ): Promise<TaskView[]> {
+    return inTransaction(this.#db, async (trx) => {
+      await this.#profile(trx, ctx.orgId, kind, profileId, true);
+      const before = (await profilesRepo.tasks(trx, profileId)).map((t) => t.id);
+      const given = new Set(taskIds);
+      if (
+        given.size !== taskIds.length ||
+        given.size !== before.length ||
+        before.some((id) => !given.has(id))
+      )
+        throw unprocessable('the order must list every task of the profile once', [
+          { field: 'task_ids', message: `list each of the ${before.length} task ids once` },
+        ]);
+      const now = await this.#touch(trx, ctx.orgId, profileId);
+      await profilesRepo.setPositions(trx, profileId, taskIds, now);
+      await this.#audit.record(trx, ctx, {
+        action: 'modified',
+        entityType: kind,
+        entityId: profileId,
+        before: { task_ids: before },
+        after: { task_ids: taskIds },
+      });
+      return (await profilesRepo.tasks(trx, profileId)).map(taskView);
+    });
+  }
+
+  /**
+   * Replaces every task in one transaction. All the new tasks are checked before anything is
+   * written, and any failure rolls the whole change back: the old tasks stay as they were.
+   */
+  async replace(
+    ctx: RequestContext,
+    kind: ProfileKind,
+    profileId: string,
+    inputs: readonly TaskInput[],
+  ): Promise<TaskView[]> {
+    return inTransaction(this.#db, async (trx) => {
+      await this.#profile(trx, ctx.orgId, kind, profileId, true);
+      const before = (await profilesRepo.tasks(trx, profileId)).map(taskView);
+      const now = await this.#touch(trx, ctx.orgId, profileId);
+      await profilesRepo.deleteTasks(trx, profileId);
+      const after = await this.writeAll(trx, ctx.orgId, profileId, inputs, now);
+      await this.#audit.record(trx, ctx, {
+        action: 'modified',
+        entityType: kind,
+        entityId: profileId,
+        before: { tasks: before },
+        after: { tasks: after },
+      });
+      return after;
+    });
+  }
+
+  /** Checks and writes a profile's whole task list, in a transaction the caller holds. */
+  async writeAll(
+    trx: Executor,
+    orgId: string,
+    profileId: string,
+    inputs: readonly TaskInput[],
+    now: string,
+  ): Promise<TaskView[]> {
+    if (inputs.length > MAX_TASKS) throw tooMany();
+    const drafts = inputs.map(draftOf);
+    await assertSound(trx, orgId, drafts, (i) => `tasks.${i}.`);
+    await profilesRepo.insertTasks(
+      trx,
+      drafts.map((draft, position) => taskRow(draft, profileId, position, now)),
+    );
+    return (await profilesRepo.tasks(trx, profileId)).map(taskView);
+  }
+
+  async #profile(
+    db: Executor,
+    orgId: string,
+    kind: ProfileKind,
+    id: string,
+    forChange: boolean,
+  ): Promise<ProfileRow> {
+    const isTemplate = kind === 'template';
+    const row = forChange
+      ? await profilesRepo.lock(db, orgId, id, isTemplate, this.#caps.rowLocks)
+      : await profilesRepo.get(db, orgId, id, isTemplate);
+    if (!row) throw notFound(kind);
+    return row;
+  }
+
+  async #task(db: Executor, profileId: string, taskId: string): Promise<TaskView> {
+    const row = await profilesRepo.task(db, profileId, taskId);
+    if (!row) throw notFound('task');
+    return taskView(row);
+  }
+
+  /** A change to a task is a change to its profile. */
+  async #touch(trx: Executor, orgId: string, profileId: string): Promise<string> {
+    const now = this.#clock.now().toISOString();
+    await profilesRepo.update(trx, orgId, profileId, { updated_at: now });
+    return now;
+  }
+}

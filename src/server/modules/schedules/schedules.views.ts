@@ -1,0 +1,112 @@
+import type { Executor } from '../../db/executor.js';
+import type { ParameterDefinition, ParameterValue } from '../scripts/scripts.schemas.js';
+import type { ScriptUsage, ScriptUser } from '../scripts/scripts.service.js';
+import { schedulesRepo, type ScheduleRow, type ScheduleWithScript } from './schedules.repo.js';
+import type { ScheduleAction, ScheduleActionKind, ScheduleTarget } from './schedules.schemas.js';
+
+export interface ScheduleView {
+  id: string;
+  name: string;
+  description: string;
+  enabled: boolean;
+  action: ScheduleAction;
+  target: ScheduleTarget;
+  concurrency: number | null;
+  failure_threshold: number | null;
+  deadline_seconds: number | null;
+  cron: string | null;
+  timezone: string | null;
+  interval_seconds: number | null;
+  next_fire_at: string | null;
+  last_fired_at: string | null;
+  last_run_id: string | null;
+  last_error: string | null;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const MASK = '********';
+
+type ActionColumns = Pick<
+  ScheduleRow,
+  'action_kind' | 'script_id' | 'profile_id' | 'parameters' | 'timeout_seconds'
+>;
+
+/** The action as stored: its kind, what it names, and a script's parameter values and timeout. */
+export function actionOf(row: ActionColumns): ScheduleAction {
+  const kind = row.action_kind as ScheduleActionKind;
+  if (kind === 'profile') return { kind, profile_id: row.profile_id ?? '' };
+  return {
+    kind,
+    script_id: row.script_id ?? '',
+    parameters: JSON.parse(row.parameters) as Record<string, ParameterValue>,
+    ...(row.timeout_seconds === null ? {} : { timeout_seconds: row.timeout_seconds }),
+  };
+}
+
+export function actionColumns(action: ScheduleAction): ActionColumns {
+  return action.kind === 'profile'
+    ? {
+        action_kind: 'profile',
+        script_id: null,
+        profile_id: action.profile_id,
+        parameters: '{}',
+        timeout_seconds: null,
+      }
+    : {
+        action_kind: action.kind,
+        script_id: action.script_id,
+        profile_id: null,
+        parameters: JSON.stringify(action.parameters ?? {}),
+        timeout_seconds: action.timeout_seconds ?? null,
+      };
+}
+
+/** Secret parameter values are never shown, here or in the audit log (which records these views). */
+function masked(action: ScheduleAction, definitions: string | null): ScheduleAction {
+  if (action.kind === 'profile' || !action.parameters) return action;
+  const secrets = new Set(
+    (JSON.parse(definitions ?? '[]') as ParameterDefinition[])
+      .filter((d) => d.type === 'secret')
+      .map((d) => d.name),
+  );
+  return {
+    ...action,
+    parameters: Object.fromEntries(
+      Object.entries(action.parameters).map(([name, value]) => [name, secrets.has(name) ? MASK : value]),
+    ),
+  };
+}
+
+export function scheduleView(row: ScheduleWithScript): ScheduleView {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    enabled: row.enabled === 1,
+    action: masked(actionOf(row), row.script_parameters),
+    target: JSON.parse(row.target) as ScheduleTarget,
+    concurrency: row.concurrency,
+    failure_threshold: row.failure_threshold,
+    deadline_seconds: row.deadline_seconds,
+    cron: row.cron,
+    timezone: row.timezone,
+    interval_seconds: row.interval_seconds,
+    next_fire_at: row.next_fire_at,
+    last_fired_at: row.last_fired_at,
+    last_run_id: row.last_run_id,
+    last_error: row.last_error,
+    created_by: row.created_by,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+/** A script that a schedule runs cannot be deleted: the scripts service answers 409 naming it. */
+export const scheduleScriptUsage: ScriptUsage = {
+  async usersOf(db: Executor, orgId: string, scriptId: string): Promise<ScriptUser[]> {
+    const rows = await schedulesRepo.usersOfScript(db, orgId, scriptId);
+    return rows.map((r) => ({ type: 'schedule', id: r.id, name: r.name }));
+  },
+};

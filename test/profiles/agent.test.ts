@@ -1,0 +1,180 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, signup, type Session } from '../support/client.js';
+import { dialects, startTestServer, type TestServer } from '../support/harness.js';
+import { fleetplane, uniqueFingerprint, type Proc } from '../support/processes.js';
+import { expectStatus } from '../fleet/fleet.js';
+import { apply, commandTask, createProfile, eventually, finishedRun, tasksOf } from './support.js';
+
+/**
+ * Profiles on a real agent process: the tasks run one after another on the machine, a failing
+ * task stops the rest or not as configured, files land where a file_copy says, and an agent
+ * enrolling into a group with an auto profile gets it applied.
+ */
+describe.each(dialects)('profiles: a real agent works through a profile on %s', (dialect) => {
+  let server: TestServer;
+  let owner: Session;
+  let dir: string;
+  const agents: Proc[] = [];
+
+  async function startAgent(name: string, body: Record<string, unknown>): Promise<string> {
+    const enrollment = await expectStatus(
+      call(server, 'POST', '/api/v1/enrollment-tokens', { token: owner.token, body: { name, ...body } }),
+      201,
+    );
+    const agent = fleetplane(
+      ['agent', '--server', server.url, '--token', enrollment.secret, '--state-dir', path.join(dir, name)],
+      { FLEETPLANE_AGENT_FINGERPRINT: uniqueFingerprint() },
+    );
+    agents.push(agent);
+    return (await agent.waitFor(/registered as agent (\S+)/, 60_000))[1] ?? '';
+  }
+
+  const outputOf = async (jobId: string): Promise<string> => {
+    const output = await expectStatus(
+      call(server, 'GET', `/api/v1/jobs/${jobId}/output?format=json`, { token: owner.token }),
+      200,
+    );
+    return output.chunks.map((c: { data: string }) => c.data).join('');
+  };
+  const states = (jobs: any[]) => jobs.map((j) => [j.task_name, j.status, j.exit_code]);
+
+  let agentId: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-profiles-'));
+    server = await startTestServer(dialect);
+    owner = await signup(server, 'profiles-agent');
+    agentId = await startAgent('first', {});
+    await eventually(async () => {
+      const reply = await call(server, 'GET', `/api/v1/agents/${agentId}`, { token: owner.token });
+      return reply.body?.status === 'online' && reply.body.connected ? true : undefined;
+    }, `agent ${agentId} online`);
+  });
+  afterAll(async () => {
+    for (const agent of agents) {
+      const kill = setTimeout(() => agent.child.kill('SIGKILL'), 10_000);
+      await agent.stop('SIGTERM');
+      clearTimeout(kill);
+    }
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const tasks = (continueOnError: boolean) => [
+    commandTask('echo one', 'echo one'),
+    commandTask('exit 3', 'exit 3', { continue_on_error: continueOnError }),
+    commandTask('echo three', 'echo three'),
+  ];
+
+  it('profiles: a failing task stops the agent there; the task after it is skipped and the run fails', async () => {
+    const profile = await createProfile(server, owner, { target_os_type: 'linux', tasks: tasks(false) });
+    const run = await apply(server, owner, profile.id, { agent_ids: [agentId] });
+    const finished = await finishedRun(server, owner, run.id);
+    expect(finished).toMatchObject({
+      status: 'failed',
+      counts: { total: 3, succeeded: 1, failed: 1, canceled: 1 },
+    });
+    const jobs = await tasksOf(server, owner, run.id, agentId);
+    expect(states(jobs)).toEqual([
+      ['echo one', 'succeeded', 0],
+      ['exit 3', 'failed', 3],
+      ['echo three', 'canceled', null],
+    ]);
+    expect(jobs[2].error).toBe('skipped: task "exit 3" failed');
+    expect(await outputOf(jobs[0].id)).toBe('one\n');
+  });
+
+  it('profiles: with continue_on_error the task after the failure runs, and the run shows each task', async () => {
+    const profile = await createProfile(server, owner, { tasks: tasks(true) });
+    const run = await apply(server, owner, profile.id, { agent_ids: [agentId] });
+    const finished = await finishedRun(server, owner, run.id);
+    expect(finished).toMatchObject({ status: 'failed', counts: { total: 3, succeeded: 2, failed: 1 } });
+    const jobs = await tasksOf(server, owner, run.id, agentId);
+    expect(states(jobs)).toEqual([
+      ['echo one', 'succeeded', 0],
+      ['exit 3', 'failed', 3],
+      ['echo three', 'succeeded', 0],
+    ]);
+    expect(await outputOf(jobs[2].id)).toBe('three\n');
+  });
+
+  it('profiles: script and file_copy tasks run on the machine; file content and path are data, not code', async () => {
+    const made = path.join(dir, 'made');
+    const content = `line one\nhello $(touch ${made}) \`touch ${made}\` '"; touch ${made}\n`;
+    const destination = path.join(dir, 'out', 'nested dir', 'file.txt');
+    const script = await expectStatus(
+      call(server, 'POST', '/api/v1/scripts', {
+        token: owner.token,
+        body: {
+          name: 'greet',
+          language: 'sh',
+          content: `printf 'hi %s\\n' "$FP_PARAM_WHO"`,
+          parameters: [{ name: 'who', type: 'string', required: true }],
+        },
+      }),
+      201,
+    );
+    const profile = await createProfile(server, owner, {
+      tasks: [
+        { name: 'greet', action: 'script', script_id: script.id, parameters: { who: `$(touch ${made})` } },
+        { name: 'write', action: 'file_copy', destination, content },
+        commandTask('show', `cat "${destination}"`),
+      ],
+    });
+    const run = await apply(server, owner, profile.id, { agent_ids: [agentId] });
+    expect((await finishedRun(server, owner, run.id)).status).toBe('succeeded');
+    const jobs = await tasksOf(server, owner, run.id, agentId);
+    expect(await outputOf(jobs[0].id)).toBe(`hi $(touch ${made})\n`);
+    expect(readFileSync(destination, 'utf8')).toBe(content);
+    expect(await outputOf(jobs[2].id)).toBe(content);
+    expect(existsSync(made)).toBe(false);
+  });
+
+  it('profiles: an agent enrolling into a group with an auto profile gets the profile applied', async () => {
+    const marker = path.join(dir, 'auto', 'enrolled.txt');
+    const profile = await createProfile(server, owner, {
+      tasks: [
+        { name: 'mark', action: 'file_copy', destination: marker, content: 'enrolled' },
+        commandTask('done', 'echo done'),
+      ],
+    });
+    const group = await expectStatus(
+      call(server, 'POST', '/api/v1/agent-groups', {
+        token: owner.token,
+        body: { name: 'auto-provisioned', auto_profile_id: profile.id },
+      }),
+      201,
+    );
+    const newAgent = await startAgent('second', { group_id: group.id });
+    const run = await eventually(async () => {
+      const runs = await expectStatus(
+        call(server, 'GET', '/api/v1/runs?limit=50', { token: owner.token }),
+        200,
+      );
+      return runs.items.find(
+        (r: any) =>
+          r.source === 'profile' && r.spec.profile_id === profile.id && r.target.agent_ids?.[0] === newAgent,
+      );
+    }, 'the auto profile run');
+    const finished = await finishedRun(server, owner, run.id);
+    expect(finished).toMatchObject({ status: 'succeeded', counts: { total: 2, succeeded: 2 } });
+    expect(states(await tasksOf(server, owner, run.id, newAgent))).toEqual([
+      ['mark', 'succeeded', 0],
+      ['done', 'succeeded', 0],
+    ]);
+    expect(readFileSync(marker, 'utf8')).toBe('enrolled');
+    const agent = await expectStatus(
+      call(server, 'GET', `/api/v1/agents/${newAgent}`, { token: owner.token }),
+      200,
+    );
+    expect(agent).toMatchObject({ group_id: group.id, profile_id: profile.id });
+    // The first agent, enrolled without the group, got nothing applied.
+    const runs = await expectStatus(
+      call(server, 'GET', '/api/v1/runs?limit=50', { token: owner.token }),
+      200,
+    );
+    expect(runs.items.filter((r: any) => r.spec?.profile_id === profile.id)).toHaveLength(1);
+  });
+});
