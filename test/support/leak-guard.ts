@@ -10,5 +10,8 @@ afterAll(async () => {
     if (!process.getActiveResourcesInfo().some((r) => LEAKY.has(r))) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  expect(process.getActiveResourcesInfo().filter((r) => LEAKY.has(r)), 'open sockets, servers or child processes').toEqual([]);
+  expect(
+    process.getActiveResourcesInfo().filter((r) => LEAKY.has(r)),
+    'open sockets, servers or child processes',
+  ).toEqual([]);
 });
