@@ -131,7 +131,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('jobs_org_idx').on('jobs').columns(['org_id', 'id']).execute();
   await db.schema.createIndex('jobs_agent_status_idx').on('jobs').columns(['agent_id', 'status']).execute();
-  await db.schema.createIndex('jobs_run_status_idx').on('jobs').columns(['run_id', 'status']).execute();
+  // Covers a run's counts and its admission check without reading table rows.
+  await db.schema
+    .createIndex('jobs_run_status_idx')
+    .on('jobs')
+    .columns(['run_id', 'status', 'admitted'])
+    .execute();
   await db.schema
     .createIndex('jobs_status_lease_idx')
     .on('jobs')

@@ -1,3 +1,4 @@
+import { webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify, errors } from 'jose';
 import type { Clock } from '../../lib/clock.js';
 import { deriveKey } from '../../lib/crypto.js';
@@ -13,12 +14,19 @@ const AUDIENCE = 'fleetplane-api';
 
 /** Short-lived HS256 access tokens; the session they name is checked on every request, so logout is immediate. */
 export class AccessTokens {
-  readonly #key: Buffer;
+  /** Imported once: jose would import raw key bytes again at every verify. */
+  readonly #key: Promise<webcrypto.CryptoKey>;
   readonly #ttlMs: number;
   readonly #clock: Clock;
 
   constructor(deps: { masterKey: Buffer; ttlMs: number; clock: Clock }) {
-    this.#key = deriveKey(deps.masterKey, 'fleetplane:jwt');
+    this.#key = webcrypto.subtle.importKey(
+      'raw',
+      deriveKey(deps.masterKey, 'fleetplane:jwt'),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    );
     this.#ttlMs = deps.ttlMs;
     this.#clock = deps.clock;
   }
@@ -27,7 +35,7 @@ export class AccessTokens {
     return Math.floor(this.#ttlMs / 1000);
   }
 
-  issue(claims: AccessClaims): Promise<string> {
+  async issue(claims: AccessClaims): Promise<string> {
     const nowSeconds = Math.floor(this.#clock.now().getTime() / 1000);
     return new SignJWT({ org: claims.orgId, sid: claims.sessionId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
@@ -36,13 +44,13 @@ export class AccessTokens {
       .setAudience(AUDIENCE)
       .setIssuedAt(nowSeconds)
       .setExpirationTime(nowSeconds + this.ttlSeconds)
-      .sign(this.#key);
+      .sign(await this.#key);
   }
 
   /** The claims of a valid token, or null for anything else (bad signature, expired, malformed). */
   async verify(token: string): Promise<AccessClaims | null> {
     try {
-      const { payload } = await jwtVerify(token, this.#key, {
+      const { payload } = await jwtVerify(token, await this.#key, {
         issuer: ISSUER,
         audience: AUDIENCE,
         algorithms: ['HS256'],
