@@ -1,4 +1,5 @@
 import { sql, type ExpressionBuilder, type Updateable } from 'kysely';
+import { containsText, hasJsonTag } from '../../db/search.js';
 import type { Executor } from '../../db/executor.js';
 import type { AgentsTable, DB } from '../../db/schema.js';
 import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
@@ -34,14 +35,8 @@ export interface TargetRow {
 /** Ids per statement: well under the bound-parameter limits of both dialects. */
 const IDS_PER_QUERY = 1000;
 
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-/** The agent carries this tag: `tags` is a JSON array, so the tag appears quoted in it. */
 function hasTag(eb: ExpressionBuilder<DB, 'agents'>, tag: string) {
-  const pattern = `%${escapeLike(JSON.stringify(tag))}%`;
-  return sql<boolean>`${eb.ref('agents.tags')} like ${pattern} escape '\\'`;
+  return hasJsonTag(eb.ref('agents.tags'), tag);
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -119,16 +114,15 @@ export const agentsRepo = {
     if (filter.osType) q = q.where('os_type', '=', filter.osType);
     const tag = filter.tag;
     if (tag) q = q.where((eb) => hasTag(eb, tag));
-    if (filter.text) {
-      const pattern = `%${escapeLike(filter.text)}%`;
+    const text = filter.text;
+    if (text)
       q = q.where((eb) =>
-        eb.or(
-          (['name', 'hostname', 'ip'] as const).map(
-            (column) => sql<boolean>`${eb.ref(column)} ${sql.raw(like)} ${pattern} escape '\\'`,
-          ),
+        containsText(
+          (['name', 'hostname', 'ip'] as const).map((c) => eb.ref(c)),
+          text,
+          like,
         ),
       );
-    }
     return paginate(q, 'id', page);
   },
 

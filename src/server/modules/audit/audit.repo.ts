@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { containsText } from '../../db/search.js';
 import type { Executor } from '../../db/executor.js';
 import type { AuditEventsTable } from '../../db/schema.js';
 import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
@@ -15,10 +15,6 @@ export interface AuditFilter {
   entityId?: string;
   requestId?: string;
   text?: string;
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 export const auditRepo = {
@@ -42,13 +38,14 @@ export const auditRepo = {
     if (filter.entityType) q = q.where('entity_type', '=', filter.entityType);
     if (filter.entityId) q = q.where('entity_id', '=', filter.entityId);
     if (filter.requestId) q = q.where('request_id', '=', filter.requestId);
-    if (filter.text) {
-      const pattern = `%${escapeLike(filter.text)}%`;
+    const text = filter.text;
+    if (text) {
+      const columns = ['actor_label', 'entity_type', 'entity_id', 'before_json', 'after_json'] as const;
       q = q.where((eb) =>
-        eb.or(
-          (['actor_label', 'entity_type', 'entity_id', 'before_json', 'after_json'] as const).map(
-            (column) => sql<boolean>`${eb.ref(column)} ${sql.raw(like)} ${pattern} escape '\\'`,
-          ),
+        containsText(
+          columns.map((c) => eb.ref(c)),
+          text,
+          like,
         ),
       );
     }

@@ -1,9 +1,7 @@
-import { sql } from 'kysely';
 import type { Executor } from '../../db/executor.js';
 import type { ProfilesTable, ProfileTasksTable } from '../../db/schema.js';
 import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
-import { escapeLike } from '../agents/agents.repo.js';
-import { isUniqueViolation } from '../scripts/scripts.repo.js';
+import { containsText, isUniqueViolation } from '../../db/search.js';
 
 export type ProfileRow = ProfilesTable;
 export type TaskRow = ProfileTasksTable;
@@ -88,16 +86,15 @@ export const profilesRepo = {
       )
       .where('profiles.org_id', '=', orgId)
       .where('profiles.is_template', '=', flag(filter.isTemplate));
-    if (filter.text) {
-      const pattern = `%${escapeLike(filter.text)}%`;
+    const text = filter.text;
+    if (text)
       q = q.where((eb) =>
-        eb.or(
-          (['profiles.name', 'profiles.description'] as const).map(
-            (column) => sql<boolean>`${eb.ref(column)} ${sql.raw(like)} ${pattern} escape '\\'`,
-          ),
+        containsText(
+          (['profiles.name', 'profiles.description'] as const).map((c) => eb.ref(c)),
+          text,
+          like,
         ),
       );
-    }
     return paginate(q, 'profiles.id', page);
   },
 

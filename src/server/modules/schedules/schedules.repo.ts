@@ -1,7 +1,7 @@
 import type { Executor } from '../../db/executor.js';
 import type { RolesTable, SchedulesTable } from '../../db/schema.js';
 import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
-import { isUniqueViolation } from '../scripts/scripts.repo.js';
+import { isUniqueViolation } from '../../db/search.js';
 
 export type ScheduleRow = SchedulesTable;
 

@@ -1,8 +1,8 @@
-import { sql, type ExpressionBuilder } from 'kysely';
+import type { ExpressionBuilder } from 'kysely';
 import type { Executor } from '../../db/executor.js';
 import type { DB, ScriptsTable, ScriptVersionsTable } from '../../db/schema.js';
 import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
-import { escapeLike } from '../agents/agents.repo.js';
+import { containsText, hasJsonTag, isUniqueViolation } from '../../db/search.js';
 
 export type ScriptRow = ScriptsTable;
 export type ScriptVersionRow = ScriptVersionsTable;
@@ -16,17 +16,8 @@ export interface ScriptFilter {
 
 export type ScriptChanges = Partial<Omit<ScriptRow, 'id' | 'org_id' | 'created_by' | 'created_at'>>;
 
-/** Names are unique per organisation: the constraint decides, so two racing creates cannot both win. */
-export function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  // 23505 is PostgreSQL's unique_violation; better-sqlite3 names the constraint kind.
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
-/** The script carries this tag: `tags` is a JSON array, so the tag appears quoted in it. */
 function hasTag(eb: ExpressionBuilder<DB, 'scripts'>, tag: string) {
-  const pattern = `%${escapeLike(JSON.stringify(tag))}%`;
-  return sql<boolean>`${eb.ref('scripts.tags')} like ${pattern} escape '\\'`;
+  return hasJsonTag(eb.ref('scripts.tags'), tag);
 }
 
 export const scriptsRepo = {
@@ -69,16 +60,15 @@ export const scriptsRepo = {
     if (filter.language) q = q.where('language', '=', filter.language);
     const tag = filter.tag;
     if (tag) q = q.where((eb) => hasTag(eb, tag));
-    if (filter.text) {
-      const pattern = `%${escapeLike(filter.text)}%`;
+    const text = filter.text;
+    if (text)
       q = q.where((eb) =>
-        eb.or(
-          (['name', 'description'] as const).map(
-            (column) => sql<boolean>`${eb.ref(column)} ${sql.raw(like)} ${pattern} escape '\\'`,
-          ),
+        containsText(
+          (['name', 'description'] as const).map((c) => eb.ref(c)),
+          text,
+          like,
         ),
       );
-    }
     return paginate(q, 'id', page);
   },
 
