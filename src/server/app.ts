@@ -95,7 +95,8 @@ export function createServices(deps: {
   const db = database.db;
   const masterKey = loadMasterKey(config.masterKeyHex, config.dataDir);
   const audit = new AuditLog({ db, clock, like: database.caps.ilike });
-  const settings = new SettingsService({ db, clock, box: new SecretBox(masterKey), audit });
+  const box = new SecretBox(masterKey);
+  const settings = new SettingsService({ db, clock, box, audit });
   const orgs = new OrgsService({ db, clock, audit });
   const tokens = new AccessTokens({ masterKey, ttlMs: config.accessTokenTtlMs, clock });
   const mailer = new Mailer({ settings, logger });
@@ -108,6 +109,7 @@ export function createServices(deps: {
     caps: database.caps,
     leaseMs: config.fleet.leaseMs,
     logger,
+    box,
   });
   // Profile runs queue each agent's next task as the previous one ends, before the run settles.
   const sequencer = new ProfileSequencer({ db, clock, jobs, caps: database.caps, logger });
@@ -129,7 +131,7 @@ export function createServices(deps: {
     ],
   };
   const scripts = new ScriptsService({ db, clock, audit, caps: database.caps, usage: scriptUsage });
-  const profileTasks = new TasksService({ db, clock, audit, caps: database.caps });
+  const profileTasks = new TasksService({ db, clock, audit, caps: database.caps, box });
   const profiles = new ProfilesService({ db, clock, audit, caps: database.caps, tasks: profileTasks });
   const profileApplier = new ProfileApplier({ db, clock, audit, caps: database.caps, jobs, runs, logger });
   const scriptRunner = new ScriptRunner({ scripts, jobs, runs });
@@ -138,6 +140,7 @@ export function createServices(deps: {
     runner: scriptRunner,
     profiles,
     applier: profileApplier,
+    box,
   });
   const agents = new AgentsService({
     db,

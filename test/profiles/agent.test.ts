@@ -6,7 +6,15 @@ import { call, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
 import { fleetplane, uniqueFingerprint, type Proc } from '../support/processes.js';
 import { expectStatus } from '../fleet/fleet.js';
-import { apply, commandTask, createProfile, eventually, finishedRun, tasksOf } from './support.js';
+import {
+  apply,
+  commandTask,
+  createProfile,
+  eventually,
+  finishedRun,
+  tasksOf,
+  uniqueName,
+} from './support.js';
 
 /**
  * Profiles on a real agent process: the tasks run one after another on the machine, a failing
@@ -130,6 +138,49 @@ describe.each(dialects)('profiles: a real agent works through a profile on %s', 
     expect(readFileSync(destination, 'utf8')).toBe(content);
     expect(await outputOf(jobs[2].id)).toBe(content);
     expect(existsSync(made)).toBe(false);
+  });
+
+  it('profiles: a secret parameter is sealed in the task, the run and its jobs, and reaches the machine exact', async () => {
+    const secret = `pa55 '"; $(whoami)`;
+    const script = await expectStatus(
+      call(server, 'POST', '/api/v1/scripts', {
+        token: owner.token,
+        body: {
+          name: uniqueName('secret-hex'),
+          language: 'sh',
+          content: `printf '%s' "$FP_SECRET_PASSWORD" | od -An -tx1 | tr -d ' \\n'`,
+          parameters: [{ name: 'password', type: 'secret', required: true }],
+        },
+      }),
+      201,
+    );
+    const task = { action: 'script', script_id: script.id, parameters: { password: secret } };
+    // Two tasks: the second job is queued by the sequencer from the run's stored plan.
+    const profile = await createProfile(server, owner, {
+      tasks: [
+        { name: 'first', ...task },
+        { name: 'second', ...task },
+      ],
+    });
+    const run = await apply(server, owner, profile.id, { agent_ids: [agentId] });
+    expect((await finishedRun(server, owner, run.id)).status).toBe('succeeded');
+    const jobs = await tasksOf(server, owner, run.id, agentId);
+    const hex = Buffer.from(secret).toString('hex');
+    expect([await outputOf(jobs[0].id), await outputOf(jobs[1].id)]).toEqual([hex, hex]);
+
+    const db = server.database.db;
+    const stored = [
+      ...(await db
+        .selectFrom('profile_tasks')
+        .select('parameters')
+        .where('profile_id', '=', profile.id)
+        .execute()),
+      await db.selectFrom('runs').select('spec').where('id', '=', run.id).executeTakeFirstOrThrow(),
+      ...(await db.selectFrom('jobs').select('env').where('run_id', '=', run.id).execute()),
+    ];
+    expect(stored).toHaveLength(5);
+    expect(JSON.stringify(stored)).not.toContain(secret.slice(0, 4));
+    expect(JSON.stringify(stored)).not.toContain(hex);
   });
 
   it('profiles: an agent enrolling into a group with an auto profile gets the profile applied', async () => {

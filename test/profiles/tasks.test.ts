@@ -185,7 +185,7 @@ describe.each(dialects)('profiles: tasks on %s', (dialect) => {
       }),
       201,
     );
-    // A secret value is stored for the run but never shown, nor written to the audit log.
+    // A secret value is stored sealed for the run, never shown, nor written to the audit log.
     expect(task.parameters).toEqual({ version: '1.2.3', api_token: '********' });
     const shown = [
       await api('GET', `/api/v1/profiles/${profile.id}`),
@@ -194,6 +194,16 @@ describe.each(dialects)('profiles: tasks on %s', (dialect) => {
       await api('GET', `/api/v1/audit?entity_id=${profile.id}`),
     ];
     expect(JSON.stringify(shown.map((r) => r.body))).not.toContain(SECRET);
+    const stored = await server.database.db
+      .selectFrom('profile_tasks')
+      .select('parameters')
+      .where('id', '=', task.id)
+      .executeTakeFirstOrThrow();
+    expect(stored.parameters).not.toContain(SECRET);
+    expect(JSON.parse(stored.parameters)).toMatchObject({
+      version: '1.2.3',
+      api_token: expect.stringMatching(/^v1:/),
+    });
   });
 
   it('profiles: reorder takes every task id once, in the new order (else 422)', async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { addMember, call, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
 import { expectStatus } from '../fleet/fleet.js';
+import { ScriptedAgent } from '../profiles/support.js';
 import {
   MINUTE,
   createAgent,
@@ -86,6 +87,29 @@ describe.each(dialects)('schedules: firing on %s', (dialect) => {
         actor_label: `schedule:${schedule.name}`,
       },
     ]);
+  });
+
+  it('schedules: a fired secret parameter stays sealed in the run and its job, and opens for the agent', async () => {
+    const agent = await ScriptedAgent.enroll(server, owner);
+    const schedule = await createSchedule(
+      server,
+      owner,
+      scheduleBody(script.id, [agent.id], {
+        action: { kind: 'script', script_id: script.id, parameters: { path: '/var', api_key: 'K3Y-fired' } },
+      }),
+    );
+    clock.advance(Date.parse(schedule.next_fire_at) - clock.now().getTime() + 1000);
+    await tick();
+    const [run] = await runsOf(server, owner);
+    expect(run).toMatchObject({ spec: { env: { FP_PARAM_PATH: '/var', FP_SECRET_API_KEY: '********' } } });
+    const db = server.database.db;
+    const stored = [
+      await db.selectFrom('runs').select('spec').where('id', '=', run.id).executeTakeFirstOrThrow(),
+      await db.selectFrom('jobs').select('env').where('run_id', '=', run.id).executeTakeFirstOrThrow(),
+    ];
+    expect(JSON.stringify(stored)).not.toContain('K3Y-fired');
+    const spec = await agent.next();
+    expect(spec.env).toEqual({ FP_PARAM_PATH: '/var', FP_SECRET_API_KEY: 'K3Y-fired' });
   });
 
   it('schedules: a saved command fires as a run whose source is command', async () => {

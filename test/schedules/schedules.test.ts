@@ -250,6 +250,26 @@ describe.each(dialects)('schedules: CRUD and validation on %s', (dialect) => {
     const audit = await call(server, 'GET', `/api/v1/audit?entity_id=${created.id}`, { token: owner.token });
     expect(JSON.stringify(audit.body)).not.toContain('S3CRET-42');
     expect(JSON.stringify(await getSchedule(server, owner, created.id))).not.toContain('S3CRET-42');
+    const stored = await server.database.db
+      .selectFrom('schedules')
+      .select('parameters')
+      .where('id', '=', created.id)
+      .executeTakeFirstOrThrow();
+    expect(stored.parameters).not.toContain('S3CRET-42');
+    // An edit that leaves the action alone keeps the value sealed as it was, not sealed twice.
+    await expectStatus(
+      call(server, 'PATCH', `/api/v1/schedules/${created.id}`, {
+        token: owner.token,
+        body: { name: uniqueName('renamed') },
+      }),
+      200,
+    );
+    const after = await server.database.db
+      .selectFrom('schedules')
+      .select('parameters')
+      .where('id', '=', created.id)
+      .executeTakeFirstOrThrow();
+    expect(after.parameters).toBe(stored.parameters);
   });
 
   it('schedules: a script a schedule runs cannot be deleted (409 naming the schedule) until the schedule goes', async () => {

@@ -192,13 +192,43 @@ describe.each(dialects)('scripts: running on %s', (dialect) => {
       expect(JSON.stringify(reply.body)).not.toContain(SECRET);
     }
     expect(JSON.stringify(replies[5]!.body)).toContain('FP_SECRET_API_TOKEN');
-    // The agent gets the value it needs: only the API and the audit log mask it.
+    // At rest the value is sealed; only the job spec an agent claims holds it in clear.
+    const db = server.database.db;
+    const stored = await db
+      .selectFrom('jobs')
+      .select('env')
+      .where('id', '=', job.id)
+      .executeTakeFirstOrThrow();
+    const spec = await db
+      .selectFrom('runs')
+      .select('spec')
+      .where('id', '=', fanned.id)
+      .executeTakeFirstOrThrow();
+    expect(stored.env + spec.spec).not.toContain(SECRET);
+    expect(JSON.parse(stored.env).FP_SECRET_API_TOKEN).toMatch(/^v1:/);
+    const claimed = await server.app.services.jobs.claim(agentId);
+    expect(claimed.find((s) => s.job_id === job.id)?.env.FP_SECRET_API_TOKEN).toBe(SECRET);
+  });
+
+  it('jobs: env values under secret-looking names are sealed at rest and opened only for the agent', async () => {
+    const agent = await createAgent(server, owner, 'ubuntu');
+    const job = await expectStatus(
+      call(server, 'POST', `/api/v1/agents/${agent}/jobs`, {
+        token: owner.token,
+        body: { command: 'env', interpreter: 'sh', env: { DB_PASSWORD: SECRET, REGION: 'eu' } },
+      }),
+      202,
+    );
+    expect(job.env).toEqual({ DB_PASSWORD: '********', REGION: 'eu' });
     const stored = await server.database.db
       .selectFrom('jobs')
       .select('env')
       .where('id', '=', job.id)
       .executeTakeFirstOrThrow();
-    expect(JSON.parse(stored.env)).toMatchObject({ FP_SECRET_API_TOKEN: SECRET });
+    expect(stored.env).not.toContain(SECRET);
+    expect(JSON.parse(stored.env)).toMatchObject({ REGION: 'eu' });
+    const [spec] = await server.app.services.jobs.claim(agent);
+    expect(spec).toMatchObject({ job_id: job.id, env: { DB_PASSWORD: SECRET, REGION: 'eu' } });
   });
 
   it("scripts: another organisation's script is 404 on every script route, and stays as it was", async () => {

@@ -63,6 +63,26 @@ export class SecretBox {
       .join(':');
   }
 
+  /** Seals a value unless this box sealed it already, so a sealed value can pass through several stores. */
+  sealOnce(value: string): string {
+    return this.#tryOpen(value) === undefined ? this.seal(value) : value;
+  }
+
+  /** Opens a value this box sealed; any other value (stored before sealing, say) is returned as it is. */
+  reveal(value: string): string {
+    return this.#tryOpen(value) ?? value;
+  }
+
+  // GCM authenticates: a value this key did not seal cannot open by chance.
+  #tryOpen(value: string): string | undefined {
+    if (!value.startsWith(`${VERSION}:`)) return undefined;
+    try {
+      return this.open(value);
+    } catch {
+      return undefined;
+    }
+  }
+
   open(sealed: string): string {
     const [version, iv, tag, data] = sealed.split(':');
     if (version !== VERSION || !iv || !tag || data === undefined)

@@ -31,8 +31,14 @@ export interface AuditEntry {
   after?: object | null;
 }
 
-const MASK = '********';
+/** What a secret is shown as, everywhere. */
+export const MASK = '********';
 const SECRET_KEY = /password|secret|token|hash|api_?key|private/i;
+
+/** Field and environment variable names whose values are secrets: masked when shown, sealed at rest. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
 
 /** Masks every secret-looking field, at any depth, so audit rows never hold a secret. */
 export function maskSecrets(value: unknown): unknown {
@@ -41,7 +47,7 @@ export function maskSecrets(value: unknown): unknown {
   return Object.fromEntries(
     Object.entries(value).map(([key, inner]) => [
       key,
-      SECRET_KEY.test(key) && inner != null && inner !== '' ? MASK : maskSecrets(inner),
+      isSecretKey(key) && inner != null && inner !== '' ? MASK : maskSecrets(inner),
     ]),
   );
 }

@@ -3,13 +3,14 @@ import { isFinal, type Interpreter } from '../../../protocol/jobs.js';
 import type { DialectCaps } from '../../db/database.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
+import type { SecretBox } from '../../lib/crypto.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Page, PageParams } from '../../lib/pagination.js';
 import type { RequestContext } from '../access/context.js';
 import { agentsRepo, type AgentRow } from '../agents/agents.repo.js';
-import type { AuditLog, AuditScope } from '../audit/audit.service.js';
+import { isSecretKey, type AuditLog, type AuditScope } from '../audit/audit.service.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import type { EventBus } from '../../realtime/events.js';
 import { jobsRepo, type JobFilter, type JobRow, type OutputRow } from './jobs.repo.js';
@@ -55,6 +56,7 @@ export class JobsService {
   readonly #caps: DialectCaps;
   readonly #leaseMs: number;
   readonly #logger: Logger;
+  readonly #box: SecretBox;
   readonly #finalListeners: FinalListener[] = [];
 
   constructor(deps: {
@@ -66,6 +68,7 @@ export class JobsService {
     caps: DialectCaps;
     leaseMs: number;
     logger: Logger;
+    box: SecretBox;
   }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
@@ -75,6 +78,22 @@ export class JobsService {
     this.#caps = deps.caps;
     this.#leaseMs = deps.leaseMs;
     this.#logger = deps.logger;
+    this.#box = deps.box;
+  }
+
+  /**
+   * The input with its secret environment values (the names the API masks, `FP_SECRET_*` among
+   * them) sealed: jobs and run specs store them so, and only an agent's job spec opens them.
+   */
+  sealInput(input: JobInput): JobInput {
+    if (!input.env) return input;
+    const env = Object.fromEntries(
+      Object.entries(input.env).map(([key, value]) => [
+        key,
+        isSecretKey(key) ? this.#box.sealOnce(value) : value,
+      ]),
+    );
+    return { ...input, env };
   }
 
   /** Runs learn here when one of their jobs ends. */
@@ -115,6 +134,7 @@ export class JobsService {
   ): Promise<JobRow[]> {
     const defaults = await this.#settings.read(orgId, 'jobs', db);
     const now = this.#clock.now().toISOString();
+    const env = JSON.stringify(this.sealInput(input).env ?? {});
     return agents.map((agent) => ({
       id: newId(),
       org_id: orgId,
@@ -129,7 +149,7 @@ export class JobsService {
       command: input.command,
       script_id: input.script_id ?? null,
       script_version: input.script_version ?? null,
-      env: JSON.stringify(input.env ?? {}),
+      env,
       cwd: input.cwd ?? null,
       run_as: input.run_as ?? null,
       timeout_seconds: input.timeout_seconds ?? defaults.default_timeout_seconds,
@@ -256,7 +276,7 @@ export class JobsService {
       }),
     );
     for (const job of jobs) this.#publishState(job);
-    return jobs.map(toSpec);
+    return jobs.map((job) => this.#spec(job));
   }
 
   /**
@@ -477,6 +497,21 @@ export class JobsService {
     });
   }
 
+  /** What the agent runs: the job with its sealed environment values opened. */
+  #spec(job: JobRow): JobSpec {
+    const env = JSON.parse(job.env) as Record<string, string>;
+    return {
+      job_id: job.id,
+      attempt: job.attempt,
+      kind: job.kind === 'agent_uninstall' ? 'agent_uninstall' : 'exec',
+      interpreter: job.interpreter as Interpreter,
+      command: job.command,
+      env: Object.fromEntries(Object.entries(env).map(([key, value]) => [key, this.#box.reveal(value)])),
+      cwd: job.cwd,
+      timeout_seconds: job.timeout_seconds,
+    };
+  }
+
   #auditView(job: JobRow) {
     return {
       agent_id: job.agent_id,
@@ -488,17 +523,4 @@ export class JobsService {
       timeout_seconds: job.timeout_seconds,
     };
   }
-}
-
-export function toSpec(job: JobRow): JobSpec {
-  return {
-    job_id: job.id,
-    attempt: job.attempt,
-    kind: job.kind === 'agent_uninstall' ? 'agent_uninstall' : 'exec',
-    interpreter: job.interpreter as Interpreter,
-    command: job.command,
-    env: JSON.parse(job.env) as Record<string, string>,
-    cwd: job.cwd,
-    timeout_seconds: job.timeout_seconds,
-  };
 }

@@ -182,7 +182,9 @@ export class ProfileApplier {
         continue;
       }
       try {
-        steps.push(stepOf(task, i, profile.target_os_type, script));
+        const step = stepOf(task, i, profile.target_os_type, script);
+        // The plan is stored in the run's spec: secret values in it stay sealed.
+        steps.push('job' in step ? { ...step, job: this.#jobs.sealInput(step.job) } : step);
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         details.push(

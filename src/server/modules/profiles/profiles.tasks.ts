@@ -1,9 +1,10 @@
 import type { Interpreter } from '../../../protocol/jobs.js';
 import { AppError, type ErrorDetail } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import { renderParameters } from '../scripts/scripts.params.js';
+import { MASK } from '../audit/audit.service.js';
+import { mapSecretValues, renderParameters } from '../scripts/scripts.params.js';
 import type { ScriptRow } from '../scripts/scripts.repo.js';
-import type { ParameterDefinition, ParameterValue } from '../scripts/scripts.schemas.js';
+import type { ParameterDefinition } from '../scripts/scripts.schemas.js';
 import type { TaskRow, TaskWithDefinitions } from './profiles.repo.js';
 import type { TaskAction, TaskInput, TaskParameterValues } from './profiles.schemas.js';
 
@@ -53,8 +54,6 @@ const specific = ['script_id', 'parameters', 'content', 'interpreter', 'source_u
 
 /** A file's text travels as an environment variable: Windows caps one at 32,767 characters. */
 export const MAX_FILE_CONTENT = 32_000;
-
-const MASK = '********';
 
 export function draftOf(input: TaskInput): TaskDraft {
   return {
@@ -192,18 +191,6 @@ export function taskRow(
   };
 }
 
-/** The values of the script's secret parameters are never shown, nor written to the audit log. */
-function masked(values: TaskParameterValues, definitionsJson: string | null): TaskParameterValues {
-  const definitions = JSON.parse(definitionsJson ?? '[]') as ParameterDefinition[];
-  const secrets = new Set(definitions.filter((d) => d.type === 'secret').map((d) => d.name));
-  return Object.fromEntries(
-    Object.entries(values).map(([name, value]): [string, ParameterValue] => [
-      name,
-      secrets.has(name) ? MASK : value,
-    ]),
-  );
-}
-
 export function taskView(row: TaskWithDefinitions): TaskView {
   const draft = draftOfRow(row);
   return {
@@ -211,7 +198,8 @@ export function taskView(row: TaskWithDefinitions): TaskView {
     profile_id: row.profile_id,
     position: row.position,
     ...draft,
-    parameters: masked(draft.parameters, row.script_parameters),
+    // The values of the script's secret parameters are never shown, nor written to the audit log.
+    parameters: mapSecretValues(draft.parameters, row.script_parameters, () => MASK),
     created_at: row.created_at,
     updated_at: row.updated_at,
   };

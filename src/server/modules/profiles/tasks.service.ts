@@ -1,10 +1,11 @@
 import type { DialectCaps } from '../../db/database.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
+import type { SecretBox } from '../../lib/crypto.js';
 import { notFound, type ErrorDetail } from '../../lib/errors.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import { unprocessable } from '../scripts/scripts.params.js';
+import { mapSecretValues, unprocessable } from '../scripts/scripts.params.js';
 import { scriptsRepo, type ScriptRow } from '../scripts/scripts.repo.js';
 import { profilesRepo, type ProfileRow } from './profiles.repo.js';
 import { MAX_TASKS, type TaskCreateBody, type TaskInput, type TaskUpdateBody } from './profiles.schemas.js';
@@ -30,20 +31,6 @@ async function scriptsOf(trx: Executor, orgId: string, drafts: readonly TaskDraf
   return scripts;
 }
 
-/** Checks every draft and reports every problem at once (422), each under its own field. */
-async function assertSound(
-  trx: Executor,
-  orgId: string,
-  drafts: readonly TaskDraft[],
-  prefixOf: (i: number) => string,
-): Promise<void> {
-  const scripts = await scriptsOf(trx, orgId, drafts);
-  const details: ErrorDetail[] = drafts.flatMap((draft, i) =>
-    checkTask(draft, draft.script_id === null ? undefined : scripts.get(draft.script_id), prefixOf(i)),
-  );
-  if (details.length > 0) throw unprocessable('tasks are not valid', details);
-}
-
 function tooMany(): Error {
   return unprocessable(`a profile holds at most ${MAX_TASKS} tasks`, [
     { field: 'tasks', message: `at most ${MAX_TASKS}` },
@@ -60,11 +47,44 @@ export class TasksService {
   readonly #audit: AuditLog;
   readonly #caps: DialectCaps;
 
-  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; caps: DialectCaps }) {
+  readonly #box: SecretBox;
+
+  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; caps: DialectCaps; box: SecretBox }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#caps = deps.caps;
+    this.#box = deps.box;
+  }
+
+  /**
+   * Checks every draft and reports every problem at once (422), each under its own field; returns
+   * the drafts as they are stored, their scripts' secret parameter values sealed.
+   */
+  async #soundOne(trx: Executor, orgId: string, draft: TaskDraft): Promise<TaskDraft> {
+    const [sound = draft] = await this.#sound(trx, orgId, [draft], () => '');
+    return sound;
+  }
+
+  async #sound(
+    trx: Executor,
+    orgId: string,
+    drafts: readonly TaskDraft[],
+    prefixOf: (i: number) => string,
+  ): Promise<TaskDraft[]> {
+    const scripts = await scriptsOf(trx, orgId, drafts);
+    const scriptOf = (draft: TaskDraft) =>
+      draft.script_id === null ? undefined : scripts.get(draft.script_id);
+    const details: ErrorDetail[] = drafts.flatMap((draft, i) =>
+      checkTask(draft, scriptOf(draft), prefixOf(i)),
+    );
+    if (details.length > 0) throw unprocessable('tasks are not valid', details);
+    return drafts.map((draft) => ({
+      ...draft,
+      parameters: mapSecretValues(draft.parameters, scriptOf(draft)?.parameters ?? null, (value) =>
+        this.#box.sealOnce(value),
+      ),
+    }));
   }
 
   async list(orgId: string, kind: ProfileKind, profileId: string): Promise<TaskView[]> {
@@ -88,8 +108,7 @@ export class TasksService {
       const ids = (await profilesRepo.tasks(trx, profileId)).map((t) => t.id);
       if (ids.length >= MAX_TASKS) throw tooMany();
       const { position: wanted, ...fields } = input;
-      const draft = draftOf(fields);
-      await assertSound(trx, ctx.orgId, [draft], () => '');
+      const draft = await this.#soundOne(trx, ctx.orgId, draftOf(fields));
       const now = await this.#touch(trx, ctx.orgId, profileId);
       const position = Math.min(wanted ?? ids.length, ids.length);
       const row = taskRow(draft, profileId, position, now);
@@ -119,11 +138,11 @@ export class TasksService {
       const row = await profilesRepo.task(trx, profileId, taskId);
       if (!row) throw notFound('task');
       const before = draftOfRow(row);
-      let draft: TaskDraft = { ...before };
+      let changed: TaskDraft = { ...before };
       for (const [key, value] of Object.entries(input))
-        if (value !== undefined) Object.assign(draft, { [key]: value });
-      if (draft.action !== before.action) draft = withAction(draft, new Set(Object.keys(input)));
-      await assertSound(trx, ctx.orgId, [draft], () => '');
+        if (value !== undefined) Object.assign(changed, { [key]: value });
+      if (changed.action !== before.action) changed = withAction(changed, new Set(Object.keys(input)));
+      const draft = await this.#soundOne(trx, ctx.orgId, changed);
       const now = await this.#touch(trx, ctx.orgId, profileId);
       const {
         id: _id,
@@ -230,8 +249,7 @@ export class TasksService {
     now: string,
   ): Promise<TaskView[]> {
     if (inputs.length > MAX_TASKS) throw tooMany();
-    const drafts = inputs.map(draftOf);
-    await assertSound(trx, orgId, drafts, (i) => `tasks.${i}.`);
+    const drafts = await this.#sound(trx, orgId, inputs.map(draftOf), (i) => `tasks.${i}.`);
     await profilesRepo.insertTasks(
       trx,
       drafts.map((draft, position) => taskRow(draft, profileId, position, now)),

@@ -137,13 +137,14 @@ export class RunsService {
         details: [{ field: 'target', message: 'no agents' }],
       });
     const now = this.#clock.now();
+    const job = this.#jobs.sealInput(input.job);
     const run: RunRow = {
       id: newId(),
       org_id: ctx.orgId,
       name: input.name ?? '',
       source: input.source ?? 'command',
       target: JSON.stringify(input.target),
-      spec: JSON.stringify(input.job),
+      spec: JSON.stringify(job),
       concurrency: input.concurrency ?? 50,
       failure_threshold: input.failure_threshold ?? null,
       status: 'running',
@@ -153,7 +154,7 @@ export class RunsService {
       updated_at: now.toISOString(),
       finished_at: null,
     };
-    const jobs = await this.#jobs.prepare(ctx.orgId, agents, input.job, {
+    const jobs = await this.#jobs.prepare(ctx.orgId, agents, job, {
       runId: run.id,
       admitted: false,
       deadlineAt: run.deadline_at,

@@ -1,10 +1,11 @@
+import type { SecretBox } from '../../lib/crypto.js';
 import { AppError, assertNever, type ErrorDetail } from '../../lib/errors.js';
 import type { RequestContext } from '../access/context.js';
 import type { Permission } from '../access/permissions.js';
 import type { ProfileApplier } from '../profiles/profiles.apply.js';
 import type { ProfilesService } from '../profiles/profiles.service.js';
 import type { RunView } from '../runs/runs.service.js';
-import { unprocessable } from '../scripts/scripts.params.js';
+import { mapSecretValues, unprocessable } from '../scripts/scripts.params.js';
 import type { ScriptRow } from '../scripts/scripts.repo.js';
 import { jobInputOf, type ScriptRunner } from '../scripts/scripts.runner.js';
 import type { ScriptsService } from '../scripts/scripts.service.js';
@@ -25,8 +26,11 @@ export interface Launch {
  * when it is saved, the scheduler launches it at each fire. Both act as the schedule's member.
  */
 export interface ScheduleLauncher {
-  /** Refuses (422) an action that could not run: a missing script or profile, wrong parameters. */
-  check(ctx: RequestContext, action: ScheduleAction): Promise<void>;
+  /**
+   * Refuses (422) an action that could not run: a missing script or profile, wrong parameters.
+   * Returns the action as it is stored, its secret parameter values sealed.
+   */
+  check(ctx: RequestContext, action: ScheduleAction): Promise<ScheduleAction>;
   /** Starts one run; its source is `script`, `command` or `profile`, like a run started by hand. */
   launch(ctx: RequestContext, launch: Launch): Promise<RunView>;
 }
@@ -62,20 +66,23 @@ export class LibraryLauncher implements ScheduleLauncher {
   readonly #runner: Pick<ScriptRunner, 'execute'>;
   readonly #profiles: Pick<ProfilesService, 'get'>;
   readonly #applier: Pick<ProfileApplier, 'apply'>;
+  readonly #box: SecretBox;
 
   constructor(deps: {
     scripts: Pick<ScriptsService, 'row'>;
     runner: Pick<ScriptRunner, 'execute'>;
     profiles: Pick<ProfilesService, 'get'>;
     applier: Pick<ProfileApplier, 'apply'>;
+    box: SecretBox;
   }) {
     this.#scripts = deps.scripts;
     this.#runner = deps.runner;
     this.#profiles = deps.profiles;
     this.#applier = deps.applier;
+    this.#box = deps.box;
   }
 
-  async check(ctx: RequestContext, action: ScheduleAction): Promise<void> {
+  async check(ctx: RequestContext, action: ScheduleAction): Promise<ScheduleAction> {
     switch (action.kind) {
       case 'script':
       case 'command': {
@@ -93,7 +100,9 @@ export class LibraryLauncher implements ScheduleLauncher {
         } catch (error) {
           underAction(error);
         }
-        return;
+        if (!action.parameters) return action;
+        const seal = (value: string) => this.#box.sealOnce(value);
+        return { ...action, parameters: mapSecretValues(action.parameters, script.parameters, seal) };
       }
       case 'profile':
         await referenced(
@@ -101,9 +110,9 @@ export class LibraryLauncher implements ScheduleLauncher {
           'action.profile_id',
           'profile',
         );
-        return;
+        return action;
       default:
-        assertNever(action);
+        return assertNever(action);
     }
   }
 

@@ -75,7 +75,7 @@ export class SchedulesService {
       },
       now,
     );
-    await this.#assertRunnable(ctx, input.action);
+    const action = await this.#runnable(ctx, input.action);
     const enabled = input.enabled ?? true;
     const row: ScheduleRow = {
       id: newId(),
@@ -83,7 +83,7 @@ export class SchedulesService {
       name: input.name,
       description: input.description ?? '',
       enabled: enabled ? 1 : 0,
-      ...actionColumns(input.action),
+      ...actionColumns(action),
       target: JSON.stringify(input.target),
       concurrency: input.concurrency ?? null,
       failure_threshold: input.failure_threshold ?? null,
@@ -119,7 +119,7 @@ export class SchedulesService {
   }
 
   async update(ctx: RequestContext, id: string, input: ScheduleUpdateBody): Promise<ScheduleView> {
-    if (input.action) await this.#assertRunnable(ctx, input.action);
+    const action = input.action && (await this.#runnable(ctx, input.action));
     return inTransaction(this.#db, async (trx) => {
       const locked = await schedulesRepo.lock(trx, ctx.orgId, id, this.#caps.rowLocks);
       if (!locked) throw notFound('schedule');
@@ -128,7 +128,7 @@ export class SchedulesService {
       const changes: ScheduleChanges = {
         name: input.name,
         description: input.description,
-        ...(input.action ? actionColumns(input.action) : {}),
+        ...(action ? actionColumns(action) : {}),
         target: input.target === undefined ? undefined : JSON.stringify(input.target),
         concurrency: input.concurrency,
         failure_threshold: input.failure_threshold,
@@ -189,11 +189,12 @@ export class SchedulesService {
   }
 
   /** Whoever schedules an action must be allowed to run it by hand (403), and it must be runnable (422). */
-  async #assertRunnable(ctx: RequestContext, action: ScheduleAction): Promise<void> {
+  /** The action as it is stored, once the caller may schedule it and it could run. */
+  async #runnable(ctx: RequestContext, action: ScheduleAction): Promise<ScheduleAction> {
     const permission = permissionFor(action.kind);
     if (!ctx.permissions.has(permission))
       throw new AppError('forbidden', `scheduling a ${action.kind} takes the permission "${permission}"`);
-    await this.#launcher.check(ctx, action);
+    return this.#launcher.check(ctx, action);
   }
 
   async #view(db: Executor, orgId: string, id: string): Promise<ScheduleView> {

@@ -1,5 +1,7 @@
 import type { Executor } from '../../db/executor.js';
-import type { ParameterDefinition, ParameterValue } from '../scripts/scripts.schemas.js';
+import { MASK } from '../audit/audit.service.js';
+import { mapSecretValues } from '../scripts/scripts.params.js';
+import type { ParameterValue } from '../scripts/scripts.schemas.js';
 import type { ScriptUsage, ScriptUser } from '../scripts/scripts.service.js';
 import { schedulesRepo, type ScheduleRow, type ScheduleWithScript } from './schedules.repo.js';
 import type { ScheduleAction, ScheduleActionKind, ScheduleTarget } from './schedules.schemas.js';
@@ -25,8 +27,6 @@ export interface ScheduleView {
   created_at: string;
   updated_at: string;
 }
-
-const MASK = '********';
 
 type ActionColumns = Pick<
   ScheduleRow,
@@ -66,17 +66,7 @@ export function actionColumns(action: ScheduleAction): ActionColumns {
 /** Secret parameter values are never shown, here or in the audit log (which records these views). */
 function masked(action: ScheduleAction, definitions: string | null): ScheduleAction {
   if (action.kind === 'profile' || !action.parameters) return action;
-  const secrets = new Set(
-    (JSON.parse(definitions ?? '[]') as ParameterDefinition[])
-      .filter((d) => d.type === 'secret')
-      .map((d) => d.name),
-  );
-  return {
-    ...action,
-    parameters: Object.fromEntries(
-      Object.entries(action.parameters).map(([name, value]) => [name, secrets.has(name) ? MASK : value]),
-    ),
-  };
+  return { ...action, parameters: mapSecretValues(action.parameters, definitions, () => MASK) };
 }
 
 export function scheduleView(row: ScheduleWithScript): ScheduleView {

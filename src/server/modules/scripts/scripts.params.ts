@@ -16,6 +16,25 @@ export function envNameOf(definition: Pick<ParameterDefinition, 'name' | 'type'>
   return `${prefix}${definition.name.toUpperCase()}`;
 }
 
+/**
+ * The values with each secret parameter's value passed through `change`: masked when shown,
+ * sealed when stored. `definitionsJson` is a script's `parameters` column.
+ */
+export function mapSecretValues(
+  values: Readonly<Record<string, ParameterValue>>,
+  definitionsJson: string | null,
+  change: (value: string) => string,
+): Record<string, ParameterValue> {
+  const definitions = JSON.parse(definitionsJson ?? '[]') as ParameterDefinition[];
+  const secrets = new Set(definitions.filter((d) => d.type === 'secret').map((d) => d.name));
+  return Object.fromEntries(
+    Object.entries(values).map(([name, value]) => [
+      name,
+      secrets.has(name) && typeof value === 'string' ? change(value) : value,
+    ]),
+  );
+}
+
 /** Why a value does not fit its definition, or null when it does. */
 function mismatch(definition: ParameterDefinition, value: ParameterValue): string | null {
   switch (definition.type) {
