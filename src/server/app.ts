@@ -13,6 +13,7 @@ import { RateLimiter } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { SecretBox, loadMasterKey } from './lib/crypto.js';
+import { anyUsage } from './lib/usage.js';
 import { newId } from './lib/ids.js';
 import type { Logger } from './lib/logger.js';
 import { packageVersion } from './lib/version.js';
@@ -47,7 +48,7 @@ import { runsRoutes } from './modules/runs/runs.routes.js';
 import { RunsService } from './modules/runs/runs.service.js';
 import { scriptsRoutes } from './modules/scripts/scripts.routes.js';
 import { ScriptRunner } from './modules/scripts/scripts.runner.js';
-import { ScriptsService, type ScriptUsage } from './modules/scripts/scripts.service.js';
+import { ScriptsService } from './modules/scripts/scripts.service.js';
 import { ProfileApplier } from './modules/profiles/profiles.apply.js';
 import { profilesRoutes } from './modules/profiles/profiles.routes.js';
 import { ProfileSequencer } from './modules/profiles/profiles.sequencer.js';
@@ -58,7 +59,7 @@ import { Scheduler } from './modules/schedules/scheduler.js';
 import { LibraryLauncher } from './modules/schedules/schedules.launcher.js';
 import { schedulesRoutes } from './modules/schedules/schedules.routes.js';
 import { SchedulesService } from './modules/schedules/schedules.service.js';
-import { scheduleScriptUsage } from './modules/schedules/schedules.views.js';
+import { scheduleProfileUsage, scheduleScriptUsage } from './modules/schedules/schedules.views.js';
 import { AgentAuthenticator } from './realtime/agent-auth.js';
 import { AgentGateway } from './realtime/agent-gateway.js';
 import { agentChannelRoutes } from './realtime/agent.routes.js';
@@ -123,16 +124,24 @@ export function createServices(deps: {
     logger,
     followUp: (job) => sequencer.followUp(job),
   });
-  // A script that a profile's task or a schedule runs cannot be deleted (409 naming them).
-  const scriptUsage: ScriptUsage = {
-    usersOf: async (trx, orgId, scriptId) => [
-      ...(await profileScriptUsage.usersOf(trx, orgId, scriptId)),
-      ...(await scheduleScriptUsage.usersOf(trx, orgId, scriptId)),
-    ],
-  };
-  const scripts = new ScriptsService({ db, clock, audit, caps: database.caps, usage: scriptUsage });
+  // A script that a profile's task or a schedule runs, or a profile a schedule runs, cannot be
+  // deleted (409 naming them).
+  const scripts = new ScriptsService({
+    db,
+    clock,
+    audit,
+    caps: database.caps,
+    usage: anyUsage(profileScriptUsage, scheduleScriptUsage),
+  });
   const profileTasks = new TasksService({ db, clock, audit, caps: database.caps, box });
-  const profiles = new ProfilesService({ db, clock, audit, caps: database.caps, tasks: profileTasks });
+  const profiles = new ProfilesService({
+    db,
+    clock,
+    audit,
+    caps: database.caps,
+    tasks: profileTasks,
+    usage: scheduleProfileUsage,
+  });
   const profileApplier = new ProfileApplier({ db, clock, audit, caps: database.caps, jobs, runs, logger });
   const scriptRunner = new ScriptRunner({ scripts, jobs, runs });
   const scheduleLauncher = new LibraryLauncher({

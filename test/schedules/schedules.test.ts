@@ -286,4 +286,38 @@ describe.each(dialects)('schedules: CRUD and validation on %s', (dialect) => {
     );
     await expectStatus(call(server, 'DELETE', `/api/v1/scripts/${used.id}`, { token: owner.token }), 204);
   });
+
+  it('schedules: a profile a schedule runs cannot be deleted (409 naming the schedule) until the schedule goes', async () => {
+    const profile = await expectStatus(
+      call(server, 'POST', '/api/v1/profiles', {
+        token: owner.token,
+        body: {
+          name: uniqueName('patch'),
+          tasks: [{ name: 'update', action: 'command', interpreter: 'sh', content: 'echo update' }],
+        },
+      }),
+      201,
+    );
+    const schedule = await createSchedule(
+      server,
+      owner,
+      scheduleBody(script.id, [agentId], { action: { kind: 'profile', profile_id: profile.id } }),
+    );
+    const refused = await call(server, 'DELETE', `/api/v1/profiles/${profile.id}`, { token: owner.token });
+    expectError(refused, 409, 'conflict');
+    expect(refused.body.error.details).toEqual([
+      { field: 'schedule', message: 'uses this profile', id: schedule.id, name: schedule.name },
+    ]);
+    // Nothing went: the profile keeps its tasks.
+    const kept = await expectStatus(
+      call(server, 'GET', `/api/v1/profiles/${profile.id}`, { token: owner.token }),
+      200,
+    );
+    expect(kept.tasks).toHaveLength(1);
+    await expectStatus(
+      call(server, 'DELETE', `/api/v1/schedules/${schedule.id}`, { token: owner.token }),
+      204,
+    );
+    await expectStatus(call(server, 'DELETE', `/api/v1/profiles/${profile.id}`, { token: owner.token }), 204);
+  });
 });

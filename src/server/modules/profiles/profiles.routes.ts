@@ -92,7 +92,13 @@ export function profilesRoutes(deps: {
         `${base}/:id`,
         {
           config: { permission: 'profiles:delete' },
-          schema: { tags, summary: `Delete a ${kind} and its tasks`, params: IdParams },
+          schema: {
+            tags,
+            summary: `Delete a ${kind} and its tasks`,
+            description:
+              'Agents and groups that name it lose the reference; a profile a schedule runs is 409, naming the schedules',
+            params: IdParams,
+          },
         },
         async (request, reply) => {
           await profiles.remove(contextOf(request), kind, request.params.id);

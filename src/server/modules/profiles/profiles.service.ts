@@ -5,9 +5,9 @@ import type { Clock } from '../../lib/clock.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
+import { assertUnused, type EntityUser, type Usage } from '../../lib/usage.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import type { ScriptUsage, ScriptUser } from '../scripts/scripts.service.js';
 import { profilesRepo, type ProfileRow, type ProfileWithCount } from './profiles.repo.js';
 import type { InstantiateBody, ProfileCreateBody, ProfileUpdateBody } from './profiles.schemas.js';
 import { taskView, type TaskView } from './profiles.tasks.js';
@@ -70,8 +70,8 @@ export async function requireProfile(db: Executor, orgId: string, id: string, fi
 }
 
 /** Deleting a script a task runs is refused (409) with the profiles and templates that hold it. */
-export const profileScriptUsage: ScriptUsage = {
-  async usersOf(db, orgId, scriptId): Promise<ScriptUser[]> {
+export const profileScriptUsage: Usage = {
+  async usersOf(db, orgId, scriptId): Promise<EntityUser[]> {
     const rows = await profilesRepo.usersOfScript(db, orgId, scriptId);
     return rows.map((r) => ({ type: r.is_template === 1 ? 'template' : 'profile', id: r.id, name: r.name }));
   },
@@ -88,12 +88,23 @@ export class ProfilesService {
   readonly #caps: DialectCaps;
   readonly #tasks: TasksService;
 
-  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; caps: DialectCaps; tasks: TasksService }) {
+  readonly #usage: Usage;
+
+  constructor(deps: {
+    db: Executor;
+    clock: Clock;
+    audit: AuditLog;
+    caps: DialectCaps;
+    tasks: TasksService;
+    /** Who runs a profile (schedules): such a profile cannot be deleted. */
+    usage: Usage;
+  }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#caps = deps.caps;
     this.#tasks = deps.tasks;
+    this.#usage = deps.usage;
   }
 
   async list(
@@ -183,6 +194,7 @@ export class ProfilesService {
   async remove(ctx: RequestContext, kind: ProfileKind, id: string): Promise<void> {
     await inTransaction(this.#db, async (trx) => {
       const before = await this.#detail(trx, await this.#locked(trx, ctx.orgId, kind, id));
+      await assertUnused(this.#usage, trx, ctx.orgId, kind, id);
       await profilesRepo.clearReferences(trx, ctx.orgId, id, this.#clock.now().toISOString());
       await profilesRepo.remove(trx, ctx.orgId, id);
       await this.#audit.record(trx, ctx, { action: 'deleted', entityType: kind, entityId: id, before });

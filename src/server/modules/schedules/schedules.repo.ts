@@ -84,12 +84,18 @@ export const schedulesRepo = {
   },
 
   /** Schedules that run a script: the script cannot be deleted while they exist. */
-  usersOfScript(db: Executor, orgId: string, scriptId: string): Promise<{ id: string; name: string }[]> {
+  /** The schedules that run the script or profile. */
+  usersOf(
+    db: Executor,
+    orgId: string,
+    column: 'script_id' | 'profile_id',
+    id: string,
+  ): Promise<{ id: string; name: string }[]> {
     return db
       .selectFrom('schedules')
       .select(['id', 'name'])
       .where('org_id', '=', orgId)
-      .where('script_id', '=', scriptId)
+      .where(column, '=', id)
       .orderBy('name')
       .execute();
   },

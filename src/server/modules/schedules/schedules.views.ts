@@ -2,7 +2,7 @@ import type { Executor } from '../../db/executor.js';
 import { MASK } from '../audit/audit.service.js';
 import { mapSecretValues } from '../scripts/scripts.params.js';
 import type { ParameterValue } from '../scripts/scripts.schemas.js';
-import type { ScriptUsage, ScriptUser } from '../scripts/scripts.service.js';
+import type { EntityUser, Usage } from '../../lib/usage.js';
 import { schedulesRepo, type ScheduleRow, type ScheduleWithScript } from './schedules.repo.js';
 import type { ScheduleAction, ScheduleActionKind, ScheduleTarget } from './schedules.schemas.js';
 
@@ -94,9 +94,17 @@ export function scheduleView(row: ScheduleWithScript): ScheduleView {
 }
 
 /** A script that a schedule runs cannot be deleted: the scripts service answers 409 naming it. */
-export const scheduleScriptUsage: ScriptUsage = {
-  async usersOf(db: Executor, orgId: string, scriptId: string): Promise<ScriptUser[]> {
-    const rows = await schedulesRepo.usersOfScript(db, orgId, scriptId);
+export const scheduleScriptUsage: Usage = {
+  async usersOf(db: Executor, orgId: string, scriptId: string): Promise<EntityUser[]> {
+    const rows = await schedulesRepo.usersOf(db, orgId, 'script_id', scriptId);
+    return rows.map((r) => ({ type: 'schedule', id: r.id, name: r.name }));
+  },
+};
+
+/** Deleting a profile a schedule runs is refused (409) with the schedules. */
+export const scheduleProfileUsage: Usage = {
+  async usersOf(db: Executor, orgId: string, profileId: string): Promise<EntityUser[]> {
+    const rows = await schedulesRepo.usersOf(db, orgId, 'profile_id', profileId);
     return rows.map((r) => ({ type: 'schedule', id: r.id, name: r.name }));
   },
 };

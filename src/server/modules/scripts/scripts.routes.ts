@@ -93,7 +93,12 @@ export function scriptsRoutes(deps: {
       '/api/v1/scripts/:id',
       {
         config: { permission: 'scripts:delete' },
-        schema: { tags, summary: 'Delete a script and its versions', params: IdParams },
+        schema: {
+          tags,
+          summary: 'Delete a script and its versions',
+          description: 'A script a profile task or a schedule runs is 409, naming them',
+          params: IdParams,
+        },
       },
       async (request, reply) => {
         await scripts.remove(contextOf(request), request.params.id);

@@ -5,6 +5,7 @@ import type { Clock } from '../../lib/clock.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
+import { assertUnused, type Usage } from '../../lib/usage.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { checkDefinitions, checkKind, normalizeDefinitions, unprocessable } from './scripts.params.js';
@@ -49,23 +50,6 @@ export interface ScriptVersionView {
   created_by: string | null;
   created_at: string;
 }
-
-/** Something that holds on to a script, so that deleting the script would break it. */
-export interface ScriptUser {
-  type: string;
-  id: string;
-  name: string;
-}
-
-/**
- * The seam for "a script in use cannot be deleted" (issue 4): deployment profiles will answer
- * with the profiles whose tasks name the script. Until profiles exist nothing uses a script.
- */
-export interface ScriptUsage {
-  usersOf(db: Executor, orgId: string, scriptId: string): Promise<ScriptUser[]>;
-}
-
-export const noScriptUsage: ScriptUsage = { usersOf: () => Promise.resolve([]) };
 
 export function scriptView(row: ScriptRow): ScriptView {
   return {
@@ -123,9 +107,9 @@ export class ScriptsService {
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #caps: DialectCaps;
-  readonly #usage: ScriptUsage;
+  readonly #usage: Usage;
 
-  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; caps: DialectCaps; usage: ScriptUsage }) {
+  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; caps: DialectCaps; usage: Usage }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
@@ -229,21 +213,7 @@ export class ScriptsService {
     await inTransaction(this.#db, async (trx) => {
       const before = await scriptsRepo.lock(trx, ctx.orgId, id, this.#caps.rowLocks);
       if (!before) throw notFound('script');
-      const users = await this.#usage.usersOf(trx, ctx.orgId, id);
-      if (users.length > 0) {
-        throw new AppError(
-          'conflict',
-          `script is used by ${users.map((u) => `${u.type} "${u.name}"`).join(', ')}`,
-          {
-            details: users.map((u) => ({
-              field: u.type,
-              message: 'uses this script',
-              id: u.id,
-              name: u.name,
-            })),
-          },
-        );
-      }
+      await assertUnused(this.#usage, trx, ctx.orgId, 'script', id);
       await scriptsRepo.remove(trx, ctx.orgId, id);
       await this.#audit.record(trx, ctx, {
         action: 'deleted',
