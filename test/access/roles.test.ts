@@ -140,14 +140,14 @@ describe.each(dialects)('access: roles on %s', (dialect) => {
     expect(list.body.items.filter((r: { name: string }) => r.name === 'twins')).toHaveLength(1);
   });
 
-  it('roles: a role that a member or an API key holds cannot be deleted (409) until released', async () => {
+  it('roles: a role that a member, an API key or an open invite holds cannot be deleted (409) until released', async () => {
     const role = await createRole(owner, 'held', READ_PERMISSIONS);
     const member = await addMember(server, owner, 'held');
     const blocked = await call(server, 'DELETE', `/api/v1/access/roles/${role.body.id}`, {
       token: owner.token,
     });
     expectError(blocked, 409, 'conflict');
-    expect(blocked.body.error.details[0]).toMatchObject({ members: 1, api_keys: 0 });
+    expect(blocked.body.error.details[0]).toMatchObject({ members: 1, api_keys: 0, invites: 0 });
     expect(await rolesOf(member)).toEqual(['held']);
 
     await call(server, 'PUT', `/api/v1/access/users/${member.userId}/roles`, {
@@ -164,6 +164,17 @@ describe.each(dialects)('access: roles on %s', (dialect) => {
       'conflict',
     );
     await call(server, 'DELETE', `/api/v1/api-keys/${key.body.key.id}`, { token: owner.token });
+    // An open invite to the role holds it too: deleting the role must not silently void the invite.
+    const invite = await call(server, 'POST', '/api/v1/access/invites', {
+      token: owner.token,
+      body: { email: 'held-role@example.test', role_id: role.body.id },
+    });
+    const byInvite = await call(server, 'DELETE', `/api/v1/access/roles/${role.body.id}`, {
+      token: owner.token,
+    });
+    expectError(byInvite, 409, 'conflict');
+    expect(byInvite.body.error.details[0]).toMatchObject({ members: 0, api_keys: 0, invites: 1 });
+    await call(server, 'DELETE', `/api/v1/access/invites/${invite.body.invite.id}`, { token: owner.token });
     const freed = await call(server, 'DELETE', `/api/v1/access/roles/${role.body.id}`, {
       token: owner.token,
     });

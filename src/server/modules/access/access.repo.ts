@@ -64,12 +64,14 @@ export const accessRepo = {
     await db.deleteFrom('roles').where('org_id', '=', orgId).where('id', '=', id).execute();
   },
 
+  /** What holds the role: members, live API keys, and invites still open at `now`. */
   async roleUsage(
     db: Executor,
     orgId: string,
     roleId: string,
-  ): Promise<{ members: number; apiKeys: number }> {
-    const [members, keys] = await Promise.all([
+    now: string,
+  ): Promise<{ members: number; apiKeys: number; invites: number }> {
+    const [members, keys, invites] = await Promise.all([
       db
         .selectFrom('member_roles')
         .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -83,8 +85,17 @@ export const accessRepo = {
         .where('role_id', '=', roleId)
         .where('revoked_at', 'is', null)
         .executeTakeFirstOrThrow(),
+      db
+        .selectFrom('invites')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('org_id', '=', orgId)
+        .where('role_id', '=', roleId)
+        .where('accepted_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .executeTakeFirstOrThrow(),
     ]);
-    return { members: Number(members.n), apiKeys: Number(keys.n) };
+    return { members: Number(members.n), apiKeys: Number(keys.n), invites: Number(invites.n) };
   },
 
   rolesOfMember(db: Executor, orgId: string, userId: string): Promise<RoleRow[]> {

@@ -162,13 +162,16 @@ export class AccessService {
     await inTransaction(this.#db, async (trx) => {
       const role = await this.#role(trx, ctx.orgId, id);
       if (role.builtin === 1) throw new AppError('conflict', 'built-in roles cannot be deleted');
-      const usage = await accessRepo.roleUsage(trx, ctx.orgId, id);
-      if (usage.members > 0 || usage.apiKeys > 0) {
+      // Spent invites (accepted, revoked, expired) go with the role; their history is in the audit log.
+      const usage = await accessRepo.roleUsage(trx, ctx.orgId, id, this.#clock.now().toISOString());
+      if (usage.members > 0 || usage.apiKeys > 0 || usage.invites > 0) {
         throw new AppError(
           'conflict',
-          `role is in use by ${usage.members} member(s) and ${usage.apiKeys} API key(s)`,
+          `role is in use by ${usage.members} member(s), ${usage.apiKeys} API key(s) and ${usage.invites} open invite(s)`,
           {
-            details: [{ message: 'in use', members: usage.members, api_keys: usage.apiKeys }],
+            details: [
+              { message: 'in use', members: usage.members, api_keys: usage.apiKeys, invites: usage.invites },
+            ],
           },
         );
       }
