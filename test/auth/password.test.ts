@@ -125,4 +125,17 @@ describe.each(dialects)('auth passwords on %s', (dialect) => {
     expect(await loginStatus(owner.email, PASSWORD)).toBe(200);
     expect(await loginStatus(owner.email, NEW_PASSWORD)).toBe(401);
   });
+
+  it('auth: an access token is refused once expired, though it was accepted (and remembered) before', async () => {
+    const session = await signup(server, 'expiring');
+    expect((await me(session.token)).status).toBe(200);
+    // A token with a changed signature is refused, even while the real one is known.
+    const [head, body, signature = ''] = session.token.split('.');
+    const forged = `${head}.${body}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+    expectError(await me(forged), 401, 'unauthorized');
+    clock.advance(server.config.accessTokenTtlMs - 1000);
+    expect((await me(session.token)).status).toBe(200);
+    clock.advance(2000);
+    expectError(await me(session.token), 401, 'unauthorized');
+  });
 });
