@@ -59,15 +59,19 @@ export interface RoleGrant {
   permissions: readonly string[];
 }
 
-/** A member's effective permissions: the union of their roles' grants. */
+/** A member's effective permissions: the union of their roles' grants. Immutable. */
 export class PermissionSet {
   readonly #granted: Set<string>;
+  #array: Permission[] | undefined;
 
   constructor(permissions: Iterable<string>) {
     this.#granted = new Set(permissions);
   }
 
   static fromRoles(roles: readonly RoleGrant[]): PermissionSet {
+    // Most principals hold one built-in role: its set is built once, not on every request.
+    const [only] = roles;
+    if (roles.length === 1 && only?.builtin && isBuiltinRoleName(only.name)) return builtinSets[only.name];
     return new PermissionSet(
       roles.flatMap((role) =>
         role.builtin && isBuiltinRoleName(role.name) ? builtinPermissions[role.name] : role.permissions,
@@ -84,10 +88,16 @@ export class PermissionSet {
     return [...other.#granted].every((p) => this.#granted.has(p));
   }
 
+  /** In catalogue order. */
   toArray(): Permission[] {
-    return allPermissions.filter((p) => this.#granted.has(p));
+    this.#array ??= allPermissions.filter((p) => this.#granted.has(p));
+    return [...this.#array];
   }
 }
+
+const builtinSets = Object.fromEntries(
+  builtinRoleNames.map((name) => [name, new PermissionSet(builtinPermissions[name])]),
+) as Record<BuiltinRoleName, PermissionSet>;
 
 export function builtinRolePermissions(name: BuiltinRoleName): readonly Permission[] {
   return builtinPermissions[name];
