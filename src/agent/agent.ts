@@ -6,6 +6,7 @@ import { Connection, type ConnectionEnd } from './connection.js';
 import { collectFacts, detectInterpreters, MetricsSampler, type Interpreters } from './facts.js';
 import { AgentApi } from './http-api.js';
 import { errorMessage, stderrLog, type AgentLog } from './log.js';
+import { OutputReplay } from './output.js';
 import { JobRunner, type RunnerSink } from './runner.js';
 import { Spool, type ResultEvent } from './spool.js';
 import { newFingerprint, StateStore } from './state.js';
@@ -51,6 +52,7 @@ export class Agent implements ChannelHost, RunnerSink {
   /** Results not yet acknowledged, by job id: a mirror of the spool, with when each was last sent. */
   private readonly unacked = new Map<string, { result: ResultEvent; sentAt: number }>();
   private readonly settledWaiters = new Map<string, () => void>();
+  private readonly replay = new OutputReplay();
   /** Spool removals under way, awaited before exit so an acknowledged result is not sent again. */
   private readonly removals = new Set<Promise<void>>();
   private readonly interpreters: Interpreters;
@@ -139,6 +141,8 @@ export class Agent implements ChannelHost, RunnerSink {
   }
 
   onConnected(): void {
+    // Output first: the server drops output for a job whose result it already has.
+    for (const event of this.replay.events()) this.connection?.send(event);
     this.resend(0);
   }
 
@@ -169,6 +173,7 @@ export class Agent implements ChannelHost, RunnerSink {
     const entry = this.unacked.get(jobId);
     if (entry?.result.attempt !== attempt) return;
     this.unacked.delete(jobId);
+    this.replay.forget(jobId, attempt);
     const removal = this.spool
       .remove(jobId, attempt)
       .then(
@@ -184,6 +189,7 @@ export class Agent implements ChannelHost, RunnerSink {
   // RunnerSink
 
   event(event: JobEvent): void {
+    if (event.type === 'output') this.replay.keep(event);
     this.connection?.send(event);
   }
 

@@ -63,3 +63,37 @@ export class JobOutput {
     }));
   }
 }
+
+/** The server's default output cap: replaying more than it keeps would be wasted. */
+export const REPLAY_BYTES_PER_JOB = 1024 * 1024;
+
+/**
+ * Each job's output kept until its result is settled, so output that a dropped connection or a
+ * server restart lost is sent again on reconnect; the server stores each (attempt, seq) once.
+ */
+export class OutputReplay {
+  private readonly jobs = new Map<string, { attempt: number; events: OutputEvent[]; bytes: number }>();
+
+  constructor(private readonly maxBytesPerJob = REPLAY_BYTES_PER_JOB) {}
+
+  keep(event: OutputEvent): void {
+    let kept = this.jobs.get(event.job_id);
+    if (kept?.attempt !== event.attempt) {
+      kept = { attempt: event.attempt, events: [], bytes: 0 };
+      this.jobs.set(event.job_id, kept);
+    }
+    const bytes = Buffer.byteLength(event.data);
+    if (kept.bytes + bytes > this.maxBytesPerJob) return;
+    kept.events.push(event);
+    kept.bytes += bytes;
+  }
+
+  forget(jobId: string, attempt: number): void {
+    if (this.jobs.get(jobId)?.attempt === attempt) this.jobs.delete(jobId);
+  }
+
+  /** Every kept event, job by job, each job's in order. */
+  events(): OutputEvent[] {
+    return [...this.jobs.values()].flatMap((kept) => kept.events);
+  }
+}

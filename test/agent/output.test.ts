@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JobOutput, MAX_CHUNK_BYTES, splitUtf8 } from '../../src/agent/output.js';
+import { JobOutput, MAX_CHUNK_BYTES, OutputReplay, splitUtf8 } from '../../src/agent/output.js';
 
 describe('agent output chunker', () => {
   it('agent: a multi-byte character split across two reads is emitted whole', () => {
@@ -41,5 +41,32 @@ describe('agent output chunker', () => {
       [3, 'stdout', 3],
     ]);
     expect(events.every((e) => e.job_id === 'job-1' && e.attempt === 2 && e.type === 'output')).toBe(true);
+  });
+});
+
+describe('agent output replay', () => {
+  const chunk = (job: string, attempt: number, seq: number, data: string) =>
+    ({ type: 'output', job_id: job, attempt, seq, stream: 'stdout', data }) as const;
+
+  it('agent: output is kept per job up to its cap, a new attempt replaces the old, and a settled result forgets it', () => {
+    const replay = new OutputReplay(10);
+    replay.keep(chunk('a', 1, 0, 'hello'));
+    replay.keep(chunk('b', 1, 0, 'other'));
+    replay.keep(chunk('a', 1, 1, 'world'));
+    replay.keep(chunk('a', 1, 2, '!')); // over the 10-byte cap: not kept
+    expect(replay.events().map((e) => [e.job_id, e.seq])).toEqual([
+      ['a', 0],
+      ['a', 1],
+      ['b', 0],
+    ]);
+    replay.keep(chunk('b', 2, 0, 'again'));
+    replay.forget('a', 2); // another attempt's result: a's output stays
+    expect(replay.events().map((e) => [e.job_id, e.attempt, e.seq])).toEqual([
+      ['a', 1, 0],
+      ['a', 1, 1],
+      ['b', 2, 0],
+    ]);
+    replay.forget('a', 1);
+    expect(replay.events().map((e) => e.job_id)).toEqual(['b']);
   });
 });

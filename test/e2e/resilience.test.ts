@@ -83,7 +83,8 @@ describe.each(dialects)('e2e resilience on %s', (dialect) => {
     const finals = [];
     for (const id of ids) finals.push(await untilJob(server, id, (j) => j.status === 'succeeded', 30_000));
     for (const done of finals) expect(done).toMatchObject({ attempt: 1, exit_code: 0 });
-    // output is live and best-effort: what was printed while the server was down is not kept
+    // output printed while the server was down is replayed before the result, and stored once
+    expect(await outputText(server, ids[0]!)).toBe('done\n');
     expect(await outputText(server, ids[1]!)).toBe('done\n');
     const jobs = ok(await server.api('GET', `/api/v1/jobs?agent_id=${agent.id}`), 200).items;
     expect(jobs.map((j: any) => j.id).sort()).toEqual([...ids].sort());
