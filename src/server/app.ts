@@ -258,7 +258,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   services.sweeper.start();
   services.scheduler.start();
   app.addHook('onClose', async () => {
-    services.gateway.stop();
+    await services.gateway.stop();
     // Before the runs: a fire under way finishes starting its run.
     await services.scheduler.stop();
     await services.runs.stop();

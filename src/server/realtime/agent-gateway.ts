@@ -16,6 +16,9 @@ import { parseAgentFrame } from './frames.js';
  * Frames are handled one at a time, so output keeps its order and a result follows its output.
  * Dispatch requests arriving while one runs are folded into one more pass.
  */
+/** Agents marked disconnected per statement when the node stops: well under any bind-parameter limit. */
+const STOP_BATCH = 1000;
+
 class AgentConnection {
   state: 'greeting' | 'ready' | 'closed' = 'greeting';
   /** Cleared at each ping, set by the pong: a socket that stays silent through a ping is dead. */
@@ -100,13 +103,26 @@ export class AgentGateway {
     this.#pinger = setInterval(() => this.#ping(), 2 * this.#heartbeatIntervalMs).unref();
   }
 
-  /** Closes every agent socket; agents reconnect to another node or to this one after restart. */
-  stop(): void {
+  /**
+   * Marks the agents this node holds disconnected, then closes their sockets: they reconnect to
+   * another node, or to this one after a restart. Marked first, so an agent that reconnects
+   * elsewhere at once is marked connected there after this write, not before it.
+   */
+  async stop(): Promise<void> {
     this.#unsubscribe?.();
     clearInterval(this.#pinger);
-    for (const connection of this.#connections.values())
-      connection.socket.close(1001, 'server shutting down');
+    const held = [...this.#connections.values()];
     this.#connections.clear();
+    const ids = held.map((connection) => connection.agent.id);
+    const now = this.#clock.now().toISOString();
+    try {
+      for (let i = 0; i < ids.length; i += STOP_BATCH) {
+        await agentsRepo.setConnected(this.#db, ids.slice(i, i + STOP_BATCH), false, now);
+      }
+    } catch (error) {
+      this.#logger.error({ err: error }, 'could not mark the agents of this node disconnected');
+    }
+    for (const connection of held) connection.socket.close(1001, 'server shutting down');
   }
 
   attach(agent: AgentRow, socket: WebSocket, ip: string | null): void {
@@ -132,7 +148,7 @@ export class AgentGateway {
       if (this.#connections.get(agent.id) !== connection) return;
       this.#connections.delete(agent.id);
       agentsRepo
-        .setConnected(this.#db, agent.id, false, this.#clock.now().toISOString())
+        .setConnected(this.#db, [agent.id], false, this.#clock.now().toISOString())
         .catch((error: unknown) => {
           this.#logger.error({ err: error, agentId: agent.id }, 'could not mark agent disconnected');
         });
@@ -145,7 +161,7 @@ export class AgentGateway {
     switch (frame.type) {
       case 'hello': {
         await this.#agents.updateFacts(agentId, frame.facts, connection.ip);
-        await agentsRepo.setConnected(this.#db, agentId, true, this.#clock.now().toISOString());
+        await agentsRepo.setConnected(this.#db, [agentId], true, this.#clock.now().toISOString());
         this.#liveness.record(agentId, null);
         connection.state = 'ready';
         connection.send({
@@ -232,10 +248,10 @@ export class AgentGateway {
 
   async #reconnected(connection: AgentConnection): Promise<void> {
     const { id, org_id } = connection.agent;
-    await agentsRepo.setConnected(this.#db, id, true, this.#clock.now().toISOString());
+    await agentsRepo.setConnected(this.#db, [id], true, this.#clock.now().toISOString());
     // closed meanwhile, and not replaced: its close handler may have written before this did
     if (connection.state === 'closed' && !this.#connections.has(id)) {
-      await agentsRepo.setConnected(this.#db, id, false, this.#clock.now().toISOString());
+      await agentsRepo.setConnected(this.#db, [id], false, this.#clock.now().toISOString());
       return;
     }
     this.#bus.publish({ type: 'agent.status', org_id, agent_id: id, status: 'online', connected: true });

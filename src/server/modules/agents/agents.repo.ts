@@ -85,15 +85,16 @@ export const agentsRepo = {
     return db.selectFrom('agents').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
   },
 
-  setConnected(db: Executor, id: string, connected: boolean, now: string): Promise<unknown> {
-    return db
+  async setConnected(db: Executor, ids: readonly string[], connected: boolean, now: string): Promise<void> {
+    if (ids.length === 0) return;
+    await db
       .updateTable('agents')
       .set(
         connected
           ? { connected: 1, status: 'online', last_seen_at: now, updated_at: now }
           : { connected: 0, updated_at: now },
       )
-      .where('id', '=', id)
+      .where('id', 'in', ids)
       .execute();
   },
 
