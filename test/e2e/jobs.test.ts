@@ -47,18 +47,20 @@ describe.each(dialects)('e2e jobs on %s', (dialect) => {
     const done = ok(await run({ interpreter: 'bash', command: 'echo hello; echo world' }, 10), 200);
     expect(done).toMatchObject({ status: 'succeeded', exit_code: 0, attempt: 1, agent_id: agent.id });
     expect(done.finished_at).not.toBeNull();
-    expect(await outputText(server, done.id)).toBe('hello\nworld\n');
+    expect(done.output).toBe('hello\nworld\n');
+    expect(await outputText(server, done.id)).toBe(done.output);
 
     const failed = ok(await run({ interpreter: 'bash', command: 'echo out; echo err >&2; exit 3' }, 10), 200);
     expect(failed).toMatchObject({ status: 'failed', exit_code: 3 });
-    const text = await outputText(server, failed.id);
-    expect(text).toContain('out\n');
-    expect(text).toContain('err\n');
+    expect(failed.output).toContain('out\n');
+    expect(failed.output).toContain('err\n');
+    expect(await outputText(server, failed.id)).toBe(failed.output);
   });
 
   it('e2e: an async job answers 202 at once and is polled to its end', async () => {
     const accepted = ok(await run({ interpreter: 'sh', command: 'sleep 0.5; echo later' }), 202);
     expect(['queued', 'dispatched', 'running']).toContain(accepted.status);
+    expect(accepted).not.toHaveProperty('output');
     const done = await untilJob(server, accepted.id, (j) => j.status === 'succeeded');
     expect(done).toMatchObject({ exit_code: 0, attempt: 1 });
     expect(await outputText(server, accepted.id)).toBe('later\n');

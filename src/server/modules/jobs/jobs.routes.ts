@@ -5,11 +5,12 @@ import { contextOf } from '../../http/context.js';
 import { IdParams } from '../../http/schemas.js';
 import { PageOf, PageQuery, mapPage, pageParams } from '../../lib/pagination.js';
 import { maskSecrets } from '../audit/audit.service.js';
-import type { JobRow } from './jobs.repo.js';
+import type { JobRow, OutputRow } from './jobs.repo.js';
 import {
   JobCreateBody,
   JobListQuery,
   JobSchema,
+  JobWithOutputSchema,
   OutputChunks,
   OutputQuery,
   WaitQuery,
@@ -17,6 +18,12 @@ import {
 import type { JobsService } from './jobs.service.js';
 
 const tags = ['jobs'];
+
+/** The whole output as text, stdout and stderr in the order they came, with a note when cut. */
+function outputText(job: JobRow, chunks: readonly OutputRow[]): string {
+  const text = chunks.map((c) => c.data).join('');
+  return job.output_truncated === 1 ? `${text}\n[output truncated at the size cap]\n` : text;
+}
 
 export function jobView(job: JobRow) {
   return {
@@ -61,18 +68,22 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
         schema: {
           tags,
           summary: 'Run a command on one agent; `?wait=N` holds the request up to N seconds for the result',
+          description:
+            'A job that ends within the wait is answered 200 with its output; otherwise 202 with the job as it is',
           params: IdParams,
           querystring: WaitQuery,
           body: JobCreateBody,
-          response: { 200: JobSchema, 202: JobSchema },
+          response: { 200: JobWithOutputSchema, 202: JobSchema },
         },
       },
       async (request, reply) => {
         const ctx = contextOf(request);
-        let job = await jobs.create(ctx, request.params.id, request.body);
+        const created = await jobs.create(ctx, request.params.id, request.body);
         const wait = request.query.wait ?? 0;
-        if (wait > 0) job = await jobs.waitForFinal(ctx.orgId, job.id, wait * 1000);
-        return reply.status(isFinal(job.status) ? 200 : 202).send(jobView(job));
+        const job = wait > 0 ? await jobs.waitForFinal(ctx.orgId, created.id, wait * 1000) : created;
+        if (!isFinal(job.status)) return reply.status(202).send(jobView(job));
+        const { chunks } = await jobs.output(ctx.orgId, job.id);
+        return reply.status(200).send({ ...jobView(job), output: outputText(job, chunks) });
       },
     );
 
@@ -168,13 +179,10 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
             })),
           };
         }
-        const text =
-          chunks.map((c) => c.data).join('') +
-          (job.output_truncated === 1 ? '\n[output truncated at the size cap]\n' : '');
         return reply
           .type('text/plain; charset=utf-8')
           .header('content-disposition', `attachment; filename="job-${job.id}.log"`)
-          .send(text);
+          .send(outputText(job, chunks));
       },
     );
   };

@@ -68,6 +68,16 @@ export const JobSchema = Type.Object({
   task_name: NullableString,
 });
 
+export const JobWithOutputSchema = Type.Object(
+  {
+    ...JobSchema.properties,
+    output: Type.String({
+      description: 'The whole output (stdout and stderr interleaved in order), with a note when truncated',
+    }),
+  },
+  { description: 'A job that ended while the request waited, with its output' },
+);
+
 export const JobListQuery = Type.Intersect([
   PageQuery,
   Type.Object({ agent_id: Type.Optional(Id), run_id: Type.Optional(Id), status: Type.Optional(JobStatus) }),
