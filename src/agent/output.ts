@@ -83,7 +83,11 @@ export class OutputReplay {
       this.jobs.set(event.job_id, kept);
     }
     const bytes = Buffer.byteLength(event.data);
-    if (kept.bytes + bytes > this.maxBytesPerJob) return;
+    if (kept.bytes + bytes > this.maxBytesPerJob) {
+      // Full: a later, smaller chunk is not kept either, so what is kept has no gaps.
+      kept.bytes = this.maxBytesPerJob;
+      return;
+    }
     kept.events.push(event);
     kept.bytes += bytes;
   }

@@ -54,6 +54,7 @@ describe('agent output replay', () => {
     replay.keep(chunk('b', 1, 0, 'other'));
     replay.keep(chunk('a', 1, 1, 'world'));
     replay.keep(chunk('a', 1, 2, '!')); // over the 10-byte cap: not kept
+    replay.keep(chunk('a', 1, 3, '')); // nor anything after it
     expect(replay.events().map((e) => [e.job_id, e.seq])).toEqual([
       ['a', 0],
       ['a', 1],

@@ -46,7 +46,6 @@ export class TasksService {
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #caps: DialectCaps;
-
   readonly #box: SecretBox;
 
   constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; caps: DialectCaps; box: SecretBox }) {
@@ -57,15 +56,16 @@ export class TasksService {
     this.#box = deps.box;
   }
 
-  /**
-   * Checks every draft and reports every problem at once (422), each under its own field; returns
-   * the drafts as they are stored, their scripts' secret parameter values sealed.
-   */
+  /** One draft checked (422) and as it is stored. */
   async #soundOne(trx: Executor, orgId: string, draft: TaskDraft): Promise<TaskDraft> {
     const [sound = draft] = await this.#sound(trx, orgId, [draft], () => '');
     return sound;
   }
 
+  /**
+   * Checks every draft and reports every problem at once (422), each under its own field; returns
+   * the drafts as they are stored, their scripts' secret parameter values sealed.
+   */
   async #sound(
     trx: Executor,
     orgId: string,
