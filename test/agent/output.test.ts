@@ -49,12 +49,12 @@ describe('agent output replay', () => {
     ({ type: 'output', job_id: job, attempt, seq, stream: 'stdout', data }) as const;
 
   it('agent: output is kept per job up to its cap, a new attempt replaces the old, and a settled result forgets it', () => {
-    const replay = new OutputReplay(10);
+    const replay = new OutputReplay(11);
     replay.keep(chunk('a', 1, 0, 'hello'));
     replay.keep(chunk('b', 1, 0, 'other'));
     replay.keep(chunk('a', 1, 1, 'world'));
-    replay.keep(chunk('a', 1, 2, '!')); // over the 10-byte cap: not kept
-    replay.keep(chunk('a', 1, 3, '')); // nor anything after it
+    replay.keep(chunk('a', 1, 2, '!!')); // over the 11-byte cap: not kept
+    replay.keep(chunk('a', 1, 3, '!')); // nor anything after it, though it would fit
     expect(replay.events().map((e) => [e.job_id, e.seq])).toEqual([
       ['a', 0],
       ['a', 1],
