@@ -258,7 +258,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   services.sweeper.start();
   services.scheduler.start();
   app.addHook('onClose', async () => {
-    await services.gateway.stop();
     // Before the runs: a fire under way finishes starting its run.
     await services.scheduler.stop();
     await services.runs.stop();
@@ -294,7 +293,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   installGuard(app, { users: services.authenticator, agents: services.agentAuth });
-  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  await app.register(websocket, {
+    options: { maxPayload: 1024 * 1024 },
+    // Before the database closes: the gateway marks its agents disconnected and closes their
+    // sockets, then every other socket (consoles) is closed.
+    async preClose() {
+      await services.gateway.stop();
+      for (const client of app.websocketServer.clients) client.close(1001, 'server shutting down');
+      await new Promise((resolve) => app.websocketServer.close(resolve));
+    },
+  });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const metrics = new Registry();

@@ -55,7 +55,7 @@ describe.each(dialects)('fleet: the agent gateway on %s', (dialect) => {
     expect(await connectedOf(ids)).toEqual({ [a]: 1, [b]: 1, [onFirst.agentId]: 1 });
 
     await second.close();
-    await Promise.all(closed);
+    expect(await Promise.all(closed)).toEqual([1001, 1001]);
     expect(await connectedOf(ids)).toEqual({ [a]: 0, [b]: 0, [onFirst.agentId]: 1 });
     sockets[2]!.close();
   });
