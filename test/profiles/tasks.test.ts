@@ -204,6 +204,32 @@ describe.each(dialects)('profiles: tasks on %s', (dialect) => {
       version: '1.2.3',
       api_token: expect.stringMatching(/^v1:/),
     });
+
+    // A client sending back what it read (the mask) keeps the secret; a new value replaces it.
+    const storedToken = async () =>
+      JSON.parse(
+        (
+          await server.database.db
+            .selectFrom('profile_tasks')
+            .select('parameters')
+            .where('id', '=', task.id)
+            .executeTakeFirstOrThrow()
+        ).parameters,
+      ).api_token as string;
+    const echoed = await expectStatus(
+      api('PATCH', `${path}/${task.id}`, {
+        name: 'deploy 2',
+        parameters: { ...task.parameters, version: '2.0' },
+      }),
+      200,
+    );
+    expect(echoed.parameters).toEqual({ version: '2.0', api_token: '********' });
+    expect(await storedToken()).toBe(JSON.parse(stored.parameters).api_token);
+    await expectStatus(
+      api('PATCH', `${path}/${task.id}`, { parameters: { version: '2.0', api_token: 'a-new-secret' } }),
+      200,
+    );
+    expect(await storedToken()).not.toBe(JSON.parse(stored.parameters).api_token);
   });
 
   it('profiles: reorder takes every task id once, in the new order (else 422)', async () => {

@@ -270,6 +270,24 @@ describe.each(dialects)('schedules: CRUD and validation on %s', (dialect) => {
       .where('id', '=', created.id)
       .executeTakeFirstOrThrow();
     expect(after.parameters).toBe(stored.parameters);
+    // Sending back the action as read (secret masked) keeps the secret, and the new path is taken.
+    const echoed = await expectStatus(
+      call(server, 'PATCH', `/api/v1/schedules/${created.id}`, {
+        token: owner.token,
+        body: { action: { ...created.action, parameters: { ...created.action.parameters, path: '/data' } } },
+      }),
+      200,
+    );
+    expect(echoed.action.parameters).toEqual({ path: '/data', api_key: '********' });
+    const edited = await server.database.db
+      .selectFrom('schedules')
+      .select('parameters')
+      .where('id', '=', created.id)
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(edited.parameters)).toEqual({
+      path: '/data',
+      api_key: JSON.parse(stored.parameters).api_key,
+    });
   });
 
   it('schedules: a script a schedule runs cannot be deleted (409 naming the schedule) until the schedule goes', async () => {

@@ -5,7 +5,7 @@ import type { SecretBox } from '../../lib/crypto.js';
 import { notFound, type ErrorDetail } from '../../lib/errors.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import { mapSecretValues, unprocessable } from '../scripts/scripts.params.js';
+import { mapSecretValues, restoreMaskedSecrets, unprocessable } from '../scripts/scripts.params.js';
 import { scriptsRepo, type ScriptRow } from '../scripts/scripts.repo.js';
 import { profilesRepo, type ProfileRow } from './profiles.repo.js';
 import { MAX_TASKS, type TaskCreateBody, type TaskInput, type TaskUpdateBody } from './profiles.schemas.js';
@@ -142,6 +142,12 @@ export class TasksService {
       for (const [key, value] of Object.entries(input))
         if (value !== undefined) Object.assign(changed, { [key]: value });
       if (changed.action !== before.action) changed = withAction(changed, new Set(Object.keys(input)));
+      if (input.parameters && changed.script_id === before.script_id)
+        changed.parameters = restoreMaskedSecrets(
+          changed.parameters,
+          before.parameters,
+          row.script_parameters,
+        );
       const draft = await this.#soundOne(trx, ctx.orgId, changed);
       const now = await this.#touch(trx, ctx.orgId, profileId);
       const {

@@ -5,7 +5,7 @@ import type { Permission } from '../access/permissions.js';
 import type { ProfileApplier } from '../profiles/profiles.apply.js';
 import type { ProfilesService } from '../profiles/profiles.service.js';
 import type { RunView } from '../runs/runs.service.js';
-import { mapSecretValues, unprocessable } from '../scripts/scripts.params.js';
+import { mapSecretValues, restoreMaskedSecrets, unprocessable } from '../scripts/scripts.params.js';
 import type { ScriptRow } from '../scripts/scripts.repo.js';
 import { jobInputOf, type ScriptRunner } from '../scripts/scripts.runner.js';
 import type { ScriptsService } from '../scripts/scripts.service.js';
@@ -28,9 +28,10 @@ export interface Launch {
 export interface ScheduleLauncher {
   /**
    * Refuses (422) an action that could not run: a missing script or profile, wrong parameters.
-   * Returns the action as it is stored, its secret parameter values sealed.
+   * Returns the action as it is stored, its secret parameter values sealed; a secret given back
+   * masked keeps its value in `stored`, the action as it was before an edit.
    */
-  check(ctx: RequestContext, action: ScheduleAction): Promise<ScheduleAction>;
+  check(ctx: RequestContext, action: ScheduleAction, stored?: ScheduleAction): Promise<ScheduleAction>;
   /** Starts one run; its source is `script`, `command` or `profile`, like a run started by hand. */
   launch(ctx: RequestContext, launch: Launch): Promise<RunView>;
 }
@@ -82,7 +83,7 @@ export class LibraryLauncher implements ScheduleLauncher {
     this.#box = deps.box;
   }
 
-  async check(ctx: RequestContext, action: ScheduleAction): Promise<ScheduleAction> {
+  async check(ctx: RequestContext, action: ScheduleAction, stored?: ScheduleAction): Promise<ScheduleAction> {
     switch (action.kind) {
       case 'script':
       case 'command': {
@@ -95,14 +96,18 @@ export class LibraryLauncher implements ScheduleLauncher {
           throw unprocessable(`the script is a ${script.kind}, not a ${action.kind}`, [
             { field: 'action.kind', message: `use "${script.kind}" for this script` },
           ]);
+        const given = action.parameters ?? {};
+        const parameters =
+          stored?.kind === action.kind && stored.script_id === action.script_id
+            ? restoreMaskedSecrets(given, stored.parameters ?? {}, script.parameters)
+            : given;
         try {
-          jobInputOf(script, action);
+          jobInputOf(script, { ...action, parameters });
         } catch (error) {
           underAction(error);
         }
-        if (!action.parameters) return action;
         const seal = (value: string) => this.#box.sealOnce(value);
-        return { ...action, parameters: mapSecretValues(action.parameters, script.parameters, seal) };
+        return { ...action, parameters: mapSecretValues(parameters, script.parameters, seal) };
       }
       case 'profile':
         await referenced(

@@ -15,7 +15,7 @@ import {
 } from './schedules.repo.js';
 import type { ScheduleAction, ScheduleCreateBody, ScheduleUpdateBody } from './schedules.schemas.js';
 import { firstFireAfter, timingFields, timingOf, type TimingFields } from './schedules.timing.js';
-import { actionColumns, scheduleView, type ScheduleView } from './schedules.views.js';
+import { actionColumns, actionOf, scheduleView, type ScheduleView } from './schedules.views.js';
 
 function nameTaken(name: string): AppError {
   return new AppError('conflict', `a schedule named "${name}" exists`, {
@@ -119,7 +119,12 @@ export class SchedulesService {
   }
 
   async update(ctx: RequestContext, id: string, input: ScheduleUpdateBody): Promise<ScheduleView> {
-    const action = input.action && (await this.#runnable(ctx, input.action));
+    let action: ScheduleAction | undefined;
+    if (input.action) {
+      const stored = await schedulesRepo.get(this.#db, ctx.orgId, id);
+      if (!stored) throw notFound('schedule');
+      action = await this.#runnable(ctx, input.action, actionOf(stored));
+    }
     return inTransaction(this.#db, async (trx) => {
       const locked = await schedulesRepo.lock(trx, ctx.orgId, id, this.#caps.rowLocks);
       if (!locked) throw notFound('schedule');
@@ -190,11 +195,15 @@ export class SchedulesService {
 
   /** Whoever schedules an action must be allowed to run it by hand (403), and it must be runnable (422). */
   /** The action as it is stored, once the caller may schedule it and it could run. */
-  async #runnable(ctx: RequestContext, action: ScheduleAction): Promise<ScheduleAction> {
+  async #runnable(
+    ctx: RequestContext,
+    action: ScheduleAction,
+    stored?: ScheduleAction,
+  ): Promise<ScheduleAction> {
     const permission = permissionFor(action.kind);
     if (!ctx.permissions.has(permission))
       throw new AppError('forbidden', `scheduling a ${action.kind} takes the permission "${permission}"`);
-    return this.#launcher.check(ctx, action);
+    return this.#launcher.check(ctx, action, stored);
   }
 
   async #view(db: Executor, orgId: string, id: string): Promise<ScheduleView> {

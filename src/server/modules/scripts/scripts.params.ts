@@ -1,4 +1,5 @@
 import { AppError, type ErrorDetail } from '../../lib/errors.js';
+import { MASK } from '../audit/audit.service.js';
 import type { ParameterDefinition, ParameterValue } from './scripts.schemas.js';
 
 /**
@@ -23,16 +24,31 @@ export function envNameOf(definition: Pick<ParameterDefinition, 'name' | 'type'>
 export function mapSecretValues(
   values: Readonly<Record<string, ParameterValue>>,
   definitionsJson: string | null,
-  change: (value: string) => string,
+  change: (value: string, name: string) => string,
 ): Record<string, ParameterValue> {
   const definitions = JSON.parse(definitionsJson ?? '[]') as ParameterDefinition[];
   const secrets = new Set(definitions.filter((d) => d.type === 'secret').map((d) => d.name));
   return Object.fromEntries(
     Object.entries(values).map(([name, value]) => [
       name,
-      secrets.has(name) && typeof value === 'string' ? change(value) : value,
+      secrets.has(name) && typeof value === 'string' ? change(value, name) : value,
     ]),
   );
+}
+
+/**
+ * A secret given back as the mask (a client sending what it read) keeps the value stored for it,
+ * so editing something else does not overwrite the secret with asterisks.
+ */
+export function restoreMaskedSecrets(
+  values: Readonly<Record<string, ParameterValue>>,
+  stored: Readonly<Record<string, ParameterValue>>,
+  definitionsJson: string | null,
+): Record<string, ParameterValue> {
+  return mapSecretValues(values, definitionsJson, (value, name) => {
+    const kept = stored[name];
+    return value === MASK && typeof kept === 'string' ? kept : value;
+  });
 }
 
 /** Why a value does not fit its definition, or null when it does. */
