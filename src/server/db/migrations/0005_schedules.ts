@@ -16,7 +16,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('action_kind', 'text', (c) => c.notNull())
     // No cascade: the scripts service refuses (409) to delete a script a schedule runs.
     .addColumn('script_id', 'text', (c) => c.references('scripts.id'))
-    // No reference: a deleted profile leaves the schedule, whose next fire records the error.
+    // No reference (profiles share a table with templates): the profiles service refuses (409) to
+    // delete a profile a schedule runs.
     .addColumn('profile_id', 'text')
     .addColumn('parameters', 'text', (c) => c.notNull().defaultTo('{}'))
     .addColumn('timeout_seconds', 'integer')
