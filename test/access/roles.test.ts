@@ -136,6 +136,11 @@ describe.each(dialects)('access: roles on %s', (dialect) => {
       body: { name: 'owner' },
     });
     expectError(toBuiltin, 409, 'conflict');
+    // Racing creates of one name: one wins, the others are 409 (never a 500 from the constraint).
+    const racing = await Promise.all(
+      Array.from({ length: 5 }, () => createRole(owner, 'quintuplets', ['users:read'])),
+    );
+    expect(racing.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
     const list = await call(server, 'GET', '/api/v1/access/roles?limit=200', { token: owner.token });
     expect(list.body.items.filter((r: { name: string }) => r.name === 'twins')).toHaveLength(1);
   });

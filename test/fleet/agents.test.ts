@@ -188,6 +188,12 @@ describe.each(dialects)('fleet: agents and groups on %s', (dialect) => {
     expect(renamed).toMatchObject({ name: 'kv stores', description: '' });
     // Renaming to its own name is no conflict.
     await expectStatus(api(owner, 'PATCH', `/api/v1/agent-groups/${second.id}`, { name: 'kv stores' }), 200);
+    // Racing creates of one name: one wins, the others are 409 (never a 500 from the constraint).
+    const racer = await signup(server, 'racer');
+    const racing = await Promise.all(
+      Array.from({ length: 5 }, () => api(racer, 'POST', '/api/v1/agent-groups', { name: 'racers' })),
+    );
+    expect(racing.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
     // Another organisation may use the same name.
     const other = await signup(server, 'other');
     await expectStatus(api(other, 'POST', '/api/v1/agent-groups', { name: 'databases' }), 201);

@@ -23,9 +23,18 @@ export function hasJsonTag(column: Expression<unknown>, tag: string): Expression
   return sql<SqlBool>`${column} like ${`%${escapeLike(JSON.stringify(tag))}%`} escape '\\'`;
 }
 
-/** A unique constraint refused the write: names are unique per organisation, so two racing creates cannot both win. */
-export function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  // 23505 is PostgreSQL's unique_violation; better-sqlite3 names the constraint kind.
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+/**
+ * True when the write went through, false when a unique constraint refused it: names are unique
+ * per organisation, so of two racing creates or renames only one can win.
+ */
+export async function unlessTaken(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    // 23505 is PostgreSQL's unique_violation; better-sqlite3 names the constraint kind.
+    if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE') return false;
+    throw error;
+  }
 }

@@ -1,6 +1,7 @@
 import type { Executor } from '../../db/executor.js';
 import type { RolesTable } from '../../db/schema.js';
 import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
+import { unlessTaken } from '../../db/search.js';
 
 export type RoleRow = RolesTable;
 
@@ -12,8 +13,9 @@ export interface MemberRow {
 }
 
 export const accessRepo = {
-  insertRole(db: Executor, role: RoleRow): Promise<unknown> {
-    return db.insertInto('roles').values(role).execute();
+  /** False when the organisation already has a role of that name. */
+  insertRole(db: Executor, role: RoleRow): Promise<boolean> {
+    return unlessTaken(db.insertInto('roles').values(role).execute());
   },
 
   listRoles(db: Executor, orgId: string, page: PageParams): Promise<Page<RoleRow>> {
@@ -48,8 +50,10 @@ export const accessRepo = {
     orgId: string,
     id: string,
     changes: Partial<Pick<RoleRow, 'name' | 'description' | 'permissions' | 'updated_at'>>,
-  ): Promise<unknown> {
-    return db.updateTable('roles').set(changes).where('org_id', '=', orgId).where('id', '=', id).execute();
+  ): Promise<boolean> {
+    return unlessTaken(
+      db.updateTable('roles').set(changes).where('org_id', '=', orgId).where('id', '=', id).execute(),
+    );
   },
 
   async deleteRole(db: Executor, orgId: string, id: string): Promise<void> {

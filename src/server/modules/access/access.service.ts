@@ -37,6 +37,10 @@ export interface InviteView {
   status: 'pending' | 'accepted' | 'revoked' | 'expired';
 }
 
+function roleNameTaken(name: string): AppError {
+  return new AppError('conflict', `a role named "${name}" exists`);
+}
+
 export function rolePermissions(role: Pick<RoleRow, 'name' | 'builtin' | 'permissions'>): PermissionSet {
   return PermissionSet.fromRoles([
     { name: role.name, builtin: role.builtin === 1, permissions: JSON.parse(role.permissions) as string[] },
@@ -95,8 +99,6 @@ export class AccessService {
     if (isBuiltinRoleName(input.name))
       throw new AppError('conflict', `"${input.name}" is a built-in role name`);
     return inTransaction(this.#db, async (trx) => {
-      if (await accessRepo.findRoleByName(trx, ctx.orgId, input.name))
-        throw new AppError('conflict', `a role named "${input.name}" exists`);
       const now = this.#clock.now().toISOString();
       const role: RoleRow = {
         id: newId(),
@@ -108,7 +110,7 @@ export class AccessService {
         created_at: now,
         updated_at: now,
       };
-      await accessRepo.insertRole(trx, role);
+      if (!(await accessRepo.insertRole(trx, role))) throw roleNameTaken(input.name);
       await this.#audit.record(trx, ctx, {
         action: 'created',
         entityType: 'role',
@@ -136,17 +138,16 @@ export class AccessService {
       if (input.name !== undefined && input.name !== before.name) {
         if (isBuiltinRoleName(input.name))
           throw new AppError('conflict', `"${input.name}" is a built-in role name`);
-        if (await accessRepo.findRoleByName(trx, ctx.orgId, input.name))
-          throw new AppError('conflict', `a role named "${input.name}" exists`);
         after.name = input.name;
       }
       if (input.description !== undefined) after.description = input.description;
-      await accessRepo.updateRole(trx, ctx.orgId, id, {
+      const updated = await accessRepo.updateRole(trx, ctx.orgId, id, {
         name: after.name,
         description: after.description,
         permissions: after.permissions,
         updated_at: after.updated_at,
       });
+      if (!updated) throw roleNameTaken(after.name);
       await this.#audit.record(trx, ctx, {
         action: 'modified',
         entityType: 'role',

@@ -1,6 +1,7 @@
 import type { Executor } from '../../db/executor.js';
 import type { AgentGroupsTable } from '../../db/schema.js';
 import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
+import { unlessTaken } from '../../db/search.js';
 
 export type GroupRow = AgentGroupsTable;
 export type GroupWithCount = GroupRow & { agent_count: number | string | bigint };
@@ -21,8 +22,9 @@ function withCount(db: Executor, orgId: string) {
 }
 
 export const groupsRepo = {
-  insert(db: Executor, group: GroupRow): Promise<unknown> {
-    return db.insertInto('agent_groups').values(group).execute();
+  /** False when the organisation already has a group of that name. */
+  insert(db: Executor, group: GroupRow): Promise<boolean> {
+    return unlessTaken(db.insertInto('agent_groups').values(group).execute());
   },
 
   async list(db: Executor, orgId: string, page: PageParams): Promise<Page<GroupWithCount>> {
@@ -47,27 +49,15 @@ export const groupsRepo = {
       .executeTakeFirst();
   },
 
-  findByName(db: Executor, orgId: string, name: string): Promise<GroupRow | undefined> {
-    return db
-      .selectFrom('agent_groups')
-      .selectAll()
-      .where('org_id', '=', orgId)
-      .where('name', '=', name)
-      .executeTakeFirst();
-  },
-
   update(
     db: Executor,
     orgId: string,
     id: string,
     changes: Partial<Pick<GroupRow, 'name' | 'description' | 'auto_profile_id' | 'updated_at'>>,
-  ): Promise<unknown> {
-    return db
-      .updateTable('agent_groups')
-      .set(changes)
-      .where('org_id', '=', orgId)
-      .where('id', '=', id)
-      .execute();
+  ): Promise<boolean> {
+    return unlessTaken(
+      db.updateTable('agent_groups').set(changes).where('org_id', '=', orgId).where('id', '=', id).execute(),
+    );
   },
 
   delete(db: Executor, orgId: string, id: string): Promise<unknown> {

@@ -31,6 +31,12 @@ function view(row: GroupWithCount): GroupView {
   };
 }
 
+function groupNameTaken(name: string): AppError {
+  return new AppError('conflict', `an agent group named "${name}" exists`, {
+    details: [{ field: 'name', message: 'taken' }],
+  });
+}
+
 /** A group id given in a body must name a group of the caller's organisation: else 422. */
 export async function requireGroup(db: Executor, orgId: string, groupId: string): Promise<GroupRow> {
   const group = await groupsRepo.get(db, orgId, groupId);
@@ -67,7 +73,6 @@ export class GroupsService {
     input: { name: string; description?: string; auto_profile_id?: string | null },
   ): Promise<GroupView> {
     return inTransaction(this.#db, async (trx) => {
-      await this.#assertNameFree(trx, ctx.orgId, input.name);
       if (input.auto_profile_id)
         await requireProfile(trx, ctx.orgId, input.auto_profile_id, 'auto_profile_id');
       const now = this.#clock.now().toISOString();
@@ -80,7 +85,7 @@ export class GroupsService {
         created_at: now,
         updated_at: now,
       };
-      await groupsRepo.insert(trx, row);
+      if (!(await groupsRepo.insert(trx, row))) throw groupNameTaken(input.name);
       const created = view({ ...row, agent_count: 0 });
       await this.#audit.record(trx, ctx, {
         action: 'created',
@@ -99,8 +104,6 @@ export class GroupsService {
   ): Promise<GroupView> {
     return inTransaction(this.#db, async (trx) => {
       const before = await this.get(ctx.orgId, id, trx);
-      if (input.name !== undefined && input.name !== before.name)
-        await this.#assertNameFree(trx, ctx.orgId, input.name);
       if (input.auto_profile_id)
         await requireProfile(trx, ctx.orgId, input.auto_profile_id, 'auto_profile_id');
       const after: GroupView = {
@@ -110,12 +113,13 @@ export class GroupsService {
         auto_profile_id: input.auto_profile_id === undefined ? before.auto_profile_id : input.auto_profile_id,
         updated_at: this.#clock.now().toISOString(),
       };
-      await groupsRepo.update(trx, ctx.orgId, id, {
+      const updated = await groupsRepo.update(trx, ctx.orgId, id, {
         name: after.name,
         description: after.description,
         auto_profile_id: after.auto_profile_id,
         updated_at: after.updated_at,
       });
+      if (!updated) throw groupNameTaken(after.name);
       await this.#audit.record(trx, ctx, {
         action: 'modified',
         entityType: 'agent_group',
@@ -141,12 +145,5 @@ export class GroupsService {
         before,
       });
     });
-  }
-
-  async #assertNameFree(db: Executor, orgId: string, name: string): Promise<void> {
-    if (await groupsRepo.findByName(db, orgId, name))
-      throw new AppError('conflict', `an agent group named "${name}" exists`, {
-        details: [{ field: 'name', message: 'taken' }],
-      });
   }
 }

@@ -54,7 +54,7 @@ export class OrgsService {
     const roleIds = {} as Record<BuiltinRoleName, string>;
     for (const name of builtinRoleNames) {
       roleIds[name] = newId();
-      await accessRepo.insertRole(trx, {
+      const inserted = await accessRepo.insertRole(trx, {
         id: roleIds[name],
         org_id: org.id,
         name,
@@ -64,6 +64,8 @@ export class OrgsService {
         created_at: now,
         updated_at: now,
       });
+      // A new organisation has no roles yet: a clash here is a bug, not a user error.
+      if (!inserted) throw new Error(`built-in role ${name} exists in a new organisation`);
     }
     await accessRepo.insertMembership(trx, org.id, input.ownerUserId, now);
     await accessRepo.setMemberRoles(trx, org.id, input.ownerUserId, [roleIds.owner]);

@@ -1,7 +1,7 @@
 import type { Executor } from '../../db/executor.js';
 import type { ProfilesTable, ProfileTasksTable } from '../../db/schema.js';
 import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
-import { containsText, isUniqueViolation } from '../../db/search.js';
+import { containsText, unlessTaken } from '../../db/search.js';
 
 export type ProfileRow = ProfilesTable;
 export type TaskRow = ProfileTasksTable;
@@ -29,14 +29,8 @@ function tasksQuery(db: Executor) {
 
 export const profilesRepo = {
   /** False when the organisation already has a profile (or template) of that name. */
-  async insert(db: Executor, row: ProfileRow): Promise<boolean> {
-    try {
-      await db.insertInto('profiles').values(row).execute();
-      return true;
-    } catch (error) {
-      if (isUniqueViolation(error)) return false;
-      throw error;
-    }
+  insert(db: Executor, row: ProfileRow): Promise<boolean> {
+    return unlessTaken(db.insertInto('profiles').values(row).execute());
   },
 
   get(db: Executor, orgId: string, id: string, isTemplate: boolean): Promise<ProfileRow | undefined> {
@@ -99,19 +93,10 @@ export const profilesRepo = {
   },
 
   /** False when a rename takes a name already used. */
-  async update(db: Executor, orgId: string, id: string, changes: ProfileChanges): Promise<boolean> {
-    try {
-      await db
-        .updateTable('profiles')
-        .set(changes)
-        .where('org_id', '=', orgId)
-        .where('id', '=', id)
-        .execute();
-      return true;
-    } catch (error) {
-      if (isUniqueViolation(error)) return false;
-      throw error;
-    }
+  update(db: Executor, orgId: string, id: string, changes: ProfileChanges): Promise<boolean> {
+    return unlessTaken(
+      db.updateTable('profiles').set(changes).where('org_id', '=', orgId).where('id', '=', id).execute(),
+    );
   },
 
   /** Deletes the profile; its tasks go with it (on delete cascade). */

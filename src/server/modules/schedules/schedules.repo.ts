@@ -1,7 +1,7 @@
 import type { Executor } from '../../db/executor.js';
 import type { RolesTable, SchedulesTable } from '../../db/schema.js';
 import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
-import { isUniqueViolation } from '../../db/search.js';
+import { unlessTaken } from '../../db/search.js';
 
 export type ScheduleRow = SchedulesTable;
 
@@ -27,14 +27,8 @@ function withScript(db: Executor) {
 
 export const schedulesRepo = {
   /** False when the organisation already has a schedule of that name. */
-  async insert(db: Executor, row: ScheduleRow): Promise<boolean> {
-    try {
-      await db.insertInto('schedules').values(row).execute();
-      return true;
-    } catch (error) {
-      if (isUniqueViolation(error)) return false;
-      throw error;
-    }
+  insert(db: Executor, row: ScheduleRow): Promise<boolean> {
+    return unlessTaken(db.insertInto('schedules').values(row).execute());
   },
 
   get(db: Executor, orgId: string, id: string): Promise<ScheduleWithScript | undefined> {
@@ -64,27 +58,17 @@ export const schedulesRepo = {
   },
 
   /** False when the new name is taken in the organisation. */
-  async update(db: Executor, orgId: string, id: string, changes: ScheduleChanges): Promise<boolean> {
-    try {
-      await db
-        .updateTable('schedules')
-        .set(changes)
-        .where('org_id', '=', orgId)
-        .where('id', '=', id)
-        .execute();
-      return true;
-    } catch (error) {
-      if (isUniqueViolation(error)) return false;
-      throw error;
-    }
+  update(db: Executor, orgId: string, id: string, changes: ScheduleChanges): Promise<boolean> {
+    return unlessTaken(
+      db.updateTable('schedules').set(changes).where('org_id', '=', orgId).where('id', '=', id).execute(),
+    );
   },
 
   remove(db: Executor, orgId: string, id: string): Promise<unknown> {
     return db.deleteFrom('schedules').where('org_id', '=', orgId).where('id', '=', id).execute();
   },
 
-  /** Schedules that run a script: the script cannot be deleted while they exist. */
-  /** The schedules that run the script or profile. */
+  /** The schedules that run the script or profile: it cannot be deleted while they exist. */
   usersOf(
     db: Executor,
     orgId: string,

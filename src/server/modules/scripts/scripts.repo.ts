@@ -2,7 +2,7 @@ import type { ExpressionBuilder } from 'kysely';
 import type { Executor } from '../../db/executor.js';
 import type { DB, ScriptsTable, ScriptVersionsTable } from '../../db/schema.js';
 import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
-import { containsText, hasJsonTag, isUniqueViolation } from '../../db/search.js';
+import { containsText, hasJsonTag, unlessTaken } from '../../db/search.js';
 
 export type ScriptRow = ScriptsTable;
 export type ScriptVersionRow = ScriptVersionsTable;
@@ -22,14 +22,8 @@ function hasTag(eb: ExpressionBuilder<DB, 'scripts'>, tag: string) {
 
 export const scriptsRepo = {
   /** False when the organisation already has a script of that name. */
-  async insert(db: Executor, row: ScriptRow): Promise<boolean> {
-    try {
-      await db.insertInto('scripts').values(row).execute();
-      return true;
-    } catch (error) {
-      if (isUniqueViolation(error)) return false;
-      throw error;
-    }
+  insert(db: Executor, row: ScriptRow): Promise<boolean> {
+    return unlessTaken(db.insertInto('scripts').values(row).execute());
   },
 
   get(db: Executor, orgId: string, id: string): Promise<ScriptRow | undefined> {
@@ -73,14 +67,10 @@ export const scriptsRepo = {
   },
 
   /** False when a rename takes a name the organisation already uses. */
-  async update(db: Executor, orgId: string, id: string, changes: ScriptChanges): Promise<boolean> {
-    try {
-      await db.updateTable('scripts').set(changes).where('org_id', '=', orgId).where('id', '=', id).execute();
-      return true;
-    } catch (error) {
-      if (isUniqueViolation(error)) return false;
-      throw error;
-    }
+  update(db: Executor, orgId: string, id: string, changes: ScriptChanges): Promise<boolean> {
+    return unlessTaken(
+      db.updateTable('scripts').set(changes).where('org_id', '=', orgId).where('id', '=', id).execute(),
+    );
   },
 
   /** Deletes the script; its versions go with it (on delete cascade). */
