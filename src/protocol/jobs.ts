@@ -27,23 +27,6 @@ export const finalJobStatuses = [
 ] as const satisfies readonly JobStatus[];
 export type FinalJobStatus = (typeof finalJobStatuses)[number];
 
-export const activeJobStatuses = ['queued', 'dispatched', 'running'] as const satisfies readonly JobStatus[];
-
-const transitions: Record<JobStatus, readonly JobStatus[]> = {
-  queued: ['dispatched', 'canceled', 'lost'],
-  dispatched: ['running', 'queued', 'succeeded', 'failed', 'timed_out', 'canceled', 'lost'],
-  running: ['queued', 'succeeded', 'failed', 'timed_out', 'canceled', 'lost'],
-  succeeded: [],
-  failed: [],
-  timed_out: [],
-  canceled: [],
-  lost: [],
-};
-
-export function canTransition(from: JobStatus, to: JobStatus): boolean {
-  return transitions[from].includes(to);
-}
-
 export function isFinal(status: string): status is FinalJobStatus {
   return (finalJobStatuses as readonly string[]).includes(status);
 }

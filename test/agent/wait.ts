@@ -1,10 +1,6 @@
-/** Polls until probe returns something other than undefined. */
-export async function waitFor<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+import { eventually } from '../support/eventually.js';
+
+/** Polls a synchronous probe quickly: agent unit tests wait on in-memory state. */
+export function waitFor<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  return eventually(probe, { timeoutMs, intervalMs: 20 });
 }

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { call, type CallOptions, type Reply } from '../support/client.js';
 import { dialects, type Dialect } from '../support/harness.js';
 import { fleetplane, freePort, uniqueFingerprint, type Proc } from '../support/processes.js';
+import { eventually } from '../support/eventually.js';
 
 /**
  * End-to-end fixtures: the real `fleetplane server` and `fleetplane agent` as child processes,
@@ -148,29 +149,7 @@ export function tempDir(label: string): string {
 // ---------------------------------------------------------------------------------------------
 // waiting
 
-/** Polls probe until it returns something other than undefined/false, or fails after timeoutMs. */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<T> {
-  const { timeoutMs = 15_000, intervalMs = 100, what = 'a condition' } = options;
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-      lastError = undefined;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const cause = lastError instanceof Error ? `: ${lastError.message}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+export { eventually };
 
 /** Resolves with the exit code, or fails when the process is still running after timeoutMs. */
 export async function exitOf(proc: Proc, timeoutMs = 15_000): Promise<number | null> {

@@ -6,15 +6,8 @@ import { call, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
 import { fleetplane, uniqueFingerprint, type Proc } from '../support/processes.js';
 import { expectStatus } from '../fleet/fleet.js';
-import {
-  apply,
-  commandTask,
-  createProfile,
-  eventually,
-  finishedRun,
-  tasksOf,
-  uniqueName,
-} from './support.js';
+import { eventually } from '../support/eventually.js';
+import { apply, commandTask, createProfile, finishedRun, tasksOf, uniqueName } from './support.js';
 
 /**
  * Profiles on a real agent process: the tasks run one after another on the machine, a failing
@@ -55,10 +48,13 @@ describe.each(dialects)('profiles: a real agent works through a profile on %s', 
     server = await startTestServer(dialect);
     owner = await signup(server, 'profiles-agent');
     agentId = await startAgent('first', {});
-    await eventually(async () => {
-      const reply = await call(server, 'GET', `/api/v1/agents/${agentId}`, { token: owner.token });
-      return reply.body?.status === 'online' && reply.body.connected ? true : undefined;
-    }, `agent ${agentId} online`);
+    await eventually(
+      async () => {
+        const reply = await call(server, 'GET', `/api/v1/agents/${agentId}`, { token: owner.token });
+        return reply.body?.status === 'online' && reply.body.connected ? true : undefined;
+      },
+      { what: `agent ${agentId} online`, timeoutMs: 30_000 },
+    );
   });
   afterAll(async () => {
     for (const agent of agents) {
@@ -199,16 +195,21 @@ describe.each(dialects)('profiles: a real agent works through a profile on %s', 
       201,
     );
     const newAgent = await startAgent('second', { group_id: group.id });
-    const run = await eventually(async () => {
-      const runs = await expectStatus(
-        call(server, 'GET', '/api/v1/runs?limit=50', { token: owner.token }),
-        200,
-      );
-      return runs.items.find(
-        (r: any) =>
-          r.source === 'profile' && r.spec.profile_id === profile.id && r.target.agent_ids?.[0] === newAgent,
-      );
-    }, 'the auto profile run');
+    const run = await eventually(
+      async () => {
+        const runs = await expectStatus(
+          call(server, 'GET', '/api/v1/runs?limit=50', { token: owner.token }),
+          200,
+        );
+        return runs.items.find(
+          (r: any) =>
+            r.source === 'profile' &&
+            r.spec.profile_id === profile.id &&
+            r.target.agent_ids?.[0] === newAgent,
+        );
+      },
+      { what: 'the auto profile run', timeoutMs: 30_000 },
+    );
     const finished = await finishedRun(server, owner, run.id);
     expect(finished).toMatchObject({ status: 'succeeded', counts: { total: 2, succeeded: 2 } });
     expect(states(await tasksOf(server, owner, run.id, newAgent))).toEqual([

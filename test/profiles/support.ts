@@ -1,6 +1,7 @@
 import { call, type Session } from '../support/client.js';
 import type { TestServer } from '../support/harness.js';
 import { enroll, expectStatus } from '../fleet/fleet.js';
+import { eventually } from '../support/eventually.js';
 
 export const METRICS = { cpu_percent: 1, memory_percent: 1, disk_percent: 1, uptime_seconds: 1 };
 
@@ -40,31 +41,19 @@ export async function apply(
   );
 }
 
-/** Polls until `probe` answers something, or fails after the timeout saying what it waited for. */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 export async function getRun(server: TestServer, owner: Session, runId: string): Promise<any> {
   return expectStatus(call(server, 'GET', `/api/v1/runs/${runId}`, { token: owner.token }), 200);
 }
 
 /** The run once it has finished. */
 export function finishedRun(server: TestServer, owner: Session, runId: string): Promise<any> {
-  return eventually(async () => {
-    const run = await getRun(server, owner, runId);
-    return run.finished_at === null ? undefined : run;
-  }, `run ${runId} to finish`);
+  return eventually(
+    async () => {
+      const run = await getRun(server, owner, runId);
+      return run.finished_at === null ? undefined : run;
+    },
+    { what: `run ${runId} to finish`, timeoutMs: 30_000 },
+  );
 }
 
 /** A run's jobs for one agent, in task order: the per-agent, per-task view. */
@@ -116,10 +105,13 @@ export class ScriptedAgent {
 
   /** Claims exactly one job, waiting for it if the server has not queued it yet. */
   async next(): Promise<any> {
-    const jobs = await eventually(async () => {
-      const claimed = await this.poll();
-      return claimed.length > 0 ? claimed : undefined;
-    }, `a job for agent ${this.id}`);
+    const jobs = await eventually(
+      async () => {
+        const claimed = await this.poll();
+        return claimed.length > 0 ? claimed : undefined;
+      },
+      { what: `a job for agent ${this.id}`, timeoutMs: 30_000 },
+    );
     if (jobs.length !== 1) throw new Error(`expected one job, got ${jobs.length}`);
     return jobs[0];
   }

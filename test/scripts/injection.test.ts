@@ -6,21 +6,7 @@ import { call, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
 import { fleetplane, uniqueFingerprint, type Proc } from '../support/processes.js';
 import { expectStatus } from '../fleet/fleet.js';
-
-/** Polls until `probe` answers something, or fails after the timeout saying what it waited for. */
-async function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { eventually } from '../support/eventually.js';
 
 /**
  * Hostile parameter values sent to a real agent process. The script only prints its parameter;
@@ -52,10 +38,13 @@ describe.each(dialects)('scripts: parameter values reach a real agent as inert d
       { FLEETPLANE_AGENT_FINGERPRINT: uniqueFingerprint() },
     );
     agentId = (await agent.waitFor(/registered as agent (\S+)/, 60_000))[1] ?? '';
-    await eventually(async () => {
-      const reply = await call(server, 'GET', `/api/v1/agents/${agentId}`, { token: owner.token });
-      return reply.body?.status === 'online' && reply.body.connected ? true : undefined;
-    }, `agent ${agentId} online`);
+    await eventually(
+      async () => {
+        const reply = await call(server, 'GET', `/api/v1/agents/${agentId}`, { token: owner.token });
+        return reply.body?.status === 'online' && reply.body.connected ? true : undefined;
+      },
+      { what: `agent ${agentId} online`, timeoutMs: 30_000 },
+    );
   });
   afterAll(async () => {
     if (agent) {
@@ -152,13 +141,16 @@ describe.each(dialects)('scripts: parameter values reach a real agent as inert d
       }),
       202,
     );
-    const finished = await eventually(async () => {
-      const run = await expectStatus(
-        call(server, 'GET', `/api/v1/runs/${created.id}`, { token: owner.token }),
-        200,
-      );
-      return run.status === 'running' ? undefined : run;
-    }, `run ${created.id}`);
+    const finished = await eventually(
+      async () => {
+        const run = await expectStatus(
+          call(server, 'GET', `/api/v1/runs/${created.id}`, { token: owner.token }),
+          200,
+        );
+        return run.status === 'running' ? undefined : run;
+      },
+      { what: `run ${created.id}`, timeoutMs: 30_000 },
+    );
     expect(finished).toMatchObject({ status: 'succeeded', source: 'script', counts: { succeeded: 1 } });
     const jobs = await expectStatus(
       call(server, 'GET', `/api/v1/runs/${created.id}/jobs`, { token: owner.token }),

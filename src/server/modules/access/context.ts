@@ -28,5 +28,3 @@ export interface Principal {
 export interface RequestContext extends Principal {
   meta: RequestMeta;
 }
-
-export const systemActor: Actor = { type: 'system', id: null, label: 'system' };

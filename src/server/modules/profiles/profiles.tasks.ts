@@ -8,26 +8,6 @@ import type { ParameterDefinition } from '../scripts/scripts.schemas.js';
 import type { TaskRow, TaskWithDefinitions } from './profiles.repo.js';
 import type { TaskAction, TaskInput, TaskParameterValues } from './profiles.schemas.js';
 
-/** A task as the API shows it. */
-export interface TaskView {
-  id: string;
-  profile_id: string;
-  position: number;
-  name: string;
-  description: string;
-  action: TaskAction;
-  script_id: string | null;
-  content: string | null;
-  interpreter: Interpreter | null;
-  parameters: TaskParameterValues;
-  source_url: string | null;
-  destination: string | null;
-  continue_on_error: boolean;
-  timeout_seconds: number | null;
-  created_at: string;
-  updated_at: string;
-}
-
 /** A task's own fields, whole, before it is checked and stored. */
 export interface TaskDraft {
   name: string;
@@ -41,6 +21,15 @@ export interface TaskDraft {
   destination: string | null;
   continue_on_error: boolean;
   timeout_seconds: number | null;
+}
+
+/** A task as the API shows it: its draft (secret values masked), its place and its times. */
+export interface TaskView extends TaskDraft {
+  id: string;
+  profile_id: string;
+  position: number;
+  created_at: string;
+  updated_at: string;
 }
 
 /** The fields each action uses; any other action-specific field given is refused (422). */

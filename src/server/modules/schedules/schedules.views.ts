@@ -6,26 +6,21 @@ import type { EntityUser, Usage } from '../../lib/usage.js';
 import { schedulesRepo, type ScheduleRow, type ScheduleWithScript } from './schedules.repo.js';
 import type { ScheduleAction, ScheduleActionKind, ScheduleTarget } from './schedules.schemas.js';
 
-export interface ScheduleView {
-  id: string;
-  name: string;
-  description: string;
+/** A schedule as the API shows it: its row, with the action and target parsed and no org id. */
+export interface ScheduleView extends Omit<
+  ScheduleRow,
+  | 'org_id'
+  | 'enabled'
+  | 'target'
+  | 'action_kind'
+  | 'script_id'
+  | 'profile_id'
+  | 'parameters'
+  | 'timeout_seconds'
+> {
   enabled: boolean;
   action: ScheduleAction;
   target: ScheduleTarget;
-  concurrency: number | null;
-  failure_threshold: number | null;
-  deadline_seconds: number | null;
-  cron: string | null;
-  timezone: string | null;
-  interval_seconds: number | null;
-  next_fire_at: string | null;
-  last_fired_at: string | null;
-  last_run_id: string | null;
-  last_error: string | null;
-  created_by: string | null;
-  created_at: string;
-  updated_at: string;
 }
 
 type ActionColumns = Pick<
