@@ -65,6 +65,7 @@ import { AgentGateway } from './realtime/agent-gateway.js';
 import { agentChannelRoutes } from './realtime/agent.routes.js';
 import { consoleRoutes } from './realtime/console.routes.js';
 import { InProcessEventBus, PostgresEventBus, type EventBus } from './realtime/events.js';
+import { onSocketError } from './realtime/socket-errors.js';
 import { Sweeper } from './realtime/sweeper.js';
 
 export interface AppDeps {
@@ -295,6 +296,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installGuard(app, { users: services.authenticator, agents: services.agentAuth });
   await app.register(websocket, {
     options: { maxPayload: 1024 * 1024 },
+    errorHandler: onSocketError,
     // Before the database closes: the gateway marks its agents disconnected and closes their
     // sockets, then every other socket (consoles) is closed.
     async preClose() {

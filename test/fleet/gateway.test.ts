@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { signup, type Session } from '../support/client.js';
+import { call, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { enroll } from './fleet.js';
+import { eventually } from '../support/eventually.js';
+import { enroll, expectStatus } from './fleet.js';
 
 /** An agent's WebSocket session to a node, open once the node has welcomed it. */
 async function connectAgent(node: TestServer, token: string, facts: object): Promise<WebSocket> {
@@ -58,5 +59,59 @@ describe.each(dialects)('fleet: the agent gateway on %s', (dialect) => {
     expect(await Promise.all(closed)).toEqual([1001, 1001]);
     expect(await connectedOf(ids)).toEqual({ [a]: 0, [b]: 0, [onFirst.agentId]: 1 });
     sockets[2]!.close();
+  });
+});
+
+describe.each(dialects)('fleet: the agent gateway refuses what an agent was not handed on %s', (dialect) => {
+  let server: TestServer;
+  let owner: Session;
+  beforeAll(async () => {
+    server = await startTestServer(dialect);
+    owner = await signup(server, 'gateway-refuse');
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('fleet: a frame over the size limit closes the socket with 1009, logged as a warning', async () => {
+    const agent = await enroll(server, owner);
+    const ws = await connectAgent(server, agent.agentToken, agent.facts);
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    ws.send('x'.repeat(1024 * 1024 + 1));
+    expect(await closed).toBe(1009);
+    const lines = await eventually(() => {
+      const found = server.logs.filter((line) => JSON.stringify(line).includes('Max payload size exceeded'));
+      return found.length > 0 ? found : undefined;
+    });
+    expect(lines.every((line) => line.level === 40)).toBe(true);
+    expect(lines.some((line) => JSON.stringify(line).includes('"stack"'))).toBe(false);
+  });
+
+  it('fleet: a result for a job never dispatched is refused on both transports and the job stays queued', async () => {
+    const agent = await enroll(server, owner);
+    const job = await expectStatus(
+      call(server, 'POST', `/api/v1/agents/${agent.agentId}/jobs`, {
+        token: owner.token,
+        body: { interpreter: 'sh', command: 'true' },
+      }),
+      202,
+    );
+    const result = { type: 'result', job_id: job.id, status: 'succeeded', exit_code: 0, duration_ms: 1 };
+    const refused = await call(server, 'POST', `/api/v1/agent/jobs/${job.id}/events`, {
+      token: agent.agentToken,
+      body: { events: [{ ...result, attempt: 0 }] },
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('conflict');
+    const forged = await call(server, 'POST', `/api/v1/agent/jobs/${job.id}/events`, {
+      token: agent.agentToken,
+      body: { events: [{ ...result, attempt: 1 }] },
+    });
+    expect(forged.status).toBe(409);
+    const after = await expectStatus(
+      call(server, 'GET', `/api/v1/jobs/${job.id}`, { token: owner.token }),
+      200,
+    );
+    expect(after).toMatchObject({ status: 'queued', attempt: 0, exit_code: null });
   });
 });

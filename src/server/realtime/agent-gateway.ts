@@ -153,7 +153,6 @@ export class AgentGateway {
           this.#logger.error({ err: error, agentId: agent.id }, 'could not mark agent disconnected');
         });
     });
-    socket.on('error', (error) => this.#logger.warn({ err: error, agentId: agent.id }, 'agent socket error'));
   }
 
   async #handle(connection: AgentConnection, frame: AgentFrame): Promise<void> {

@@ -313,6 +313,9 @@ export class JobsService {
   async applyEvent(agentId: string, event: JobEvent): Promise<void> {
     const job = await jobsRepo.getForAgent(this.#db, agentId, event.job_id);
     if (!job) throw notFound('job');
+    // An agent reports only on deliveries it was handed: attempt 0 was never dispatched.
+    if (event.attempt < 1 || event.attempt > job.attempt)
+      throw new AppError('conflict', `job was never dispatched to this agent as attempt ${event.attempt}`);
     switch (event.type) {
       case 'ack':
         return this.#applyAck(job, event.attempt);
