@@ -1,9 +1,17 @@
-import type { ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
-import type { SimCommand, SimReply, SimStats } from './sim-agents.js';
+import { Simulators } from './fleet-agents.js';
+import type { PhaseResult } from './sim-agents.js';
+import {
+  heldByNode,
+  metricsOf,
+  sampleNodes,
+  startCluster,
+  watchPeakRss,
+  type BenchDb,
+  type Cluster,
+  type NodeSample,
+} from './fleet-cluster.js';
+import type { FleetResult, NodeFigures } from './fleet-report.js';
+import { measureRun } from './fleet-run.js';
 import {
   api,
   ephemeralPorts,
@@ -11,448 +19,301 @@ import {
   log,
   loginAdmin,
   machineLoad,
-  parseMetrics,
   procSample,
   secondsSince,
   sleep,
-  spawnTs,
-  startFleetplane,
-  stopChild,
-  table,
-  within,
   type Fleetplane,
 } from './support.js';
 
 /**
- * The fleet under load: the real server in one child process, N simulated agents in another
- * (sim-agents.ts), this process driving both and reading the server's /proc entries and /metrics.
- * Phases: register N agents, connect N sockets, heartbeats at a known rate for 10 s, and one
- * run over all agents, timed from POST /api/v1/runs to its final `run.progress` event.
+ * The fleet under load: the real server as N node processes (one on SQLite, or N on one
+ * PostgreSQL database), the agents in simulator processes (fleet-agents.ts) spread round-robin
+ * over the nodes, this process driving them and reading the nodes' /proc entries and /metrics.
+ * Phases: register the agents, connect their sockets, heartbeats at a known rate for a window,
+ * and one run over all agents started on node 1, timed from POST /api/v1/runs to its final
+ * `run.progress` event on node 1's console stream, with each job's arrival taken at its agent.
  */
 
 export interface FleetOptions {
   agents: number;
-  /** Registration requests in flight. */
-  registerConcurrency: number;
-  /** Sockets being opened (until their welcome) at once. */
-  connectConcurrency: number;
-  /** Per agent, during the heartbeat measurement. */
+  db: BenchDb;
+  nodes: number;
+  /** A database to connect to on the PostgreSQL server the bench creates its own database on. */
+  pgUrl: string;
+  /** The agents' heartbeat interval, told to the server; the window below sends faster. */
   heartbeatMs: number;
+  /** Per agent, during the heartbeat measurement window. */
+  windowHeartbeatMs: number;
   heartbeatWindowS: number;
+  /** Registration requests in flight, across all simulators. */
+  registerConcurrency: number;
+  /** Sockets being opened (until their welcome) at once, across all simulators. */
+  connectConcurrency: number;
+  /** Registering, and connecting, each stop starting new agents after this long. */
+  phaseTimeoutS: number;
   /** The run gives up waiting after this long. */
   runTimeoutS: number;
-  /** A directory for the server's --cpu-prof output, when profiling. */
+  /** A directory for the nodes' --cpu-prof output, when profiling. */
   profileDir: string | undefined;
 }
 
-export interface FleetResult {
-  agents: number;
-  registered: number;
-  registerS: number;
-  connected: number;
-  connectS: number;
-  /** Server CPU time (user + system) per phase, in seconds: steadier than wall time on a busy machine. */
-  serverCpuS: { register: number; connect: number; run: number };
-  /** `agents_connected` in /api/v1/system/info: sockets the server holds. */
-  held: number;
-  openFilesLimit: { server: number; simulator: number };
-  rssMb: { idle: number; registered: number; connected: number };
-  rssPerAgentKb: number;
-  heartbeats: {
-    sentPerS: number;
-    receivedPerS: number;
-    writtenPerS: number;
-    serverCpuPercent: number;
-    loopLagP99Ms: number;
+/** Heartbeats are buffered and written once per flush: the bound on rows per agent. */
+const HEARTBEAT_FLUSH_MS = 1000;
+
+/** The server's fleet timings: offline and lease at six heartbeats, as the bench has always run. */
+function serverEnv(options: FleetOptions): Record<string, string> {
+  return {
+    FLEETPLANE_HEARTBEAT_INTERVAL_MS: String(options.heartbeatMs),
+    FLEETPLANE_OFFLINE_AFTER_MS: String(6 * options.heartbeatMs),
+    FLEETPLANE_JOB_LEASE_MS: String(6 * options.heartbeatMs),
+    FLEETPLANE_HEARTBEAT_FLUSH_MS: String(HEARTBEAT_FLUSH_MS),
+    FLEETPLANE_AUTH_RATE_LIMIT: '1000000',
   };
-  run: {
-    status: string;
-    succeeded: number;
-    total: number;
-    createMs: number;
-    firstJobMs: number;
-    lastJobMs: number;
-    lastResultMs: number;
-    finalMs: number;
-    /** `run.progress` events of the run (one per settle pass), and all events the console got meanwhile. */
-    progressEvents: number;
-    consoleEvents: number;
-  };
-  serverLogLines: number;
-}
-
-/** The server's fleet timings, short so the bench sees offline detection and leases work. */
-const SERVER_ENV = {
-  FLEETPLANE_HEARTBEAT_INTERVAL_MS: '5000',
-  FLEETPLANE_OFFLINE_AFTER_MS: '30000',
-  FLEETPLANE_JOB_LEASE_MS: '30000',
-  FLEETPLANE_AUTH_RATE_LIMIT: '1000000',
-};
-const NORMAL_HEARTBEAT_MS = 5000;
-const FINAL_RUN_STATUSES = new Set(['succeeded', 'failed', 'canceled']);
-
-/** The simulator child, one command at a time. */
-class Simulator {
-  readonly #child: ChildProcess;
-
-  constructor(child: ChildProcess) {
-    this.#child = child;
-    child.on('message', (message: SimReply) => {
-      if (message.type === 'progress') log(`    ${message.phase}: ${message.done} of ${message.total}`);
-    });
-  }
-
-  get pid(): number {
-    return this.#child.pid!;
-  }
-
-  request<T extends SimReply['type']>(
-    command: SimCommand,
-    answer: T,
-  ): Promise<Extract<SimReply, { type: T }>> {
-    return new Promise((resolve, reject) => {
-      const onMessage = (message: SimReply) => {
-        if (message.type !== answer) return;
-        this.#child.off('message', onMessage);
-        this.#child.off('exit', onExit);
-        resolve(message as Extract<SimReply, { type: T }>);
-      };
-      const onExit = (code: number | null) => reject(new Error(`simulator exited (${code})`));
-      this.#child.on('message', onMessage);
-      this.#child.once('exit', onExit);
-      this.#child.send(command);
-    });
-  }
-
-  async stats(): Promise<SimStats> {
-    return (await this.request({ type: 'stats' }, 'stats')).stats;
-  }
-
-  async close(): Promise<void> {
-    if (this.#child.connected)
-      await within(this.request({ type: 'close' }, 'closed'), 30_000).catch(() => undefined);
-    await stopChild(this.#child, 5000);
-  }
-}
-
-/** Run progress as the console stream reports it; events may arrive before POST /runs answers. */
-class RunWatcher {
-  readonly #ws: WebSocket;
-  readonly latest = new Map<
-    string,
-    { status: string; counts: Record<string, number>; at: number; events: number }
-  >();
-  /** Every event the console stream delivered. */
-  events = 0;
-
-  private constructor(ws: WebSocket) {
-    this.#ws = ws;
-    ws.on('message', (data: Buffer) => {
-      this.events += 1;
-      const event = JSON.parse(data.toString('utf8'));
-      if (event.type !== 'run.progress') return;
-      const events = (this.latest.get(event.run_id)?.events ?? 0) + 1;
-      this.latest.set(event.run_id, { status: event.status, counts: event.counts, at: Date.now(), events });
-    });
-  }
-
-  static open(url: string, token: string): Promise<RunWatcher> {
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/api/v1/events/ws?access_token=${token}`);
-    return new Promise((resolve, reject) => {
-      ws.once('open', () => resolve(new RunWatcher(ws)));
-      ws.once('error', reject);
-    });
-  }
-
-  /** Resolves with the run's final event, or its latest one once `timeoutMs` has passed. */
-  async final(runId: string, timeoutMs: number) {
-    const deadline = Date.now() + timeoutMs;
-    let lastLog = Date.now();
-    for (;;) {
-      const progress = this.latest.get(runId);
-      if (progress && FINAL_RUN_STATUSES.has(progress.status)) return progress;
-      if (Date.now() > deadline) return progress;
-      if (Date.now() - lastLog >= 5000) {
-        lastLog = Date.now();
-        const c = progress?.counts;
-        log(
-          `    run: ${c ? `${c.succeeded} succeeded, ${c.running} running, ${c.dispatched} dispatched, ${c.queued} queued` : 'no progress yet'}`,
-        );
-      }
-      await sleep(20);
-    }
-  }
-
-  close(): void {
-    this.#ws.close();
-  }
-}
-
-async function metrics(url: string): Promise<Map<string, number>> {
-  return parseMetrics((await api(url, 'GET', '/metrics', { expect: 200 })).body as string);
 }
 
 const mb = (kb: number) => kb / 1024;
+const sum = (values: number[]) => values.reduce((total, v) => total + v, 0);
 
-async function heldCount(server: Fleetplane, token: string): Promise<number> {
-  const info = await api(server.url, 'GET', '/api/v1/system/info', { token, expect: 200 });
+async function heldInDatabaseOf(node: Fleetplane, token: string): Promise<number> {
+  const info = await api(node.url, 'GET', '/api/v1/system/info', { token, expect: 200 });
   return Number(info.body.counts.agents_connected);
 }
 
-async function measureHeartbeats(
-  server: Fleetplane,
-  sim: Simulator,
-  options: FleetOptions,
-): Promise<FleetResult['heartbeats']> {
-  await sim.request({ type: 'heartbeats', intervalMs: options.heartbeatMs }, 'heartbeats');
+/** Heartbeat rates over a window; `held` is each node's agent sockets, for the rows-per-flush bound. */
+async function measureHeartbeats(cluster: Cluster, sims: Simulators, held: number[], options: FleetOptions) {
+  await sims.heartbeats(options.windowHeartbeatMs);
   await sleep(2000);
-  // Each reading carries its own time: a scrape of a busy server may take a while to answer.
+  // Each reading carries its own time: a scrape of a busy node may take a while to answer.
   const snapshot = async () => {
-    const cpu = { at: performance.now(), seconds: procSample(server.pid).cpuSeconds };
-    const sent = { value: (await sim.stats()).heartbeatsSent, at: performance.now() };
-    const scraped = { values: await metrics(server.url), at: performance.now() };
+    const cpu = { at: performance.now(), seconds: sum(sampleNodes(cluster).map((n) => n.cpuSeconds)) };
+    const sent = { value: (await sims.stats()).heartbeatsSent, at: performance.now() };
+    const scraped = await Promise.all(
+      cluster.nodes.map(async (node) => {
+        const asked = performance.now();
+        return { values: await metricsOf(node), asked, at: performance.now() };
+      }),
+    );
     return { cpu, sent, scraped };
   };
   const before = await snapshot();
   await sleep(options.heartbeatWindowS * 1000);
   const after = await snapshot();
-  await sim.request({ type: 'heartbeats', intervalMs: NORMAL_HEARTBEAT_MS }, 'heartbeats');
+  await sims.heartbeats(options.heartbeatMs);
   const perSecond = (delta: number, from: number, to: number) => (delta * 1000) / (to - from);
+  const delta = (name: string, i: number) =>
+    (after.scraped[i]!.values.get(name) ?? NaN) - (before.scraped[i]!.values.get(name) ?? NaN);
   const counter = (name: string) =>
-    perSecond(
-      (after.scraped.values.get(name) ?? NaN) - (before.scraped.values.get(name) ?? NaN),
-      before.scraped.at,
-      after.scraped.at,
-    );
+    sum(cluster.nodes.map((_, i) => perSecond(delta(name, i), before.scraped[i]!.at, after.scraped[i]!.at)));
+  const written = 'fleetplane_heartbeats_total{stage="written"}';
+  // Between two readings of a node (taken within [asked, at] each) fit at most
+  // floor(span / flush) + 1 of its flushes: rows over (agents held × that) stay at or under 1
+  // while each agent is written at most once per flush.
+  const rows = sum(cluster.nodes.map((_, i) => delta(written, i)));
+  const bound = sum(
+    cluster.nodes.map((_, i) => {
+      const span = after.scraped[i]!.at - before.scraped[i]!.asked;
+      return held[i]! * (Math.floor(span / HEARTBEAT_FLUSH_MS) + 1);
+    }),
+  );
   return {
-    sentPerS: perSecond(after.sent.value - before.sent.value, before.sent.at, after.sent.at),
-    receivedPerS: counter('fleetplane_heartbeats_total{stage="received"}'),
-    writtenPerS: counter('fleetplane_heartbeats_total{stage="written"}'),
-    serverCpuPercent: perSecond(after.cpu.seconds - before.cpu.seconds, before.cpu.at, after.cpu.at) * 100,
+    figures: {
+      intervalMs: options.windowHeartbeatMs,
+      sentPerS: perSecond(after.sent.value - before.sent.value, before.sent.at, after.sent.at),
+      receivedPerS: counter('fleetplane_heartbeats_total{stage="received"}'),
+      writtenPerS: counter(written),
+      writesPerAgentPerFlush: rows / bound,
+      serverCpuPercent: perSecond(after.cpu.seconds - before.cpu.seconds, before.cpu.at, after.cpu.at) * 100,
+    },
     // prom-client resets the event-loop histogram at each scrape: this is the window's p99.
-    loopLagP99Ms: (after.scraped.values.get('nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000,
+    loopLagP99Ms: after.scraped.map((s) => (s.values.get('nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000),
   };
 }
 
-async function measureRun(
-  server: Fleetplane,
-  sim: Simulator,
-  token: string,
-  options: FleetOptions,
-): Promise<FleetResult['run']> {
-  const watcher = await RunWatcher.open(server.url, token);
-  try {
-    const started = Date.now();
-    const created = await api(server.url, 'POST', '/api/v1/runs', {
-      token,
-      body: {
-        name: `bench ${options.agents}`,
-        target: { all: true },
-        job: { interpreter: 'sh', command: 'true' },
-        concurrency: Math.min(options.agents, 10_000),
-      },
-      expect: 202,
-    });
-    const createMs = Date.now() - started;
-    const runId = created.body.id as string;
-    log(`    run ${runId} created in ${createMs} ms`);
-    const final = await watcher.final(runId, options.runTimeoutS * 1000);
-    const stats = await sim.stats();
-    const run = await api(server.url, 'GET', `/api/v1/runs/${runId}`, { token, expect: 200 });
-    const since = (at: number | null) => (at === null ? NaN : at - started);
-    return {
-      status:
-        final && FINAL_RUN_STATUSES.has(final.status) ? final.status : `unfinished (${run.body.status})`,
-      succeeded: Number(run.body.counts.succeeded),
-      total: Number(run.body.counts.total),
-      createMs,
-      firstJobMs: since(stats.firstJobAt),
-      lastJobMs: since(stats.lastJobAt),
-      lastResultMs: since(stats.lastResultAt),
-      finalMs: final && FINAL_RUN_STATUSES.has(final.status) ? final.at - started : NaN,
-      progressEvents: final?.events ?? 0,
-      consoleEvents: watcher.events,
-    };
-  } finally {
-    watcher.close();
-  }
+/**
+ * Why `agents` over `nodes` cannot run here, if they cannot: each node holds its share of the
+ * sockets, and no process can open more files than the hard limit.
+ */
+export function fleetLimitProblem(agents: number, nodes: number, openFilesLimit: number): string | undefined {
+  const perNode = Math.ceil(agents / nodes);
+  if (perNode + 1000 <= openFilesLimit) return undefined;
+  return (
+    `${agents} agents on ${nodes} node(s) need an open files limit above ${perNode + 1000} per node ` +
+    `(the hard limit is ${openFilesLimit}): use --nodes ${Math.ceil(agents / (openFilesLimit - 1000))} or more`
+  );
 }
+
+/** Registers every agent and connects its socket, logging each phase; answers both phases and the nodes' samples. */
+async function populate(cluster: Cluster, sims: Simulators, token: string, options: FleetOptions) {
+  const first = cluster.nodes[0]!;
+  const n = options.agents;
+  const enrollment = await api(first.url, 'POST', '/api/v1/enrollment-tokens', {
+    token,
+    body: { name: 'bench' },
+    expect: 201,
+  });
+  const idle = sampleNodes(cluster);
+  const phaseMs = options.phaseTimeoutS * 1000;
+  log(`  registering ${n} agents (${options.registerConcurrency} in flight)`);
+  const registered = await sims.register({
+    urls: cluster.nodes.map((node) => node.url),
+    enrollmentToken: enrollment.body.secret as string,
+    concurrency: options.registerConcurrency,
+    deadlineMs: phaseMs,
+  });
+  log(`    ${phaseSummary(registered, 'registered')}`);
+  const afterRegister = sampleNodes(cluster);
+
+  log(`  connecting ${registered.ok} sockets (${options.connectConcurrency} at once)`);
+  await sims.heartbeats(options.heartbeatMs);
+  const connected = await sims.connect({ concurrency: options.connectConcurrency, deadlineMs: phaseMs });
+  log(`    ${phaseSummary(connected, 'connected')}`);
+  const afterConnect = sampleNodes(cluster);
+  await sleep(3000);
+  const settled = sampleNodes(cluster);
+  const held = await heldByNode(cluster);
+  const heldInDatabase = await heldInDatabaseOf(first, token);
+  log(
+    `    nodes hold ${held.join(' / ')} sockets (${heldInDatabase} in the database); RSS ` +
+      `${settled.map((s) => fixed(mb(s.rssKb), 0)).join(' / ')} MB; open files ` +
+      `${settled.map((s) => s.openFiles).join(' / ')}`,
+  );
+  return {
+    registered,
+    connected,
+    held,
+    heldInDatabase,
+    samples: { idle, afterRegister, afterConnect, settled },
+  };
+}
+
+const phaseSummary = (phase: PhaseResult, done: string) =>
+  `${phase.ok} ${done}, ${phase.failed} failed, ${phase.skipped} skipped in ${fixed(phase.ms / 1000)} s` +
+  (phase.firstError ? `; first error: ${phase.firstError}` : '');
 
 export async function benchFleet(options: FleetOptions): Promise<FleetResult> {
   const n = options.agents;
   const started = performance.now();
-  log(`\n== Fleet: ${n} agents (${machineLoad()})`);
-  const server = await startFleetplane({
-    env: SERVER_ENV,
-    ...(options.profileDir
-      ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profileDir)}`] }
-      : {}),
+  log(`\n== Fleet: ${n} agents, ${options.db}, ${options.nodes} node(s) (${machineLoad()})`);
+  const cluster = await startCluster({
+    db: options.db,
+    nodes: options.nodes,
+    pgUrl: options.pgUrl,
+    env: serverEnv(options),
+    profileDir: options.profileDir,
   });
-  const sim = new Simulator(spawnTs('bench/sim-agents.ts', [], { ipc: true }));
+  const peakRss = watchPeakRss(cluster);
+  const first = cluster.nodes[0]!;
+  let sims: Simulators | undefined;
   try {
-    const token = await loginAdmin(server);
-    const enrollment = await api(server.url, 'POST', '/api/v1/enrollment-tokens', {
-      token,
-      body: { name: 'bench' },
-      expect: 201,
-    });
-    const openFilesLimit = { server: procSample(server.pid).openFilesLimit, simulator: 0 };
-    openFilesLimit.simulator = procSample(sim.pid).openFilesLimit;
-    const ports = ephemeralPorts();
+    sims = Simulators.start(n);
+    const simulatorOpenFilesLimit = Math.min(...sims.pids.map((pid) => procSample(pid).openFilesLimit));
     log(
-      `  open files limit: server ${openFilesLimit.server}, simulator ${openFilesLimit.simulator}; ` +
-        `ephemeral ports: ${ports}`,
+      `  ${cluster.databaseName ? `database ${cluster.databaseName}; ` : ''}nodes at ` +
+        `${cluster.nodes.map((node) => node.url).join(', ')}; ${sims.size} simulator(s); open files limit ` +
+        `${sampleNodes(cluster)[0]!.openFilesLimit} per node, ${simulatorOpenFilesLimit} per simulator; ` +
+        `ephemeral ports ${ephemeralPorts()}`,
     );
-    if (Math.min(openFilesLimit.server, openFilesLimit.simulator) < n + 1000)
-      log(`  WARNING: ${n} sockets need an open files limit above ${n + 1000}; raise the hard limit`);
-    if (ports < n + 2000)
-      log(`  WARNING: ${n} sockets need more ephemeral ports; widen net.ipv4.ip_local_port_range`);
+    // Loopback sockets to one node each take a local port of their own.
+    const perNode = Math.ceil(n / options.nodes);
+    if (ephemeralPorts() < perNode + 2000)
+      log(
+        `  WARNING: ${perNode} sockets per node need more ephemeral ports; widen net.ipv4.ip_local_port_range`,
+      );
+    const token = await loginAdmin(first);
     await sleep(1000);
-    const idle = procSample(server.pid);
-
-    log(`  registering ${n} agents (${options.registerConcurrency} in flight) [${secondsSince(started)}]`);
-    const registered = await sim.request(
-      {
-        type: 'register',
-        url: server.url,
-        enrollmentToken: enrollment.body.secret as string,
-        count: n,
-        concurrency: options.registerConcurrency,
-      },
-      'registered',
-    );
-    log(
-      `    ${registered.ok} registered, ${registered.failed} failed in ${fixed(registered.ms / 1000)} s` +
-        (registered.firstError ? `; first error: ${registered.firstError}` : ''),
-    );
-    const afterRegister = procSample(server.pid);
+    const fleet = await populate(cluster, sims, token, options);
 
     log(
-      `  connecting ${registered.ok} sockets (${options.connectConcurrency} at once) [${secondsSince(started)}]`,
+      `  heartbeats: every ${options.windowHeartbeatMs} ms per agent for ${options.heartbeatWindowS} s [${secondsSince(started)}]`,
     );
-    await sim.request({ type: 'heartbeats', intervalMs: NORMAL_HEARTBEAT_MS }, 'heartbeats');
-    const connected = await sim.request(
-      { type: 'connect', concurrency: options.connectConcurrency },
-      'connected',
-    );
+    const heartbeats = await measureHeartbeats(cluster, sims, fleet.held, options);
+    const hb = heartbeats.figures;
     log(
-      `    ${connected.ok} connected, ${connected.failed} failed in ${fixed(connected.ms / 1000)} s` +
-        (connected.firstError ? `; first error: ${connected.firstError}` : ''),
-    );
-    const afterConnect = procSample(server.pid);
-    await sleep(3000);
-    const rssConnected = procSample(server.pid).rssKb;
-    const held = await heldCount(server, token);
-    log(`    server holds ${held} sockets; RSS ${fixed(mb(rssConnected))} MB`);
-
-    log(
-      `  heartbeats: every ${options.heartbeatMs} ms per agent for ${options.heartbeatWindowS} s [${secondsSince(started)}]`,
-    );
-    const heartbeats = await measureHeartbeats(server, sim, options);
-    log(
-      `    sent ${Math.round(heartbeats.sentPerS)}/s, server received ${Math.round(heartbeats.receivedPerS)}/s, ` +
-        `wrote ${Math.round(heartbeats.writtenPerS)} rows/s at ${fixed(heartbeats.serverCpuPercent, 0)}% CPU`,
+      `    sent ${Math.round(hb.sentPerS)}/s, nodes received ${Math.round(hb.receivedPerS)}/s, ` +
+        `wrote ${Math.round(hb.writtenPerS)} rows/s (${fixed(hb.writesPerAgentPerFlush, 2)} per agent per flush) ` +
+        `at ${fixed(hb.serverCpuPercent, 0)}% CPU`,
     );
 
-    log(`  run over ${n} agents, concurrency ${n} [${secondsSince(started)}]`);
-    const beforeRun = procSample(server.pid).cpuSeconds;
-    const run = await measureRun(server, sim, token, options);
-    const runCpuS = procSample(server.pid).cpuSeconds - beforeRun;
+    log(`  run over ${n} agents on node 1, concurrency ${n} [${secondsSince(started)}]`);
+    const beforeRun = sampleNodes(cluster);
+    const run = await measureRun(first, sims, token, options);
+    const afterRun = sampleNodes(cluster);
     log(
-      `    ${run.status}: ${run.succeeded} of ${run.total} succeeded; final after ${fixed(run.finalMs / 1000, 2)} s`,
+      `    ${run.status}: ${run.succeeded} of ${run.total} succeeded, ${run.delivered} jobs delivered; ` +
+        `last delivery ${fixed(run.lastJobMs, 0)} ms, final ${fixed(run.finalMs, 0)} ms after the POST answered`,
     );
-    const simStats = await sim.stats();
+    const simStats = await sims.stats();
     if (simStats.dropped > 0 || simStats.errorFrames > 0)
       log(
-        `    simulator: ${simStats.dropped} sockets dropped, ${simStats.errorFrames} error frames (${simStats.firstError})`,
+        `    simulators: ${simStats.dropped} sockets dropped, ${simStats.errorFrames} error frames (${simStats.firstError})`,
       );
-    if (server.logLines.count > 0)
-      log(`    server logged ${server.logLines.count} warn+ lines, first: ${server.logLines.first[0]}`);
+    for (const [i, node] of cluster.nodes.entries())
+      if (node.logLines.count > 0)
+        log(`    node ${i + 1} logged ${node.logLines.count} warn+ lines, first: ${node.logLines.first[0]}`);
     log(`  done in ${secondsSince(started)} (${machineLoad()})`);
+    const { idle, afterRegister, afterConnect, settled } = fleet.samples;
+    const peaks = peakRss.stop();
+    const cpu = (to: NodeSample[], from: NodeSample[], i: number) => to[i]!.cpuSeconds - from[i]!.cpuSeconds;
+    const nodes: NodeFigures[] = cluster.nodes.map((_, i) => ({
+      rssMb: {
+        idle: mb(idle[i]!.rssKb),
+        registered: mb(afterRegister[i]!.rssKb),
+        connected: mb(settled[i]!.rssKb),
+        peak: mb(peaks[i]!),
+      },
+      held: fleet.held[i]!,
+      openFiles: settled[i]!.openFiles,
+      openFilesLimit: settled[i]!.openFilesLimit,
+      cpuS: {
+        register: cpu(afterRegister, idle, i),
+        connect: cpu(afterConnect, afterRegister, i),
+        run: cpu(afterRun, beforeRun, i),
+      },
+      loopLagP99Ms: heartbeats.loopLagP99Ms[i]!,
+    }));
     return {
       agents: n,
-      registered: registered.ok,
-      registerS: registered.ms / 1000,
-      connected: connected.ok,
-      connectS: connected.ms / 1000,
-      serverCpuS: {
-        register: afterRegister.cpuSeconds - idle.cpuSeconds,
-        connect: afterConnect.cpuSeconds - afterRegister.cpuSeconds,
-        run: runCpuS,
-      },
-      held,
-      openFilesLimit,
-      rssMb: { idle: mb(idle.rssKb), registered: mb(afterRegister.rssKb), connected: mb(rssConnected) },
-      rssPerAgentKb: (rssConnected - afterRegister.rssKb) / Math.max(connected.ok, 1),
-      heartbeats,
+      db: options.db,
+      nodes,
+      simulators: sims.size,
+      simulatorOpenFilesLimit,
+      heartbeatMs: options.heartbeatMs,
+      registered: fleet.registered.ok,
+      registerS: fleet.registered.ms / 1000,
+      connected: fleet.connected.ok,
+      connectS: fleet.connected.ms / 1000,
+      heldInDatabase: fleet.heldInDatabase,
+      rssPerAgentKb:
+        (sum(settled.map((s) => s.rssKb)) - sum(afterRegister.map((s) => s.rssKb))) /
+        Math.max(fleet.connected.ok, 1),
+      heartbeats: hb,
       run,
-      serverLogLines: server.logLines.count,
+      serverLogLines: sum(cluster.nodes.map((node) => node.logLines.count)),
     };
   } finally {
+    peakRss.stop();
     const closing = performance.now();
-    await sim.close();
-    log(`  simulator closed its sockets in ${secondsSince(closing)}`);
+    await sims?.close();
+    log(`  simulators closed their sockets in ${secondsSince(closing)}`);
     const stopping = performance.now();
-    await server.stop();
-    log(`  server stopped in ${secondsSince(stopping)}`);
+    await cluster.stop();
+    log(`  nodes stopped${cluster.databaseName ? ', database dropped,' : ''} in ${secondsSince(stopping)}`);
   }
 }
 
-export function fleetTable(results: FleetResult[]): string {
-  const rows: [string, (r: FleetResult) => string | number][] = [
-    [
-      'agents registered',
-      (r) => `${r.registered} in ${fixed(r.registerS)} s (${Math.round(r.registered / r.registerS)}/s)`,
-    ],
-    [
-      'sockets connected',
-      (r) => `${r.connected} in ${fixed(r.connectS)} s (${Math.round(r.connected / r.connectS)}/s)`,
-    ],
-    ['server CPU registering', (r) => `${fixed(r.serverCpuS.register)} s`],
-    ['server CPU connecting', (r) => `${fixed(r.serverCpuS.connect)} s`],
-    ['agents held (server)', (r) => r.held],
-    ['server RSS idle', (r) => `${fixed(r.rssMb.idle)} MB`],
-    ['server RSS registered', (r) => `${fixed(r.rssMb.registered)} MB`],
-    ['server RSS connected', (r) => `${fixed(r.rssMb.connected)} MB`],
-    ['RSS per connected agent', (r) => `${fixed(r.rssPerAgentKb)} KB`],
-    ['heartbeats sent', (r) => `${Math.round(r.heartbeats.sentPerS)}/s`],
-    ['heartbeats received', (r) => `${Math.round(r.heartbeats.receivedPerS)}/s`],
-    ['heartbeat rows written', (r) => `${Math.round(r.heartbeats.writtenPerS)}/s`],
-    ['server CPU (heartbeats)', (r) => `${fixed(r.heartbeats.serverCpuPercent, 0)}%`],
-    ['event loop lag p99', (r) => `${fixed(r.heartbeats.loopLagP99Ms)} ms`],
-    ['run: POST /runs answered', (r) => `${fixed(r.run.createMs / 1000, 2)} s`],
-    ['run: first job at agent', (r) => `${fixed(r.run.firstJobMs / 1000, 2)} s`],
-    ['run: last job at agent', (r) => `${fixed(r.run.lastJobMs / 1000, 2)} s`],
-    ['run: last result sent', (r) => `${fixed(r.run.lastResultMs / 1000, 2)} s`],
-    ['run: final status', (r) => `${fixed(r.run.finalMs / 1000, 2)} s`],
-    ['run: server CPU', (r) => `${fixed(r.serverCpuS.run)} s`],
-    ['run: outcome', (r) => `${r.run.status} ${r.run.succeeded}/${r.run.total}`],
-    ['run: progress events', (r) => r.run.progressEvents],
-    ['run: console events', (r) => r.run.consoleEvents],
-  ];
-  return table(
-    ['fleet', ...results.map((r) => `N = ${r.agents}`)],
-    rows.map(([label, value]) => [label, ...results.map(value)]),
-  );
-}
-
-export const defaultFleetOptions: Omit<FleetOptions, 'agents'> = {
-  registerConcurrency: 50,
-  connectConcurrency: 100,
-  heartbeatMs: 1000,
-  heartbeatWindowS: 10,
-  runTimeoutS: 300,
-  profileDir: undefined,
-};
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({
-    options: { agents: { type: 'string', default: '1000' }, profile: { type: 'string' } },
-  });
-  const result = await benchFleet({
-    ...defaultFleetOptions,
-    agents: Number(values.agents),
-    profileDir: values.profile,
-  });
-  log(`\n${fleetTable([result])}`);
+/** Defaults for the figures the issue states: 5 s heartbeats up to 10,000 agents, 30 s beyond. */
+export function defaultFleetOptions(agents: number): Omit<FleetOptions, 'db' | 'nodes' | 'pgUrl'> {
+  const large = agents > 10_000;
+  return {
+    agents,
+    heartbeatMs: large ? 30_000 : 5000,
+    // One a second per agent up to 10,000 agents; 50,000 agents every 10 s make the 5,000/s target.
+    windowHeartbeatMs: large ? 10_000 : 1000,
+    heartbeatWindowS: 10,
+    registerConcurrency: 50,
+    connectConcurrency: 100,
+    phaseTimeoutS: 900,
+    runTimeoutS: large ? 900 : 300,
+    profileDir: undefined,
+  };
 }

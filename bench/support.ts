@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -38,6 +38,29 @@ export function spawnTs(
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'inherit', ...(options.ipc ? ['ipc' as const] : [])],
   });
+}
+
+const interruptCleanups = new Set<() => Promise<void>>();
+
+/**
+ * Work to do if the bench is interrupted (Ctrl-C) before it tidies up by itself, such as
+ * dropping its PostgreSQL database; answers the function that unregisters it.
+ */
+export function onInterrupt(cleanup: () => Promise<void>): () => void {
+  interruptCleanups.add(cleanup);
+  return () => interruptCleanups.delete(cleanup);
+}
+
+/** On SIGINT or SIGTERM: runs the registered cleanups (each bounded to 20 s), then exits. */
+export function exitCleanlyOnInterrupt(): void {
+  const handler = (signal: NodeJS.Signals) => {
+    log(`\n${signal}: cleaning up`);
+    void Promise.allSettled([...interruptCleanups].map((cleanup) => within(cleanup(), 20_000))).then(() =>
+      process.exit(130),
+    );
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
 }
 
 /** Resolves when the child exits; after `graceMs` it is killed. */
@@ -102,6 +125,15 @@ export interface ProcSample {
   openFilesLimit: number;
 }
 
+/** Descriptors a process holds now (Linux): its sockets, files and pipes. */
+export const openFiles = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+
+/** This process's hard open-files limit: no child can raise its soft limit above it. */
+export function hardOpenFilesLimit(): number {
+  const limits = readFileSync('/proc/self/limits', 'utf8');
+  return Number(/^Max open files\s+\d+\s+(\d+)/m.exec(limits)?.[1] ?? NaN);
+}
+
 /** Linux only: resident memory from /proc/<pid>/status, CPU time from /proc/<pid>/stat. */
 export function procSample(pid: number): ProcSample {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -163,19 +195,23 @@ export interface Fleetplane {
   url: string;
   pid: number;
   child: ChildProcess;
-  admin: { email: string; password: string };
+  /** The first-start credentials, printed by the node that created the database's first admin. */
+  admin: { email: string; password: string } | undefined;
   /** Server log lines seen (warn and above), and the first and last few of them. */
   logLines: { count: number; first: string[]; last: string[] };
   stop(): Promise<void>;
 }
 
 /**
- * The real server (`fleetplane server`) as a child process on SQLite in a fresh temp dir, on a
- * free port, logging at warn. The first-start admin credentials are read from its output.
+ * The real server (`fleetplane server`) as a child process in a fresh temp dir (its SQLite
+ * database unless `env` names a DATABASE_URL), on a free port, logging at warn. With
+ * `bootstrap` (the first node of a deployment) the first-start admin credentials are read from
+ * its output; later nodes of the same database print none.
  */
 export async function startFleetplane(
-  options: { env?: Record<string, string>; nodeFlags?: string[] } = {},
+  options: { env?: Record<string, string>; nodeFlags?: string[]; bootstrap?: boolean } = {},
 ): Promise<Fleetplane> {
+  const bootstrap = options.bootstrap ?? true;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-bench-'));
   const env: NodeJS.ProcessEnv = {};
   // Only the basics of this environment: a DATABASE_URL or a FLEETPLANE_* setting must not leak in.
@@ -214,12 +250,13 @@ export async function startFleetplane(
       if (password) admin.password = password;
       return /listening at (http:\/\/\S+)/.exec(line)?.[1];
     });
-    if (!admin.email || !admin.password) throw new Error('the server printed no first-start credentials');
+    if (bootstrap && (!admin.email || !admin.password))
+      throw new Error('the server printed no first-start credentials');
     return {
       url,
       pid: child.pid!,
       child,
-      admin,
+      admin: bootstrap ? admin : undefined,
       logLines,
       stop: async () => {
         stopping = true;
@@ -237,6 +274,7 @@ export async function startFleetplane(
 
 /** Logs in with the first-start admin; answers the access token. */
 export async function loginAdmin(server: Pick<Fleetplane, 'url' | 'admin'>): Promise<string> {
+  if (!server.admin) throw new Error(`${server.url} printed no first-start credentials`);
   const reply = await api(server.url, 'POST', '/api/v1/auth/login', { body: server.admin, expect: 200 });
   return reply.body.access_token as string;
 }

@@ -3,6 +3,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { JobEvent, JobSpec } from '../protocol/agent.js';
+import { isEnvName } from '../protocol/jobs.js';
 import {
   commandLine,
   killPlan,
@@ -169,6 +170,10 @@ export class JobRunner {
     let dir: string | undefined;
     let outcome: ChildOutcome;
     try {
+      // The server refuses such names too; a name like `A=B;id` would set another variable.
+      const badName = Object.keys(spec.env).find((name) => !isEnvName(name));
+      if (badName !== undefined)
+        throw new Error(`environment variable name ${JSON.stringify(badName)} is not valid; nothing was run`);
       if (!(await isDirectory(cwd))) throw new Error(`working directory ${cwd} does not exist`);
       dir = await mkdtemp(path.join(this.options.tmpDir, 'fleetplane-job-'));
       const script = path.join(dir, scriptName(spec.interpreter));

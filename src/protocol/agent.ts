@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Interpreter, OsType } from './jobs.js';
+import { OutputText } from './text.js';
 
 /**
  * The agent wire protocol: the same frames travel over the WebSocket and, batched, over the
@@ -71,16 +72,18 @@ export const JobEvent = Type.Union([
     attempt: Type.Integer(),
     seq: Type.Integer({ minimum: 0 }),
     stream: Type.Union([Type.Literal('stdout'), Type.Literal('stderr')]),
-    data: Type.String({ maxLength: 65_536 }),
+    data: OutputText({ maxLength: 65_536 }),
   }),
   Type.Object({
     type: Type.Literal('result'),
     job_id: Type.String(),
     attempt: Type.Integer(),
     status: JobResultStatus,
-    exit_code: Type.Union([Type.Integer(), Type.Null()]),
+    /** Windows reports NTSTATUS codes unsigned (0xC0000005 is 3221225477): the server keeps them signed. */
+    exit_code: Type.Union([Type.Integer({ minimum: -2_147_483_648, maximum: 4_294_967_295 }), Type.Null()]),
     duration_ms: Type.Integer({ minimum: 0 }),
-    error: Type.Optional(Type.String({ maxLength: 4096 })),
+    /** The agent's account of a failure, often the program's own words: kept like output. */
+    error: Type.Optional(OutputText({ maxLength: 4096 })),
   }),
 ]);
 export type JobEvent = Static<typeof JobEvent>;

@@ -53,3 +53,15 @@ export type OsType = Static<typeof OsType>;
 export function isWindows(os: string): boolean {
   return os === 'windows' || os === 'windows_server';
 }
+
+/**
+ * A name a job may set in its environment: POSIX-portable (letters, digits and `_`, not starting
+ * with a digit), at most 128 characters. Lower case is allowed: POSIX leaves lower-case names to
+ * applications. The server refuses any other name, and the agent will not run a job holding one.
+ */
+export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
+const envName = new RegExp(ENV_NAME_PATTERN);
+
+export function isEnvName(name: string): boolean {
+  return envName.test(name);
+}

@@ -4,15 +4,17 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from './config.js';
-import type { Database } from './db/database.js';
-import { installErrorHandling } from './http/errors.js';
+import { outageAwareLogger } from './db/availability.js';
+import { pingDatabase, type Database } from './db/database.js';
+import { frameworkErrors, installErrorHandling } from './http/errors.js';
 import { installGuard } from './http/guard.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { SecretBox, loadMasterKey } from './lib/crypto.js';
+import { OutageHold, silenceGraceMs } from './lib/sweep-timer.js';
 import { anyUsage } from './lib/usage.js';
 import { newId } from './lib/ids.js';
 import type { Logger } from './lib/logger.js';
@@ -152,6 +154,7 @@ export function createServices(deps: {
     applier: profileApplier,
     box,
   });
+  const apiKeys = new ApiKeysService({ db, clock, audit, settings });
   const agents = new AgentsService({
     db,
     clock,
@@ -160,11 +163,17 @@ export function createServices(deps: {
     uninstaller: jobs,
     like: database.caps.ilike,
   });
+  // After a database outage, agents are judged by their silence only once heartbeats are written.
+  const outageHold = new OutageHold({
+    graceMs: silenceGraceMs(config.fleet),
+    probe: () => pingDatabase(database),
+  });
   const liveness = new Liveness({
     db,
     clock,
     bus,
     fleet: config.fleet,
+    hold: outageHold,
     logger,
     onSeen: (ids) => jobs.renewLeases(ids).then(() => undefined),
   });
@@ -186,9 +195,9 @@ export function createServices(deps: {
       refreshTtlMs: config.refreshTokenTtlMs,
       resetTtlMs: config.passwordResetTtlMs,
     }),
-    access: new AccessService({ db, clock, audit }),
-    apiKeys: new ApiKeysService({ db, clock, audit, settings }),
-    system: new SystemService({ database }),
+    access: new AccessService({ db, clock, audit, apiKeys }),
+    apiKeys,
+    system: new SystemService({ database, bus }),
     bus,
     agents,
     agentGroups: new GroupsService({ db, clock, audit }),
@@ -230,7 +239,14 @@ export function createServices(deps: {
       heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
       logger,
     }),
-    sweeper: new Sweeper({ jobs, runs, intervalMs: config.fleet.sweepIntervalMs, logger }),
+    sweeper: new Sweeper({
+      jobs,
+      runs,
+      liveness,
+      hold: outageHold,
+      intervalMs: config.fleet.sweepIntervalMs,
+      logger,
+    }),
   };
 }
 
@@ -248,10 +264,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     genReqId: (request) => requestId(request.headers['x-request-id']),
     return503OnClosing: true,
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const bus = await openEventBus(database, app.log);
-  const services = createServices({ config, database, clock, logger: app.log, bus });
+  // A database outage is logged once each way; what fails meanwhile because of it is not.
+  const { availability } = database;
+  const unwatch = availability.onChange((change) => {
+    if (change.reachable) app.log.info('database reachable again');
+    else
+      app.log.warn(
+        { err: change.error, during: change.during },
+        'database unreachable: requests answer 503, agents stay connected, background work waits',
+      );
+  });
+  const logger = outageAwareLogger(app.log, availability);
+  const bus = await openEventBus(database, logger);
+  const services = createServices({ config, database, clock, logger, bus });
   app.decorate('services', services);
   services.liveness.start();
   services.gateway.start();
@@ -265,6 +293,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await services.sweeper.stop();
     await services.liveness.stop();
     await bus.close();
+    unwatch();
   });
   app.setValidatorCompiler(validatorCompiler());
   installErrorHandling(app);
@@ -325,6 +354,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       this.reset();
       this.inc({ stage: 'received' }, liveness.counts.received);
       this.inc({ stage: 'written' }, liveness.counts.written);
+    },
+  });
+  const { gateway } = services;
+  new Gauge({
+    name: 'fleetplane_agent_sockets',
+    // agents_connected in /api/v1/system/info counts the whole deployment; this is one node's share
+    help: 'Agent WebSockets this node holds',
+    registers: [metrics],
+    collect() {
+      this.set(gateway.connectedCount);
     },
   });
   app.addHook('onResponse', async (request, reply) => {

@@ -1,37 +1,38 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  addMember,
-  call,
-  expectError,
-  login,
-  openApiOperations,
-  PASSWORD,
-  roleId,
-  signup,
-  type Session,
-} from '../support/client.js';
+import { addMember, call, expectError, openApiOperations, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
+import { accessCases, settingsCases } from './audit-cases/access.js';
+import { authCases } from './audit-cases/auth.js';
+import { profileAndTemplateCases, scheduleCases, scriptCases } from './audit-cases/automation.js';
+import { AuditFixture, type AuditCases } from './audit-cases/fixture.js';
+import { fleetCases } from './audit-cases/fleet.js';
 
 const USER_AGENT = 'fleetplane-audit-test/1.0';
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** Where the event of one mutation is to be found, and what it must say. */
-interface Outcome {
-  /** The token that reads the audit log of the organisation holding the event. */
-  reader: string;
-  actorId: string;
-  entityId?: string;
-  check?: (event: any) => void;
-}
+/**
+ * How to make each mutating operation succeed, and the event it must write. The walk below fails
+ * for any mutating operation of the OpenAPI document that is neither here nor in WRITES_NO_AUDIT,
+ * so a new route cannot ship unaudited.
+ */
+const cases: AuditCases = {
+  ...authCases,
+  ...accessCases,
+  ...settingsCases,
+  ...fleetCases,
+  ...scriptCases,
+  ...profileAndTemplateCases,
+  ...scheduleCases,
+};
 
-interface Mutation {
-  name: string;
-  action: string;
-  entityType: string;
-  before: boolean;
-  after: boolean;
-  run(headers: Record<string, string>): Promise<Outcome>;
-}
+/** Mutating operations that write no audit event, and why. Keep it short: each is a decision. */
+const WRITES_NO_AUDIT: Record<string, string> = {
+  // An agent's own reports, many a minute per machine: they update its row (last seen, metrics)
+  // and its jobs' states, which the jobs themselves show. A person's change is audited; these are not.
+  'POST /api/v1/agent/heartbeat': 'agent liveness and metrics, recorded on the agent',
+  'POST /api/v1/agent/jobs/{id}/events': "a job's progress, output and result, recorded on the job",
+};
 
 describe.each(dialects)('audit on %s', (dialect) => {
   let server: TestServer;
@@ -52,403 +53,76 @@ describe.each(dialects)('audit on %s', (dialect) => {
     return { requestId, headers: { 'x-request-id': requestId, 'user-agent': USER_AGENT } };
   }
 
-  async function expectStatus(reply: Promise<{ status: number; body: any }>, status: number) {
-    const r = await reply;
-    expect(r.status, JSON.stringify(r.body)).toBe(status);
-    return r.body;
-  }
+  it('audit: every mutating operation of the OpenAPI document has a case, or a reason to write no event', async () => {
+    const mutating = (await openApiOperations(server))
+      .filter((op) => MUTATING.has(op.method))
+      .map((op) => `${op.method} ${op.path}`);
+    expect(mutating.length).toBeGreaterThan(50);
+    expect(mutating.filter((op) => !(op in cases) && !(op in WRITES_NO_AUDIT))).toEqual([]);
+    // Not stale, and never both.
+    expect(Object.keys(cases).filter((op) => !mutating.includes(op))).toEqual([]);
+    expect(Object.keys(WRITES_NO_AUDIT).filter((op) => !mutating.includes(op) || op in cases)).toEqual([]);
+  });
 
-  async function newRole(name = `r-${randomUUID().slice(0, 8)}`): Promise<any> {
-    return expectStatus(
-      call(server, 'POST', '/api/v1/access/roles', {
-        token: owner.token,
-        body: { name, description: 'for audit', permissions: ['users:read'] },
-      }),
-      201,
-    );
-  }
-
-  const mutations: Mutation[] = [
-    {
-      name: 'create role',
-      action: 'created',
-      entityType: 'role',
-      before: false,
-      after: true,
-      async run(headers) {
-        const role = await expectStatus(
-          call(server, 'POST', '/api/v1/access/roles', {
-            token: owner.token,
-            headers,
-            body: { name: 'created-role', permissions: ['users:read'] },
-          }),
-          201,
-        );
-        return {
-          reader: owner.token,
-          actorId: owner.userId,
-          entityId: role.id,
-          check: (e) => expect(e.after).toMatchObject({ name: 'created-role', permissions: ['users:read'] }),
-        };
-      },
-    },
-    {
-      name: 'update role',
-      action: 'modified',
-      entityType: 'role',
-      before: true,
-      after: true,
-      async run(headers) {
-        const role = await newRole();
-        await expectStatus(
-          call(server, 'PATCH', `/api/v1/access/roles/${role.id}`, {
-            token: owner.token,
-            headers,
-            body: { description: 'changed' },
-          }),
-          200,
-        );
-        return {
-          reader: owner.token,
-          actorId: owner.userId,
-          entityId: role.id,
-          check: (e) => {
-            expect(e.before.description).toBe('for audit');
-            expect(e.after.description).toBe('changed');
-          },
-        };
-      },
-    },
-    {
-      name: 'delete role',
-      action: 'deleted',
-      entityType: 'role',
-      before: true,
-      after: false,
-      async run(headers) {
-        const role = await newRole();
-        await expectStatus(
-          call(server, 'DELETE', `/api/v1/access/roles/${role.id}`, { token: owner.token, headers }),
-          204,
-        );
-        return {
-          reader: owner.token,
-          actorId: owner.userId,
-          entityId: role.id,
-          check: (e) => expect(e.before.name).toBe(role.name),
-        };
-      },
-    },
-    {
-      name: 'set member roles',
-      action: 'modified',
-      entityType: 'member_roles',
-      before: true,
-      after: true,
-      async run(headers) {
-        const member = await addMember(server, owner, 'viewer');
-        await expectStatus(
-          call(server, 'PUT', `/api/v1/access/users/${member.userId}/roles`, {
-            token: owner.token,
-            headers,
-            body: { role_ids: [await roleId(server, owner.token, 'operator')] },
-          }),
-          200,
-        );
-        return {
-          reader: owner.token,
-          actorId: owner.userId,
-          entityId: member.userId,
-          check: (e) => {
-            expect(e.before.roles.map((r: { name: string }) => r.name)).toEqual(['viewer']);
-            expect(e.after.roles.map((r: { name: string }) => r.name)).toEqual(['operator']);
-          },
-        };
-      },
-    },
-    {
-      name: 'remove member',
-      action: 'deleted',
-      entityType: 'member',
-      before: true,
-      after: false,
-      async run(headers) {
-        const member = await addMember(server, owner, 'viewer');
-        await expectStatus(
-          call(server, 'DELETE', `/api/v1/access/users/${member.userId}`, { token: owner.token, headers }),
-          204,
-        );
-        return {
-          reader: owner.token,
-          actorId: owner.userId,
-          entityId: member.userId,
-          check: (e) => expect(e.before.email).toBe(member.email),
-        };
-      },
-    },
-    {
-      name: 'create invite',
-      action: 'created',
-      entityType: 'invite',
-      before: false,
-      after: true,
-      async run(headers) {
-        const invite = await expectStatus(
-          call(server, 'POST', '/api/v1/access/invites', {
-            token: owner.token,
-            headers,
-            body: { email: 'invitee@example.test', role_id: await roleId(server, owner.token, 'viewer') },
-          }),
-          201,
-        );
-        return {
-          reader: owner.token,
-          actorId: owner.userId,
-          entityId: invite.invite.id,
-          check: (e) => {
-            expect(e.after.email).toBe('invitee@example.test');
-            expect(JSON.stringify(e)).not.toContain(invite.token);
-          },
-        };
-      },
-    },
-    {
-      name: 'revoke invite',
-      action: 'deleted',
-      entityType: 'invite',
-      before: true,
-      after: true,
-      async run(headers) {
-        const invite = await expectStatus(
-          call(server, 'POST', '/api/v1/access/invites', {
-            token: owner.token,
-            body: { email: 'revoked@example.test', role_id: await roleId(server, owner.token, 'viewer') },
-          }),
-          201,
-        );
-        await expectStatus(
-          call(server, 'DELETE', `/api/v1/access/invites/${invite.invite.id}`, {
-            token: owner.token,
-            headers,
-          }),
-          204,
-        );
-        return {
-          reader: owner.token,
-          actorId: owner.userId,
-          entityId: invite.invite.id,
-          check: (e) => {
-            expect(e.before.status).toBe('pending');
-            expect(e.after.status).toBe('revoked');
-          },
-        };
-      },
-    },
-    {
-      name: 'create API key',
-      action: 'created',
-      entityType: 'api_key',
-      before: false,
-      after: true,
-      async run(headers) {
-        const key = await expectStatus(
-          call(server, 'POST', '/api/v1/api-keys', {
-            token: owner.token,
-            headers,
-            body: { name: 'audited key', role_id: await roleId(server, owner.token, 'viewer') },
-          }),
-          201,
-        );
-        return {
-          reader: owner.token,
-          actorId: owner.userId,
-          entityId: key.key.id,
-          check: (e) => {
-            expect(e.after.name).toBe('audited key');
-            expect(JSON.stringify(e)).not.toContain(key.secret);
-          },
-        };
-      },
-    },
-    {
-      name: 'revoke API key',
-      action: 'status_changed',
-      entityType: 'api_key',
-      before: true,
-      after: true,
-      async run(headers) {
-        const key = await expectStatus(
-          call(server, 'POST', '/api/v1/api-keys', {
-            token: owner.token,
-            body: { name: 'doomed key', role_id: await roleId(server, owner.token, 'viewer') },
-          }),
-          201,
-        );
-        await expectStatus(
-          call(server, 'DELETE', `/api/v1/api-keys/${key.key.id}`, { token: owner.token, headers }),
-          204,
-        );
-        return {
-          reader: owner.token,
-          actorId: owner.userId,
-          entityId: key.key.id,
-          check: (e) => {
-            expect(e.before.revoked_at).toBeNull();
-            expect(e.after.revoked_at).toEqual(expect.any(String));
-          },
-        };
-      },
-    },
-    {
-      name: 'PUT settings group',
-      action: 'modified',
-      entityType: 'settings',
-      before: true,
-      after: true,
-      async run(headers) {
-        await expectStatus(
-          call(server, 'PUT', '/api/v1/settings/jobs', {
-            token: owner.token,
-            headers,
-            body: { max_attempts: 7 },
-          }),
-          200,
-        );
-        return {
-          reader: owner.token,
-          actorId: owner.userId,
-          entityId: 'jobs',
-          check: (e) => {
-            expect(e.before.max_attempts).toBe(3);
-            expect(e.after.max_attempts).toBe(7);
-          },
-        };
-      },
-    },
-    {
-      name: 'PATCH org',
-      action: 'modified',
-      entityType: 'organization',
-      before: true,
-      after: true,
-      async run(headers) {
-        const before = await expectStatus(
-          call(server, 'GET', '/api/v1/orgs/current', { token: owner.token }),
-          200,
-        );
-        await expectStatus(
-          call(server, 'PATCH', '/api/v1/orgs/current', {
-            token: owner.token,
-            headers,
-            body: { name: 'Renamed org' },
-          }),
-          200,
-        );
-        return {
-          reader: owner.token,
-          actorId: owner.userId,
-          entityId: owner.orgId,
-          check: (e) => {
-            expect(e.before.name).toBe(before.name);
-            expect(e.after.name).toBe('Renamed org');
-          },
-        };
-      },
-    },
-    {
-      name: 'POST org',
-      action: 'created',
-      entityType: 'organization',
-      before: false,
-      after: true,
-      async run(headers) {
-        const org = await expectStatus(
-          call(server, 'POST', '/api/v1/orgs', { token: owner.token, headers, body: { name: 'Second org' } }),
-          201,
-        );
-        // The event belongs to the new organisation: read it from a session there.
-        const switched = await expectStatus(
-          call(server, 'POST', '/api/v1/auth/switch-org', { token: owner.token, body: { org_id: org.id } }),
-          200,
-        );
-        return {
-          reader: switched.access_token,
-          actorId: owner.userId,
-          entityId: org.id,
-          check: (e) => expect(e.after.name).toBe('Second org'),
-        };
-      },
-    },
-    {
-      name: 'logout',
-      action: 'logout',
-      entityType: 'session',
-      before: false,
-      after: false,
-      async run(headers) {
-        const user = await signup(server, 'leaver');
-        await expectStatus(call(server, 'POST', '/api/v1/auth/logout', { token: user.token, headers }), 204);
-        expect((await call(server, 'GET', '/api/v1/auth/me', { token: user.token })).status).toBe(401);
-        const again = await login(server, user.email);
-        return { reader: again.token, actorId: user.userId };
-      },
-    },
-    {
-      name: 'password change',
-      action: 'modified',
-      entityType: 'user',
-      before: false,
-      after: true,
-      async run(headers) {
-        const user = await signup(server, 'changer');
-        await expectStatus(
-          call(server, 'POST', '/api/v1/auth/password', {
-            token: user.token,
-            headers,
-            body: { current_password: PASSWORD, new_password: 'a brand new passphrase' },
-          }),
-          204,
-        );
-        return {
-          reader: user.token,
-          actorId: user.userId,
-          entityId: user.userId,
-          check: (e) => expect(JSON.stringify(e)).not.toContain('a brand new passphrase'),
-        };
-      },
-    },
-  ];
-
-  it.each(mutations)(
-    'audit: $name writes a $action $entityType event with actor, ip, agent and request id',
-    async (m) => {
+  for (const [op, c] of Object.entries(cases))
+    it(`audit: ${op} writes a ${c.action} ${c.entityType} event with actor, ip, agent and request id`, async () => {
+      const prepared = await c.prepare(new AuditFixture(server, owner));
+      const [method = '', path = ''] = op.split(' ');
+      const route = path.replace(/\{(\w+)\}/g, (_, name: string) => {
+        const value = prepared.params?.[name];
+        if (!value) throw new Error(`${op}: the case gives no {${name}}`);
+        return value;
+      });
+      const caller = prepared.caller === undefined ? owner : prepared.caller;
       const { requestId, headers } = tagged();
-      const outcome = await m.run(headers);
+      const reply = await call(server, method, route, {
+        headers,
+        ...(caller ? { token: caller.token } : {}),
+        ...(prepared.body === undefined ? {} : { body: prepared.body }),
+      });
+      expect(reply.status >= 200 && reply.status < 300, `${reply.status} ${JSON.stringify(reply.body)}`).toBe(
+        true,
+      );
+      const outcome = {
+        reader: caller?.token ?? owner.token,
+        actorType: 'user',
+        actorId: caller?.userId ?? null,
+        ...(await prepared.outcome?.(reply.body)),
+      };
       const events = await call(server, 'GET', `/api/v1/audit?request_id=${requestId}`, {
         token: outcome.reader,
       });
       expect(events.status).toBe(200);
-      expect(events.body.items.length).toBeGreaterThanOrEqual(1);
       expect(events.body.items.every((e: { request_id: string }) => e.request_id === requestId)).toBe(true);
       const event = events.body.items.find(
         (e: { action: string; entity_type: string }) =>
-          e.action === m.action && e.entity_type === m.entityType,
+          e.action === c.action && e.entity_type === c.entityType,
       );
       expect(event, JSON.stringify(events.body.items)).toBeDefined();
       expect(event).toMatchObject({
-        actor_type: 'user',
+        actor_type: outcome.actorType,
         actor_id: outcome.actorId,
         request_id: requestId,
         user_agent: USER_AGENT,
         ip: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$|^::1$/),
         created_at: expect.any(String),
       });
-      if (outcome.entityId !== undefined) expect(event.entity_id).toBe(outcome.entityId);
-      expect(event.before === null, 'before').toBe(!m.before);
-      expect(event.after === null, 'after').toBe(!m.after);
-      outcome.check?.(event);
-    },
-  );
+      const entityId =
+        typeof prepared.entityId === 'function'
+          ? prepared.entityId(reply.body)
+          : prepared.entityId === undefined
+            ? prepared.params?.id
+            : prepared.entityId;
+      if (entityId === undefined) throw new Error(`${op}: the case names no entity`);
+      expect(event.entity_id).toEqual(entityId ?? expect.any(String));
+      expect(event.before === null, 'before').toBe(!c.before);
+      expect(event.after === null, 'after').toBe(!c.after);
+      try {
+        prepared.check?.(event, reply.body);
+      } finally {
+        await prepared.undo?.();
+      }
+    });
 
   it('audit: secrets are masked in before and after', async () => {
     await call(server, 'PUT', '/api/v1/settings/email', {

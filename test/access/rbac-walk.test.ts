@@ -54,6 +54,35 @@ async function expectEvery(
   expect(wrong).toEqual([]);
 }
 
+/**
+ * Operations any signed-in user may call whatever their roles: the guard checks no permission, so
+ * the 403 walks below skip them. Each was reviewed; a route marked `authenticated` by mistake
+ * (a mutation that forgot its permission) fails the test below until someone reviews it here.
+ */
+const AUTHENTICATED: Record<string, string> = {
+  'GET /api/v1/system/info': 'version and enabled features; nothing of the organisation',
+  'GET /api/v1/auth/me': "the caller's own user, organisations, roles and permissions",
+  'POST /api/v1/auth/logout': "ends the caller's own session",
+  'POST /api/v1/auth/password': "changes the caller's own password, given the current one",
+  'POST /api/v1/auth/switch-org': 'a session in another organisation the caller is a member of',
+  'GET /api/v1/orgs': 'the organisations the caller is a member of',
+  'POST /api/v1/orgs': 'a new organisation, which the caller owns; nothing of the current one',
+  'GET /api/v1/access/permissions': 'the catalogue of permissions, the same for everyone',
+};
+
+/** Operations open without credentials, reviewed likewise: the 401 walks below skip them. */
+const PUBLIC: Record<string, string> = {
+  'GET /health': 'liveness probe',
+  'GET /ready': 'readiness probe',
+  'POST /api/v1/auth/signup': 'a new user and organisation, or joining one with an invite token',
+  'POST /api/v1/auth/login': 'trades a password for a session',
+  'POST /api/v1/auth/token': 'the same, for tools (OAuth2 password and refresh grants)',
+  'POST /api/v1/auth/refresh': 'trades a refresh token for new tokens',
+  'POST /api/v1/auth/password-reset': 'mails a reset token; answers the same for any email',
+  'POST /api/v1/auth/password-reset/confirm': 'sets a password with a reset token',
+  'POST /api/v1/agent/register': 'an agent trades an enrollment token or machine key for its credential',
+};
+
 describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (dialect) => {
   let server: TestServer;
   let ops: ApiOperation[];
@@ -100,6 +129,33 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
         'GET /api/v1/audit',
       ]),
     );
+  });
+
+  it('access: only the reviewed operations are open to any signed-in user, or to anyone', () => {
+    const declared = (permission: string) =>
+      ops
+        .filter((op) => op.permission === permission)
+        .map(label)
+        .sort();
+    expect(declared('authenticated')).toEqual(Object.keys(AUTHENTICATED).sort());
+    expect(declared('public')).toEqual(Object.keys(PUBLIC).sort());
+  });
+
+  it('access: a member whose role grants nothing passes the guard of every authenticated read', async () => {
+    const role = await call(server, 'POST', '/api/v1/access/roles', {
+      token: owner.token,
+      body: { name: 'nothing', permissions: [] },
+    });
+    expect(role.status, JSON.stringify(role.body)).toBe(201);
+    const member = await addMember(server, owner, 'nothing');
+    const reads = ops.filter((op) => op.method === 'GET' && op.permission === 'authenticated');
+    expect(reads.length).toBeGreaterThanOrEqual(3);
+    const wrong: string[] = [];
+    for (const op of reads) {
+      const reply = await callOperation(server, op, { token: member.token });
+      if (reply.status !== 200) wrong.push(`${label(op)} -> ${reply.status}`);
+    }
+    expect(wrong).toEqual([]);
   });
 
   it('access: every non-public operation answers 401 unauthorized to an anonymous caller', async () => {

@@ -224,6 +224,58 @@ describe.each(dialects)('access: roles on %s', (dialect) => {
     expect(await rolesOf(member)).toEqual(['owner']);
   });
 
+  it('roles: an owner can invite an owner; the invitee joins as one', async () => {
+    const invite = await call(server, 'POST', '/api/v1/access/invites', {
+      token: owner.token,
+      body: { email: 'invited-owner@example.test', role_id: await roleId(server, owner.token, 'owner') },
+    });
+    expect(invite.status).toBe(201);
+    const joined = await addMember(server, owner, 'owner');
+    expect(await rolesOf(joined)).toEqual(['owner']);
+  });
+
+  it('roles: a custom role holding every permission ranks as admin: it hands out admin, never owner (403)', async () => {
+    const catalogue = await call(server, 'GET', '/api/v1/access/permissions', { token: owner.token });
+    const every: string[] = catalogue.body.builtin_roles.owner;
+    const almighty = await createRole(owner, 'almighty', every);
+    expect(almighty.status).toBe(201);
+    const holder = await addMember(server, owner, 'almighty');
+    const member = await addMember(server, owner, 'viewer');
+    const ownerRoleId = await roleId(server, owner.token, 'owner');
+
+    const grant = await call(server, 'PUT', `/api/v1/access/users/${member.userId}/roles`, {
+      token: holder.token,
+      body: { role_ids: [ownerRoleId] },
+    });
+    expectError(grant, 403, 'forbidden');
+    expect(grant.body.error.message).toContain('ranks above your own');
+    const invite = await call(server, 'POST', '/api/v1/access/invites', {
+      token: holder.token,
+      body: { email: 'almighty-owner@example.test', role_id: ownerRoleId },
+    });
+    expectError(invite, 403, 'forbidden');
+    const key = await call(server, 'POST', '/api/v1/api-keys', {
+      token: holder.token,
+      body: { name: 'almighty owner key', role_id: ownerRoleId },
+    });
+    expectError(key, 403, 'forbidden');
+    // Nor can it take the owner role away from an owner.
+    const anOwner = await addMember(server, owner, 'owner');
+    const removeOwner = await call(server, 'DELETE', `/api/v1/access/users/${anOwner.userId}`, {
+      token: holder.token,
+    });
+    expectError(removeOwner, 403, 'forbidden');
+    expect(await rolesOf(anOwner)).toEqual(['owner']);
+    expect(await rolesOf(member)).toEqual(['viewer']);
+
+    const admin = await call(server, 'PUT', `/api/v1/access/users/${member.userId}/roles`, {
+      token: holder.token,
+      body: { role_ids: [await roleId(server, owner.token, 'admin')] },
+    });
+    expect(admin.status).toBe(200);
+    expect(await rolesOf(member)).toEqual(['admin']);
+  });
+
   it('roles: the last owner cannot give up the owner role (409)', async () => {
     const solo = await signup(server, 'solo');
     const demote = await call(server, 'PUT', `/api/v1/access/users/${solo.userId}/roles`, {

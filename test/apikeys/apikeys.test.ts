@@ -4,6 +4,7 @@ import { addMember, call, expectError, roleId, signup, type Session } from '../s
 import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
 
 const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
 
 describe.each(dialects)('apikeys on %s', (dialect) => {
   let server: TestServer;
@@ -148,6 +149,102 @@ describe.each(dialects)('apikeys on %s', (dialect) => {
       entity_type: 'role',
       entity_id: created.body.id,
     });
+  });
+
+  it('apikeys: an admin cannot mint an owner-role key (403 naming the rank) though both hold every permission', async () => {
+    const owner = await signup(server);
+    const admin = await addMember(server, owner, 'admin');
+    const ownerRole = await roleId(server, owner.token, 'owner');
+    const refused = await call(server, 'POST', '/api/v1/api-keys', {
+      token: admin.token,
+      body: { name: 'owner by the back door', role_id: ownerRole },
+    });
+    expectError(refused, 403, 'forbidden');
+    expect(refused.body.error.message).toContain('"owner" ranks above your own');
+    expect((await call(server, 'GET', '/api/v1/api-keys', { token: owner.token })).body.items).toHaveLength(
+      0,
+    );
+    // An admin key minted by the admin cannot climb either.
+    const { secret } = await createKey(admin, 'admin');
+    const byKey = await call(server, 'POST', '/api/v1/api-keys', {
+      apiKey: secret,
+      body: { name: 'owner by key', role_id: ownerRole },
+    });
+    expectError(byKey, 403, 'forbidden');
+    // The owner may: owner is their own rank.
+    await createKey(owner, 'owner');
+  });
+
+  it("apikeys: a key's rank is capped by its creator's now: a demoted owner's owner key makes no owners", async () => {
+    const owner = await signup(server);
+    const second = await addMember(server, owner, 'owner');
+    const { secret } = await createKey(second, 'owner');
+    const ownerRole = await roleId(server, owner.token, 'owner');
+    const mint = () =>
+      call(server, 'POST', '/api/v1/api-keys', {
+        apiKey: secret,
+        body: { name: 'from an owner key', role_id: ownerRole },
+      });
+    expect((await mint()).status).toBe(201);
+
+    const demoted = await call(server, 'PUT', `/api/v1/access/users/${second.userId}/roles`, {
+      token: owner.token,
+      body: { role_ids: [await roleId(server, owner.token, 'admin')] },
+    });
+    expect(demoted.status).toBe(200);
+    // Still every permission (admin holds them all), but no longer the owner's rank.
+    expect((await me(secret)).body.permissions).toHaveLength(
+      (await call(server, 'GET', '/api/v1/auth/me', { token: owner.token })).body.permissions.length,
+    );
+    expectError(await mint(), 403, 'forbidden');
+    const invite = await call(server, 'POST', '/api/v1/access/invites', {
+      apiKey: secret,
+      body: { email: 'owner-by-key@example.test', role_id: ownerRole },
+    });
+    expectError(invite, 403, 'forbidden');
+  });
+
+  it('apikeys: with a maximum lifetime set, a key without expires_at or beyond it is 422; within it, 201', async () => {
+    const owner = await signup(server);
+    const limited = await call(server, 'PUT', '/api/v1/settings/security', {
+      token: owner.token,
+      body: { api_key_max_ttl_days: 30 },
+    });
+    expect(limited.status).toBe(200);
+    const viewer = await roleId(server, owner.token, 'viewer');
+    const mint = (extra: Record<string, unknown>) =>
+      call(server, 'POST', '/api/v1/api-keys', {
+        token: owner.token,
+        body: { name: 'bounded', role_id: viewer, ...extra },
+      });
+    const inDays = (days: number) => new Date(clock.now().getTime() + days * DAY_MS).toISOString();
+
+    for (const extra of [{}, { expires_at: inDays(31) }]) {
+      const refused = await mint(extra);
+      expectError(refused, 422, 'unprocessable');
+      expect(refused.body.error.message).toContain('within 30 days');
+      expect(refused.body.error.details).toEqual([{ field: 'expires_at', message: expect.any(String) }]);
+    }
+    expect((await call(server, 'GET', '/api/v1/api-keys', { token: owner.token })).body.items).toHaveLength(
+      0,
+    );
+    expect((await mint({ expires_at: inDays(29) })).status).toBe(201);
+  });
+
+  it('apikeys: an expires_at in the past (or now) is 422 and creates nothing', async () => {
+    const owner = await signup(server);
+    const viewer = await roleId(server, owner.token, 'viewer');
+    for (const expiresAt of [new Date(clock.now().getTime() - HOUR_MS), clock.now()]) {
+      const refused = await call(server, 'POST', '/api/v1/api-keys', {
+        token: owner.token,
+        body: { name: 'stillborn', role_id: viewer, expires_at: expiresAt.toISOString() },
+      });
+      expectError(refused, 422, 'unprocessable');
+      expect(refused.body.error.details).toEqual([{ field: 'expires_at', message: 'in the past' }]);
+    }
+    expect((await call(server, 'GET', '/api/v1/api-keys', { token: owner.token })).body.items).toHaveLength(
+      0,
+    );
   });
 
   // Moves the shared clock, so it runs last: earlier sessions' access tokens expire with it.

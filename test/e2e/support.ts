@@ -192,6 +192,8 @@ export interface E2EServer {
   dialect: Dialect;
   url: string;
   dataDir: string;
+  /** The environment it runs with: another node of the deployment starts from it. */
+  env: Readonly<Record<string, string>>;
   /** The bootstrap administrator's access token. */
   token: string;
   proc: Proc;
@@ -202,14 +204,47 @@ export interface E2EServer {
   start(): Promise<void>;
 }
 
-async function dropSchema(url: string, schema: string): Promise<void> {
+/** Runs one statement on its own connection. */
+async function runSql(url: string, text: string, params: unknown[] = []): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(`drop schema if exists "${schema}" cascade`);
+    return await client.query(text, params);
   } finally {
     await client.end();
   }
+}
+
+async function dropSchema(url: string, schema: string): Promise<void> {
+  await runSql(url, `drop schema if exists "${schema}" cascade`);
+}
+
+export interface TestDatabase {
+  name: string;
+  /** For DATABASE_URL. */
+  url: string;
+  /** Runs one statement from the server's maintenance database (`postgres`), never from this one. */
+  admin(text: string, params?: unknown[]): Promise<pg.QueryResult>;
+}
+
+/**
+ * A PostgreSQL database of the test file's own, on the server FLEETPLANE_TEST_PG_URL names, for
+ * tests that break connections: other files share the test database and must keep theirs.
+ * Dropped at the end of the file, after the processes using it have ended.
+ */
+export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
+  const base = process.env.FLEETPLANE_TEST_PG_URL;
+  if (!base) throw new Error('PostgreSQL is not configured');
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const at = (database: string) => {
+    const url = new URL(base);
+    url.pathname = `/${database}`;
+    return url.toString();
+  };
+  const adminUrl = at('postgres');
+  await runSql(adminUrl, `create database "${name}"`);
+  onFileEnd(() => runSql(adminUrl, `drop database if exists "${name}" with (force)`).then(() => undefined));
+  return { name, url: at(name), admin: (text, params) => runSql(adminUrl, text, params) };
 }
 
 /**
@@ -220,6 +255,7 @@ async function dropSchema(url: string, schema: string): Promise<void> {
 export async function startServer(
   dialect: Dialect,
   fleet: Record<string, string> = FAST_FLEET,
+  options: { database?: TestDatabase } = {},
 ): Promise<E2EServer> {
   const dataDir = tempDir('server');
   const port = await freePort();
@@ -231,7 +267,9 @@ export async function startServer(
     LOG_LEVEL: 'warn',
     ...fleet,
   };
-  if (dialect === 'postgres') {
+  if (dialect === 'postgres' && options.database) {
+    env.DATABASE_URL = options.database.url;
+  } else if (dialect === 'postgres') {
     const url = process.env.FLEETPLANE_TEST_PG_URL;
     if (!url) throw new Error('PostgreSQL is not configured');
     const schema = `e2e_${randomBytes(6).toString('hex')}`;
@@ -252,6 +290,7 @@ export async function startServer(
     dialect,
     url,
     dataDir,
+    env,
     token: login.body.access_token,
     get proc() {
       return proc;
@@ -265,6 +304,35 @@ export async function startServer(
     },
   };
   return server;
+}
+
+/**
+ * Another node of the same deployment, as behind a load balancer: the first one's database, data
+ * dir and master key, its own port. The first one's administrator token works on it.
+ */
+export async function startNode(first: E2EServer, extraEnv: Record<string, string> = {}): Promise<E2EServer> {
+  const port = await freePort();
+  const env = { ...first.env, ...extraEnv, PORT: String(port) };
+  const url = `http://127.0.0.1:${port}`;
+  const scope = inTest ? 'test' : 'file';
+  let proc = spawnTracked('server', ['server'], env, scope);
+  await proc.waitFor(/listening at http/, 60_000);
+  const node: E2EServer = {
+    ...first,
+    url,
+    env,
+    get proc() {
+      return proc;
+    },
+    api: (method, route, options = {}) => call({ url }, method, route, { ...options, token: first.token }),
+    stop: () => stopProcess(proc),
+    async start() {
+      if (running(proc)) throw new Error('the server is running');
+      proc = spawnTracked('server', ['server'], env, scope);
+      await proc.waitFor(/listening at http/, 60_000);
+    },
+  };
+  return node;
 }
 
 /** A reply's body, after checking its status. */

@@ -60,6 +60,40 @@ describe.each(dialects)('fleet: the agent gateway on %s', (dialect) => {
     expect(await connectedOf(ids)).toEqual({ [a]: 0, [b]: 0, [onFirst.agentId]: 1 });
     sockets[2]!.close();
   });
+
+  it("fleet: each node's /metrics counts the agent sockets that node holds", async () => {
+    const second = await startTestServer(dialect, { shareDatabaseWith: first });
+    /** Waits until `fleetplane_agent_sockets` in the node's /metrics reads `expected`; fails if it never does. */
+    const expectHeld = (node: TestServer, expected: number) =>
+      eventually(
+        async () => {
+          const metrics = await call<string>(node, 'GET', '/metrics');
+          const value = Number(/^fleetplane_agent_sockets (\d+)$/m.exec(metrics.body)?.[1]);
+          return value === expected ? value : undefined;
+        },
+        { what: `${node.url} to hold ${expected} agent sockets` },
+      );
+    try {
+      await expectHeld(first, 0);
+      const [a, b, c] = await Promise.all([enroll(first, owner), enroll(first, owner), enroll(first, owner)]);
+      const onFirst = await connectAgent(first, a.agentToken, a.facts);
+      const onSecond = [
+        await connectAgent(second, b.agentToken, b.facts),
+        await connectAgent(second, c.agentToken, c.facts),
+      ];
+      await expectHeld(first, 1);
+      await expectHeld(second, 2);
+      onSecond[0]!.close();
+      await expectHeld(second, 1);
+      await expectHeld(first, 1);
+      onFirst.close();
+      onSecond[1]!.close();
+      await expectHeld(first, 0);
+      await expectHeld(second, 0);
+    } finally {
+      await second.close();
+    }
+  });
 });
 
 describe.each(dialects)('fleet: the agent gateway refuses what an agent was not handed on %s', (dialect) => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentMetrics } from '../../src/protocol/agent.js';
 import { newId } from '../../src/server/lib/ids.js';
+import { OutageHold } from '../../src/server/lib/sweep-timer.js';
 import type { AgentRow } from '../../src/server/modules/agents/agents.repo.js';
 import { Liveness } from '../../src/server/modules/agents/liveness.js';
 import type { FleetEvent } from '../../src/server/realtime/events.js';
@@ -198,6 +199,7 @@ describe.each(dialects)('fleet: liveness on %s', (dialect) => {
       clock,
       bus: server.app.services.bus,
       fleet,
+      hold: new OutageHold({ graceMs: 0, probe: async () => true }),
       logger: silentLogger,
       onSeen: async (agentIds) => {
         seen.push(agentIds);

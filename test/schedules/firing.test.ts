@@ -179,6 +179,39 @@ describe.each(dialects)('schedules: firing on %s', (dialect) => {
     expect((await getSchedule(server, owner, paris.id)).next_fire_at).toBe('2025-02-05T08:00:00.000Z');
   });
 
+  it('schedules: a cron schedule missed for days fires once, and its next fire is the first time after now', async () => {
+    clock.advance(Date.parse('2025-03-27T12:00:00.000Z') - clock.now().getTime());
+    // Weeks later than the sign-up of beforeEach: a session of today.
+    owner = await signup(server, 'ops');
+    script = await createScript(server, owner);
+    agentId = await createAgent(server, owner);
+    const schedule = await createSchedule(
+      server,
+      owner,
+      scheduleBody(script.id, [agentId], {
+        interval_seconds: undefined,
+        cron: '0 9 * * *',
+        timezone: 'Europe/Paris',
+      }),
+    );
+    expect(schedule.next_fire_at).toBe('2025-03-28T08:00:00.000Z');
+    // No node ran from before the first fire until five mornings later, across the change to
+    // summer time (30 March): 09:00 in Paris was 08:00Z, then 07:00Z.
+    clock.advance(Date.parse('2025-04-01T12:00:00.000Z') - clock.now().getTime());
+    await tick();
+    const runs = await runsOf(server, owner);
+    expect(runs.map((r) => r.name)).toEqual([schedule.name]);
+    expect(await getSchedule(server, owner, schedule.id)).toMatchObject({
+      last_fired_at: '2025-04-01T12:00:00.000Z',
+      last_run_id: runs[0].id,
+      next_fire_at: '2025-04-02T07:00:00.000Z',
+    });
+    // Caught up one fire at a time, each tick would start the next missed morning.
+    await tick();
+    await tick();
+    expect(await runsOf(server, owner)).toHaveLength(1);
+  });
+
   it('schedules: a failed launch is recorded in last_error and the schedule keeps firing', async () => {
     const schedule = await createSchedule(
       server,

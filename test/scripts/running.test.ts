@@ -96,8 +96,10 @@ describe.each(dialects)('scripts: running on %s', (dialect) => {
     ]);
     const wrongSecret = await run(script.id, { agent_id: agent, parameters: { version: '1', api_token: 7 } });
     expectError(wrongSecret, 422, 'unprocessable');
+    // A NUL is refused at the validation edge, before the parameters are checked.
     const nul = await run(script.id, { agent_id: agent, parameters: { version: 'a\u0000b' } });
-    expectError(nul, 422, 'unprocessable');
+    expectError(nul, 400, 'validation_failed');
+    expect(nul.body.error.details.map((d: any) => d.field)).toContain('body.parameters.version');
     const many = await execute(script.id, { target: { agent_ids: [agent] }, parameters: { version: 1 } });
     expectError(many, 422, 'unprocessable');
     expect(many.body.error.details).toEqual([
@@ -191,7 +193,21 @@ describe.each(dialects)('scripts: running on %s', (dialect) => {
       expect(reply.status).toBe(200);
       expect(JSON.stringify(reply.body)).not.toContain(SECRET);
     }
-    expect(JSON.stringify(replies[5]!.body)).toContain('FP_SECRET_API_TOKEN');
+    // The mask itself is asserted: a stored value is sealed, so an answer that forgot to mask it
+    // would not hold the clear value either.
+    const [one, fannedRun, fannedJobs, runs, agentJobs, audit] = replies.map((r) => r.body);
+    const envs = [
+      one.env,
+      fannedRun.spec.env,
+      ...fannedJobs.items.map((j: any) => j.env),
+      runs.items.find((r: { id: string }) => r.id === fanned.id).spec.env,
+      agentJobs.items.find((j: { id: string }) => j.id === job.id).env,
+      ...audit.items
+        .filter((e: any) => e.entity_id === job.id || e.entity_id === fanned.id)
+        .map((e: any) => e.after.env ?? e.after.spec.env),
+    ];
+    expect(envs.length).toBeGreaterThanOrEqual(7);
+    for (const env of envs) expect(env.FP_SECRET_API_TOKEN).toBe('********');
     // At rest the value is sealed; only the job spec an agent claims holds it in clear.
     const db = server.database.db;
     const stored = await db

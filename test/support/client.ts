@@ -139,9 +139,35 @@ export interface ApiOperation {
   path: string;
   /** The `x-permission` the operation declares; undefined when it declares none. */
   permission: string | undefined;
+  /** Its query parameters, with the `format` their schema gives (`uuid`, `date-time`…) if any. */
+  query: { name: string; format: string | undefined }[];
+  /** Whether its success answer is a list: an object with an `items` array. */
+  returnsList: boolean;
+  /** Path, query and header parameters, with their schemas. */
+  parameters: ApiParameter[];
+  /** The JSON request body's schema; undefined when the operation takes none. */
+  body: JsonSchema | undefined;
 }
 
-/** Every operation of the server's OpenAPI document, with the permission it declares. */
+/** A JSON Schema object as the OpenAPI document renders it: open-ended JSON. */
+export type JsonSchema = Record<string, any>;
+
+export interface ApiParameter {
+  name: string;
+  in: 'path' | 'query' | 'header' | 'cookie';
+  required?: boolean;
+  schema: JsonSchema;
+}
+
+/** Whether the first 2xx answer of an OpenAPI operation is an object with an `items` array. */
+function returnsList(op: any): boolean {
+  const responses = (op.responses ?? {}) as Record<string, any>;
+  const success = Object.keys(responses).find((code) => code.startsWith('2'));
+  const schema = success ? responses[success]?.content?.['application/json']?.schema : undefined;
+  return schema?.properties?.items?.type === 'array';
+}
+
+/** Every operation of the server's OpenAPI document: its permission, parameters and body schema. */
 export async function openApiOperations(server: Pick<TestServer, 'url'>): Promise<ApiOperation[]> {
   const doc = await call(server, 'GET', '/openapi.json');
   if (doc.status !== 200) throw new Error(`openapi.json: ${doc.status}`);
@@ -153,6 +179,12 @@ export async function openApiOperations(server: Pick<TestServer, 'url'>): Promis
         method: method.toUpperCase(),
         path,
         permission: op['x-permission'] as string | undefined,
+        query: ((op.parameters ?? []) as any[])
+          .filter((p) => p.in === 'query')
+          .map((p) => ({ name: p.name as string, format: p.schema?.format as string | undefined })),
+        returnsList: returnsList(op),
+        parameters: (op.parameters ?? []) as ApiParameter[],
+        body: op.requestBody?.content?.['application/json']?.schema as JsonSchema | undefined,
       })),
   );
 }

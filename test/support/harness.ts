@@ -46,10 +46,10 @@ export class TestClock implements Clock {
   }
 }
 
-function isolatedDatabase(dialect: Dialect, dir: string): DatabaseConfig {
+function isolatedDatabase(dialect: Dialect, dir: string, url = pgUrl): DatabaseConfig {
   if (dialect === 'sqlite') return { kind: 'sqlite', file: path.join(dir, 'fleetplane.db') };
-  if (!pgUrl) throw new Error('PostgreSQL is not configured');
-  return { kind: 'postgres', url: pgUrl, schema: `t_${randomBytes(6).toString('hex')}` };
+  if (!url) throw new Error('PostgreSQL is not configured');
+  return { kind: 'postgres', url, schema: `t_${randomBytes(6).toString('hex')}` };
 }
 
 export interface TestServerOptions {
@@ -61,6 +61,8 @@ export interface TestServerOptions {
    * and closing it leaves the database to the first server, which must be closed last.
    */
   shareDatabaseWith?: TestServer;
+  /** PostgreSQL only: reach the test database through this URL instead (a proxy the test can cut). */
+  databaseUrl?: string;
 }
 
 /** Starts the real app on a fresh database (a new SQLite file or PostgreSQL schema), listening on a free port. */
@@ -74,7 +76,9 @@ export async function startTestServer(
       `shareDatabaseWith: the first server runs on ${first.config.database.kind}, not ${dialect}`,
     );
   const dir = first ? first.config.dataDir : mkdtempSync(path.join(os.tmpdir(), 'fleetplane-test-'));
-  const databaseConfig = first ? first.config.database : isolatedDatabase(dialect, dir);
+  const databaseConfig = first
+    ? first.config.database
+    : isolatedDatabase(dialect, dir, options.databaseUrl ?? pgUrl);
   const config = loadConfig(
     { NODE_ENV: 'test', FLEETPLANE_DATA_DIR: dir, LOG_LEVEL: 'info' },
     {

@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, NO_MIGRATIONS, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
+import { DatabaseAvailability } from './availability.js';
 import { migrationProvider } from './migrations/index.js';
 import { QueuedSqliteDialect, keepingStatements } from './sqlite-dialect.js';
 import type { DB } from './schema.js';
@@ -26,6 +27,8 @@ export interface Database {
   caps: DialectCaps;
   /** Only for PostgreSQL: the pool, for LISTEN connections. */
   pool: pg.Pool | undefined;
+  /** Whether the database answers, as the connections tell. */
+  availability: DatabaseAvailability;
   close(): Promise<void>;
 }
 
@@ -44,6 +47,7 @@ function openSqlite(file: string): Database {
     kind: 'sqlite',
     caps: { skipLocked: false, rowLocks: false, notify: false, ilike: 'like' },
     pool: undefined,
+    availability: new DatabaseAvailability(),
     close: () => db.destroy(),
   };
 }
@@ -56,6 +60,15 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Da
     max: 10,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
+  const availability = new DatabaseAvailability();
+  // An 'error' event nobody listens to ends the process: a connection the server closes (a
+  // restart, pg_terminate_backend) must not take the node with it. Idle ones error on the pool;
+  // a checked-out one errors on its client, which pg-pool does not listen to while it is out.
+  pool.on('error', (error) => availability.lost(error, 'an idle database connection failed'));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => availability.lost(error, 'a database connection failed'));
+    availability.regained();
+  });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
   return {
@@ -63,6 +76,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Da
     kind: 'postgres',
     caps: { skipLocked: true, rowLocks: true, notify: true, ilike: 'ilike' },
     pool,
+    availability,
     close: () => db.destroy(),
   };
 }
@@ -115,11 +129,21 @@ export async function dropEverything(database: Database): Promise<void> {
   if (failure) throw failure;
 }
 
+/** A database that has not answered by then counts as unreachable (a dropped network never refuses). */
+const PING_TIMEOUT_MS = 2000;
+
 export async function pingDatabase(database: Database): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
+  });
+  const ping = sql`select 1`.execute(database.db).then(
+    () => true,
+    () => false,
+  );
   try {
-    await sql`select 1`.execute(database.db);
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([ping, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -220,7 +220,10 @@ export interface JobsTable {
   command: string;
   script_id: string | null;
   script_version: number | null;
+  /** JSON object; values under secret-looking names sealed. */
   env: string;
+  /** JSON object of sealed values, merged into `env` only in the spec an agent claims. */
+  secret_env: string;
   cwd: string | null;
   run_as: string | null;
   timeout_seconds: number;
@@ -320,6 +323,8 @@ export interface ProfileTasksTable {
   interpreter: string | null;
   /** JSON object of script parameter values. */
   parameters: string;
+  /** JSON object of sealed values (script and command tasks). */
+  secret_env: string;
   source_url: string | null;
   destination: string | null;
   continue_on_error: number;
@@ -340,6 +345,8 @@ export interface SchedulesTable {
   profile_id: string | null;
   /** JSON object of script parameter values. */
   parameters: string;
+  /** JSON object of sealed values (script and command actions). */
+  secret_env: string;
   /** Each job's timeout, for a script or command; the script's own when null. */
   timeout_seconds: number | null;
   /** JSON target selector, as for runs. */

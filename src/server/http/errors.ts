@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { isDatabaseUnavailable } from '../db/availability.js';
 import { AppError, errorStatus, type ErrorCode, type ErrorDetail } from '../lib/errors.js';
 
 export const ErrorBody = Type.Object(
@@ -49,6 +50,10 @@ function fromFastify(error: FastifyError): AppError {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new AppError('bad_request', 'request body is not valid JSON');
+    case 'FST_ERR_BAD_URL':
+      return new AppError('bad_request', 'the path is not valid: a percent-encoded part is not UTF-8');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('bad_request', 'a path parameter is longer than 100 characters');
     default:
       if (error.statusCode === 400 || error instanceof SyntaxError)
         return new AppError('bad_request', error.message);
@@ -58,12 +63,37 @@ function fromFastify(error: FastifyError): AppError {
   }
 }
 
+/** Seconds a client is told to wait when the database is unreachable: about a reconnect's time. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+export function databaseUnavailable(): AppError {
+  return new AppError('not_ready', 'the database is not reachable; try again shortly', {
+    retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+  });
+}
+
+function toAppError(error: FastifyError | AppError): AppError {
+  if (error instanceof AppError) return error;
+  // not a bug of this request: the database went away under it
+  if (isDatabaseUnavailable(error)) return databaseUnavailable();
+  return fromFastify(error);
+}
+
+/**
+ * Fastify's answer to a URL its router cannot read (bad percent-encoding, an overlong parameter),
+ * given before any route or error handler runs: passed as the `frameworkErrors` option.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const appError = fromFastify(error);
+  void send(reply, request, appError.code, appError.message, appError.details);
+}
+
 /** One error shape for everything: application errors, validation, unknown routes, crashes. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.addSchema(ErrorBody);
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    const appError = error instanceof AppError ? error : fromFastify(error);
+    const appError = toAppError(error);
     if (appError.code === 'internal') request.log.error({ err: error }, 'request failed');
     if (appError.retryAfterSeconds !== undefined)
       void reply.header('retry-after', String(appError.retryAfterSeconds));

@@ -8,3 +8,5 @@ export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 export const Email = Type.String({ format: 'email', maxLength: 254 });
 export const Password = Type.String({ minLength: 1, maxLength: 256 });
 export const Name = Type.String({ minLength: 1, maxLength: 200 });
+/** Script content and commands: control characters a shell accepts are kept (src/protocol/text.ts). */
+export { ShellText } from '../../protocol/text.js';

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { AgentFrame, ServerFrame } from '../../protocol/agent.js';
+import { isDatabaseUnavailable } from '../db/availability.js';
 import type { Executor } from '../db/executor.js';
 import type { Clock } from '../lib/clock.js';
 import { AppError, assertNever } from '../lib/errors.js';
@@ -11,19 +12,37 @@ import type { JobsService } from '../modules/jobs/jobs.service.js';
 import type { EventBus, FleetEvent } from './events.js';
 import { parseAgentFrame } from './frames.js';
 
-/**
- * One agent's socket. States: `greeting` until its hello, then `ready`; `closed` at the end.
- * Frames are handled one at a time, so output keeps its order and a result follows its output.
- * Dispatch requests arriving while one runs are folded into one more pass.
- */
 /** Agents marked disconnected per statement when the node stops: well under any bind-parameter limit. */
 const STOP_BATCH = 1000;
+/** A frame that failed because the database is unreachable is tried again after 100 ms, backing off to 2 s. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 2000;
+/**
+ * Frames that may wait behind one waiting for the database; past that the socket is closed with
+ * 1013 (try again later) rather than held in memory: the agent reconnects and sends again what
+ * was not acknowledged (its results are spooled, its output replayed).
+ */
+const MAX_WAITING_FRAMES = 1000;
 
+type QueuedFrame = Exclude<AgentFrame, { type: 'heartbeat' }>;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One agent's socket. States: `greeting` until its hello, then `ready`; `closed` at the end.
+ * Frames are handled one at a time, so output keeps its order and a result follows its output;
+ * one that fails does not stop the ones after it. Dispatch requests arriving while one runs are
+ * folded into one more pass.
+ */
 class AgentConnection {
   state: 'greeting' | 'ready' | 'closed' = 'greeting';
   /** Cleared at each ping, set by the pong: a socket that stays silent through a ping is dead. */
   alive = true;
   #queue: Promise<void> = Promise.resolve();
+  /** Frames enqueued and not yet handled. */
+  waiting = 0;
+  /** Pieces of work (a frame, a dispatch) waiting for the database to come back. */
+  databaseWaits = 0;
   #dispatching = false;
   #dispatchAgain = false;
 
@@ -38,8 +57,12 @@ class AgentConnection {
   }
 
   enqueue(work: () => Promise<void>): Promise<void> {
-    this.#queue = this.#queue.then(work);
-    return this.#queue;
+    this.waiting += 1;
+    const run = this.#queue.then(work).finally(() => {
+      this.waiting -= 1;
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 
   async dispatch(claim: () => Promise<void>): Promise<void> {
@@ -71,6 +94,7 @@ export class AgentGateway {
   readonly #heartbeatIntervalMs: number;
   readonly #logger: Logger;
   #unsubscribe: (() => void) | undefined;
+  #unsubscribeResume: (() => void) | undefined;
   #pinger: NodeJS.Timeout | undefined;
 
   constructor(deps: {
@@ -99,6 +123,14 @@ export class AgentGateway {
 
   start(): void {
     this.#unsubscribe = this.#bus.subscribe((event) => this.#onEvent(event));
+    // Work queued or canceled for these agents while the bus was deaf was announced to nobody.
+    this.#unsubscribeResume = this.#bus.onResume(() => {
+      for (const connection of this.#connections.values())
+        if (connection.state === 'ready')
+          void this.#retrying(connection, () => this.#catchUp(connection)).catch((error: unknown) =>
+            this.#failed(connection, error),
+          );
+    });
     // A connection that died without a close (a cut cable) would swallow pushed jobs: ping it.
     this.#pinger = setInterval(() => this.#ping(), 2 * this.#heartbeatIntervalMs).unref();
   }
@@ -110,6 +142,7 @@ export class AgentGateway {
    */
   async stop(): Promise<void> {
     this.#unsubscribe?.();
+    this.#unsubscribeResume?.();
     clearInterval(this.#pinger);
     const held = [...this.#connections.values()];
     this.#connections.clear();
@@ -139,8 +172,18 @@ export class AgentGateway {
         connection.send({ type: 'error', code: 'bad_request', message: 'frame is not valid' });
         return;
       }
+      // Memory only, so never behind a frame waiting for the database: through an outage the
+      // agent's heartbeats are still heard, and written (renewing its leases) once it is back.
+      if (frame.type === 'heartbeat') {
+        this.#liveness.record(agent.id, frame.metrics);
+        return;
+      }
+      if (connection.databaseWaits > 0 && connection.waiting >= MAX_WAITING_FRAMES) {
+        socket.close(1013, 'the database is not reachable; reconnect later');
+        return;
+      }
       void connection
-        .enqueue(() => this.#handle(connection, frame))
+        .enqueue(() => this.#retrying(connection, () => this.#handle(connection, frame)))
         .catch((error: unknown) => this.#failed(connection, error));
     });
     socket.on('close', () => {
@@ -155,35 +198,58 @@ export class AgentGateway {
     });
   }
 
-  async #handle(connection: AgentConnection, frame: AgentFrame): Promise<void> {
+  /**
+   * Runs a connection's work (a frame, a dispatch); while the database is unreachable it is tried
+   * again until it is back or the socket closes, so nothing the agent sent meanwhile is lost and
+   * its socket stays open. A result is acknowledged only once written: if the socket closes
+   * first, the agent sends it again.
+   */
+  async #retrying(connection: AgentConnection, work: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      // gone: the agent sends again, on its next connection, what was not acknowledged
+      if (attempt > 0 && connection.state === 'closed') return;
+      try {
+        await work();
+        return;
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) throw error;
+        // the outage is logged once (the logger absorbs it), not once per try
+        this.#logger.warn({ err: error, agentId: connection.agent.id }, 'agent work waits for the database');
+        connection.databaseWaits += 1;
+        await sleep(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt)).finally(() => {
+          connection.databaseWaits -= 1;
+        });
+      }
+    }
+  }
+
+  async #handle(connection: AgentConnection, frame: QueuedFrame): Promise<void> {
     const agentId = connection.agent.id;
     switch (frame.type) {
       case 'hello': {
-        await this.#agents.updateFacts(agentId, frame.facts, connection.ip);
-        await agentsRepo.setConnected(this.#db, [agentId], true, this.#clock.now().toISOString());
-        this.#liveness.record(agentId, null);
-        connection.state = 'ready';
-        connection.send({
-          type: 'welcome',
-          agent_id: agentId,
-          heartbeat_interval_ms: this.#heartbeatIntervalMs,
-        });
-        this.#bus.publish({
-          type: 'agent.status',
-          org_id: connection.agent.org_id,
-          agent_id: agentId,
-          status: 'online',
-          connected: true,
-        });
+        // a hello tried again after the welcome went out goes on from there
+        if (connection.state === 'greeting') {
+          await this.#agents.updateFacts(agentId, frame.facts, connection.ip);
+          await agentsRepo.setConnected(this.#db, [agentId], true, this.#clock.now().toISOString());
+          this.#liveness.record(agentId, null);
+          connection.state = 'ready';
+          connection.send({
+            type: 'welcome',
+            agent_id: agentId,
+            heartbeat_interval_ms: this.#heartbeatIntervalMs,
+          });
+          this.#bus.publish({
+            type: 'agent.status',
+            org_id: connection.agent.org_id,
+            agent_id: agentId,
+            status: 'online',
+            connected: true,
+          });
+        }
         await this.#jobs.reconcileHeld(agentId, frame.running_job_ids);
-        for (const { id } of await this.#jobs.pendingCancels(agentId))
-          connection.send({ type: 'cancel', job_id: id });
-        await this.#dispatch(connection);
+        await this.#catchUp(connection);
         return;
       }
-      case 'heartbeat':
-        this.#liveness.record(agentId, frame.metrics);
-        return;
       case 'job_event': {
         const { event } = frame;
         try {
@@ -220,7 +286,9 @@ export class AgentGateway {
       case 'agent.deleted': {
         const connection = this.#connections.get(event.agent_id);
         if (connection?.state === 'ready')
-          void this.#dispatch(connection).catch((error: unknown) => this.#failed(connection, error));
+          void this.#retrying(connection, () => this.#dispatch(connection)).catch((error: unknown) =>
+            this.#failed(connection, error),
+          );
         return;
       }
       case 'job.cancel':
@@ -268,6 +336,13 @@ export class AgentGateway {
     }
   }
 
+  /** Tells the agent what it must stop and hands it what waits for it. */
+  async #catchUp(connection: AgentConnection): Promise<void> {
+    for (const { id } of await this.#jobs.pendingCancels(connection.agent.id))
+      connection.send({ type: 'cancel', job_id: id });
+    await this.#dispatch(connection);
+  }
+
   #dispatch(connection: AgentConnection): Promise<void> {
     return connection.dispatch(async () => {
       const jobs = await this.#jobs.claim(connection.agent.id);
@@ -276,6 +351,10 @@ export class AgentGateway {
   }
 
   #failed(connection: AgentConnection, error: unknown): void {
+    if (isDatabaseUnavailable(error)) {
+      connection.send({ type: 'error', code: 'not_ready', message: 'the database is not reachable' });
+      return;
+    }
     const code = error instanceof AppError ? error.code : 'internal';
     const message = error instanceof AppError ? error.message : 'internal error';
     if (code === 'internal')

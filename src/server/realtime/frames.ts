@@ -1,7 +1,8 @@
-import { Ajv } from 'ajv';
 import { AgentFrame } from '../../protocol/agent.js';
+import { jsonValidator } from '../http/validation.js';
 
-const validateFrame = new Ajv({ strict: false, coerceTypes: false }).compile<AgentFrame>(AgentFrame);
+/** The same rules as the HTTP edge: an agent's frames follow the text rules of their schemas. */
+const validateFrame = jsonValidator<AgentFrame>(AgentFrame);
 
 /** Parses one WebSocket message from an agent; null when it is not a valid frame. */
 export function parseAgentFrame(raw: string): AgentFrame | null {

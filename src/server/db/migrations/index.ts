@@ -5,6 +5,7 @@ import * as m0003 from './0003_scripts.js';
 import * as m0004 from './0004_profiles.js';
 import * as m0005 from './0005_schedules.js';
 import * as m0006 from './0006_job_claim_index.js';
+import * as m0007 from './0007_secret_env.js';
 
 /** Listed statically so the same migrations run from source and from the built package. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0004_profiles': m0004,
   '0005_schedules': m0005,
   '0006_job_claim_index': m0006,
+  '0007_secret_env': m0007,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -4,6 +4,7 @@ import { newSecret, sha256 } from '../../lib/crypto.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
+import type { ApiKeysService } from '../apikeys/apikeys.service.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { authRepo } from '../auth/auth.repo.js';
 import { accessRepo, type MemberRow, type RoleRow } from './access.repo.js';
@@ -37,6 +38,10 @@ export interface InviteView {
   status: 'pending' | 'accepted' | 'revoked' | 'expired';
 }
 
+function isOwnerRole(role: RoleRow): boolean {
+  return role.builtin === 1 && role.name === 'owner';
+}
+
 function roleNameTaken(name: string): AppError {
   return new AppError('conflict', `a role named "${name}" exists`);
 }
@@ -45,6 +50,27 @@ export function rolePermissions(role: Pick<RoleRow, 'name' | 'builtin' | 'permis
   return PermissionSet.fromRoles([
     { name: role.name, builtin: role.builtin === 1, permissions: JSON.parse(role.permissions) as string[] },
   ]);
+}
+
+/**
+ * The one rule for handing out a role: granting it, inviting to it, minting an API key with it,
+ * defining it. The role may rank no higher than the holder's highest role (so an admin makes no
+ * owners, though both hold every permission) and may hold no permission the holder lacks.
+ */
+export function assertAssignable(holder: PermissionSet, roleName: string, role: PermissionSet): void {
+  if (role.rank > holder.rank)
+    throw new AppError('forbidden', `the role "${roleName}" ranks above your own: you cannot hand it out`);
+  const missing = role.toArray().filter((p) => !holder.has(p));
+  if (missing.length > 0)
+    throw new AppError('forbidden', `the role "${roleName}" holds permissions you do not hold`, {
+      details: missing.map((p) => ({ message: `you do not hold "${p}"`, permission: p })),
+    });
+}
+
+/** Taking a role away from someone: only what ranks no higher than the holder's own roles. */
+function assertRevocable(holder: PermissionSet, role: RoleRow): void {
+  if (rolePermissions(role).rank > holder.rank)
+    throw new AppError('forbidden', `the role "${role.name}" ranks above your own: you cannot take it away`);
 }
 
 export function roleView(role: RoleRow): RoleView {
@@ -73,12 +99,20 @@ export class AccessService {
   readonly #db: Executor;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
+  readonly #apiKeys: Pick<ApiKeysService, 'revokeCreatedBy'>;
   readonly #inviteTtlMs: number;
 
-  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; inviteTtlMs?: number }) {
+  constructor(deps: {
+    db: Executor;
+    clock: Clock;
+    audit: AuditLog;
+    apiKeys: Pick<ApiKeysService, 'revokeCreatedBy'>;
+    inviteTtlMs?: number;
+  }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
+    this.#apiKeys = deps.apiKeys;
     this.#inviteTtlMs = deps.inviteTtlMs ?? 7 * DAY_MS;
   }
 
@@ -95,7 +129,7 @@ export class AccessService {
     input: { name: string; description?: string; permissions: string[] },
   ): Promise<RoleView> {
     const permissions = validatePermissions(input.permissions);
-    this.#assertGrantable(ctx, new PermissionSet(permissions));
+    assertAssignable(ctx.permissions, input.name, new PermissionSet(permissions));
     if (isBuiltinRoleName(input.name))
       throw new AppError('conflict', `"${input.name}" is a built-in role name`);
     return inTransaction(this.#db, async (trx) => {
@@ -132,7 +166,7 @@ export class AccessService {
       const after: RoleRow = { ...before, updated_at: this.#clock.now().toISOString() };
       if (input.permissions) {
         const permissions = validatePermissions(input.permissions);
-        this.#assertGrantable(ctx, new PermissionSet(permissions));
+        assertAssignable(ctx.permissions, input.name ?? before.name, new PermissionSet(permissions));
         after.permissions = JSON.stringify(permissions);
       }
       if (input.name !== undefined && input.name !== before.name) {
@@ -199,11 +233,8 @@ export class AccessService {
     }));
   }
 
-  async getMember(orgId: string, userId: string, db: Executor = this.#db): Promise<MemberView> {
-    const member = await accessRepo.getMember(db, orgId, userId);
-    if (!member) throw notFound('user');
-    const roles = await accessRepo.rolesOfMember(db, orgId, userId);
-    return { ...member, roles: roles.map((r) => ({ id: r.id, name: r.name })) };
+  async getMember(orgId: string, userId: string): Promise<MemberView> {
+    return (await this.#member(this.#db, orgId, userId)).view;
   }
 
   async memberRoles(orgId: string, userId: string): Promise<RoleView[]> {
@@ -211,11 +242,11 @@ export class AccessService {
     return (await accessRepo.rolesOfMember(this.#db, orgId, userId)).map(roleView);
   }
 
-  /** Replaces a member's roles. Nobody grants more than they hold; only owners touch the owner role. */
+  /** Replaces a member's roles: each one granted must be assignable, each one taken revocable. */
   async setMemberRoles(ctx: RequestContext, userId: string, roleIds: string[]): Promise<RoleView[]> {
     const wanted = [...new Set(roleIds)];
     return inTransaction(this.#db, async (trx) => {
-      const before = await this.getMember(ctx.orgId, userId, trx);
+      const { view: before, roles: held } = await this.#member(trx, ctx.orgId, userId);
       const roles = await accessRepo.getRolesByIds(trx, ctx.orgId, wanted);
       if (roles.length !== wanted.length) {
         const found = new Set(roles.map((r) => r.id));
@@ -226,17 +257,10 @@ export class AccessService {
         });
       }
       if (roles.length === 0) throw new AppError('unprocessable', 'a member needs at least one role');
-      for (const role of roles) this.#assertGrantable(ctx, rolePermissions(role));
-      const touchesOwner =
-        roles.some((r) => r.name === 'owner' && r.builtin === 1) !==
-        before.roles.some((r) => r.name === 'owner');
-      if (touchesOwner)
-        await this.#assertOwnerChange(
-          trx,
-          ctx,
-          userId,
-          roles.some((r) => r.name === 'owner'),
-        );
+      for (const role of roles) assertAssignable(ctx.permissions, role.name, rolePermissions(role));
+      const taken = held.filter((role) => !wanted.includes(role.id));
+      for (const role of taken) assertRevocable(ctx.permissions, role);
+      if (taken.some(isOwnerRole)) await this.#assertOwnerRemains(trx, ctx.orgId, userId);
       await accessRepo.setMemberRoles(trx, ctx.orgId, userId, wanted);
       const after = { ...before, roles: roles.map((r) => ({ id: r.id, name: r.name })) };
       await this.#audit.record(trx, ctx, {
@@ -250,19 +274,16 @@ export class AccessService {
     });
   }
 
+  /** Removes a member and every credential they hold here: sessions and API keys, in one transaction. */
   async removeMember(ctx: RequestContext, userId: string): Promise<void> {
     await inTransaction(this.#db, async (trx) => {
-      const before = await this.getMember(ctx.orgId, userId, trx);
-      if (before.roles.some((r) => r.name === 'owner'))
-        await this.#assertOwnerChange(trx, ctx, userId, false);
+      const { view: before, roles: held } = await this.#member(trx, ctx.orgId, userId);
+      for (const role of held) assertRevocable(ctx.permissions, role);
+      if (held.some(isOwnerRole)) await this.#assertOwnerRemains(trx, ctx.orgId, userId);
       await accessRepo.deleteMembership(trx, ctx.orgId, userId);
-      await authRepo.revokeMemberSessions(
-        trx,
-        ctx.orgId,
-        userId,
-        'removed from organization',
-        this.#clock.now().toISOString(),
-      );
+      const reason = 'removed from organization';
+      await authRepo.revokeMemberSessions(trx, ctx.orgId, userId, reason, this.#clock.now().toISOString());
+      await this.#apiKeys.revokeCreatedBy(trx, ctx, userId, reason);
       await this.#audit.record(trx, ctx, {
         action: 'deleted',
         entityType: 'member',
@@ -283,8 +304,7 @@ export class AccessService {
         throw new AppError('unprocessable', 'role not found', {
           details: [{ field: 'role_id', message: 'not found' }],
         });
-      this.#assertGrantable(ctx, rolePermissions(role));
-      if (role.builtin === 1 && role.name === 'owner') await this.#ownersAfterCheck(trx, ctx);
+      assertAssignable(ctx.permissions, role.name, rolePermissions(role));
       const token = newSecret('fpi');
       const now = this.#clock.now();
       const invite: InviteRow = {
@@ -351,38 +371,29 @@ export class AccessService {
     };
   }
 
+  async #member(
+    db: Executor,
+    orgId: string,
+    userId: string,
+  ): Promise<{ view: MemberView; roles: RoleRow[] }> {
+    const member = await accessRepo.getMember(db, orgId, userId);
+    if (!member) throw notFound('user');
+    const roles = await accessRepo.rolesOfMember(db, orgId, userId);
+    return { view: { ...member, roles: roles.map((r) => ({ id: r.id, name: r.name })) }, roles };
+  }
+
   async #role(db: Executor, orgId: string, id: string): Promise<RoleRow> {
     const role = await accessRepo.getRole(db, orgId, id);
     if (!role) throw notFound('role');
     return role;
   }
 
-  #assertGrantable(ctx: RequestContext, permissions: PermissionSet): void {
-    if (!ctx.permissions.covers(permissions))
-      throw new AppError('forbidden', 'you cannot grant permissions you do not hold');
-  }
-
-  /** Only owners grant or take the owner role, and an organisation always keeps one owner. */
-  async #assertOwnerChange(
-    db: Executor,
-    ctx: RequestContext,
-    userId: string,
-    becomesOwner: boolean,
-  ): Promise<void> {
-    const owners = await this.#ownersAfterCheck(db, ctx);
-    if (!becomesOwner && owners.length === 1 && owners[0] === userId) {
-      throw new AppError('conflict', 'an organization must keep at least one owner');
-    }
-  }
-
-  /** The organisation's owners, once the caller is proven to be one of them. */
-  async #ownersAfterCheck(db: Executor, ctx: RequestContext): Promise<string[]> {
-    const ownerRole = await accessRepo.findRoleByName(db, ctx.orgId, 'owner');
+  /** An organisation always keeps one owner: refuses to take the role from its last one. */
+  async #assertOwnerRemains(db: Executor, orgId: string, userId: string): Promise<void> {
+    const ownerRole = await accessRepo.findRoleByName(db, orgId, 'owner');
     if (!ownerRole) throw new AppError('internal', 'organization has no owner role');
-    const owners = await accessRepo.usersWithRole(db, ctx.orgId, ownerRole.id);
-    if (ctx.actor.type !== 'user' || !ctx.userId || !owners.includes(ctx.userId)) {
-      throw new AppError('forbidden', 'only owners may grant or remove the owner role');
-    }
-    return owners;
+    const owners = await accessRepo.usersWithRole(db, orgId, ownerRole.id);
+    if (owners.length === 1 && owners[0] === userId)
+      throw new AppError('conflict', 'an organization must keep at least one owner');
   }
 }

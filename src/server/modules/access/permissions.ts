@@ -32,7 +32,7 @@ export type BuiltinRoleName = (typeof builtinRoleNames)[number];
 
 const builtinPermissions: Record<BuiltinRoleName, readonly Permission[]> = {
   owner: allPermissions,
-  // admins hold every permission; only owners may grant or take away the owner role (access service).
+  // admins hold every permission; the owner role outranks them (PermissionSet.rank).
   admin: allPermissions,
   operator: allPermissions.filter((p) => p.endsWith(':read') || p.endsWith(':execute')),
   viewer: allPermissions.filter((p) => p.endsWith(':read') && p !== 'audit:read'),
@@ -59,44 +59,87 @@ export interface RoleGrant {
   permissions: readonly string[];
 }
 
-/** A member's effective permissions: the union of their roles' grants. Immutable. */
+/** Built-in roles from the lowest rank up: a role's rank is its place here, counting from 1. */
+const ladder: readonly BuiltinRoleName[] = ['viewer', 'operator', 'admin', 'owner'];
+
+function builtinRank(name: BuiltinRoleName): number {
+  return ladder.indexOf(name) + 1;
+}
+
+/**
+ * What a principal holds: the union of their roles' permissions, and the highest rank among those
+ * roles. Admin and owner hold the same permissions; the rank is what sets them apart. Immutable.
+ */
 export class PermissionSet {
   readonly #granted: Set<string>;
+  #rank: number | undefined;
   #array: Permission[] | undefined;
 
-  constructor(permissions: Iterable<string>) {
+  /** Without a rank, the set ranks with the lowest built-in role that holds all of it. */
+  constructor(permissions: Iterable<string>, rank?: number) {
     this.#granted = new Set(permissions);
+    this.#rank = rank;
   }
 
   static fromRoles(roles: readonly RoleGrant[]): PermissionSet {
     // Most principals hold one built-in role: its set is built once, not on every request.
     const [only] = roles;
     if (roles.length === 1 && only?.builtin && isBuiltinRoleName(only.name)) return builtinSets[only.name];
-    return new PermissionSet(
-      roles.flatMap((role) =>
-        role.builtin && isBuiltinRoleName(role.name) ? builtinPermissions[role.name] : role.permissions,
-      ),
+    let rank = 0;
+    const permissions: string[] = [];
+    for (const role of roles) {
+      if (role.builtin && isBuiltinRoleName(role.name)) {
+        rank = Math.max(rank, builtinRank(role.name));
+        permissions.push(...builtinPermissions[role.name]);
+      } else {
+        permissions.push(...role.permissions);
+      }
+    }
+    const set = new PermissionSet(permissions);
+    // A custom role ranks by its permissions, a built-in one by its name: the higher of the two wins.
+    return rank > set.rank ? new PermissionSet(permissions, rank) : set;
+  }
+
+  /** 1 (viewer) to 4 (owner); a custom set ranks with the lowest built-in role that covers it. */
+  get rank(): number {
+    // Only catalogue permissions count: one dropped from the catalogue grants nothing, so it ranks nothing.
+    this.#rank ??= builtinRank(
+      ladder.find((name) => this.#known().every((p) => builtinSets[name].has(p))) ?? 'owner',
     );
+    return this.#rank;
   }
 
   has(permission: Permission): boolean {
     return this.#granted.has(permission);
   }
 
-  /** True when every permission of `other` is held here: used so nobody grants more than they hold. */
+  /** True when every permission of `other` is held here. */
   covers(other: PermissionSet): boolean {
     return [...other.#granted].every((p) => this.#granted.has(p));
   }
 
+  /** What both hold, at the lower of the two ranks: what an API key may do for its creator now. */
+  intersect(other: PermissionSet): PermissionSet {
+    if (other.covers(this) && other.rank >= this.rank) return this;
+    return new PermissionSet(
+      [...this.#granted].filter((p) => other.#granted.has(p)),
+      Math.min(this.rank, other.rank),
+    );
+  }
+
   /** In catalogue order. */
   toArray(): Permission[] {
+    return [...this.#known()];
+  }
+
+  #known(): readonly Permission[] {
     this.#array ??= allPermissions.filter((p) => this.#granted.has(p));
-    return [...this.#array];
+    return this.#array;
   }
 }
 
 const builtinSets = Object.fromEntries(
-  builtinRoleNames.map((name) => [name, new PermissionSet(builtinPermissions[name])]),
+  builtinRoleNames.map((name) => [name, new PermissionSet(builtinPermissions[name], builtinRank(name))]),
 ) as Record<BuiltinRoleName, PermissionSet>;
 
 export function builtinRolePermissions(name: BuiltinRoleName): readonly Permission[] {

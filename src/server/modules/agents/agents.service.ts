@@ -2,15 +2,16 @@ import type { AgentFacts, AgentMetrics } from '../../../protocol/agent.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import { newSecret, sha256 } from '../../lib/crypto.js';
-import { notFound } from '../../lib/errors.js';
+import { AppError, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
 import type { EventBus } from '../../realtime/events.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
 import { requireProfile } from '../profiles/profiles.service.js';
-import { agentsRepo, type AgentFilter, type AgentRow } from './agents.repo.js';
+import { agentsRepo, type AgentFilter, type AgentRow, type TargetSelector } from './agents.repo.js';
 import type { AgentStatus } from './agents.schemas.js';
+import { groupsRepo } from './groups.repo.js';
 import { requireGroup } from './groups.service.js';
 
 export const MACHINE_KEY_PREFIX = 'fpm';
@@ -102,6 +103,27 @@ export function factColumns(facts: AgentFacts, requestIp: string | null) {
     interpreters: JSON.stringify([...new Set(facts.interpreters)]),
     system_info: facts.system_info ? JSON.stringify(facts.system_info) : null,
   };
+}
+
+/**
+ * A stored selector (a schedule's target) names only this organisation's agents and groups: an
+ * id from elsewhere is refused when written (422), as the agents do not exist here.
+ */
+export async function requireKnownTarget(db: Executor, orgId: string, target: TargetSelector): Promise<void> {
+  if (target.group_id !== undefined && !(await groupsRepo.get(db, orgId, target.group_id)))
+    throw new AppError('unprocessable', 'the target names an agent group that does not exist', {
+      details: [{ field: 'target.group_id', message: 'agent group not found' }],
+    });
+  const ids = [...new Set(target.agent_ids ?? [])];
+  if (ids.length === 0) return;
+  const found = new Set((await agentsRepo.selectTargets(db, orgId, { agent_ids: ids })).map((a) => a.id));
+  const unknown = (target.agent_ids ?? []).flatMap((id, index) => (found.has(id) ? [] : [index]));
+  if (unknown.length > 0)
+    throw new AppError('unprocessable', 'the target names agents that do not exist', {
+      details: unknown
+        .slice(0, 20)
+        .map((index) => ({ field: `target.agent_ids.${index}`, message: 'agent not found' })),
+    });
 }
 
 export class AgentsService {

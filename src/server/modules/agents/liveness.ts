@@ -3,7 +3,7 @@ import type { Config } from '../../config.js';
 import type { Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
-import { sweepTimer } from '../../lib/sweep-timer.js';
+import { sweepTimer, type OutageHold } from '../../lib/sweep-timer.js';
 import type { EventBus } from '../../realtime/events.js';
 import { livenessRepo, type AgentRef, type Beat } from './liveness.repo.js';
 
@@ -15,6 +15,8 @@ export interface LivenessDeps {
   clock: Clock;
   bus: EventBus;
   fleet: Pick<Config['fleet'], 'heartbeatFlushMs' | 'offlineAfterMs' | 'sweepIntervalMs'>;
+  /** Holds the sweep back after the database was unreachable. */
+  hold: OutageHold;
   logger: Logger;
   /** Called with the agents whose heartbeats were written (at most 500 at a time): job leases are renewed there. */
   onSeen: (agentIds: string[]) => Promise<void>;
@@ -139,9 +141,11 @@ export class Liveness {
   }
 
   async #sweepOnce(): Promise<AgentRef[]> {
-    const { db, bus, clock, fleet, logger } = this.#deps;
-    // Heartbeats heard here but not yet written must not read as silence.
+    const { db, bus, clock, fleet, logger, hold } = this.#deps;
+    // Heartbeats heard here but not yet written must not read as silence; nor, after an outage,
+    // those other nodes heard and did not write yet.
     await this.flush();
+    if (await hold.holding()) return [];
     const now = clock.now();
     const cutoff = new Date(now.getTime() - fleet.offlineAfterMs).toISOString();
     try {
@@ -158,6 +162,7 @@ export class Liveness {
       if (offline.length > 0) logger.info({ agents: offline.length }, 'liveness: agents went offline');
       return offline;
     } catch (error) {
+      hold.failed(error);
       logger.error({ err: error }, 'liveness: sweep failed');
       return [];
     }

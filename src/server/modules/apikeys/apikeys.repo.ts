@@ -4,6 +4,7 @@ import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
 
 export type ApiKeyRow = ApiKeysTable;
 
+/** One row per role the key's creator holds in the key's organisation (one row with nulls if none). */
 export interface ApiKeyPrincipalRow {
   id: string;
   org_id: string;
@@ -15,6 +16,10 @@ export interface ApiKeyPrincipalRow {
   role_name: string;
   role_builtin: number;
   role_permissions: string;
+  creator_disabled_at: string | null;
+  creator_role_name: string | null;
+  creator_role_builtin: number | null;
+  creator_role_permissions: string | null;
 }
 
 export const apiKeysRepo = {
@@ -35,11 +40,21 @@ export const apiKeysRepo = {
       .executeTakeFirst();
   },
 
-  /** The key and its role, in one round trip. */
-  principalByHash(db: Executor, keyHash: string): Promise<ApiKeyPrincipalRow | undefined> {
+  /**
+   * The key, its role, and its creator as they are now (disabled or not, and their roles in the
+   * key's organisation), in one round trip: a key acts on behalf of its creator.
+   */
+  principalByHash(db: Executor, keyHash: string): Promise<ApiKeyPrincipalRow[]> {
     return db
       .selectFrom('api_keys')
-      .innerJoin('roles', 'roles.id', 'api_keys.role_id')
+      .innerJoin('roles as key_role', 'key_role.id', 'api_keys.role_id')
+      .innerJoin('users as creator', 'creator.id', 'api_keys.created_by')
+      .leftJoin('member_roles', (join) =>
+        join
+          .onRef('member_roles.org_id', '=', 'api_keys.org_id')
+          .onRef('member_roles.user_id', '=', 'api_keys.created_by'),
+      )
+      .leftJoin('roles as creator_role', 'creator_role.id', 'member_roles.role_id')
       .select([
         'api_keys.id',
         'api_keys.org_id',
@@ -48,12 +63,16 @@ export const apiKeysRepo = {
         'api_keys.expires_at',
         'api_keys.revoked_at',
         'api_keys.last_used_at',
-        'roles.name as role_name',
-        'roles.builtin as role_builtin',
-        'roles.permissions as role_permissions',
+        'key_role.name as role_name',
+        'key_role.builtin as role_builtin',
+        'key_role.permissions as role_permissions',
+        'creator.disabled_at as creator_disabled_at',
+        'creator_role.name as creator_role_name',
+        'creator_role.builtin as creator_role_builtin',
+        'creator_role.permissions as creator_role_permissions',
       ])
       .where('api_keys.key_hash', '=', keyHash)
-      .executeTakeFirst();
+      .execute();
   },
 
   touch(db: Executor, id: string, now: string): Promise<unknown> {
@@ -67,6 +86,18 @@ export const apiKeysRepo = {
       .where('org_id', '=', orgId)
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
+      .execute();
+  },
+
+  /** Revokes every live key one member created in the organisation; answers the keys as revoked. */
+  revokeCreatedBy(db: Executor, orgId: string, userId: string, now: string): Promise<ApiKeyRow[]> {
+    return db
+      .updateTable('api_keys')
+      .set({ revoked_at: now })
+      .where('org_id', '=', orgId)
+      .where('created_by', '=', userId)
+      .where('revoked_at', 'is', null)
+      .returningAll()
       .execute();
   },
 

@@ -5,7 +5,7 @@ import { AppError, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
 import { accessRepo } from '../access/access.repo.js';
-import { rolePermissions } from '../access/access.service.js';
+import { assertAssignable, rolePermissions } from '../access/access.service.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { SettingsService } from '../settings/settings.service.js';
@@ -78,8 +78,7 @@ export class ApiKeysService {
         throw new AppError('unprocessable', 'role not found', {
           details: [{ field: 'role_id', message: 'not found' }],
         });
-      if (!ctx.permissions.covers(rolePermissions(role)))
-        throw new AppError('forbidden', 'an API key cannot hold a stronger role than its creator');
+      assertAssignable(ctx.permissions, role.name, rolePermissions(role));
       const secret = newSecret(API_KEY_PREFIX);
       const row: ApiKeyRow = {
         id: newId(),
@@ -113,6 +112,28 @@ export class ApiKeysService {
     const row = await apiKeysRepo.get(this.#db, orgId, id);
     if (!row) throw notFound('API key');
     return view(row);
+  }
+
+  /**
+   * Revokes every live key a member created in the organisation, inside the caller's transaction
+   * (removing the member), with an audit event per key as a revocation by hand writes.
+   */
+  async revokeCreatedBy(trx: Executor, ctx: RequestContext, userId: string, reason: string): Promise<void> {
+    const revoked = await apiKeysRepo.revokeCreatedBy(
+      trx,
+      ctx.orgId,
+      userId,
+      this.#clock.now().toISOString(),
+    );
+    for (const row of revoked) {
+      await this.#audit.record(trx, ctx, {
+        action: 'status_changed',
+        entityType: 'api_key',
+        entityId: row.id,
+        before: view({ ...row, revoked_at: null }),
+        after: { ...view(row), reason },
+      });
+    }
   }
 
   async revoke(ctx: RequestContext, id: string): Promise<void> {

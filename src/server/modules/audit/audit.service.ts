@@ -2,6 +2,7 @@ import type { Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import { newId } from '../../lib/ids.js';
 import { notFound } from '../../lib/errors.js';
+import { maskSecrets } from '../../lib/secrets.js';
 import type { Page, PageParams } from '../../lib/pagination.js';
 import type { Actor, RequestMeta } from '../access/context.js';
 import { auditRepo, type AuditFilter, type AuditRow } from './audit.repo.js';
@@ -29,27 +30,6 @@ export interface AuditEntry {
   entityId: string | null;
   before?: object | null;
   after?: object | null;
-}
-
-/** What a secret is shown as, everywhere. */
-export const MASK = '********';
-const SECRET_KEY = /password|secret|token|hash|api_?key|private/i;
-
-/** Field and environment variable names whose values are secrets: masked when shown, sealed at rest. */
-export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key);
-}
-
-/** Masks every secret-looking field, at any depth, so audit rows never hold a secret. */
-export function maskSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(maskSecrets);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, inner]) => [
-      key,
-      isSecretKey(key) && inner != null && inner !== '' ? MASK : maskSecrets(inner),
-    ]),
-  );
 }
 
 function json(value: object | null | undefined): string | null {

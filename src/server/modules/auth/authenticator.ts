@@ -1,7 +1,7 @@
 import type { Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import { sha256 } from '../../lib/crypto.js';
-import { PermissionSet } from '../access/permissions.js';
+import { PermissionSet, type RoleGrant } from '../access/permissions.js';
 import type { Principal } from '../access/context.js';
 import { apiKeysRepo } from '../apikeys/apikeys.repo.js';
 import { API_KEY_PREFIX } from '../apikeys/apikeys.service.js';
@@ -13,6 +13,19 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 function parsePermissions(json: string | null): string[] {
   return json ? (JSON.parse(json) as string[]) : [];
+}
+
+/** The roles of left-joined rows: none when the user holds no role (is no longer a member). */
+function grantsOf<R>(
+  rows: readonly R[],
+  role: (row: R) => { name: string | null; builtin: number | null; permissions: string | null },
+): RoleGrant[] {
+  return rows.flatMap((row) => {
+    const { name, builtin, permissions } = role(row);
+    return name === null
+      ? []
+      : [{ name, builtin: builtin === 1, permissions: parsePermissions(permissions) }];
+  });
 }
 
 /** Turns a credential (access token or API key) into a principal, or null when it is not valid now. */
@@ -41,17 +54,11 @@ export class Authenticator {
     const now = this.#clock.now().toISOString();
     if (!first || first.revoked_at || first.disabled_at || first.expires_at <= now) return null;
     if (first.user_id !== claims.userId || first.org_id !== claims.orgId) return null;
-    const roles = rows.flatMap((r) =>
-      r.role_name === null
-        ? []
-        : [
-            {
-              name: r.role_name,
-              builtin: r.role_builtin === 1,
-              permissions: parsePermissions(r.role_permissions),
-            },
-          ],
-    );
+    const roles = grantsOf(rows, (r) => ({
+      name: r.role_name,
+      builtin: r.role_builtin,
+      permissions: r.role_permissions,
+    }));
     // A session outlives a membership only until the member is removed: no roles, no access.
     if (roles.length === 0) return null;
     return {
@@ -63,25 +70,36 @@ export class Authenticator {
     };
   }
 
+  /** A key acts on behalf of its creator: its role's permissions, cut to what the creator holds now. */
   async #fromApiKey(key: string): Promise<Principal | null> {
-    const row = await apiKeysRepo.principalByHash(this.#db, sha256(key));
+    const rows = await apiKeysRepo.principalByHash(this.#db, sha256(key));
+    const row = rows[0];
     const now = this.#clock.now();
-    if (!row || row.revoked_at || (row.expires_at && row.expires_at <= now.toISOString())) return null;
+    if (!row || row.revoked_at || row.creator_disabled_at) return null;
+    if (row.expires_at && row.expires_at <= now.toISOString()) return null;
+    const creatorRoles = grantsOf(rows, (r) => ({
+      name: r.creator_role_name,
+      builtin: r.creator_role_builtin,
+      permissions: r.creator_role_permissions,
+    }));
+    // Removing a member revokes their keys; a creator with no roles here acts for nobody in any case.
+    if (creatorRoles.length === 0) return null;
     if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > TOUCH_INTERVAL_MS) {
       await apiKeysRepo.touch(this.#db, row.id, now.toISOString());
     }
+    const keyRole = PermissionSet.fromRoles([
+      {
+        name: row.role_name,
+        builtin: row.role_builtin === 1,
+        permissions: parsePermissions(row.role_permissions),
+      },
+    ]);
     return {
       orgId: row.org_id,
       actor: { type: 'api_key', id: row.id, label: row.name },
       userId: row.created_by,
       sessionId: null,
-      permissions: PermissionSet.fromRoles([
-        {
-          name: row.role_name,
-          builtin: row.role_builtin === 1,
-          permissions: parsePermissions(row.role_permissions),
-        },
-      ]),
+      permissions: keyRole.intersect(PermissionSet.fromRoles(creatorRoles)),
     };
   }
 }

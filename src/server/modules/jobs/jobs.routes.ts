@@ -4,7 +4,8 @@ import { isFinal, type JobStatus } from '../../../protocol/jobs.js';
 import { contextOf } from '../../http/context.js';
 import { IdParams } from '../../http/schemas.js';
 import { PageOf, PageQuery, mapPage, pageParams } from '../../lib/pagination.js';
-import { maskSecrets } from '../audit/audit.service.js';
+import { maskAll, maskSecrets } from '../../lib/secrets.js';
+import { assertEnvNames } from './jobs.env.js';
 import type { JobRow, OutputRow } from './jobs.repo.js';
 import {
   JobCreateBody,
@@ -36,6 +37,7 @@ export function jobView(job: JobRow) {
     script_id: job.script_id,
     script_version: job.script_version,
     env: maskSecrets(JSON.parse(job.env)) as Record<string, string>,
+    secret_env: maskAll(JSON.parse(job.secret_env) as Record<string, string>),
     cwd: job.cwd,
     run_as: job.run_as,
     timeout_seconds: job.timeout_seconds,
@@ -78,6 +80,7 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
       },
       async (request, reply) => {
         const ctx = contextOf(request);
+        assertEnvNames(request.body);
         const created = await jobs.create(ctx, request.params.id, request.body);
         const wait = request.query.wait ?? 0;
         const job = wait > 0 ? await jobs.waitForFinal(ctx.orgId, created.id, wait * 1000) : created;

@@ -1,24 +1,47 @@
 import { Type } from 'typebox';
-import { Interpreter, JobStatus, OsType } from '../../../protocol/jobs.js';
-import { Id, NullableTimestamp, Timestamp } from '../../http/schemas.js';
+import { ENV_NAME_PATTERN, Interpreter, JobStatus, OsType } from '../../../protocol/jobs.js';
+import { Id, NullableTimestamp, ShellText, Timestamp } from '../../http/schemas.js';
 import { PageQuery } from '../../lib/pagination.js';
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 const NullableInteger = Type.Union([Type.Integer(), Type.Null()]);
 
-export const EnvVars = Type.Record(
-  Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 128 }),
-  Type.String({ maxLength: 32_768 }),
-  {
-    maxProperties: 100,
-  },
-);
+/** The name rule (src/protocol/jobs.ts) as `propertyNames`: AJV enforces it and /openapi.json shows it. */
+const EnvName = Type.String({ pattern: ENV_NAME_PATTERN, maxLength: 128 });
+const EnvValue = Type.String({ maxLength: 32_768 });
+const NAMES =
+  'Names: letters, digits and `_`, not starting with a digit, at most 128 characters (else 400); ' +
+  "names starting with `FP_` are Fleetplane's own, and a name given twice (names ignore case, as " +
+  'on Windows) is refused (422).';
+
+export const EnvVars = Type.Record(Type.String(), EnvValue, {
+  propertyNames: EnvName,
+  maxProperties: 100,
+  description:
+    `Environment variables of the job. ${NAMES} Values under secret-looking names are stored ` +
+    'sealed and shown masked.',
+});
+
+export const SecretEnvVars = Type.Record(Type.String(), EnvValue, {
+  propertyNames: EnvName,
+  maxProperties: 50,
+  description:
+    'Secret environment variables: stored sealed, always shown as `********`, set in the ' +
+    "job's environment on the agent only; editing a task or schedule, a value sent back as " +
+    `\`********\` keeps the stored one. ${NAMES}`,
+});
+
+/** How a job, run, task or schedule shows its `secret_env`: the names, every value masked. */
+export const MaskedSecretEnv = Type.Record(Type.String(), Type.String(), {
+  description: 'Secret environment variables by name; every value reads `********`',
+});
 
 export const JobCreateBody = Type.Object(
   {
     interpreter: Interpreter,
-    command: Type.String({ minLength: 1, maxLength: 1_000_000 }),
+    command: ShellText({ minLength: 1, maxLength: 1_000_000 }),
     env: Type.Optional(EnvVars),
+    secret_env: Type.Optional(SecretEnvVars),
     cwd: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     timeout_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
     run_as: Type.Optional(
@@ -45,6 +68,7 @@ export const JobSchema = Type.Object({
   script_id: NullableString,
   script_version: NullableInteger,
   env: Type.Record(Type.String(), Type.String()),
+  secret_env: MaskedSecretEnv,
   cwd: NullableString,
   run_as: NullableString,
   timeout_seconds: Type.Integer(),

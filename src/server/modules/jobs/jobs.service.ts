@@ -8,9 +8,10 @@ import { AppError, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Page, PageParams } from '../../lib/pagination.js';
+import { isSecretKey } from '../../lib/secrets.js';
 import type { RequestContext } from '../access/context.js';
 import { agentsRepo, type AgentRow } from '../agents/agents.repo.js';
-import { isSecretKey, type AuditLog, type AuditScope } from '../audit/audit.service.js';
+import type { AuditLog, AuditScope } from '../audit/audit.service.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import type { EventBus } from '../../realtime/events.js';
 import { jobsRepo, type JobFilter, type JobRow, type OutputRow } from './jobs.repo.js';
@@ -20,6 +21,8 @@ export interface JobInput {
   interpreter: Interpreter;
   command: string;
   env?: Record<string, string>;
+  /** Always sealed at rest and masked when shown; merged into `env` only in the spec an agent claims. */
+  secret_env?: Record<string, string>;
   cwd?: string;
   timeout_seconds?: number;
   run_as?: string;
@@ -82,18 +85,22 @@ export class JobsService {
   }
 
   /**
-   * The input with its secret environment values (the names the API masks, `FP_SECRET_*` among
-   * them) sealed: jobs and run specs store them so, and only an agent's job spec opens them.
+   * The input with its secret environment values sealed: every `secret_env` value, and `env` values
+   * under secret-looking names (`FP_SECRET_*` among them). Jobs and run specs store them so, and
+   * only an agent's job spec opens them.
    */
   sealInput(input: JobInput): JobInput {
-    if (!input.env) return input;
-    const env = Object.fromEntries(
-      Object.entries(input.env).map(([key, value]) => [
-        key,
-        isSecretKey(key) ? this.#box.sealOnce(value) : value,
-      ]),
-    );
-    return { ...input, env };
+    const seal = (value: string) => this.#box.sealOnce(value);
+    const sealed = { ...input };
+    if (input.env)
+      sealed.env = Object.fromEntries(
+        Object.entries(input.env).map(([key, value]) => [key, isSecretKey(key) ? seal(value) : value]),
+      );
+    if (input.secret_env)
+      sealed.secret_env = Object.fromEntries(
+        Object.entries(input.secret_env).map(([key, value]) => [key, seal(value)]),
+      );
+    return sealed;
   }
 
   /** Runs learn here when one of their jobs ends. */
@@ -134,7 +141,9 @@ export class JobsService {
   ): Promise<JobRow[]> {
     const defaults = await this.#settings.read(orgId, 'jobs', db);
     const now = this.#clock.now().toISOString();
-    const env = JSON.stringify(this.sealInput(input).env ?? {});
+    const sealed = this.sealInput(input);
+    const env = JSON.stringify(sealed.env ?? {});
+    const secretEnv = JSON.stringify(sealed.secret_env ?? {});
     return agents.map((agent) => ({
       id: newId(),
       org_id: orgId,
@@ -150,6 +159,7 @@ export class JobsService {
       script_id: input.script_id ?? null,
       script_version: input.script_version ?? null,
       env,
+      secret_env: secretEnv,
       cwd: input.cwd ?? null,
       run_as: input.run_as ?? null,
       timeout_seconds: input.timeout_seconds ?? defaults.default_timeout_seconds,
@@ -322,7 +332,11 @@ export class JobsService {
       case 'output':
         return this.#applyOutput(job, event);
       case 'result':
-        return this.#applyResult(job, event);
+        // As a signed 32-bit number, as Windows' %ERRORLEVEL% shows it and an integer column holds it.
+        return this.#applyResult(job, {
+          ...event,
+          exit_code: event.exit_code === null ? null : event.exit_code | 0,
+        });
       default:
         throw new AppError('bad_request', 'unknown event');
     }
@@ -500,9 +514,12 @@ export class JobsService {
     });
   }
 
-  /** What the agent runs: the job with its sealed environment values opened. */
+  /** What the agent runs: the job with its sealed environment values opened, `secret_env` merged in. */
   #spec(job: JobRow): JobSpec {
-    const env = JSON.parse(job.env) as Record<string, string>;
+    const env = {
+      ...(JSON.parse(job.env) as Record<string, string>),
+      ...(JSON.parse(job.secret_env) as Record<string, string>),
+    };
     return {
       job_id: job.id,
       attempt: job.attempt,
@@ -523,6 +540,7 @@ export class JobsService {
       interpreter: job.interpreter,
       command: job.command,
       env: JSON.parse(job.env) as unknown,
+      secret_env: JSON.parse(job.secret_env) as unknown,
       timeout_seconds: job.timeout_seconds,
     };
   }

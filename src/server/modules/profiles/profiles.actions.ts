@@ -128,11 +128,14 @@ export function stepOf(
     timeout_seconds: task.timeout_seconds,
     target_os_type: profileOs,
   };
+  // Sealed as the task stores them; the plan keeps them sealed in the run's spec.
+  const secretEnv = JSON.parse(task.secret_env) as Record<string, string>;
   switch (action) {
     case 'script': {
       if (!script) throw new Error(`task ${task.id} has no script`);
       const job = jobInputOf(script, {
         parameters: JSON.parse(task.parameters) as TaskParameterValues,
+        secret_env: secretEnv,
         timeout_seconds: task.timeout_seconds ?? undefined,
       });
       const os = script.target_os_type ?? profileOs;
@@ -145,6 +148,7 @@ export function stepOf(
         job: {
           interpreter: task.interpreter as Interpreter,
           command: task.content ?? '',
+          secret_env: secretEnv,
           timeout_seconds: task.timeout_seconds ?? undefined,
           target_os_type: profileOs ?? undefined,
         },

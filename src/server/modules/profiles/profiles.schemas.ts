@@ -1,16 +1,18 @@
 import { Type, type Static } from 'typebox';
 import { Interpreter, OsType } from '../../../protocol/jobs.js';
-import { Id, Name, Timestamp } from '../../http/schemas.js';
+import { Id, Name, ShellText, Timestamp } from '../../http/schemas.js';
 import { PageQuery } from '../../lib/pagination.js';
-import { TargetSchema } from '../runs/runs.schemas.js';
+import { MaskedSecretEnv, SecretEnvVars } from '../jobs/jobs.schemas.js';
+import { MAX_RUN_AGENTS, TargetSchema } from '../runs/runs.schemas.js';
 import { ParameterValue } from '../scripts/scripts.schemas.js';
 
 export const taskActions = ['script', 'command', 'reboot', 'file_copy'] as const;
 export const TaskAction = Type.Enum(taskActions, {
   description:
-    '`script`: a library script (`script_id`, `parameters`); `command`: inline `content` run by ' +
-    '`interpreter`; `reboot`: the OS reboot command; `file_copy`: writes `content`, or the file at ' +
-    '`source_url` (fetched by the agent), to the absolute path `destination`',
+    '`script`: a library script (`script_id`, `parameters`, `secret_env`); `command`: inline ' +
+    '`content` run by `interpreter` (`secret_env`); `reboot`: the OS reboot command; `file_copy`: ' +
+    'writes `content`, or the file at `source_url` (fetched by the agent), to the absolute path ' +
+    '`destination`',
 });
 export type TaskAction = Static<typeof TaskAction>;
 
@@ -19,7 +21,8 @@ export const MAX_TASKS = 100;
 
 const Description = Type.String({ maxLength: 4000 });
 const TimeoutSeconds = Type.Integer({ minimum: 1, maximum: 86_400 });
-const Content = Type.String({ minLength: 1, maxLength: 262_144 });
+/** A command task's command, or a file_copy's text. */
+const Content = ShellText({ minLength: 1, maxLength: 262_144 });
 const SourceUrl = Type.String({ minLength: 1, maxLength: 2048 });
 const Destination = Type.String({ minLength: 1, maxLength: 1024 });
 
@@ -37,6 +40,7 @@ const taskFields = {
   content: Type.Optional(Content),
   interpreter: Type.Optional(Interpreter),
   parameters: Type.Optional(TaskParameterValues),
+  secret_env: Type.Optional(SecretEnvVars),
   source_url: Type.Optional(SourceUrl),
   destination: Type.Optional(Destination),
   continue_on_error: Type.Optional(
@@ -71,6 +75,7 @@ export const TaskUpdateBody = Type.Object(
     content: orNull(Content),
     interpreter: orNull(Interpreter),
     parameters: Type.Optional(TaskParameterValues),
+    secret_env: Type.Optional(SecretEnvVars),
     source_url: orNull(SourceUrl),
     destination: orNull(Destination),
     continue_on_error: Type.Optional(Type.Boolean()),
@@ -97,6 +102,7 @@ export const TaskSchema = Type.Object({
   parameters: Type.Record(Type.String(), ParameterValue, {
     description: 'Values of secret parameters are shown masked',
   }),
+  secret_env: MaskedSecretEnv,
   source_url: Type.Union([Type.String(), Type.Null()]),
   destination: Type.Union([Type.String(), Type.Null()]),
   continue_on_error: Type.Boolean(),
@@ -179,11 +185,15 @@ export type InstantiateBody = Static<typeof InstantiateBody>;
 
 export const ApplyBody = Type.Object(
   {
-    agent_ids: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 10_000 })),
+    agent_ids: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: MAX_RUN_AGENTS })),
     target: Type.Optional(TargetSchema),
     name: Type.Optional(Type.String({ maxLength: 200 })),
     concurrency: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 10_000, description: 'Agents working through the tasks at once' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_RUN_AGENTS,
+        description: 'Agents working through the tasks at once',
+      }),
     ),
     failure_threshold: Type.Optional(
       Type.Integer({ minimum: 1, description: 'Failed task jobs (any task, any agent) that stop the run' }),

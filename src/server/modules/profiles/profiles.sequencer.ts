@@ -146,6 +146,8 @@ function skipped(template: JobRow, step: PlanStep, osType: string, error: string
     interpreter: input.interpreter,
     command: input.command,
     env: JSON.stringify(input.env ?? {}),
+    // Sealed as the run's plan keeps them; never the template job's own.
+    secret_env: JSON.stringify(input.secret_env ?? {}),
     script_id: input.script_id ?? null,
     script_version: input.script_version ?? null,
     timeout_seconds: input.timeout_seconds ?? template.timeout_seconds,

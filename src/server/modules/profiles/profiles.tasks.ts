@@ -1,7 +1,8 @@
 import type { Interpreter } from '../../../protocol/jobs.js';
 import { AppError, type ErrorDetail } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import { MASK } from '../audit/audit.service.js';
+import { MASK, maskAll } from '../../lib/secrets.js';
+import { envProblems } from '../jobs/jobs.env.js';
 import { mapSecretValues, renderParameters } from '../scripts/scripts.params.js';
 import type { ScriptRow } from '../scripts/scripts.repo.js';
 import type { ParameterDefinition } from '../scripts/scripts.schemas.js';
@@ -17,6 +18,8 @@ export interface TaskDraft {
   content: string | null;
   interpreter: Interpreter | null;
   parameters: TaskParameterValues;
+  /** Sealed once the draft is sound; masked in a view. */
+  secret_env: Record<string, string>;
   source_url: string | null;
   destination: string | null;
   continue_on_error: boolean;
@@ -34,12 +37,24 @@ export interface TaskView extends TaskDraft {
 
 /** The fields each action uses; any other action-specific field given is refused (422). */
 const fieldsOf: Record<TaskAction, readonly (keyof TaskDraft)[]> = {
-  script: ['script_id', 'parameters'],
-  command: ['content', 'interpreter'],
+  script: ['script_id', 'parameters', 'secret_env'],
+  command: ['content', 'interpreter', 'secret_env'],
   reboot: [],
   file_copy: ['content', 'source_url', 'destination'],
 };
-const specific = ['script_id', 'parameters', 'content', 'interpreter', 'source_url', 'destination'] as const;
+const specific = [
+  'script_id',
+  'parameters',
+  'secret_env',
+  'content',
+  'interpreter',
+  'source_url',
+  'destination',
+] as const;
+/** The action-specific fields that hold an object, empty when unset. */
+const maps = ['parameters', 'secret_env'] as const;
+type MapField = (typeof maps)[number];
+const isMap = (field: string): field is MapField => (maps as readonly string[]).includes(field);
 
 /** A file's text travels as an environment variable: Windows caps one at 32,767 characters. */
 export const MAX_FILE_CONTENT = 32_000;
@@ -53,6 +68,7 @@ export function draftOf(input: TaskInput): TaskDraft {
     content: input.content ?? null,
     interpreter: input.interpreter ?? null,
     parameters: input.parameters ?? {},
+    secret_env: input.secret_env ?? {},
     source_url: input.source_url ?? null,
     destination: input.destination ?? null,
     continue_on_error: input.continue_on_error ?? false,
@@ -69,6 +85,7 @@ export function draftOfRow(row: TaskRow): TaskDraft {
     content: row.content,
     interpreter: row.interpreter as Interpreter | null,
     parameters: JSON.parse(row.parameters) as TaskParameterValues,
+    secret_env: JSON.parse(row.secret_env) as Record<string, string>,
     source_url: row.source_url,
     destination: row.destination,
     continue_on_error: row.continue_on_error === 1,
@@ -81,14 +98,14 @@ export function withAction(draft: TaskDraft, given: ReadonlySet<string>): TaskDr
   const next = { ...draft };
   for (const field of specific) {
     if (fieldsOf[draft.action].includes(field) || given.has(field)) continue;
-    if (field === 'parameters') next.parameters = {};
+    if (isMap(field)) next[field] = {};
     else next[field] = null;
   }
   return next;
 }
 
 function isSet(draft: TaskDraft, field: (typeof specific)[number]): boolean {
-  return field === 'parameters' ? Object.keys(draft.parameters).length > 0 : draft[field] !== null;
+  return isMap(field) ? Object.keys(draft[field]).length > 0 : draft[field] !== null;
 }
 
 /** An absolute path on Linux, macOS or Windows (`/x`, `C:\x`, `C:/x`, `\\server\share`). */
@@ -116,6 +133,7 @@ export function checkTask(draft: TaskDraft, script: ScriptRow | undefined, prefi
   const uses = fieldsOf[draft.action];
   for (const field of specific)
     if (!uses.includes(field) && isSet(draft, field)) add(field, `is not used by ${draft.action} tasks`);
+  details.push(...envProblems({ secret_env: draft.secret_env }, prefix));
   switch (draft.action) {
     case 'script':
       if (draft.script_id === null) add('script_id', 'is required for a script task');
@@ -171,6 +189,7 @@ export function taskRow(
     content: draft.content,
     interpreter: draft.interpreter,
     parameters: JSON.stringify(draft.parameters),
+    secret_env: JSON.stringify(draft.secret_env),
     source_url: draft.source_url,
     destination: draft.destination,
     continue_on_error: draft.continue_on_error ? 1 : 0,
@@ -189,6 +208,7 @@ export function taskView(row: TaskWithDefinitions): TaskView {
     ...draft,
     // The values of the script's secret parameters are never shown, nor written to the audit log.
     parameters: mapSecretValues(draft.parameters, row.script_parameters, () => MASK),
+    secret_env: maskAll(draft.secret_env),
     created_at: row.created_at,
     updated_at: row.updated_at,
   };

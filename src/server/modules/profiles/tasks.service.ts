@@ -3,6 +3,7 @@ import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import type { SecretBox } from '../../lib/crypto.js';
 import { notFound, type ErrorDetail } from '../../lib/errors.js';
+import { keepMasked } from '../../lib/secrets.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { mapSecretValues, restoreMaskedSecrets, unprocessable } from '../scripts/scripts.params.js';
@@ -64,7 +65,8 @@ export class TasksService {
 
   /**
    * Checks every draft and reports every problem at once (422), each under its own field; returns
-   * the drafts as they are stored, their scripts' secret parameter values sealed.
+   * the drafts as they are stored, their scripts' secret parameter values and their `secret_env`
+   * values sealed.
    */
   async #sound(
     trx: Executor,
@@ -79,10 +81,12 @@ export class TasksService {
       checkTask(draft, scriptOf(draft), prefixOf(i)),
     );
     if (details.length > 0) throw unprocessable('tasks are not valid', details);
+    const seal = (value: string) => this.#box.sealOnce(value);
     return drafts.map((draft) => ({
       ...draft,
-      parameters: mapSecretValues(draft.parameters, scriptOf(draft)?.parameters ?? null, (value) =>
-        this.#box.sealOnce(value),
+      parameters: mapSecretValues(draft.parameters, scriptOf(draft)?.parameters ?? null, seal),
+      secret_env: Object.fromEntries(
+        Object.entries(draft.secret_env).map(([name, value]) => [name, seal(value)]),
       ),
     }));
   }
@@ -148,6 +152,7 @@ export class TasksService {
           before.parameters,
           row.script_parameters,
         );
+      if (input.secret_env) changed.secret_env = keepMasked(input.secret_env, before.secret_env);
       const draft = await this.#soundOne(trx, ctx.orgId, changed);
       const now = await this.#touch(trx, ctx.orgId, profileId);
       const {

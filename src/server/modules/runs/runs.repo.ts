@@ -120,6 +120,10 @@ export const runsRepo = {
       .execute();
   },
 
+  running(db: Executor): Promise<{ id: string }[]> {
+    return db.selectFrom('runs').select('id').where('status', '=', 'running').execute();
+  },
+
   runsPastDeadline(db: Executor, now: string): Promise<{ run_id: string | null }[]> {
     return db
       .selectFrom('jobs')

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { contextOf } from '../../http/context.js';
 import { IdParams } from '../../http/schemas.js';
 import { PageOf, PageQuery, mapPage, pageParams } from '../../lib/pagination.js';
+import { assertEnvNames } from '../jobs/jobs.env.js';
 import { jobView } from '../jobs/jobs.routes.js';
 import { JobSchema } from '../jobs/jobs.schemas.js';
 import type { JobsService } from '../jobs/jobs.service.js';
@@ -24,7 +25,10 @@ export function runsRoutes(deps: { runs: RunsService; jobs: JobsService }): Fast
           response: { 202: RunSchema },
         },
       },
-      async (request, reply) => reply.status(202).send(await runs.create(contextOf(request), request.body)),
+      async (request, reply) => {
+        assertEnvNames(request.body.job, 'job.');
+        return reply.status(202).send(await runs.create(contextOf(request), request.body));
+      },
     );
 
     app.get(

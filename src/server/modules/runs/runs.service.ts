@@ -5,10 +5,11 @@ import { AppError, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Page, PageParams } from '../../lib/pagination.js';
+import { maskSecrets } from '../../lib/secrets.js';
 import type { EventBus } from '../../realtime/events.js';
 import type { RequestContext } from '../access/context.js';
 import { agentsRepo, type TargetSelector } from '../agents/agents.repo.js';
-import { maskSecrets, type AuditLog } from '../audit/audit.service.js';
+import type { AuditLog } from '../audit/audit.service.js';
 import { jobsRepo, type JobRow } from '../jobs/jobs.repo.js';
 import type { JobInput, JobsService } from '../jobs/jobs.service.js';
 import { runsRepo, type RunRow } from './runs.repo.js';
@@ -84,6 +85,7 @@ export class RunsService {
   readonly #settling = new Map<string, Settling>();
   #stopping = false;
   #unsubscribe: (() => void) | undefined;
+  #unsubscribeResume: (() => void) | undefined;
 
   constructor(deps: {
     db: Executor;
@@ -119,11 +121,19 @@ export class RunsService {
         this.#logger.error({ err: error }, 'run admission failed'),
       );
     });
+    // While the bus was deaf (the database went away) a job's end or an agent coming online may
+    // have gone unheard, or its settle failed: every running run is settled again.
+    this.#unsubscribeResume = this.#bus.onResume(() => {
+      void this.#settleRunning().catch((error: unknown) =>
+        this.#logger.error({ err: error }, 'settling the running runs failed'),
+      );
+    });
   }
 
   /** Runs the passes still wanted without their pause, and waits for them. */
   async stop(): Promise<void> {
     this.#unsubscribe?.();
+    this.#unsubscribeResume?.();
     this.#stopping = true;
     const pending = [...this.#settling.values()];
     for (const state of pending) state.wake();
@@ -329,6 +339,10 @@ export class RunsService {
       await runsRepo.update(this.#db, runId, { status, finished_at: now, updated_at: now });
     }
     this.#bus.publish({ type: 'run.progress', org_id: run.org_id, run_id: runId, status, counts });
+  }
+
+  async #settleRunning(): Promise<void> {
+    for (const { id } of await runsRepo.running(this.#db)) await this.settle(id);
   }
 
   async #admitForAgent(agentId: string): Promise<void> {

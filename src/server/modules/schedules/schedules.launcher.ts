@@ -1,5 +1,6 @@
 import type { SecretBox } from '../../lib/crypto.js';
 import { AppError, assertNever, type ErrorDetail } from '../../lib/errors.js';
+import { keepMasked } from '../../lib/secrets.js';
 import type { RequestContext } from '../access/context.js';
 import type { Permission } from '../access/permissions.js';
 import type { ProfileApplier } from '../profiles/profiles.apply.js';
@@ -28,8 +29,8 @@ export interface Launch {
 export interface ScheduleLauncher {
   /**
    * Refuses (422) an action that could not run: a missing script or profile, wrong parameters.
-   * Returns the action as it is stored, its secret parameter values sealed; a secret given back
-   * masked keeps its value in `stored`, the action as it was before an edit.
+   * Returns the action as it is stored, its secret parameter and secret_env values sealed; a
+   * secret given back masked keeps its value in `stored`, the action as it was before an edit.
    */
   check(ctx: RequestContext, action: ScheduleAction, stored?: ScheduleAction): Promise<ScheduleAction>;
   /** Starts one run; its source is `script`, `command` or `profile`, like a run started by hand. */
@@ -101,13 +102,24 @@ export class LibraryLauncher implements ScheduleLauncher {
           stored?.kind === action.kind && stored.script_id === action.script_id
             ? restoreMaskedSecrets(given, stored.parameters ?? {}, script.parameters)
             : given;
+        // secret_env does not depend on the script: a value sent back masked keeps the stored one.
+        const secretEnv = keepMasked(
+          action.secret_env ?? {},
+          stored && stored.kind !== 'profile' ? (stored.secret_env ?? {}) : {},
+        );
         try {
-          jobInputOf(script, { ...action, parameters });
+          jobInputOf(script, { ...action, parameters, secret_env: secretEnv });
         } catch (error) {
           underAction(error);
         }
         const seal = (value: string) => this.#box.sealOnce(value);
-        return { ...action, parameters: mapSecretValues(parameters, script.parameters, seal) };
+        return {
+          ...action,
+          parameters: mapSecretValues(parameters, script.parameters, seal),
+          secret_env: Object.fromEntries(
+            Object.entries(secretEnv).map(([name, value]) => [name, seal(value)]),
+          ),
+        };
       }
       case 'profile':
         await referenced(
@@ -129,6 +141,7 @@ export class LibraryLauncher implements ScheduleLauncher {
         return this.#runner.execute(ctx, action.script_id, {
           ...options,
           parameters: action.parameters,
+          secret_env: action.secret_env,
           timeout_seconds: action.timeout_seconds,
         });
       case 'profile':

@@ -1,7 +1,8 @@
 import { Type, type Static } from 'typebox';
 import { Id, Name, NullableTimestamp, Timestamp } from '../../http/schemas.js';
 import { PageQuery } from '../../lib/pagination.js';
-import { TargetSchema } from '../runs/runs.schemas.js';
+import { SecretEnvVars } from '../jobs/jobs.schemas.js';
+import { MAX_RUN_AGENTS, TargetSchema } from '../runs/runs.schemas.js';
 import { ParameterValue } from '../scripts/scripts.schemas.js';
 import { MIN_INTERVAL_SECONDS } from './schedules.timing.js';
 
@@ -18,6 +19,7 @@ export const ScheduleAction = Type.Union([
       kind: Type.Literal('script'),
       script_id: Id,
       parameters: Type.Optional(ParameterValues),
+      secret_env: Type.Optional(SecretEnvVars),
       timeout_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
     },
     { additionalProperties: false },
@@ -27,6 +29,7 @@ export const ScheduleAction = Type.Union([
       kind: Type.Literal('command'),
       script_id: Id,
       parameters: Type.Optional(ParameterValues),
+      secret_env: Type.Optional(SecretEnvVars),
       timeout_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
     },
     { additionalProperties: false },
@@ -53,7 +56,7 @@ const Description = Type.String({ maxLength: 4000 });
 
 const runOptions = {
   target: TargetSchema,
-  concurrency: Type.Integer({ minimum: 1, maximum: 10_000 }),
+  concurrency: Type.Integer({ minimum: 1, maximum: MAX_RUN_AGENTS }),
   failure_threshold: Type.Integer({ minimum: 1 }),
   deadline_seconds: Type.Integer({
     minimum: 1,

@@ -1,3 +1,4 @@
+import { requireKnownTarget } from '../agents/agents.service.js';
 import type { DialectCaps } from '../../db/database.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
@@ -76,6 +77,7 @@ export class SchedulesService {
       now,
     );
     const action = await this.#runnable(ctx, input.action);
+    await requireKnownTarget(this.#db, ctx.orgId, input.target);
     const enabled = input.enabled ?? true;
     const row: ScheduleRow = {
       id: newId(),
@@ -125,6 +127,7 @@ export class SchedulesService {
       if (!stored) throw notFound('schedule');
       action = await this.#runnable(ctx, input.action, actionOf(stored));
     }
+    if (input.target) await requireKnownTarget(this.#db, ctx.orgId, input.target);
     return inTransaction(this.#db, async (trx) => {
       const locked = await schedulesRepo.lock(trx, ctx.orgId, id, this.#caps.rowLocks);
       if (!locked) throw notFound('schedule');

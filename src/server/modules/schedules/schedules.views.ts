@@ -1,5 +1,5 @@
 import type { Executor } from '../../db/executor.js';
-import { MASK } from '../audit/audit.service.js';
+import { MASK, maskAll } from '../../lib/secrets.js';
 import { mapSecretValues } from '../scripts/scripts.params.js';
 import type { ParameterValue } from '../scripts/scripts.schemas.js';
 import type { EntityUser, Usage } from '../../lib/usage.js';
@@ -16,6 +16,7 @@ export interface ScheduleView extends Omit<
   | 'script_id'
   | 'profile_id'
   | 'parameters'
+  | 'secret_env'
   | 'timeout_seconds'
 > {
   enabled: boolean;
@@ -25,10 +26,10 @@ export interface ScheduleView extends Omit<
 
 type ActionColumns = Pick<
   ScheduleRow,
-  'action_kind' | 'script_id' | 'profile_id' | 'parameters' | 'timeout_seconds'
+  'action_kind' | 'script_id' | 'profile_id' | 'parameters' | 'secret_env' | 'timeout_seconds'
 >;
 
-/** The action as stored: its kind, what it names, and a script's parameter values and timeout. */
+/** The action as stored: its kind, what it names, a script's parameter values, secret_env and timeout. */
 export function actionOf(row: ActionColumns): ScheduleAction {
   const kind = row.action_kind as ScheduleActionKind;
   if (kind === 'profile') return { kind, profile_id: row.profile_id ?? '' };
@@ -36,6 +37,7 @@ export function actionOf(row: ActionColumns): ScheduleAction {
     kind,
     script_id: row.script_id ?? '',
     parameters: JSON.parse(row.parameters) as Record<string, ParameterValue>,
+    secret_env: JSON.parse(row.secret_env) as Record<string, string>,
     ...(row.timeout_seconds === null ? {} : { timeout_seconds: row.timeout_seconds }),
   };
 }
@@ -47,6 +49,7 @@ export function actionColumns(action: ScheduleAction): ActionColumns {
         script_id: null,
         profile_id: action.profile_id,
         parameters: '{}',
+        secret_env: '{}',
         timeout_seconds: null,
       }
     : {
@@ -54,14 +57,24 @@ export function actionColumns(action: ScheduleAction): ActionColumns {
         script_id: action.script_id,
         profile_id: null,
         parameters: JSON.stringify(action.parameters ?? {}),
+        secret_env: JSON.stringify(action.secret_env ?? {}),
         timeout_seconds: action.timeout_seconds ?? null,
       };
 }
 
-/** Secret parameter values are never shown, here or in the audit log (which records these views). */
+/**
+ * Secret parameter values and secret_env values are never shown, here or in the audit log (which
+ * records these views).
+ */
 function masked(action: ScheduleAction, definitions: string | null): ScheduleAction {
-  if (action.kind === 'profile' || !action.parameters) return action;
-  return { ...action, parameters: mapSecretValues(action.parameters, definitions, () => MASK) };
+  if (action.kind === 'profile') return action;
+  return {
+    ...action,
+    ...(action.parameters && {
+      parameters: mapSecretValues(action.parameters, definitions, () => MASK),
+    }),
+    ...(action.secret_env && { secret_env: maskAll(action.secret_env) }),
+  };
 }
 
 export function scheduleView(row: ScheduleWithScript): ScheduleView {

@@ -1,5 +1,5 @@
 import { AppError, type ErrorDetail } from '../../lib/errors.js';
-import { MASK } from '../audit/audit.service.js';
+import { MASK } from '../../lib/secrets.js';
 import type { ParameterDefinition, ParameterValue } from './scripts.schemas.js';
 
 /**

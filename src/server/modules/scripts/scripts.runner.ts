@@ -1,5 +1,6 @@
 import type { Interpreter } from '../../../protocol/jobs.js';
 import type { RequestContext } from '../access/context.js';
+import { assertEnvNames } from '../jobs/jobs.env.js';
 import type { JobRow } from '../jobs/jobs.repo.js';
 import type { JobInput, JobsService } from '../jobs/jobs.service.js';
 import type { RunsService, RunView } from '../runs/runs.service.js';
@@ -59,15 +60,21 @@ export class ScriptRunner {
   }
 }
 
+/**
+ * The job a script runs as. Its parameters become `env` (Fleetplane's own `FP_*` names); a
+ * `secret_env` given with them is checked (422) and passed on as it is.
+ */
 export function jobInputOf(
   script: ScriptRow,
-  input: Pick<ScriptRunBody, 'parameters' | 'timeout_seconds'>,
+  input: Pick<ScriptRunBody, 'parameters' | 'secret_env' | 'timeout_seconds'>,
 ): JobInput {
   const env = renderParameters(JSON.parse(script.parameters) as ParameterDefinition[], input.parameters);
+  assertEnvNames({ secret_env: input.secret_env });
   return {
     interpreter: interpreterOf[script.language as ScriptLanguage],
     command: script.content,
     env,
+    ...(input.secret_env ? { secret_env: input.secret_env } : {}),
     timeout_seconds: input.timeout_seconds ?? script.timeout_seconds ?? undefined,
     // JobsService refuses (422) agents whose OS does not match.
     target_os_type: script.target_os_type ?? undefined,

@@ -1,9 +1,10 @@
 import { Type, type Static } from 'typebox';
 import { OsType } from '../../../protocol/jobs.js';
-import { Id, Name, Timestamp } from '../../http/schemas.js';
+import { Id, Name, ShellText, Timestamp } from '../../http/schemas.js';
 import { PageQuery } from '../../lib/pagination.js';
 import { Tag, Tags } from '../agents/agents.schemas.js';
-import { TargetSchema } from '../runs/runs.schemas.js';
+import { SecretEnvVars } from '../jobs/jobs.schemas.js';
+import { MAX_RUN_AGENTS, TargetSchema } from '../runs/runs.schemas.js';
 
 export const scriptLanguages = ['bash', 'sh', 'powershell', 'python', 'cmd'] as const;
 export const ScriptLanguage = Type.Enum(scriptLanguages);
@@ -36,7 +37,7 @@ export const ParameterDefinition = Type.Object(
 );
 export type ParameterDefinition = Static<typeof ParameterDefinition>;
 
-const Content = Type.String({ minLength: 1, maxLength: 262_144 });
+const Content = ShellText({ minLength: 1, maxLength: 262_144 });
 const Description = Type.String({ maxLength: 4000 });
 const Parameters = Type.Array(ParameterDefinition, { maxItems: 50 });
 const TimeoutSeconds = Type.Integer({ minimum: 1, maximum: 86_400 });
@@ -124,6 +125,7 @@ export const ScriptRunBody = Type.Object(
   {
     agent_id: Id,
     parameters: Type.Optional(ParameterValues),
+    secret_env: Type.Optional(SecretEnvVars),
     timeout_seconds: Type.Optional(TimeoutSeconds),
   },
   { additionalProperties: false },
@@ -134,9 +136,10 @@ export const ScriptExecuteBody = Type.Object(
   {
     target: TargetSchema,
     parameters: Type.Optional(ParameterValues),
+    secret_env: Type.Optional(SecretEnvVars),
     name: Type.Optional(Type.String({ maxLength: 200 })),
     timeout_seconds: Type.Optional(TimeoutSeconds),
-    concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RUN_AGENTS })),
     failure_threshold: Type.Optional(Type.Integer({ minimum: 1 })),
     deadline_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 86_400 })),
   },

@@ -63,8 +63,6 @@ export const secretSettings: Readonly<Record<SettingsGroup, readonly string[]>> 
   ai: ['api_key'],
 };
 
-export const SECRET_MASK = '********';
-
 export function settingsDefaults<G extends SettingsGroup>(group: G): SettingsValues<G> {
   const properties = settingsCatalog[group].properties as unknown as Record<string, { default: unknown }>;
   return Object.fromEntries(

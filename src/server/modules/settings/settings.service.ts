@@ -1,11 +1,11 @@
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import type { SecretBox } from '../../lib/crypto.js';
+import { MASK } from '../../lib/secrets.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { orgsRepo } from '../orgs/orgs.repo.js';
 import {
-  SECRET_MASK,
   secretSettings,
   settingsDefaults,
   settingsGroups,
@@ -75,7 +75,7 @@ export class SettingsService {
     return inTransaction(this.#db, async (trx) => {
       const before = await this.read(ctx.orgId, group, trx);
       const changes = Object.entries(patch).filter(
-        ([key, value]) => !(secrets.includes(key) && value === SECRET_MASK),
+        ([key, value]) => !(secrets.includes(key) && value === MASK),
       );
       for (const [key, value] of changes) {
         const secret = secrets.includes(key) && value !== '';
@@ -112,7 +112,7 @@ export class SettingsService {
 
   #mask<G extends SettingsGroup>(group: G, values: SettingsValues<G>): SettingsValues<G> {
     const masked: AnyValues = { ...values };
-    for (const key of secretSettings[group]) masked[key] = masked[key] ? SECRET_MASK : '';
+    for (const key of secretSettings[group]) masked[key] = masked[key] ? MASK : '';
     return masked as SettingsValues<G>;
   }
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from 'prom-client';
 import { Type } from 'typebox';
 import { contextOf } from '../../http/context.js';
+import { databaseUnavailable } from '../../http/errors.js';
 import { AppError } from '../../lib/errors.js';
 import type { SystemService } from './system.service.js';
 
@@ -31,12 +32,17 @@ export function systemRoutes(deps: { system: SystemService; metrics: Registry })
         logLevel: 'warn',
         schema: {
           tags,
-          summary: 'Readiness: the database answers',
+          summary: 'Readiness: the database answers and events of other nodes are heard',
           response: { 200: Type.Object({ status: Type.Literal('ready') }) },
         },
       },
       async () => {
-        if (!(await system.databaseReachable())) throw new AppError('not_ready', 'database is not reachable');
+        const missing = await system.unready();
+        if (missing === 'database') throw databaseUnavailable();
+        if (missing === 'events')
+          throw new AppError('not_ready', 'not hearing the other server nodes yet; reconnecting', {
+            retryAfterSeconds: 1,
+          });
         return { status: 'ready' as const };
       },
     );

@@ -1,4 +1,5 @@
 import { pingDatabase, type Database } from '../../db/database.js';
+import type { EventBus } from '../../realtime/events.js';
 import { accessRepo } from '../access/access.repo.js';
 import { agentsRepo } from '../agents/agents.repo.js';
 import { apiKeysRepo } from '../apikeys/apikeys.repo.js';
@@ -6,15 +7,19 @@ import { packageVersion } from '../../lib/version.js';
 
 export class SystemService {
   readonly #database: Database;
+  readonly #bus: Pick<EventBus, 'listening'>;
   readonly #startedAt = process.uptime();
   readonly #version = packageVersion();
 
-  constructor(deps: { database: Database }) {
+  constructor(deps: { database: Database; bus: Pick<EventBus, 'listening'> }) {
     this.#database = deps.database;
+    this.#bus = deps.bus;
   }
 
-  databaseReachable(): Promise<boolean> {
-    return pingDatabase(this.#database);
+  /** What keeps this node from serving fully, if anything: the database, or events of other nodes. */
+  async unready(): Promise<'database' | 'events' | null> {
+    if (!(await pingDatabase(this.#database))) return 'database';
+    return this.#bus.listening ? null : 'events';
   }
 
   async info(orgId: string) {

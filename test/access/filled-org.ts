@@ -1,0 +1,308 @@
+import { addMember, call, signup, type Session } from '../support/client.js';
+import type { TestServer } from '../support/harness.js';
+import { enroll, expectStatus, facts, register } from '../fleet/fleet.js';
+import { ScriptedAgent } from '../profiles/support.js';
+
+/** The kinds of id an organisation holds, as routes and filters take them. */
+export type IdKind =
+  | 'org'
+  | 'role'
+  | 'user'
+  | 'invite'
+  | 'apiKey'
+  | 'audit'
+  | 'agent'
+  | 'agentGroup'
+  | 'enrollmentToken'
+  | 'job'
+  | 'run'
+  | 'script'
+  | 'profile'
+  | 'template'
+  | 'task'
+  | 'schedule'
+  | 'request';
+
+export const ID_KINDS: IdKind[] = [
+  'org',
+  'role',
+  'user',
+  'invite',
+  'apiKey',
+  'audit',
+  'agent',
+  'agentGroup',
+  'enrollmentToken',
+  'job',
+  'run',
+  'script',
+  'profile',
+  'template',
+  'task',
+  'schedule',
+  'request',
+];
+
+/** Any UUID in a text: every id of the API is one. */
+export const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+export function uuidsIn(value: unknown): string[] {
+  return JSON.stringify(value ?? null).match(UUID) ?? [];
+}
+
+/**
+ * Which kind of id each `{id}` route takes, by path prefix. A new route with an `{id}` must be
+ * added here, or the walk fails: isolation is proven for every route, not for a sample.
+ */
+export const idKindByPrefix: [prefix: string, kind: IdKind][] = [
+  ['/api/v1/access/roles/', 'role'],
+  ['/api/v1/access/users/', 'user'],
+  ['/api/v1/access/invites/', 'invite'],
+  ['/api/v1/api-keys/', 'apiKey'],
+  ['/api/v1/audit/', 'audit'],
+  ['/api/v1/agents/', 'agent'],
+  ['/api/v1/agent-groups/', 'agentGroup'],
+  ['/api/v1/enrollment-tokens/', 'enrollmentToken'],
+  ['/api/v1/jobs/', 'job'],
+  ['/api/v1/runs/', 'run'],
+  ['/api/v1/scripts/', 'script'],
+  ['/api/v1/profiles/', 'profile'],
+  ['/api/v1/templates/', 'template'],
+  ['/api/v1/schedules/', 'schedule'],
+];
+
+export function idKindOf(path: string): IdKind | undefined {
+  return idKindByPrefix.find(([prefix]) => path.startsWith(prefix))?.[1];
+}
+
+/**
+ * The route with this id, and a value that exists in the organisation for any other parameter:
+ * script version 1, and for `{taskId}` the task of the profile or template the route names.
+ */
+export function concrete(path: string, id: string, taskId?: string): string {
+  if (path.includes('{taskId}') && !taskId) throw new Error(`no task id known for ${path}`);
+  return path
+    .replace('{id}', id)
+    .replace('{version}', '1')
+    .replace('{taskId}', taskId ?? '');
+}
+
+/** The task of the organisation's profile or template, for routes of that kind. */
+export function taskIdOf(org: FilledOrg, kind: IdKind): string | undefined {
+  return kind === 'profile' || kind === 'template' ? org.taskIds[kind] : undefined;
+}
+
+export interface FilledOrg {
+  owner: Session;
+  /** An operator who joined through an invite. */
+  member: Session;
+  /** The id of each kind that routes are called with. */
+  ids: Record<IdKind, string>;
+  /** Every id of each kind the organisation was seen to hold. */
+  byKind: Record<IdKind, Set<string>>;
+  /** A task of the profile and one of the template, for `{taskId}`. */
+  taskIds: { profile: string; template: string };
+  /** The custom role as created. */
+  role: any;
+  apiKeySecret: string;
+  /** Names and emails of its rows: text that must never reach another organisation. */
+  texts: string[];
+}
+
+/** Ends a claimed job with some output, as an agent would. */
+async function finishWithOutput(server: TestServer, agentToken: string, job: any, text: string) {
+  const base = { job_id: job.job_id, attempt: job.attempt };
+  await expectStatus(
+    call(server, 'POST', `/api/v1/agent/jobs/${job.job_id}/events`, {
+      token: agentToken,
+      body: {
+        events: [
+          { type: 'ack', ...base },
+          { type: 'output', ...base, seq: 0, stream: 'stdout', data: `${text}\n` },
+          { type: 'result', ...base, status: 'succeeded', exit_code: 0, duration_ms: 5 },
+        ],
+      },
+    }),
+    200,
+  );
+}
+
+/**
+ * A new organisation holding one of everything the API can create: members, a custom role, an
+ * invite, an API key, a group, an enrollment token, an agent enrolled with it (that ran a job
+ * with output) and one registered with a machine key, a script with two versions, a saved
+ * command, a profile and a template with tasks, a job, runs of every source, schedules, a second
+ * organisation of its owner, and the audit events of all that. Every name starts with `label`.
+ */
+export async function fillOrganisation(server: TestServer, label: string): Promise<FilledOrg> {
+  const owner = await signup(server, label);
+  const member = await addMember(server, owner, 'operator');
+  const as = (method: string, route: string, body: unknown, status: number) =>
+    expectStatus(call(server, method, route, { token: owner.token, body }), status);
+
+  const role = await as(
+    'POST',
+    '/api/v1/access/roles',
+    { name: `${label}-ops`, description: `${label} only`, permissions: ['audit:read', 'roles:read'] },
+    201,
+  );
+  const invite = await as(
+    'POST',
+    '/api/v1/access/invites',
+    { email: `pending@${label}.test`, role_id: role.id },
+    201,
+  );
+  const key = await as('POST', '/api/v1/api-keys', { name: `${label} key`, role_id: role.id }, 201);
+  const group = await as('POST', '/api/v1/agent-groups', { name: `${label} group` }, 201);
+  const enrollment = await as(
+    'POST',
+    '/api/v1/enrollment-tokens',
+    { name: `${label} enrollment`, group_id: group.id, tags: [label] },
+    201,
+  );
+  const enrolled = await enroll(server, owner, {
+    secret: enrollment.secret,
+    facts: { hostname: `${label}-enrolled` },
+  });
+  const machine = await as(
+    'POST',
+    '/api/v1/agents',
+    { name: `${label} machine`, group_id: group.id, tags: [label] },
+    201,
+  );
+  const registered = await expectStatus(
+    register(server, { machine_key: machine.machine_key, facts: facts({ hostname: `${label}-machine` }) }),
+    200,
+  );
+  const agentId = machine.agent.id as string;
+
+  const script = await as(
+    'POST',
+    '/api/v1/scripts',
+    { name: `${label} script`, language: 'sh', content: `echo ${label}` },
+    201,
+  );
+  await as('PATCH', `/api/v1/scripts/${script.id}`, { content: `echo ${label} again` }, 200);
+  const command = await as(
+    'POST',
+    '/api/v1/scripts',
+    { name: `${label} command`, kind: 'command', language: 'sh', content: 'uptime' },
+    201,
+  );
+  const task = { name: `${label} task`, action: 'command', content: `echo ${label}`, interpreter: 'sh' };
+  const profile = await as('POST', '/api/v1/profiles', { name: `${label} profile`, tasks: [task] }, 201);
+  const scriptTask = await as(
+    'POST',
+    `/api/v1/profiles/${profile.id}/tasks`,
+    { name: `${label} script task`, action: 'script', script_id: script.id },
+    201,
+  );
+  const template = await as('POST', '/api/v1/templates', { name: `${label} template`, tasks: [task] }, 201);
+
+  // The enrolled agent runs a job to the end, with output; the others stay queued.
+  const job = await as(
+    'POST',
+    `/api/v1/agents/${enrolled.agentId}/jobs`,
+    { interpreter: 'sh', command: `echo ${label}` },
+    202,
+  );
+  const runner = new ScriptedAgent(server, enrolled.agentId, enrolled.agentToken);
+  await finishWithOutput(server, enrolled.agentToken, await runner.next(), label);
+  const run = await as(
+    'POST',
+    '/api/v1/runs',
+    {
+      name: `${label} run`,
+      target: { agent_ids: [agentId] },
+      job: { interpreter: 'sh', command: `echo ${label}` },
+    },
+    202,
+  );
+  const scriptJob = await as('POST', `/api/v1/scripts/${script.id}/run`, { agent_id: agentId }, 202);
+  const scriptRun = await as(
+    'POST',
+    `/api/v1/scripts/${command.id}/execute`,
+    { target: { agent_ids: [agentId] } },
+    202,
+  );
+  const applied = await as('POST', `/api/v1/profiles/${profile.id}/apply`, { agent_ids: [agentId] }, 202);
+  const schedule = await as(
+    'POST',
+    '/api/v1/schedules',
+    {
+      name: `${label} schedule`,
+      action: { kind: 'script', script_id: script.id },
+      target: { agent_ids: [agentId] },
+      interval_seconds: 3600,
+    },
+    201,
+  );
+  const profileSchedule = await as(
+    'POST',
+    '/api/v1/schedules',
+    {
+      name: `${label} profile schedule`,
+      action: { kind: 'profile', profile_id: profile.id },
+      target: { group_id: group.id },
+      cron: '0 9 * * *',
+      timezone: 'Europe/Paris',
+    },
+    201,
+  );
+  // The owner's second organisation: listed to its members only.
+  const secondOrg = await as('POST', '/api/v1/orgs', { name: `${label} second org` }, 201);
+  const audit = await as('GET', '/api/v1/audit?limit=200', undefined, 200);
+
+  const kinds: Record<IdKind, string[]> = {
+    org: [owner.orgId, secondOrg.id],
+    role: [role.id],
+    user: [member.userId, owner.userId],
+    invite: [invite.invite.id],
+    apiKey: [key.key.id],
+    audit: audit.items.map((e: { id: string }) => e.id),
+    agent: [agentId, enrolled.agentId, registered.agent_id],
+    agentGroup: [group.id],
+    enrollmentToken: [enrollment.enrollment_token.id],
+    job: [job.id, scriptJob.id],
+    run: [run.id, scriptRun.id, applied.id],
+    script: [script.id, command.id],
+    profile: [profile.id],
+    template: [template.id],
+    task: [profile.tasks[0].id, scriptTask.id, template.tasks[0].id],
+    schedule: [schedule.id, profileSchedule.id],
+    request: audit.items.map((e: { request_id: string | null }) => e.request_id).filter(Boolean),
+  };
+  return {
+    owner,
+    member,
+    ids: Object.fromEntries(ID_KINDS.map((kind) => [kind, kinds[kind][0]])) as Record<IdKind, string>,
+    byKind: Object.fromEntries(ID_KINDS.map((kind) => [kind, new Set(kinds[kind])])) as Record<
+      IdKind,
+      Set<string>
+    >,
+    taskIds: { profile: profile.tasks[0].id, template: template.tasks[0].id },
+    role,
+    apiKeySecret: key.secret,
+    texts: [
+      owner.email,
+      member.email,
+      `pending@${label}.test`,
+      `${label}-ops`,
+      `${label} only`,
+      `${label} key`,
+      `${label} group`,
+      `${label} enrollment`,
+      `${label}-enrolled`,
+      `${label} machine`,
+      `${label}-machine`,
+      `${label} script`,
+      `${label} command`,
+      `${label} profile`,
+      `${label} template`,
+      `${label} task`,
+      `${label} run`,
+      `${label} schedule`,
+      `${label} second org`,
+    ],
+  };
+}

@@ -1,0 +1,120 @@
+import { expect } from 'vitest';
+import { enroll, enrollmentToken } from '../fleet/fleet.js';
+import { call, type Session } from '../support/client.js';
+import type { TestServer } from '../support/harness.js';
+
+/** One real resource of each main kind in the owner's organisation, and an agent's token. */
+export interface Resources {
+  agentToken: string;
+  /** Resource ids by the path segment that names them (`agents`, `roles`, `jobs`…). */
+  byPath: Record<string, string>;
+  /** Task ids by the path segment of their owner (`profiles`, `templates`). */
+  tasks: Record<string, string>;
+}
+
+async function created(
+  server: TestServer,
+  owner: Session,
+  route: string,
+  body: unknown,
+  pick: (reply: any) => string = (reply) => reply.id,
+): Promise<string> {
+  const reply = await call(server, 'POST', route, { token: owner.token, body });
+  expect(reply.status, `${route}: ${JSON.stringify(reply.body)}`).toBeLessThan(300);
+  return pick(reply.body);
+}
+
+async function firstTask(server: TestServer, owner: Session, route: string): Promise<string> {
+  const reply = await call(server, 'GET', `${route}/tasks`, { token: owner.token });
+  const first = (reply.body.items ?? reply.body)[0];
+  if (!first) throw new Error(`${route}/tasks: ${JSON.stringify(reply.body)}`);
+  return first.id;
+}
+
+/** A job of the agent, dispatched to it (claimed by a heartbeat), so that its events are taken. */
+async function dispatchedJob(
+  server: TestServer,
+  owner: Session,
+  agent: { agentId: string; agentToken: string },
+): Promise<string> {
+  const job = await created(server, owner, `/api/v1/agents/${agent.agentId}/jobs`, {
+    interpreter: 'sh',
+    command: 'echo walk',
+  });
+  const heartbeat = await call(server, 'POST', '/api/v1/agent/heartbeat', {
+    token: agent.agentToken,
+    body: {
+      metrics: { cpu_percent: 1, memory_percent: 1, disk_percent: 1, uptime_seconds: 1 },
+      running_job_ids: [],
+    },
+  });
+  expect(heartbeat.body.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([job]);
+  return job;
+}
+
+/** Creates them through the API, so that a walk reaches the code behind each route's 404. */
+export async function seedResources(server: TestServer, owner: Session): Promise<Resources> {
+  const token = await enrollmentToken(server, owner, { name: 'walk token' });
+  const agent = await enroll(server, owner);
+  const role = await created(server, owner, '/api/v1/access/roles', {
+    name: 'walkers',
+    permissions: ['audit:read'],
+  });
+  const task = { name: 'walk task', action: 'command', content: 'echo walk', interpreter: 'sh' };
+  const script = await created(server, owner, '/api/v1/scripts', {
+    name: 'walk script',
+    language: 'sh',
+    content: 'echo "$FP_PARAM_WORD"',
+    parameters: [{ name: 'word', type: 'string' }],
+  });
+  const profile = await created(server, owner, '/api/v1/profiles', { name: 'walk profile', tasks: [task] });
+  const template = await created(server, owner, '/api/v1/templates', {
+    name: 'walk template',
+    tasks: [task],
+  });
+  const byPath: Record<string, string> = {
+    agents: agent.agentId,
+    users: owner.userId,
+    'enrollment-tokens': token.id,
+    roles: role,
+    scripts: script,
+    profiles: profile,
+    templates: template,
+    invites: await created(
+      server,
+      owner,
+      '/api/v1/access/invites',
+      { email: 'walk-invite@example.test', role_id: role },
+      (reply) => reply.invite.id,
+    ),
+    'api-keys': await created(
+      server,
+      owner,
+      '/api/v1/api-keys',
+      { name: 'walk key', role_id: role },
+      (reply) => reply.key.id,
+    ),
+    'agent-groups': await created(server, owner, '/api/v1/agent-groups', { name: 'walk group' }),
+    jobs: await dispatchedJob(server, owner, agent),
+    runs: await created(server, owner, '/api/v1/runs', {
+      job: { interpreter: 'sh', command: 'echo walk' },
+      target: { agent_ids: [agent.agentId] },
+    }),
+    schedules: await created(server, owner, '/api/v1/schedules', {
+      name: 'walk schedule',
+      interval_seconds: 3600,
+      action: { kind: 'script', script_id: script, parameters: { word: 'walk' } },
+      target: { agent_ids: [agent.agentId] },
+    }),
+  };
+  const audit = await call(server, 'GET', '/api/v1/audit?limit=1', { token: owner.token });
+  byPath.audit = audit.body.items[0].id;
+  return {
+    agentToken: agent.agentToken,
+    byPath,
+    tasks: {
+      profiles: await firstTask(server, owner, `/api/v1/profiles/${profile}`),
+      templates: await firstTask(server, owner, `/api/v1/templates/${template}`),
+    },
+  };
+}
