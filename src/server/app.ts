@@ -44,16 +44,16 @@ import { settingsRoutes } from './modules/settings/settings.routes.js';
 import { SettingsService } from './modules/settings/settings.service.js';
 import { systemRoutes } from './modules/system/system.routes.js';
 import { SystemService } from './modules/system/system.service.js';
-import { jobsRoutes } from './modules/jobs/jobs.routes.js';
-import { JobsService } from './modules/jobs/jobs.service.js';
-import { runsRoutes } from './modules/runs/runs.routes.js';
-import { RunsService } from './modules/runs/runs.service.js';
+import { jobsRoutes } from './modules/execution/jobs.routes.js';
+import { JobsService } from './modules/execution/jobs.service.js';
+import { runsRoutes } from './modules/execution/runs.routes.js';
+import { RunsService } from './modules/execution/runs.service.js';
 import { scriptsRoutes } from './modules/scripts/scripts.routes.js';
 import { ScriptRunner } from './modules/scripts/scripts.runner.js';
 import { ScriptsService } from './modules/scripts/scripts.service.js';
 import { ProfileApplier } from './modules/profiles/profiles.apply.js';
 import { profilesRoutes } from './modules/profiles/profiles.routes.js';
-import { ProfileSequencer } from './modules/profiles/profiles.sequencer.js';
+import { StepSequencer } from './modules/execution/sequencer.js';
 import { profileScriptUsage, ProfilesService } from './modules/profiles/profiles.service.js';
 import { tasksRoutes } from './modules/profiles/tasks.routes.js';
 import { TasksService } from './modules/profiles/tasks.service.js';
@@ -116,7 +116,7 @@ export function createServices(deps: {
     box,
   });
   // Profile runs queue each agent's next task as the previous one ends, before the run settles.
-  const sequencer = new ProfileSequencer({ db, clock, jobs, caps: database.caps, logger });
+  const sequencer = new StepSequencer({ db, clock, jobs, caps: database.caps, logger });
   const runs = new RunsService({
     db,
     clock,
@@ -145,7 +145,7 @@ export function createServices(deps: {
     tasks: profileTasks,
     usage: scheduleProfileUsage,
   });
-  const profileApplier = new ProfileApplier({ db, clock, audit, caps: database.caps, jobs, runs, logger });
+  const profileApplier = new ProfileApplier({ db, clock, audit, caps: database.caps, runs, logger });
   const scriptRunner = new ScriptRunner({ scripts, jobs, runs });
   const scheduleLauncher = new LibraryLauncher({
     scripts,

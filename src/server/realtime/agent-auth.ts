@@ -3,7 +3,7 @@ import { sha256 } from '../lib/crypto.js';
 import { AppError } from '../lib/errors.js';
 import { agentsRepo, type AgentRow } from '../modules/agents/agents.repo.js';
 import { AGENT_TOKEN_PREFIX } from '../modules/enrollment/registration.service.js';
-import type { JobsService } from '../modules/jobs/jobs.service.js';
+import type { JobsService } from '../modules/execution/jobs.service.js';
 
 /**
  * Resolves an agent token. A deleted agent is answered 410 Gone, which the agent takes as its

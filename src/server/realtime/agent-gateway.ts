@@ -8,7 +8,7 @@ import type { Logger } from '../lib/logger.js';
 import { agentsRepo, type AgentRow } from '../modules/agents/agents.repo.js';
 import type { AgentsService } from '../modules/agents/agents.service.js';
 import type { Liveness } from '../modules/agents/liveness.js';
-import type { JobsService } from '../modules/jobs/jobs.service.js';
+import type { JobsService } from '../modules/execution/jobs.service.js';
 import type { EventBus, FleetEvent } from './events.js';
 import { parseAgentFrame } from './frames.js';
 

@@ -6,7 +6,7 @@ import { agentOf } from '../http/context.js';
 import { AppError } from '../lib/errors.js';
 import type { AgentsService } from '../modules/agents/agents.service.js';
 import type { Liveness } from '../modules/agents/liveness.js';
-import type { JobsService } from '../modules/jobs/jobs.service.js';
+import type { JobsService } from '../modules/execution/jobs.service.js';
 import type { AgentGateway } from './agent-gateway.js';
 
 const tags = ['agent channel'];

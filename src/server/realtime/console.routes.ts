@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
 import { contextOf } from '../http/context.js';
 import { AppError, assertNever } from '../lib/errors.js';
-import type { JobsService } from '../modules/jobs/jobs.service.js';
+import type { JobsService } from '../modules/execution/jobs.service.js';
 import type { EventBus, FleetEvent } from './events.js';
 
 type ConsoleCommand = { type: 'subscribe'; job_id: string } | { type: 'unsubscribe'; job_id: string };

@@ -1,8 +1,8 @@
 import type { Logger } from '../lib/logger.js';
 import { sweepTimer, type OutageHold } from '../lib/sweep-timer.js';
 import type { Liveness } from '../modules/agents/liveness.js';
-import type { JobsService } from '../modules/jobs/jobs.service.js';
-import type { RunsService } from '../modules/runs/runs.service.js';
+import type { JobsService } from '../modules/execution/jobs.service.js';
+import type { RunsService } from '../modules/execution/runs.service.js';
 
 /**
  * Periodic repairs that make lost work visible: expired job leases (re-queued or lost) and

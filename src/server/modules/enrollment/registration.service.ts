@@ -9,7 +9,7 @@ import type { RequestMeta } from '../access/context.js';
 import { agentsRepo, type AgentRow } from '../agents/agents.repo.js';
 import { agentView, factColumns } from '../agents/agents.service.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import { jobsRepo } from '../jobs/jobs.repo.js';
+import { jobsRepo } from '../execution/jobs.repo.js';
 import { enrollmentRepo } from './enrollment.repo.js';
 import { tokenStatus } from './enrollment.service.js';
 

@@ -1,6 +1,7 @@
-import { isWindows, type Interpreter } from '../../../protocol/jobs.js';
+import type { Interpreter } from '../../../protocol/jobs.js';
 import { assertNever } from '../../lib/errors.js';
-import type { JobInput } from '../jobs/jobs.service.js';
+import type { JobInput } from '../execution/jobs.service.js';
+import type { OsFamily, PlanDocument, PlanStep } from '../execution/plan.js';
 import { jobInputOf } from '../scripts/scripts.runner.js';
 import type { ScriptRow } from '../scripts/scripts.repo.js';
 import type { TaskRow } from './profiles.repo.js';
@@ -19,7 +20,7 @@ interface CommandTemplate {
 }
 
 /** The OS reboot command; the agent spools the result before the machine goes down. */
-const reboot: Record<'posix' | 'windows', CommandTemplate> = {
+const reboot: Record<OsFamily, CommandTemplate> = {
   posix: { interpreter: 'sh', command: 'shutdown -r now' },
   windows: { interpreter: 'cmd', command: 'shutdown /r /t 0' },
 };
@@ -37,7 +38,7 @@ export const FILE_ENV = {
   sourceUrl: 'FP_FILE_SOURCE_URL',
 } as const;
 
-const fileCopy: Record<'posix' | 'windows', CommandTemplate> = {
+const fileCopy: Record<OsFamily, CommandTemplate> = {
   posix: {
     interpreter: 'sh',
     command: [
@@ -74,39 +75,45 @@ const fileCopy: Record<'posix' | 'windows', CommandTemplate> = {
   },
 };
 
-export interface FileSpec {
+interface FileSpec {
   destination: string;
   content: string | null;
   source_url: string | null;
 }
 
-interface StepBase {
-  index: number;
+/** One task as a run runs it: an execution step, with the task it came from. */
+export type TaskStep = PlanStep & {
   task_id: string;
-  name: string;
-  continue_on_error: boolean;
-  timeout_seconds: number | null;
+  action: TaskAction;
   /** The profile's OS, or a script's own: every agent must match it (422 when applying). */
   target_os_type: string | null;
-}
-
-/** One task as a run runs it. */
-export type PlanStep = StepBase &
-  (
-    | { action: 'script' | 'command'; job: JobInput }
-    | { action: 'reboot' }
-    | { action: 'file_copy'; file: FileSpec }
-  );
+  /** A file_copy's file, shown with the run. */
+  file?: FileSpec;
+};
 
 /** What a profile run keeps in its `spec`. */
-export interface ProfilePlan {
+export interface ProfilePlan extends PlanDocument {
   profile_id: string;
   profile_name: string;
-  tasks: PlanStep[];
+  tasks: TaskStep[];
 }
 
-function family(osType: string): 'posix' | 'windows' {
-  return isWindows(osType) ? 'windows' : 'posix';
+/** A command for each OS family, from a template per family. */
+function perFamily(
+  templates: Record<OsFamily, CommandTemplate>,
+  common: Omit<JobInput, 'interpreter' | 'command'>,
+): Record<OsFamily, JobInput> {
+  return {
+    posix: { ...templates.posix, ...common },
+    windows: { ...templates.windows, ...common },
+  };
+}
+
+function fileEnv(file: FileSpec): Record<string, string> {
+  const env: Record<string, string> = { [FILE_ENV.destination]: file.destination };
+  if (file.source_url !== null) env[FILE_ENV.sourceUrl] = file.source_url;
+  else env[FILE_ENV.content] = file.content ?? '';
+  return env;
 }
 
 /**
@@ -118,15 +125,19 @@ export function stepOf(
   index: number,
   profileOs: string | null,
   script: ScriptRow | undefined,
-): PlanStep {
+): TaskStep {
   const action = task.action as TaskAction;
-  const base: StepBase = {
+  const base = {
     index,
     task_id: task.id,
     name: task.name,
+    action,
     continue_on_error: task.continue_on_error === 1,
-    timeout_seconds: task.timeout_seconds,
     target_os_type: profileOs,
+  };
+  const common = {
+    timeout_seconds: task.timeout_seconds ?? undefined,
+    target_os_type: profileOs ?? undefined,
   };
   // Sealed as the task stores them; the plan keeps them sealed in the run's spec.
   const secretEnv = JSON.parse(task.secret_env) as Record<string, string>;
@@ -139,52 +150,29 @@ export function stepOf(
         timeout_seconds: task.timeout_seconds ?? undefined,
       });
       const os = script.target_os_type ?? profileOs;
-      return { ...base, action, target_os_type: os, job: { ...job, target_os_type: os ?? undefined } };
+      return { ...base, target_os_type: os, job: { ...job, target_os_type: os ?? undefined } };
     }
     case 'command':
       return {
         ...base,
-        action,
         job: {
           interpreter: task.interpreter as Interpreter,
           command: task.content ?? '',
           secret_env: secretEnv,
-          timeout_seconds: task.timeout_seconds ?? undefined,
-          target_os_type: profileOs ?? undefined,
+          ...common,
         },
       };
     case 'reboot':
-      return { ...base, action };
-    case 'file_copy':
-      return {
-        ...base,
-        action,
-        file: { destination: task.destination ?? '', content: task.content, source_url: task.source_url },
-      };
-    default:
-      return assertNever(action);
-  }
-}
-
-/** What a step's job runs on an agent of this OS. */
-export function jobInputFor(step: PlanStep, osType: string): JobInput {
-  const common = {
-    timeout_seconds: step.timeout_seconds ?? undefined,
-    target_os_type: step.target_os_type ?? undefined,
-  };
-  switch (step.action) {
-    case 'script':
-    case 'command':
-      return step.job;
-    case 'reboot':
-      return { ...reboot[family(osType)], ...common };
+      return { ...base, by_os: perFamily(reboot, common) };
     case 'file_copy': {
-      const env: Record<string, string> = { [FILE_ENV.destination]: step.file.destination };
-      if (step.file.source_url !== null) env[FILE_ENV.sourceUrl] = step.file.source_url;
-      else env[FILE_ENV.content] = step.file.content ?? '';
-      return { ...fileCopy[family(osType)], env, ...common };
+      const file = {
+        destination: task.destination ?? '',
+        content: task.content,
+        source_url: task.source_url,
+      };
+      return { ...base, file, by_os: perFamily(fileCopy, { ...common, env: fileEnv(file) }) };
     }
     default:
-      return assertNever(step);
+      return assertNever(action);
   }
 }

@@ -1,21 +1,17 @@
 import type { DialectCaps } from '../../db/database.js';
-import { inTransaction, type Executor } from '../../db/executor.js';
+import type { Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, notFound, type ErrorDetail } from '../../lib/errors.js';
-import { newId } from '../../lib/ids.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RequestContext, RequestMeta } from '../access/context.js';
 import { agentsRepo, type AgentRow, type TargetRow, type TargetSelector } from '../agents/agents.repo.js';
 import { groupsRepo } from '../agents/groups.repo.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
-import { jobsRepo, type JobRow } from '../jobs/jobs.repo.js';
-import { osMatches } from '../jobs/jobs.rules.js';
-import type { JobPlacement, JobsService } from '../jobs/jobs.service.js';
-import { runsRepo, type RunRow } from '../runs/runs.repo.js';
-import type { RunsService, RunView } from '../runs/runs.service.js';
+import { osMatches } from '../execution/jobs.rules.js';
+import type { RunsService, RunView } from '../execution/runs.service.js';
 import { unprocessable } from '../scripts/scripts.params.js';
 import { scriptsRepo } from '../scripts/scripts.repo.js';
-import { jobInputFor, stepOf, type PlanStep, type ProfilePlan } from './profiles.actions.js';
+import { stepOf, type ProfilePlan, type TaskStep } from './profiles.actions.js';
 import { profilesRepo, type ProfileRow } from './profiles.repo.js';
 import type { ApplyBody } from './profiles.schemas.js';
 
@@ -35,13 +31,6 @@ function selectorOf(input: ApplyInput): TargetSelector {
   return input.target ?? { agent_ids: input.agent_ids };
 }
 
-/** Agents by OS type: what reboot and file_copy run depends on it, and nothing else does. */
-function byOs<T extends Pick<TargetRow, 'os_type'>>(agents: readonly T[]): T[][] {
-  const groups = new Map<string, T[]>();
-  for (const agent of agents) groups.set(agent.os_type, [...(groups.get(agent.os_type) ?? []), agent]);
-  return [...groups.values()];
-}
-
 /**
  * Applies a profile: one run (source `profile`) over the target set, in which each agent works
  * through the tasks in order (see ProfileSequencer). Everything that can be checked is checked
@@ -52,7 +41,6 @@ export class ProfileApplier {
   readonly #db: Executor;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
-  readonly #jobs: JobsService;
   readonly #runs: RunsService;
   readonly #logger: Logger;
 
@@ -61,14 +49,12 @@ export class ProfileApplier {
     clock: Clock;
     audit: AuditLog;
     caps: DialectCaps;
-    jobs: JobsService;
     runs: RunsService;
     logger: Logger;
   }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
-    this.#jobs = deps.jobs;
     this.#runs = deps.runs;
     this.#logger = deps.logger;
   }
@@ -107,7 +93,7 @@ export class ProfileApplier {
     }
   }
 
-  async #start(
+  #start(
     scope: AuditScope,
     createdBy: string | null,
     profile: ProfileRow,
@@ -115,55 +101,23 @@ export class ProfileApplier {
     options: RunOptions,
     assignTo?: AgentRow,
   ): Promise<string> {
-    const plan = await this.#plan(profile);
-    const agents = await agentsRepo.selectTargets(this.#db, profile.org_id, target);
-    if (agents.length === 0)
-      throw unprocessable('the target selects no agents', [{ field: 'target', message: 'no agents' }]);
-    this.#assertOs(profile, agents);
-    const now = this.#clock.now();
-    const run: RunRow = {
-      id: newId(),
-      org_id: profile.org_id,
-      name: options.name ?? profile.name,
-      source: 'profile',
-      target: JSON.stringify(target),
-      spec: JSON.stringify(plan),
-      concurrency: options.concurrency ?? 50,
-      failure_threshold: options.failure_threshold ?? null,
-      status: 'running',
-      deadline_at: new Date(now.getTime() + (options.deadline_seconds ?? 3600) * 1000).toISOString(),
-      created_by: createdBy,
-      created_at: now.toISOString(),
-      updated_at: now.toISOString(),
-      finished_at: null,
-    };
-    const jobs = await this.#firstJobs(profile.org_id, plan, agents, {
-      runId: run.id,
-      admitted: false,
-      deadlineAt: run.deadline_at,
-      createdBy,
-    });
-    await inTransaction(this.#db, async (trx) => {
-      await runsRepo.insert(trx, run);
-      await jobsRepo.insert(trx, jobs);
-      await this.#audit.record(trx, scope, {
-        action: 'created',
-        entityType: 'run',
-        entityId: run.id,
-        after: {
-          name: run.name,
-          source: run.source,
-          profile_id: profile.id,
-          target,
-          tasks: plan.tasks.map((t) => t.name),
-          agents: agents.length,
-          concurrency: run.concurrency,
+    return this.#plan(profile).then((plan) =>
+      this.#runs.launch({
+        orgId: profile.org_id,
+        scope,
+        createdBy,
+        source: 'profile',
+        name: options.name ?? profile.name,
+        target,
+        spec: plan,
+        options,
+        audit: { profile_id: profile.id, tasks: plan.tasks.map((t) => t.name) },
+        assertAgents: (agents) => this.#assertOs(profile, agents),
+        alsoInTransaction: async (trx) => {
+          if (assignTo && assignTo.profile_id === null) await this.#assign(trx, scope, assignTo, profile.id);
         },
-      });
-      if (assignTo && assignTo.profile_id === null) await this.#assign(trx, scope, assignTo, profile.id);
-    });
-    await this.#runs.settle(run.id);
-    return run.id;
+      }),
+    );
   }
 
   /** The tasks as steps, with script parameters rendered from the scripts as they are now. */
@@ -172,7 +126,7 @@ export class ProfileApplier {
     if (tasks.length === 0)
       throw unprocessable('the profile has no tasks', [{ field: 'tasks', message: 'add a task first' }]);
     const details: ErrorDetail[] = [];
-    const steps: PlanStep[] = [];
+    const steps: TaskStep[] = [];
     for (const [i, task] of tasks.entries()) {
       const script = task.script_id
         ? await scriptsRepo.get(this.#db, profile.org_id, task.script_id)
@@ -184,7 +138,7 @@ export class ProfileApplier {
       try {
         const step = stepOf(task, i, profile.target_os_type, script);
         // The plan is stored in the run's spec: secret values in it stay sealed.
-        steps.push('job' in step ? { ...step, job: this.#jobs.sealInput(step.job) } : step);
+        steps.push(step);
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         details.push(
@@ -209,42 +163,6 @@ export class ProfileApplier {
           agent_id: a.id,
         })),
       ]);
-  }
-
-  /**
-   * The first task's job per agent, held for admission. Every later task is prepared too, once per
-   * kind of agent, and thrown away: an interpreter an agent lacks is a 422 now, not a failure midway.
-   */
-  async #firstJobs(
-    orgId: string,
-    plan: ProfilePlan,
-    agents: readonly TargetRow[],
-    placement: JobPlacement,
-  ): Promise<JobRow[]> {
-    const kinds = [...new Map(agents.map((a) => [`${a.os_type}\n${a.interpreters}`, a])).values()];
-    const details: ErrorDetail[] = [];
-    const jobs: JobRow[] = [];
-    for (const step of plan.tasks) {
-      for (const group of byOs(step.index === 0 ? agents : kinds)) {
-        const os = group[0]?.os_type ?? 'other';
-        try {
-          const rows = await this.#jobs.prepare(orgId, group, jobInputFor(step, os), placement);
-          if (step.index === 0)
-            jobs.push(...rows.map((r) => ({ ...r, task_index: 0, task_name: step.name })));
-        } catch (error) {
-          if (!(error instanceof AppError)) throw error;
-          details.push({
-            field: `tasks.${step.index}`,
-            message: error.message,
-            task: step.name,
-            os_type: os,
-          });
-        }
-      }
-    }
-    if (details.length > 0)
-      throw unprocessable('some tasks cannot run on the target agents', details.slice(0, MAX_DETAILS));
-    return jobs;
   }
 
   async #assign(trx: Executor, scope: AuditScope, agent: AgentRow, profileId: string): Promise<void> {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { contextOf } from '../../http/context.js';
 import { IdParams } from '../../http/schemas.js';
 import { PageOf, pageParams } from '../../lib/pagination.js';
-import { RunSchema } from '../runs/runs.schemas.js';
+import { RunSchema } from '../execution/runs.schemas.js';
 import type { ProfileApplier } from './profiles.apply.js';
 import {
   ApplyBody,

@@ -2,8 +2,8 @@ import { Type, type Static } from 'typebox';
 import { Interpreter, OsType } from '../../../protocol/jobs.js';
 import { Id, Name, ShellText, Timestamp } from '../../http/schemas.js';
 import { PageQuery } from '../../lib/pagination.js';
-import { MaskedSecretEnv, SecretEnvVars } from '../jobs/jobs.schemas.js';
-import { MAX_RUN_AGENTS, TargetSchema } from '../runs/runs.schemas.js';
+import { MaskedSecretEnv, SecretEnvVars } from '../execution/jobs.schemas.js';
+import { MAX_RUN_AGENTS, TargetSchema } from '../execution/runs.schemas.js';
 import { ParameterValue } from '../scripts/scripts.schemas.js';
 
 export const taskActions = ['script', 'command', 'reboot', 'file_copy'] as const;

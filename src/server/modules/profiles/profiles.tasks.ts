@@ -2,7 +2,7 @@ import type { Interpreter } from '../../../protocol/jobs.js';
 import { AppError, type ErrorDetail } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { MASK, maskAll } from '../../lib/secrets.js';
-import { envProblems } from '../jobs/jobs.env.js';
+import { envProblems } from '../execution/jobs.env.js';
 import { mapSecretValues, renderParameters } from '../scripts/scripts.params.js';
 import type { ScriptRow } from '../scripts/scripts.repo.js';
 import type { ParameterDefinition } from '../scripts/scripts.schemas.js';

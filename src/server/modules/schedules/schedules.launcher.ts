@@ -5,7 +5,7 @@ import type { RequestContext } from '../access/context.js';
 import type { Permission } from '../access/permissions.js';
 import type { ProfileApplier } from '../profiles/profiles.apply.js';
 import type { ProfilesService } from '../profiles/profiles.service.js';
-import type { RunView } from '../runs/runs.service.js';
+import type { RunView } from '../execution/runs.service.js';
 import { mapSecretValues, restoreMaskedSecrets, unprocessable } from '../scripts/scripts.params.js';
 import type { ScriptRow } from '../scripts/scripts.repo.js';
 import { jobInputOf, type ScriptRunner } from '../scripts/scripts.runner.js';

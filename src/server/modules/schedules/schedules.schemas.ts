@@ -1,8 +1,8 @@
 import { Type, type Static } from 'typebox';
 import { Id, Name, NullableTimestamp, Timestamp } from '../../http/schemas.js';
 import { PageQuery } from '../../lib/pagination.js';
-import { SecretEnvVars } from '../jobs/jobs.schemas.js';
-import { MAX_RUN_AGENTS, TargetSchema } from '../runs/runs.schemas.js';
+import { SecretEnvVars } from '../execution/jobs.schemas.js';
+import { MAX_RUN_AGENTS, TargetSchema } from '../execution/runs.schemas.js';
 import { ParameterValue } from '../scripts/scripts.schemas.js';
 import { MIN_INTERVAL_SECONDS } from './schedules.timing.js';
 

@@ -3,10 +3,10 @@ import { isFinal } from '../../../protocol/jobs.js';
 import { contextOf } from '../../http/context.js';
 import { IdParams } from '../../http/schemas.js';
 import { PageOf, PageQuery, pageParams } from '../../lib/pagination.js';
-import { jobView } from '../jobs/jobs.routes.js';
-import { JobSchema, WaitQuery } from '../jobs/jobs.schemas.js';
-import type { JobsService } from '../jobs/jobs.service.js';
-import { RunSchema } from '../runs/runs.schemas.js';
+import { jobView } from '../execution/jobs.routes.js';
+import { JobSchema, WaitQuery } from '../execution/jobs.schemas.js';
+import type { JobsService } from '../execution/jobs.service.js';
+import { RunSchema } from '../execution/runs.schemas.js';
 import type { ScriptRunner } from './scripts.runner.js';
 import {
   ScriptCreateBody,

@@ -1,9 +1,9 @@
 import type { Interpreter } from '../../../protocol/jobs.js';
 import type { RequestContext } from '../access/context.js';
-import { assertEnvNames } from '../jobs/jobs.env.js';
-import type { JobRow } from '../jobs/jobs.repo.js';
-import type { JobInput, JobsService } from '../jobs/jobs.service.js';
-import type { RunsService, RunView } from '../runs/runs.service.js';
+import { assertEnvNames } from '../execution/jobs.env.js';
+import type { JobRow } from '../execution/jobs.repo.js';
+import type { JobInput, JobsService } from '../execution/jobs.service.js';
+import type { RunsService, RunView } from '../execution/runs.service.js';
 import { renderParameters } from './scripts.params.js';
 import type { ScriptRow } from './scripts.repo.js';
 import type {

@@ -3,8 +3,8 @@ import { OsType } from '../../../protocol/jobs.js';
 import { Id, Name, ShellText, Timestamp } from '../../http/schemas.js';
 import { PageQuery } from '../../lib/pagination.js';
 import { Tag, Tags } from '../agents/agents.schemas.js';
-import { SecretEnvVars } from '../jobs/jobs.schemas.js';
-import { MAX_RUN_AGENTS, TargetSchema } from '../runs/runs.schemas.js';
+import { SecretEnvVars } from '../execution/jobs.schemas.js';
+import { MAX_RUN_AGENTS, TargetSchema } from '../execution/runs.schemas.js';
 
 export const scriptLanguages = ['bash', 'sh', 'powershell', 'python', 'cmd'] as const;
 export const ScriptLanguage = Type.Enum(scriptLanguages);

@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { contextOf } from '../../http/context.js';
 import { IdParams } from '../../http/schemas.js';
 import { PageOf, PageQuery, mapPage, pageParams } from '../../lib/pagination.js';
-import { assertEnvNames } from '../jobs/jobs.env.js';
-import { jobView } from '../jobs/jobs.routes.js';
-import { JobSchema } from '../jobs/jobs.schemas.js';
-import type { JobsService } from '../jobs/jobs.service.js';
+import { assertEnvNames } from './jobs.env.js';
+import { jobView } from './jobs.routes.js';
+import { JobSchema } from './jobs.schemas.js';
+import type { JobsService } from './jobs.service.js';
 import { RunCreateBody, RunListQuery, RunSchema } from './runs.schemas.js';
 import type { RunsService } from './runs.service.js';
 

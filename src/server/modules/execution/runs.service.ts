@@ -10,8 +10,10 @@ import type { EventBus } from '../../realtime/events.js';
 import type { RequestContext } from '../access/context.js';
 import { agentsRepo, type TargetSelector } from '../agents/agents.repo.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import { jobsRepo, type JobRow } from '../jobs/jobs.repo.js';
-import type { JobInput, JobsService } from '../jobs/jobs.service.js';
+import { jobsRepo, type JobRow } from './jobs.repo.js';
+import { stepsOf } from './plan.js';
+import { firstJobs, sealSpec, type RunLaunch } from './runs.launch.js';
+import type { JobInput, JobsService } from './jobs.service.js';
 import { runsRepo, type RunRow } from './runs.repo.js';
 
 export interface RunInput {
@@ -141,53 +143,79 @@ export class RunsService {
   }
 
   async create(ctx: RequestContext, input: RunInput): Promise<RunView> {
-    const agents = await agentsRepo.selectTargets(this.#db, ctx.orgId, input.target);
+    const runId = await this.launch({
+      orgId: ctx.orgId,
+      scope: ctx,
+      createdBy: ctx.userId,
+      source: input.source ?? 'command',
+      name: input.name ?? '',
+      target: input.target,
+      spec: input.job,
+      options: input,
+      audit: { spec: input.job },
+    });
+    return this.get(ctx.orgId, runId);
+  }
+
+  /**
+   * Starts a run of a plan over the agents a selector picks: the one way runs begin. Every step
+   * is checked against every kind of agent first (an interpreter an agent lacks is a 422 now, not
+   * a failure midway); then the run and each agent's first job are written in one transaction,
+   * held for admission, and the run is settled. Answers the run's id.
+   */
+  async launch(input: RunLaunch): Promise<string> {
+    const { orgId } = input;
+    const agents = await agentsRepo.selectTargets(this.#db, orgId, input.target);
     if (agents.length === 0)
       throw new AppError('unprocessable', 'the target selects no agents', {
         details: [{ field: 'target', message: 'no agents' }],
       });
+    input.assertAgents?.(agents);
     const now = this.#clock.now();
-    const job = this.#jobs.sealInput(input.job);
+    const spec = sealSpec(input.spec, (job) => this.#jobs.sealInput(job));
     const run: RunRow = {
       id: newId(),
-      org_id: ctx.orgId,
-      name: input.name ?? '',
-      source: input.source ?? 'command',
+      org_id: orgId,
+      name: input.name,
+      source: input.source,
       target: JSON.stringify(input.target),
-      spec: JSON.stringify(job),
-      concurrency: input.concurrency ?? 50,
-      failure_threshold: input.failure_threshold ?? null,
+      spec: JSON.stringify(spec),
+      concurrency: input.options.concurrency ?? 50,
+      failure_threshold: input.options.failure_threshold ?? null,
       status: 'running',
-      deadline_at: new Date(now.getTime() + (input.deadline_seconds ?? 3600) * 1000).toISOString(),
-      created_by: ctx.userId,
+      deadline_at: new Date(now.getTime() + (input.options.deadline_seconds ?? 3600) * 1000).toISOString(),
+      created_by: input.createdBy,
       created_at: now.toISOString(),
       updated_at: now.toISOString(),
       finished_at: null,
     };
-    const jobs = await this.#jobs.prepare(ctx.orgId, agents, job, {
+    const placement = {
       runId: run.id,
       admitted: false,
       deadlineAt: run.deadline_at,
-      createdBy: ctx.userId,
-    });
+      createdBy: input.createdBy,
+    };
+    const jobs = await firstJobs(this.#jobs, orgId, stepsOf(spec), agents, placement, 'tasks' in spec);
     await inTransaction(this.#db, async (trx) => {
       await runsRepo.insert(trx, run);
       await jobsRepo.insert(trx, jobs);
-      await this.#audit.record(trx, ctx, {
+      await this.#audit.record(trx, input.scope, {
         action: 'created',
         entityType: 'run',
         entityId: run.id,
         after: {
           name: run.name,
+          source: run.source,
           target: input.target,
-          spec: input.job,
+          ...input.audit,
           agents: agents.length,
           concurrency: run.concurrency,
         },
       });
+      await input.alsoInTransaction?.(trx, agents);
     });
     await this.settle(run.id);
-    return this.get(ctx.orgId, run.id);
+    return run.id;
   }
 
   async get(orgId: string, id: string): Promise<RunView> {

@@ -5,10 +5,11 @@ import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Logger } from '../../lib/logger.js';
 import { agentsRepo } from '../agents/agents.repo.js';
-import { jobsRepo, type JobRow } from '../jobs/jobs.repo.js';
-import type { JobsService } from '../jobs/jobs.service.js';
-import { runsRepo, type RunRow } from '../runs/runs.repo.js';
-import { jobInputFor, type PlanStep, type ProfilePlan } from './profiles.actions.js';
+import { jobsRepo, type JobRow } from './jobs.repo.js';
+import type { JobsService } from './jobs.service.js';
+import { runsRepo, type RunRow } from './runs.repo.js';
+import { jobForAgent, stepsOf, type PlanStep } from './plan.js';
+import { withStep } from './runs.launch.js';
 
 /** The statuses a run's failure threshold counts (as RunsService does). */
 const FAILED = ['failed', 'timed_out', 'lost'];
@@ -21,8 +22,8 @@ const ended: Record<string, string> = {
 };
 
 /**
- * Walks each agent of a profile run through the tasks, one job at a time. A run starts with the
- * first task's job per agent, held for admission like any run's jobs. When a task's job ends,
+ * Walks each agent of a run through its plan's steps (a profile's tasks), one job at a time. A run
+ * starts with the first step's job per agent, held for admission like any run's jobs. When a task's job ends,
  * RunsService calls `followUp` before it settles the run:
  *
  * - succeeded, or failed with `continue_on_error`, and the run still running → the next task's
@@ -37,7 +38,7 @@ const ended: Record<string, string> = {
  * finished in between; the run is then reopened here, since an agent still had tasks to run. A unique (run, agent, task)
  * index refuses a task queued twice. Failures are logged, never thrown: the run still settles.
  */
-export class ProfileSequencer {
+export class StepSequencer {
   readonly #db: Executor;
   readonly #clock: Clock;
   readonly #jobs: JobsService;
@@ -60,16 +61,16 @@ export class ProfileSequencer {
       const rows = await inTransaction(this.#db, (trx) => this.#next(trx, runId, taskIndex, job));
       this.#jobs.announce(rows);
     } catch (error) {
-      this.#logger.error({ err: error, jobId: job.id, runId }, 'profile run could not queue the next task');
+      this.#logger.error({ err: error, jobId: job.id, runId }, 'run could not queue the next step');
     }
   }
 
   async #next(trx: Executor, runId: string, index: number, job: JobRow): Promise<JobRow[]> {
     const run = await runsRepo.lock(trx, runId, this.#caps.rowLocks);
-    if (run?.source !== 'profile') return [];
-    const plan = JSON.parse(run.spec) as ProfilePlan;
-    const done = plan.tasks[index];
-    const [next, ...after] = plan.tasks.slice(index + 1);
+    if (!run) return [];
+    const steps = stepsOf(JSON.parse(run.spec));
+    const done = steps[index];
+    const [next, ...after] = steps.slice(index + 1);
     if (!done || !next) return [];
     const now = this.#clock.now();
     const agent = await agentsRepo.get(trx, job.org_id, job.agent_id);
@@ -95,11 +96,11 @@ export class ProfileSequencer {
         const [queued] = await this.#jobs.prepare(
           job.org_id,
           [agent],
-          jobInputFor(next, agent.os_type),
+          jobForAgent(next, agent.os_type),
           { runId, admitted, deadlineAt: deadlineFrom(run, now), createdBy: job.created_by },
           trx,
         );
-        rows = queued ? [{ ...queued, task_index: next.index, task_name: next.name }] : [];
+        rows = queued ? [withStep(queued, next)] : [];
       } catch (error) {
         // The agent changed since the run began: another OS, or an interpreter gone.
         if (!(error instanceof AppError)) throw error;
@@ -138,7 +139,7 @@ function deadlineFrom(run: RunRow, now: Date): string | null {
 
 /** A task that will not run, recorded as a final job so the run lists it with the reason. */
 function skipped(template: JobRow, step: PlanStep, osType: string, error: string, now: Date): JobRow {
-  const input = jobInputFor(step, osType);
+  const input = jobForAgent(step, osType);
   const at = now.toISOString();
   return {
     ...template,

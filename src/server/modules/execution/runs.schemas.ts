@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { OsType } from '../../../protocol/jobs.js';
 import { Id, NullableTimestamp, Timestamp } from '../../http/schemas.js';
 import { PageQuery } from '../../lib/pagination.js';
-import { JobCreateBody } from '../jobs/jobs.schemas.js';
+import { JobCreateBody } from './jobs.schemas.js';
 
 /**
  * The most agents a run's id list names, and its highest concurrency: twice the largest fleet

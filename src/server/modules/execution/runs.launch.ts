@@ -1,0 +1,93 @@
+import type { Executor } from '../../db/executor.js';
+import { AppError, type ErrorDetail } from '../../lib/errors.js';
+import type { TargetRow, TargetSelector } from '../agents/agents.repo.js';
+import type { AuditScope } from '../audit/audit.service.js';
+import type { JobRow } from './jobs.repo.js';
+import type { JobInput, JobPlacement, JobsService } from './jobs.service.js';
+import { familyOf, jobForAgent, type PlanDocument, type PlanStep } from './plan.js';
+
+/** Problems reported per agent at most: a run over ten thousand agents must not answer a megabyte. */
+const MAX_DETAILS = 50;
+
+/** How a run begins; see RunsService.launch. */
+export interface RunLaunch {
+  orgId: string;
+  scope: AuditScope;
+  createdBy: string | null;
+  source: string;
+  name: string;
+  target: TargetSelector;
+  /** A command run's job, or a plan of steps. */
+  spec: JobInput | PlanDocument;
+  options: { concurrency?: number; failure_threshold?: number; deadline_seconds?: number };
+  /** Shown in the run's audit event beside its name, source, target and size. */
+  audit: Record<string, unknown>;
+  /** The caller's own rule about the selected agents (a profile's OS); throws to refuse. */
+  assertAgents?: (agents: readonly TargetRow[]) => void;
+  /** Written in the run's transaction. */
+  alsoInTransaction?: (trx: Executor, agents: readonly TargetRow[]) => Promise<void>;
+}
+
+/** The spec with its secret values sealed, as runs store it. */
+export function sealSpec(
+  spec: JobInput | PlanDocument,
+  seal: (job: JobInput) => JobInput,
+): JobInput | PlanDocument {
+  if (!('tasks' in spec)) return seal(spec);
+  const tasks = spec.tasks.map((step): PlanStep => {
+    if ('job' in step) return { ...step, job: seal(step.job) };
+    return { ...step, by_os: { posix: seal(step.by_os.posix), windows: seal(step.by_os.windows) } };
+  });
+  return { ...spec, tasks };
+}
+
+/** Agents grouped by OS family: what a step runs depends on it, and nothing else does. */
+function byFamily<T extends Pick<TargetRow, 'os_type'>>(agents: readonly T[]): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const agent of agents) {
+    const family = familyOf(agent.os_type);
+    groups.set(family, [...(groups.get(family) ?? []), agent]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * The first step's job per agent, held for admission. Every later step is prepared too, once per
+ * kind of agent, and thrown away: an interpreter an agent lacks is a 422 now, not a failure midway.
+ */
+export async function firstJobs(
+  jobs: JobsService,
+  orgId: string,
+  steps: readonly PlanStep[],
+  agents: readonly TargetRow[],
+  placement: JobPlacement,
+  /** The steps are a plan's tasks (jobs say which), not a command run's one job. */
+  numbered: boolean,
+): Promise<JobRow[]> {
+  const kinds = [...new Map(agents.map((a) => [`${a.os_type}\n${a.interpreters}`, a])).values()];
+  const details: ErrorDetail[] = [];
+  const first: JobRow[] = [];
+  for (const step of steps) {
+    for (const group of byFamily(step.index === 0 ? agents : kinds)) {
+      const os = group[0]?.os_type ?? 'other';
+      try {
+        const rows = await jobs.prepare(orgId, group, jobForAgent(step, os), placement);
+        if (step.index === 0) first.push(...rows.map((r) => (numbered ? withStep(r, step) : r)));
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        if (!numbered) throw error;
+        details.push({ field: `tasks.${step.index}`, message: error.message, task: step.name, os_type: os });
+      }
+    }
+  }
+  if (details.length > 0)
+    throw new AppError('unprocessable', 'some tasks cannot run on the target agents', {
+      details: details.slice(0, MAX_DETAILS),
+    });
+  return first;
+}
+
+/** A job of a plan records which step it is. */
+export function withStep(job: JobRow, step: PlanStep): JobRow {
+  return { ...job, task_index: step.index, task_name: step.name };
+}
