@@ -28,7 +28,8 @@ function databaseEnv(dialect: Dialect, dir: string): Record<string, string> {
   };
 }
 
-describe.each(dialects)('cli on %s', (dialect) => {
+// Each test runs several `fleetplane` processes one after another, each compiling with tsx on start.
+describe.each(dialects)('cli on %s', { timeout: 120_000 }, (dialect) => {
   let dir: string;
   let env: Record<string, string>;
   let server: Proc | undefined;
