@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { probeFiles } from './probe-report.js';
 import {
+  ROOT,
   api,
   onInterrupt,
   openFiles,
   parseMetrics,
   procSample,
+  sleep,
   startFleetplane,
   type Fleetplane,
 } from './support.js';
@@ -31,7 +35,7 @@ export interface ClusterOptions {
   pgUrl: string;
   /** Server settings (FLEETPLANE_*), the same on every node. */
   env: Record<string, string>;
-  /** A directory for each node's --cpu-prof output, when profiling. */
+  /** A directory for each node's run-window CPU profile and statement timings (node-probe.ts), when profiling. */
   profileDir: string | undefined;
 }
 
@@ -84,10 +88,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     ...options.env,
     FLEETPLANE_MASTER_KEY: randomBytes(32).toString('hex'),
     ...(database ? { DATABASE_URL: database.url } : {}),
+    ...(options.profileDir ? { BENCH_PROBE_DIR: path.resolve(options.profileDir) } : {}),
   };
-  const nodeFlags = options.profileDir
-    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profileDir)}`]
-    : undefined;
+  if (options.profileDir) mkdirSync(options.profileDir, { recursive: true });
+  const nodeFlags = options.profileDir ? ['--import', path.join(ROOT, 'bench/node-probe.ts')] : undefined;
   const nodes: Fleetplane[] = [];
   const stop = async () => {
     await Promise.all(nodes.map((node) => node.stop()));
@@ -155,4 +159,27 @@ export function watchPeakRss(cluster: Cluster, everyMs = 250): { stop: () => num
       return peaks;
     },
   };
+}
+
+/**
+ * Opens (`start`) or closes (`stop`) every node's probe window (node-probe.ts); on `stop`, waits
+ * until each node wrote its files and answers their paths, in node order.
+ */
+export async function probeWindow(
+  cluster: Cluster,
+  dir: string,
+  step: 'start' | 'stop',
+): Promise<ReturnType<typeof probeFiles>[]> {
+  const files = cluster.nodes.map((node) => probeFiles(path.resolve(dir), node.pid));
+  for (const node of cluster.nodes) process.kill(node.pid, 'SIGUSR2');
+  if (step === 'start') {
+    // the profiler starts within a few ms; the run must not begin before it
+    await sleep(500);
+    return files;
+  }
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    if (files.every((f) => existsSync(f.statements))) break;
+    await sleep(100);
+  }
+  return files;
 }

@@ -3,6 +3,7 @@ import type { PhaseResult } from './sim-agents.js';
 import {
   heldByNode,
   metricsOf,
+  probeWindow,
   sampleNodes,
   startCluster,
   watchPeakRss,
@@ -12,6 +13,7 @@ import {
 } from './fleet-cluster.js';
 import type { FleetResult, NodeFigures } from './fleet-report.js';
 import { measureRun } from './fleet-run.js';
+import { allocationSummary, profileSummary, statementsTable } from './probe-report.js';
 import {
   api,
   ephemeralPorts,
@@ -53,7 +55,7 @@ export interface FleetOptions {
   phaseTimeoutS: number;
   /** The run gives up waiting after this long. */
   runTimeoutS: number;
-  /** A directory for the nodes' --cpu-prof output, when profiling. */
+  /** A directory for the nodes' run-window CPU profiles and statement timings, when profiling. */
   profileDir: string | undefined;
 }
 
@@ -72,6 +74,7 @@ function serverEnv(options: FleetOptions): Record<string, string> {
 }
 
 const mb = (kb: number) => kb / 1024;
+const indent = (text: string) => text.replace(/^/gm, '    ');
 const sum = (values: number[]) => values.reduce((total, v) => total + v, 0);
 
 async function heldInDatabaseOf(node: Fleetplane, token: string): Promise<number> {
@@ -236,8 +239,17 @@ export async function benchFleet(options: FleetOptions): Promise<FleetResult> {
 
     log(`  run over ${n} agents on node 1, concurrency ${n} [${secondsSince(started)}]`);
     const beforeRun = sampleNodes(cluster);
+    if (options.profileDir) await probeWindow(cluster, options.profileDir, 'start');
     const run = await measureRun(first, sims, token, options);
     const afterRun = sampleNodes(cluster);
+    if (options.profileDir) {
+      const files = await probeWindow(cluster, options.profileDir, 'stop');
+      for (const [i, file] of files.entries()) {
+        log(`\n  node ${i + 1} during the run: statements\n${indent(statementsTable(file.statements))}`);
+        log(`\n  node ${i + 1} during the run: CPU\n${indent(profileSummary(file.profile))}`);
+        log(`\n  node ${i + 1} during the run: allocations\n${indent(allocationSummary(file.heap))}\n`);
+      }
+    }
     log(
       `    ${run.status}: ${run.succeeded} of ${run.total} succeeded, ${run.delivered} jobs delivered; ` +
         `last delivery ${fixed(run.lastJobMs, 0)} ms, final ${fixed(run.finalMs, 0)} ms after the POST answered`,

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   api,
@@ -14,8 +15,10 @@ import {
 } from './support.js';
 
 /**
- * HTTP throughput of the real server against a bare Fastify hello world on the same machine.
- * The servers run as child processes and autocannon in this one, so load generation and
+ * HTTP throughput of the real server against two floors on the same machine: a bare Fastify
+ * hello world, and bare Fastify running the same SQL as the authenticated list route
+ * (same-sql-server.ts: the API key's principal and the roles page, on the server's own SQLite
+ * file). The servers run as child processes and autocannon in this one, so load generation and
  * serving do not share an event loop.
  */
 
@@ -26,6 +29,8 @@ export interface HttpRow {
   p99Ms: number;
   /** Throughput over the hello-world baseline's. */
   ratio: number;
+  /** Throughput over bare Fastify running the same SQL, for the authenticated list route. */
+  sameSqlRatio: number | undefined;
   /** Non-2xx replies plus connection errors: anything but 0 makes the row meaningless. */
   failures: number;
 }
@@ -39,6 +44,8 @@ interface Target {
   name: string;
   url: string;
   headers?: Record<string, string>;
+  /** Compared with the same-SQL floor (its row's name). */
+  floor?: string;
 }
 
 async function load(target: Target, options: HttpOptions, durationS: number) {
@@ -56,6 +63,7 @@ export async function benchHttp(options: HttpOptions): Promise<HttpRow[]> {
     `\n== HTTP: ${options.connections} connections, ${options.durationS} s per target after 1 s of warm-up (${machineLoad()})`,
   );
   const hello = spawnTs('bench/hello-server.ts', []);
+  const children = [hello];
   const server = await startFleetplane().catch(async (error: unknown) => {
     await stopChild(hello);
     throw error;
@@ -71,8 +79,14 @@ export async function benchHttp(options: HttpOptions): Promise<HttpRow[]> {
       body: { name: 'bench', role_id: viewer.id },
       expect: 201,
     });
+    const sameSql = spawnTs('bench/same-sql-server.ts', [path.join(server.dataDir, 'fleetplane.db')]);
+    children.push(sameSql);
+    const sameSqlUrl = await waitForLine(sameSql, (line) => /listening at (\S+)/.exec(line)?.[1]);
+    const floor = 'same SQL, bare Fastify + better-sqlite3 (X-API-Key)';
+    const apiKey = { 'x-api-key': key.body.secret as string };
     const targets: Target[] = [
       { name: 'hello world (bare Fastify)', url: `${helloUrl}/` },
+      { name: floor, url: `${sameSqlUrl}/`, headers: apiKey },
       { name: 'GET /health', url: `${server.url}/health` },
       {
         name: 'GET /api/v1/access/roles (bearer JWT)',
@@ -82,7 +96,8 @@ export async function benchHttp(options: HttpOptions): Promise<HttpRow[]> {
       {
         name: 'GET /api/v1/access/roles (X-API-Key)',
         url: `${server.url}/api/v1/access/roles`,
-        headers: { 'x-api-key': key.body.secret as string },
+        headers: apiKey,
+        floor,
       },
     ];
     const rows: HttpRow[] = [];
@@ -90,12 +105,14 @@ export async function benchHttp(options: HttpOptions): Promise<HttpRow[]> {
       await load(target, options, 1);
       const result = await load(target, options, options.durationS);
       const reqPerSec = result.requests.average;
+      const floorRow = rows.find((r) => r.name === target.floor);
       const row: HttpRow = {
         name: target.name,
         reqPerSec,
         p50Ms: result.latency.p50,
         p99Ms: result.latency.p99,
         ratio: reqPerSec / (rows[0]?.reqPerSec ?? reqPerSec),
+        sameSqlRatio: floorRow ? reqPerSec / floorRow.reqPerSec : undefined,
         failures: result.non2xx + result.errors,
       };
       rows.push(row);
@@ -108,19 +125,20 @@ export async function benchHttp(options: HttpOptions): Promise<HttpRow[]> {
       log(`  server logged ${server.logLines.count} warn+ lines, first: ${server.logLines.first[0]}`);
     return rows;
   } finally {
-    await Promise.all([server.stop(), stopChild(hello)]);
+    await Promise.all([server.stop(), ...children.map((child) => stopChild(child))]);
   }
 }
 
 export function httpTable(rows: HttpRow[]): string {
   return table(
-    ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs hello', 'failed'],
+    ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs hello', 'vs same SQL', 'failed'],
     rows.map((r) => [
       r.name,
       Math.round(r.reqPerSec),
       r.p50Ms,
       r.p99Ms,
       `${fixed(r.ratio * 100, 0)}%`,
+      r.sameSqlRatio === undefined ? '' : `${fixed(r.sameSqlRatio * 100, 0)}%`,
       r.failures,
     ]),
   );

@@ -10,7 +10,8 @@ import { exitCleanlyOnInterrupt, hardOpenFilesLimit, log, machineLoad, secondsSi
  * [--heartbeat-ms MS] [--window-heartbeat-ms MS] [--profile DIR]`: the HTTP benchmark, then the
  * fleet simulation for 1,000 and 10,000 agents (or each N given), then one summary.
  * `--db postgres` creates a fresh database on FLEETPLANE_BENCH_PG_URL's server and drops it at the
- * end; `--nodes N` starts N server nodes on it. `--profile DIR` writes the nodes' CPU profiles there.
+ * end; `--nodes N` starts N server nodes on it. `--profile DIR` writes each node's CPU profile and
+ * statement timings of the run there (bench/node-probe.ts) and prints where the time went.
  */
 const USAGE =
   'usage: npm run bench -- [--only http|fleet] [--agents N]... [--db sqlite|postgres] [--nodes N]\n' +
@@ -90,4 +91,4 @@ if (values.only !== 'http') {
 log(`\n== Summary (${secondsSince(started)} in all, ${machineLoad()})`);
 if (http.length > 0) log(`\n${httpTable(http)}`);
 if (fleet.length > 0) log(`\n${fleetTable(fleet)}\n\n${fleetSummary(fleet)}`);
-if (values.profile) log(`\nCPU profiles of the fleet servers: ${values.profile}`);
+if (values.profile) log(`\nCPU profiles and statement timings of the runs: ${values.profile}`);

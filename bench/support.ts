@@ -194,6 +194,8 @@ export async function api(
 export interface Fleetplane {
   url: string;
   pid: number;
+  /** Its data directory: the SQLite database is `fleetplane.db` there unless DATABASE_URL says otherwise. */
+  dataDir: string;
   child: ChildProcess;
   /** The first-start credentials, printed by the node that created the database's first admin. */
   admin: { email: string; password: string } | undefined;
@@ -255,6 +257,7 @@ export async function startFleetplane(
     return {
       url,
       pid: child.pid!,
+      dataDir,
       child,
       admin: bootstrap ? admin : undefined,
       logLines,

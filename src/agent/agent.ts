@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { AgentFacts, AgentMetrics, JobEvent, JobSpec } from '../protocol/agent.js';
+import type { AgentFacts, AgentMetrics, EventAck, JobEvent, JobSpec } from '../protocol/agent.js';
 import { Backoff, sleep } from './backoff.js';
 import type { ChannelHost } from './channel.js';
 import { Connection, type ConnectionEnd } from './connection.js';
@@ -9,6 +9,7 @@ import { errorMessage, stderrLog, type AgentLog } from './log.js';
 import { OutputReplay } from './output.js';
 import { JobRunner, type RunnerSink } from './runner.js';
 import { Spool, type ResultEvent } from './spool.js';
+import { restartedResult, StartedJobs } from './started.js';
 import { newFingerprint, StateStore } from './state.js';
 
 export interface AgentConfig {
@@ -42,11 +43,13 @@ interface Identity {
 /**
  * The agent's lifecycle: identify (saved token, or register) → connected (jobs run, results
  * spooled until acknowledged) → stopping (jobs killed, socket closed) → exit. The server ends it
- * with 410 (deleted: uninstall, exit 0), 401 (token revoked: exit 1) or an agent_uninstall job.
+ * with 410 or a close with 4410 (deleted: uninstall, exit 0), 401 or 4401 (token replaced or
+ * revoked: exit 1), or an agent_uninstall job.
  */
 export class Agent implements ChannelHost, RunnerSink {
   private readonly store: StateStore;
   private readonly spool: Spool;
+  private readonly startedJobs: StartedJobs;
   private readonly abort = new AbortController();
   private readonly metricsSampler: MetricsSampler;
   /** Results not yet acknowledged, by job id: a mirror of the spool, with when each was last sent. */
@@ -68,6 +71,7 @@ export class Agent implements ChannelHost, RunnerSink {
   ) {
     this.store = new StateStore(config.stateDir);
     this.spool = new Spool(this.store.spoolDir, log);
+    this.startedJobs = new StartedJobs(this.store.startedDir, log);
     this.metricsSampler = new MetricsSampler(config.platform);
     this.interpreters = detectInterpreters(config.env, config.platform);
   }
@@ -79,6 +83,7 @@ export class Agent implements ChannelHost, RunnerSink {
       identity = await this.identify();
       if (typeof identity === 'number') return identity;
       for (const result of await this.spool.list()) this.unacked.set(result.job_id, { result, sentAt: 0 });
+      await this.reportInterrupted();
     } catch (error) {
       this.log(`cannot start: ${errorMessage(error)}`);
       return 1;
@@ -169,7 +174,15 @@ export class Agent implements ChannelHost, RunnerSink {
     this.runner?.cancel(jobId);
   }
 
-  onResultSettled(jobId: string, attempt: number): void {
+  onAck(ack: EventAck): void {
+    if (ack.outcome === 'conflict' || ack.outcome === 'impossible')
+      this.log(
+        `job ${ack.job_id}: the server refused its ${ack.event} (${ack.outcome}: ${ack.message ?? 'no reason given'}); dropped`,
+      );
+    if (ack.event === 'result') this.forgetResult(ack.job_id, ack.attempt);
+  }
+
+  private forgetResult(jobId: string, attempt: number): void {
     const entry = this.unacked.get(jobId);
     if (entry?.result.attempt !== attempt) return;
     this.unacked.delete(jobId);
@@ -193,6 +206,10 @@ export class Agent implements ChannelHost, RunnerSink {
     this.connection?.send(event);
   }
 
+  started(spec: JobSpec): Promise<void> {
+    return this.startedJobs.mark(spec);
+  }
+
   async result(result: ResultEvent): Promise<void> {
     this.unacked.set(result.job_id, { result, sentAt: 0 });
     try {
@@ -202,6 +219,12 @@ export class Agent implements ChannelHost, RunnerSink {
         `could not spool the result of job ${result.job_id} (${errorMessage(error)}); sending it anyway`,
       );
     }
+    // Even unspooled: an agent that dies now loses the result, and the server calls the job lost.
+    await this.startedJobs
+      .clear(result.job_id)
+      .catch((error: unknown) =>
+        this.log(`could not clear the start record of job ${result.job_id}: ${errorMessage(error)}`),
+      );
     this.sendResult(result);
   }
 
@@ -210,6 +233,26 @@ export class Agent implements ChannelHost, RunnerSink {
   }
 
   // lifecycle
+
+  /**
+   * Jobs this agent started and never finished (it died, or the machine went down) are reported
+   * failed and never run again. A job whose result reached the spool before the crash keeps it.
+   */
+  private async reportInterrupted(): Promise<void> {
+    for (const started of await this.startedJobs.list()) {
+      const spooled = this.unacked.get(started.job_id)?.result;
+      if (!spooled || spooled.attempt < started.attempt) {
+        const result = restartedResult(started);
+        this.log(
+          `job ${started.job_id} was running when the agent stopped (started ${started.started_at}); ` +
+            'reported failed, not run again',
+        );
+        await this.spool.put(result);
+        this.unacked.set(result.job_id, { result, sentAt: 0 });
+      }
+      await this.startedJobs.clear(started.job_id);
+    }
+  }
 
   /** The saved agent token, or a new one from registration; a number is an exit code. */
   private async identify(): Promise<Identity | number> {

@@ -1,4 +1,4 @@
-import type { AgentFacts, AgentMetrics, JobEvent, JobSpec } from '../protocol/agent.js';
+import type { AgentFacts, AgentMetrics, EventAck, JobEvent, JobSpec } from '../protocol/agent.js';
 import type { AgentLog } from './log.js';
 
 /** The contract between the agent and a transport session (WebSocket or HTTP polling). */
@@ -12,16 +12,19 @@ export interface ChannelHost {
   onConnected(): void;
   onJob(spec: JobSpec): void;
   onCancel(jobId: string): void;
-  /** The server has the result (stored, or it had a final state already): forget it. */
-  onResultSettled(jobId: string, attempt: number): void;
+  /**
+   * The server's answer about an event. Whatever its outcome the event is settled: a result is
+   * forgotten (applied or duplicate: the server has it; conflict or impossible: it never will).
+   */
+  onAck(ack: EventAck): void;
 }
 
 export type SessionEnd =
   /** opened: the transport worked (upgrade done, or a heartbeat answered); openMs: for how long. */
   | { kind: 'closed'; opened: boolean; openMs: number }
-  /** 410: the agent was deleted. */
+  /** 410, or the socket closed with 4410: the agent was deleted. */
   | { kind: 'gone'; reason: string }
-  /** 401: the agent token was revoked or is invalid. */
+  /** 401, or the socket closed with 4401: the agent token was replaced, revoked or is invalid. */
   | { kind: 'unauthorized'; message: string }
   | { kind: 'stopped' };
 

@@ -1,4 +1,4 @@
-import type { JobEvent } from '../protocol/agent.js';
+import { AGENT_RECONNECT_MAX_MS, type JobEvent } from '../protocol/agent.js';
 import { Backoff, sleep } from './backoff.js';
 import type { Channel, ChannelHost, SessionEnd } from './channel.js';
 import { HttpChannel } from './http-channel.js';
@@ -38,7 +38,7 @@ export class Connection {
   private channel: Channel | null = null;
 
   constructor(private readonly options: ConnectionOptions) {
-    this.backoff = new Backoff(500, 30_000, options.random);
+    this.backoff = new Backoff(500, AGENT_RECONNECT_MAX_MS, options.random);
     this.api = new AgentApi(options.server);
     this.timing = { heartbeatIntervalMs: options.heartbeatIntervalMs };
   }

@@ -1,6 +1,7 @@
 import { Compile } from 'typebox/compile';
 import {
   HeartbeatResponse,
+  JobEventsResponse,
   RegisterResponse,
   type HeartbeatRequest,
   type JobEvent,
@@ -10,7 +11,7 @@ import { errorMessage } from './log.js';
 
 /** The agent's HTTP calls to the server: registration, and the polling fallback's heartbeat and events. */
 
-/** A reply is an outcome, not an exception: callers branch on 401, 409 and 410. */
+/** A reply is an outcome, not an exception: callers branch on 401 and 410. */
 export type ApiOutcome<T> =
   | { ok: true; status: number; body: T }
   /** status is null when no HTTP answer arrived (network error, timeout) or it was not understood. */
@@ -44,6 +45,7 @@ function describeError(status: number, text: string): string {
 
 const checkRegister = Compile(RegisterResponse);
 const checkHeartbeat = Compile(HeartbeatResponse);
+const checkEvents = Compile(JobEventsResponse);
 
 type Guard<T> = (value: unknown) => value is T;
 
@@ -62,19 +64,20 @@ export class AgentApi {
     return this.postJson('/api/v1/agent/heartbeat', token, request, signal, (v) => checkHeartbeat.Check(v));
   }
 
-  async postEvents(
+  /** The reply holds one answer per event, in order. */
+  postEvents(
     token: string,
     jobId: string,
     events: JobEvent[],
     signal: AbortSignal,
-  ): Promise<ApiOutcome<null>> {
-    const outcome = await this.post(
+  ): Promise<ApiOutcome<JobEventsResponse>> {
+    return this.postJson(
       `/api/v1/agent/jobs/${encodeURIComponent(jobId)}/events`,
       token,
       { events },
       signal,
+      (v) => checkEvents.Check(v),
     );
-    return outcome.ok ? { ...outcome, body: null } : outcome;
   }
 
   private async postJson<T>(

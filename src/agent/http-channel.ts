@@ -1,4 +1,4 @@
-import type { JobEvent } from '../protocol/agent.js';
+import type { EventAck, JobEvent, JobEventsResponse } from '../protocol/agent.js';
 import type { Backoff } from './backoff.js';
 import { sleep } from './backoff.js';
 import {
@@ -164,27 +164,28 @@ export class HttpChannel implements Channel {
     return batch;
   }
 
-  private settle(jobId: string, batch: Queued[], reply: ApiOutcome<null>): void {
+  /** Hands the host the server's answer about each event, as the WebSocket's event_ack frames do. */
+  private settle(jobId: string, batch: Queued[], reply: ApiOutcome<JobEventsResponse>): void {
     const { host, log } = this.context;
-    const results = batch.flatMap((queued) => (queued.event.type === 'result' ? [queued.event] : []));
-    const forget = () => results.forEach((result) => host.onResultSettled(result.job_id, result.attempt));
     if (reply.ok) {
-      forget();
+      for (const ack of reply.body.acks) host.onAck(ack);
       return;
     }
     const terminal = terminalEnd(reply.status, reply.message);
     if (terminal) {
       this.terminal = terminal;
       this.ended.abort();
-    } else if (reply.status === 409) {
-      if (results.length > 0) log(`job ${jobId}: the server already has a final state; result dropped`);
-      forget();
     } else if (reply.status !== null && reply.status < 500 && reply.status !== 408 && reply.status !== 429) {
-      // the server will never take these events; resending would loop forever
-      log(`job ${jobId}: the server rejected its events: ${reply.message}`);
-      forget();
+      // the server will never take these events; resending its results would loop forever
+      const results = batch.flatMap(({ event }) => (event.type === 'result' ? [event] : []));
+      if (results.length === 0) log(`job ${jobId}: the server rejected its events: ${reply.message}`);
+      for (const result of results) host.onAck(refused(result, reply.message));
     } else {
       log(`job ${jobId}: events not delivered (${reply.message}); a result is sent again later`);
     }
   }
+}
+
+function refused(event: Extract<JobEvent, { type: 'result' }>, message: string): EventAck {
+  return { job_id: event.job_id, attempt: event.attempt, event: 'result', outcome: 'impossible', message };
 }

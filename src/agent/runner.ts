@@ -20,6 +20,11 @@ import type { ResultEvent } from './spool.js';
 export interface RunnerSink {
   /** ack and output events: best-effort. */
   event(event: JobEvent): void;
+  /**
+   * Records on disk that the job starts; its process is spawned only once this resolves, and
+   * never if it rejects, so a job is never run twice by an agent that died meanwhile.
+   */
+  started(spec: JobSpec): Promise<void>;
   /** A final result; resolves once it is durable. */
   result(result: ResultEvent): Promise<void>;
   /** True while the transport holds too much unsent data to take more output. */
@@ -180,6 +185,11 @@ export class JobRunner {
       await writeFile(script, scriptContent(spec.interpreter, spec.command), { mode: 0o700 });
       const line = commandLine(spec.interpreter, script, this.options.platform, this.options.python);
       if ('error' in line) throw new Error(line.error);
+      await this.options.sink.started(spec).catch((error: unknown) => {
+        throw new Error(
+          `could not record on disk that the job started, so it was not run: ${errorMessage(error)}`,
+        );
+      });
       // a cancel that arrived while the script was being written
       outcome = job.stop ? { exitCode: null, signal: null } : await this.runChild(job, line, cwd);
     } catch (error) {

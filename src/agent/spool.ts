@@ -67,11 +67,13 @@ export class Spool {
     }
   }
 
-  /** Job ids are UUIDs; anything else the server sends is hashed so it cannot name a path. */
   private fileFor(jobId: string): string {
-    const safe = /^[\w-]{1,128}$/.test(jobId)
-      ? jobId
-      : `h-${createHash('sha256').update(jobId).digest('hex')}`;
-    return path.join(this.dir, `${safe}.json`);
+    return jobFile(this.dir, jobId);
   }
+}
+
+/** A job's file in dir. Job ids are UUIDs; anything else the server sends is hashed so it cannot name a path. */
+export function jobFile(dir: string, jobId: string): string {
+  const safe = /^[\w-]{1,128}$/.test(jobId) ? jobId : `h-${createHash('sha256').update(jobId).digest('hex')}`;
+  return path.join(dir, `${safe}.json`);
 }

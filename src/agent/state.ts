@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
@@ -37,6 +37,31 @@ export async function writePrivateFile(file: string, content: string): Promise<v
   await rename(temporary, file);
 }
 
+/**
+ * As writePrivateFile, and on disk before it resolves: the file is synced before the rename and
+ * the directory after it, so a power cut cannot undo the write.
+ */
+export async function writeDurableFile(file: string, content: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  const handle = await open(temporary, 'w', 0o600);
+  try {
+    await handle.writeFile(content);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await chmod(temporary, 0o600);
+  await rename(temporary, file);
+  // Windows cannot open a directory to sync it; NTFS journals the rename itself.
+  if (process.platform === 'win32') return;
+  const dir = await open(path.dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOENT';
 }
@@ -44,10 +69,12 @@ function isMissing(error: unknown): boolean {
 export class StateStore {
   readonly file: string;
   readonly spoolDir: string;
+  readonly startedDir: string;
 
   constructor(readonly dir: string) {
     this.file = path.join(dir, 'agent.json');
     this.spoolDir = path.join(dir, 'spool');
+    this.startedDir = path.join(dir, 'started');
   }
 
   /** The saved state; null when there is none. A damaged file is an error: it holds the only token. */
@@ -81,6 +108,7 @@ export class StateStore {
   async remove(): Promise<void> {
     await rm(this.file, { force: true });
     await rm(this.spoolDir, { recursive: true, force: true });
+    await rm(this.startedDir, { recursive: true, force: true });
     try {
       await rmdir(this.dir);
     } catch (error) {

@@ -1,6 +1,6 @@
 import { Compile } from 'typebox/compile';
 import WebSocket from 'ws';
-import { ServerFrame, type AgentFrame, type JobEvent } from '../protocol/agent.js';
+import { AgentCloseCode, ServerFrame, type AgentFrame, type JobEvent } from '../protocol/agent.js';
 import {
   HIGH_WATER_BYTES,
   clampInterval,
@@ -18,10 +18,6 @@ const WELCOME_TIMEOUT_MS = 15_000;
 const CLOSE_TIMEOUT_MS = 2_000;
 /** Nothing heard (no frame, no pong) for this many heartbeats: the connection is dead. */
 const SILENT_HEARTBEATS = 3;
-
-/** Close codes the server uses when it ends a live session for good. */
-const CLOSE_GONE = 4410;
-const CLOSE_UNAUTHORIZED = 4401;
 
 function rawText(data: WebSocket.RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
@@ -108,8 +104,8 @@ export class WsChannel implements Channel {
           refusedStatus === undefined ? null : `WebSocket upgrade refused with HTTP ${refusedStatus}`;
         const terminal =
           terminalEnd(refusedStatus ?? null, refused ?? '') ??
-          (code === CLOSE_GONE ? terminalEnd(410, reason || 'agent deleted') : null) ??
-          (code === CLOSE_UNAUTHORIZED ? terminalEnd(401, reason || 'agent token rejected') : null);
+          (code === AgentCloseCode.deleted ? terminalEnd(410, reason || 'agent deleted') : null) ??
+          (code === AgentCloseCode.unauthorized ? terminalEnd(401, reason || 'agent token rejected') : null);
         if (terminal) {
           resolve(terminal);
         } else if (signal.aborted) {
@@ -157,10 +153,11 @@ export class WsChannel implements Channel {
       case 'cancel':
         host.onCancel(frame.job_id);
         break;
-      case 'event_ack':
-        // only results are kept until acknowledged; other acks need no action
-        if (frame.event === 'result') host.onResultSettled(frame.job_id, frame.attempt);
+      case 'event_ack': {
+        const { type: _type, ...ack } = frame;
+        host.onAck(ack);
         break;
+      }
       case 'error':
         log(`server error ${frame.code}: ${frame.message}`);
         break;

@@ -88,6 +88,53 @@ export const JobEvent = Type.Union([
 ]);
 export type JobEvent = Static<typeof JobEvent>;
 
+/**
+ * What the server made of one event, the same over both transports:
+ * - `applied`: stored now;
+ * - `duplicate`: nothing changed, the server had it already (a repeated result, a replayed output
+ *   chunk) or the job has moved past it (an acknowledgement of a job already running);
+ * - `conflict`: it contradicts what the server holds (the job already ended otherwise);
+ * - `impossible`: it can never apply (not this agent's job, a delivery never made).
+ * Whatever the outcome, the agent forgets the event: a result the server refused would be refused
+ * again, so resending it forever helps nobody; the agent logs the refusal instead.
+ */
+export const EventOutcome = Type.Union([
+  Type.Literal('applied'),
+  Type.Literal('duplicate'),
+  Type.Literal('conflict'),
+  Type.Literal('impossible'),
+]);
+export type EventOutcome = Static<typeof EventOutcome>;
+
+/** The server's answer about one event: over the WebSocket an `event_ack` frame, over HTTP one item of the reply. */
+export const EventAck = Type.Object({
+  job_id: Type.String(),
+  attempt: Type.Integer(),
+  event: Type.Union([Type.Literal('ack'), Type.Literal('output'), Type.Literal('result')]),
+  seq: Type.Optional(Type.Integer()),
+  outcome: EventOutcome,
+  /** Why a conflicting or impossible event was refused. */
+  message: Type.Optional(Type.String()),
+});
+export type EventAck = Static<typeof EventAck>;
+
+/**
+ * WebSocket close codes the server ends an agent's session with. The agent reconnects after all
+ * but the two final ones: 4410 (deleted: it uninstalls itself and exits 0, as on a 410) and 4401
+ * (its token was replaced by a new registration or is no longer valid: it exits 1, as on a 401).
+ */
+export const AgentCloseCode = {
+  /** The node is shutting down: reconnect, to another node or to this one once it is back. */
+  goingAway: 1001,
+  /** The node cannot serve the session now (its database is unreachable): reconnect later. */
+  tryAgainLater: 1013,
+  /** Another connection of the same agent took its place on this node. */
+  replaced: 4000,
+  unauthorized: 4401,
+  deleted: 4410,
+} as const;
+export type AgentCloseCode = (typeof AgentCloseCode)[keyof typeof AgentCloseCode];
+
 /** Agent → server over the WebSocket. */
 export const AgentFrame = Type.Union([
   Type.Object({ type: Type.Literal('hello'), facts: AgentFacts, running_job_ids: Type.Array(Type.String()) }),
@@ -105,14 +152,11 @@ export const ServerFrame = Type.Union([
   }),
   Type.Object({ type: Type.Literal('job'), job: JobSpec }),
   Type.Object({ type: Type.Literal('cancel'), job_id: Type.String() }),
-  /** The event was stored; the agent may forget it (results are kept on disk until acked). */
-  Type.Object({
-    type: Type.Literal('event_ack'),
-    job_id: Type.String(),
-    attempt: Type.Integer(),
-    event: Type.String(),
-    seq: Type.Optional(Type.Integer()),
-  }),
+  /**
+   * Sent for every result (the agent keeps results on disk until then) and for every refused
+   * event; an applied or duplicate acknowledgement or output chunk needs no answer.
+   */
+  Type.Object({ type: Type.Literal('event_ack'), ...EventAck.properties }),
   Type.Object({ type: Type.Literal('error'), code: Type.String(), message: Type.String() }),
 ]);
 export type ServerFrame = Static<typeof ServerFrame>;
@@ -134,3 +178,14 @@ export type HeartbeatResponse = Static<typeof HeartbeatResponse>;
 
 export const JobEventsRequest = Type.Object({ events: Type.Array(JobEvent, { minItems: 1, maxItems: 500 }) });
 export type JobEventsRequest = Static<typeof JobEventsRequest>;
+
+/** One answer per event, in the order sent: a refused event does not stop the ones after it. */
+export const JobEventsResponse = Type.Object({ acks: Type.Array(EventAck) });
+export type JobEventsResponse = Static<typeof JobEventsResponse>;
+
+/**
+ * The longest an agent waits between two attempts to reach the server (its backoff's cap): a
+ * server that starts gives every live job lease at least this much more, so agents that were
+ * waiting to reconnect are not taken for gone.
+ */
+export const AGENT_RECONNECT_MAX_MS = 30_000;

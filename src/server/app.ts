@@ -33,6 +33,7 @@ import { AuditLog } from './modules/audit/audit.service.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { Authenticator } from './modules/auth/authenticator.js';
+import { PrincipalCache } from './modules/auth/principal-cache.js';
 import { AccessTokens } from './modules/auth/tokens.js';
 import { Mailer } from './modules/email/mailer.js';
 import { enrollmentRoutes } from './modules/enrollment/enrollment.routes.js';
@@ -45,6 +46,7 @@ import { SettingsService } from './modules/settings/settings.service.js';
 import { systemRoutes } from './modules/system/system.routes.js';
 import { SystemService } from './modules/system/system.service.js';
 import { jobsRoutes } from './modules/execution/jobs.routes.js';
+import { AgentSession } from './modules/execution/agent-session.js';
 import { JobsService } from './modules/execution/jobs.service.js';
 import { runsRoutes } from './modules/execution/runs.routes.js';
 import { RunsService } from './modules/execution/runs.service.js';
@@ -154,7 +156,10 @@ export function createServices(deps: {
     applier: profileApplier,
     box,
   });
-  const apiKeys = new ApiKeysService({ db, clock, audit, settings });
+  // Requests are authenticated from this node's cache; the services that change what a
+  // principal may do drop it here and, through the bus, on every node.
+  const principals = new PrincipalCache({ bus, clock, ttlMs: config.principalCacheTtlMs });
+  const apiKeys = new ApiKeysService({ db, clock, audit, settings, principals });
   const agents = new AgentsService({
     db,
     clock,
@@ -177,12 +182,23 @@ export function createServices(deps: {
     logger,
     onSeen: (ids) => jobs.renewLeases(ids).then(() => undefined),
   });
+  const agentAuth = new AgentAuthenticator({ db, jobs });
+  // Both agent transports (the WebSocket gateway, the HTTP fallback) speak through this one session.
+  const agentSession = new AgentSession({
+    jobs,
+    agents,
+    liveness,
+    bus,
+    heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
+    logger,
+  });
   return {
     audit,
     settings,
     orgs,
     mailer,
-    authenticator: new Authenticator({ db, clock, tokens }),
+    principals,
+    authenticator: new Authenticator({ db, clock, tokens, cache: principals }),
     auth: new AuthService({
       db,
       clock,
@@ -194,8 +210,9 @@ export function createServices(deps: {
       logger,
       refreshTtlMs: config.refreshTokenTtlMs,
       resetTtlMs: config.passwordResetTtlMs,
+      principals,
     }),
-    access: new AccessService({ db, clock, audit, apiKeys }),
+    access: new AccessService({ db, clock, audit, apiKeys, principals }),
     apiKeys,
     system: new SystemService({ database, bus }),
     bus,
@@ -208,6 +225,7 @@ export function createServices(deps: {
       audit,
       bus,
       heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
+      uninstaller: jobs,
       // A machine enrolling into a group with an auto profile gets that profile applied.
       onEnrolled: (agent, meta) => profileApplier.applyOnEnroll(agent, meta),
     }),
@@ -228,17 +246,9 @@ export function createServices(deps: {
       logger,
       tickMs: config.schedules.tickMs,
     }),
-    agentAuth: new AgentAuthenticator({ db, jobs }),
-    gateway: new AgentGateway({
-      db,
-      clock,
-      bus,
-      jobs,
-      liveness,
-      agents,
-      heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
-      logger,
-    }),
+    agentAuth,
+    agentSession,
+    gateway: new AgentGateway({ session: agentSession, auth: agentAuth, bus, logger }),
     sweeper: new Sweeper({
       jobs,
       runs,
@@ -281,6 +291,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const bus = await openEventBus(database, logger);
   const services = createServices({ config, database, clock, logger, bus });
   app.decorate('services', services);
+  services.principals.start();
   services.liveness.start();
   services.gateway.start();
   services.runs.start();
@@ -292,6 +303,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await services.runs.stop();
     await services.sweeper.stop();
     await services.liveness.stop();
+    services.principals.stop();
     await bus.close();
     unwatch();
   });
@@ -398,15 +410,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(profilesRoutes({ profiles: services.profiles, applier: services.profileApplier }));
   await app.register(tasksRoutes({ tasks: services.profileTasks }));
   await app.register(schedulesRoutes({ schedules: services.schedules }));
-  await app.register(
-    agentChannelRoutes({
-      gateway: services.gateway,
-      jobs: services.jobs,
-      agents: services.agents,
-      liveness: services.liveness,
-      heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
-    }),
-  );
+  await app.register(agentChannelRoutes({ gateway: services.gateway, session: services.agentSession }));
   await app.register(consoleRoutes({ bus, jobs: services.jobs }));
   return app;
 }

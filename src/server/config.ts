@@ -21,6 +21,12 @@ export interface Config {
   accessTokenTtlMs: number;
   refreshTokenTtlMs: number;
   passwordResetTtlMs: number;
+  /**
+   * How long a node keeps a session's or API key's principal; changes made through the API drop
+   * it at once on every node, changes made behind its back (a manual UPDATE) show within this.
+   * 0 turns the cache off.
+   */
+  principalCacheTtlMs: number;
   authRateLimit: { max: number; windowMs: number };
   shutdownTimeoutMs: number;
   trustProxy: boolean;
@@ -89,6 +95,7 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Readonly<
     accessTokenTtlMs: int(env, 'FLEETPLANE_ACCESS_TOKEN_TTL_MS', 15 * MINUTE),
     refreshTokenTtlMs: int(env, 'FLEETPLANE_REFRESH_TOKEN_TTL_MS', 30 * DAY),
     passwordResetTtlMs: int(env, 'FLEETPLANE_PASSWORD_RESET_TTL_MS', 30 * MINUTE),
+    principalCacheTtlMs: int(env, 'FLEETPLANE_PRINCIPAL_CACHE_TTL_MS', 10 * SECOND),
     authRateLimit: {
       max: int(env, 'FLEETPLANE_AUTH_RATE_LIMIT', 5),
       windowMs: int(env, 'FLEETPLANE_AUTH_RATE_WINDOW_MS', MINUTE),

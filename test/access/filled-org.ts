@@ -1,7 +1,6 @@
-import { addMember, call, signup, type Session } from '../support/client.js';
+import { enroll, facts, register, ScriptedAgent } from '../support/agents.js';
+import { addMember, call, expectStatus, signup, type Session } from '../support/client.js';
 import type { TestServer } from '../support/harness.js';
-import { enroll, expectStatus, facts, register } from '../fleet/fleet.js';
-import { ScriptedAgent } from '../profiles/support.js';
 
 /** The kinds of id an organisation holds, as routes and filters take them. */
 export type IdKind =

@@ -10,7 +10,7 @@ import type { JobEvent, JobSpec } from '../../src/protocol/agent.js';
 import { osTypes } from '../../src/protocol/jobs.js';
 import { packageVersion } from '../../src/server/lib/version.js';
 import { FakeAgentServer } from './fake-server.js';
-import { waitFor } from './wait.js';
+import { eventually, IN_MEMORY } from '../support/eventually.js';
 
 const FINGERPRINT = 'test-fingerprint-0001';
 
@@ -66,8 +66,9 @@ describe.runIf(process.platform !== 'win32')('agent lifecycle against a fake ser
     return code;
   };
   const resultOf = (jobId: string, attempt = 1) =>
-    waitFor(() =>
-      server.events().find((e) => e.type === 'result' && e.job_id === jobId && e.attempt === attempt),
+    eventually(
+      () => server.events().find((e) => e.type === 'result' && e.job_id === jobId && e.attempt === attempt),
+      IN_MEMORY,
     );
   const spooled = () => {
     const dir = path.join(stateDir, 'spool');
@@ -78,7 +79,7 @@ describe.runIf(process.platform !== 'win32')('agent lifecycle against a fake ser
 
   it('agent: registers, keeps its token private, says hello and runs pushed jobs', async () => {
     const handle = start('--token', 'enroll-me', '--name', 'web-01');
-    const hello = await waitFor(() => server.frames.find((f) => f.type === 'hello'));
+    const hello = await eventually(() => server.frames.find((f) => f.type === 'hello'), IN_MEMORY);
     expect(server.registrations).toHaveLength(1);
     const registration = server.registrations[0] as {
       enrollment_token: string;
@@ -101,21 +102,21 @@ describe.runIf(process.platform !== 'win32')('agent lifecycle against a fake ser
     expect(statSync(path.join(stateDir, 'agent.json')).mode & 0o777).toBe(0o600);
     expect(statSync(stateDir).mode & 0o777).toBe(0o700);
 
-    await waitFor(() => (server.connected() === 1 ? true : undefined));
+    await eventually(() => (server.connected() === 1 ? true : undefined), IN_MEMORY);
     const spec = job('job-ok', 'echo hi');
     server.push({ type: 'job', job: spec });
     server.push({ type: 'job', job: spec }); // delivered twice: run once
     expect(await resultOf('job-ok')).toMatchObject({ status: 'succeeded', exit_code: 0 });
     expect(eventsOf('job-ok', 'ack')).toHaveLength(1);
     expect(eventsOf('job-ok', 'output')).toMatchObject([{ seq: 0, stream: 'stdout', data: 'hi\n' }]);
-    await waitFor(() => (spooled().length === 0 ? true : undefined));
+    await eventually(() => (spooled().length === 0 ? true : undefined), IN_MEMORY);
 
     server.push({ type: 'job', job: job('job-cancel', 'sleep 30') });
-    await waitFor(() => eventsOf('job-cancel', 'ack')[0]);
+    await eventually(() => eventsOf('job-cancel', 'ack')[0], IN_MEMORY);
     server.push({ type: 'cancel', job_id: 'job-cancel' });
     expect(await resultOf('job-cancel')).toMatchObject({ status: 'canceled' });
 
-    await waitFor(() => server.frames.find((f) => f.type === 'heartbeat'));
+    await eventually(() => server.frames.find((f) => f.type === 'heartbeat'), IN_MEMORY);
     expect(server.frames.find((f) => f.type === 'heartbeat')).toMatchObject({
       metrics: {
         cpu_percent: expect.any(Number),
@@ -130,7 +131,7 @@ describe.runIf(process.platform !== 'win32')('agent lifecycle against a fake ser
   it('agent: a restarted agent reuses its token and resends unacknowledged results after welcome', async () => {
     server.ackResults = false;
     const first = start('--token', 'enroll-me');
-    await waitFor(() => (server.connected() === 1 ? true : undefined));
+    await eventually(() => (server.connected() === 1 ? true : undefined), IN_MEMORY);
     server.push({ type: 'job', job: job('job-spooled', 'exit 4') });
     await resultOf('job-spooled');
     expect(spooled()).toEqual(['job-spooled.json']);
@@ -139,7 +140,10 @@ describe.runIf(process.platform !== 'win32')('agent lifecycle against a fake ser
     server.ackResults = true;
     const sentBefore = eventsOf('job-spooled', 'result').length;
     start(); // no --token: the saved agent token is used
-    await waitFor(() => (eventsOf('job-spooled', 'result').length > sentBefore ? true : undefined));
+    await eventually(
+      () => (eventsOf('job-spooled', 'result').length > sentBefore ? true : undefined),
+      IN_MEMORY,
+    );
     expect(server.registrations).toHaveLength(1);
     expect(eventsOf('job-spooled', 'result').at(-1)).toMatchObject({ status: 'failed', exit_code: 4 });
     // held until acknowledged, so the server does not hand it out again before the result arrives
@@ -149,12 +153,12 @@ describe.runIf(process.platform !== 'win32')('agent lifecycle against a fake ser
     const welcomeIndex = server.frames.findLastIndex((f) => f.type === 'hello');
     const resendIndex = server.frames.findLastIndex((f) => f.type === 'job_event');
     expect(resendIndex).toBeGreaterThan(welcomeIndex);
-    await waitFor(() => (spooled().length === 0 ? true : undefined));
+    await eventually(() => (spooled().length === 0 ? true : undefined), IN_MEMORY);
   });
 
   it('agent: a 410 on the WebSocket upgrade uninstalls and exits 0', async () => {
     const first = start('--token', 'enroll-me');
-    await waitFor(() => (server.connected() === 1 ? true : undefined));
+    await eventually(() => (server.connected() === 1 ? true : undefined), IN_MEMORY);
     server.upgradeStatus = 410;
     server.closeSockets(1012, 'restarting');
     expect(await first.exit).toBe(0);
@@ -164,7 +168,7 @@ describe.runIf(process.platform !== 'win32')('agent lifecycle against a fake ser
 
   it('agent: a session closed with 4410 (agent deleted) uninstalls and exits 0', async () => {
     const handle = start('--token', 'enroll-me');
-    await waitFor(() => (server.connected() === 1 ? true : undefined));
+    await eventually(() => (server.connected() === 1 ? true : undefined), IN_MEMORY);
     server.closeSockets(4410, 'agent deleted');
     expect(await handle.exit).toBe(0);
     running.splice(0);
@@ -179,7 +183,7 @@ describe.runIf(process.platform !== 'win32')('agent lifecycle against a fake ser
     expect(logs.some((line) => line.includes('unknown enrollment token'))).toBe(true);
 
     const handle = start('--token', 'enroll-me');
-    await waitFor(() => (server.connected() === 1 ? true : undefined));
+    await eventually(() => (server.connected() === 1 ? true : undefined), IN_MEMORY);
     server.upgradeStatus = 401;
     server.closeSockets(1012);
     expect(await handle.exit).toBe(1);
@@ -200,24 +204,49 @@ describe.runIf(process.platform !== 'win32')('agent lifecycle against a fake ser
       .filter((post) => post.jobId === 'job-http')
       .flatMap((post) => post.events);
     expect(posted.map((e) => e.type)).toEqual(['ack', 'output', 'result']);
-    await waitFor(() => (spooled().length === 0 ? true : undefined));
+    await eventually(() => (spooled().length === 0 ? true : undefined), IN_MEMORY);
     expect(logs.some((line) => line.startsWith('WebSocket unavailable; polling over HTTP'))).toBe(true);
   });
 
-  it('agent: over HTTP, a 409 for a result drops it from the spool', async () => {
-    server.eventStatus.set('job-conflict', 409);
-    server.pendingJobs.push(job('job-conflict', 'true'));
+  it.each(['ws', 'http'] as const)(
+    'agent: a result the server refuses as a conflict is dropped from the spool and logged, over %s',
+    async (transport) => {
+      server.eventOutcome.set('job-conflict', 'conflict');
+      if (transport === 'ws') {
+        start('--token', 'enroll-me');
+        await eventually(() => (server.connected() === 1 ? true : undefined), IN_MEMORY);
+        server.push({ type: 'job', job: job('job-conflict', 'true') });
+      } else {
+        server.pendingJobs.push(job('job-conflict', 'true'));
+        start('--token', 'enroll-me', '--transport', 'http');
+      }
+      await resultOf('job-conflict');
+      await eventually(() => (spooled().length === 0 ? true : undefined), IN_MEMORY);
+      expect(server.upgrades).toBe(transport === 'ws' ? 1 : 0);
+      expect(logs).toContain(
+        'job job-conflict: the server refused its result (conflict: the fake server says conflict); dropped',
+      );
+      // not sent again: the server would refuse it again
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(eventsOf('job-conflict', 'result')).toHaveLength(1);
+    },
+  );
+
+  it('agent: over HTTP, a 4xx answer to a result drops it from the spool and logs why', async () => {
+    server.eventStatus.set('job-refused', 400);
+    server.pendingJobs.push(job('job-refused', 'true'));
     start('--token', 'enroll-me', '--transport', 'http');
-    await resultOf('job-conflict');
-    await waitFor(() => (spooled().length === 0 ? true : undefined));
-    expect(server.upgrades).toBe(0);
-    expect(logs).toContain('job job-conflict: the server already has a final state; result dropped');
+    await resultOf('job-refused');
+    await eventually(() => (spooled().length === 0 ? true : undefined), IN_MEMORY);
+    expect(logs).toContain(
+      'job job-refused: the server refused its result (impossible: HTTP 400 x: refused); dropped',
+    );
   });
 
   it('agent: over HTTP, stopping still delivers the results of the jobs it kills', async () => {
     server.pendingJobs.push(job('job-http-long', 'sleep 30'));
     const handle = start('--token', 'enroll-me', '--transport', 'http');
-    await waitFor(() => eventsOf('job-http-long', 'ack')[0]);
+    await eventually(() => eventsOf('job-http-long', 'ack')[0], IN_MEMORY);
     expect(await stopped(handle)).toBe(0);
     expect(eventsOf('job-http-long', 'result')).toMatchObject([{ status: 'failed' }]);
     expect(spooled()).toEqual([]);
@@ -245,9 +274,12 @@ describe.runIf(process.platform !== 'win32')('agent lifecycle against a fake ser
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    await waitFor(() => (server.connected() === 1 ? true : undefined), 20_000);
+    await eventually(() => (server.connected() === 1 ? true : undefined), {
+      ...IN_MEMORY,
+      timeoutMs: 20_000,
+    });
     server.push({ type: 'job', job: job('job-signal', 'sleep 30') });
-    await waitFor(() => eventsOf('job-signal', 'ack')[0]);
+    await eventually(() => eventsOf('job-signal', 'ack')[0], IN_MEMORY);
     child.kill('SIGTERM');
     // no timer, socket or child left behind keeps it alive
     expect(await exited).toBe(0);
@@ -257,7 +289,7 @@ describe.runIf(process.platform !== 'win32')('agent lifecycle against a fake ser
 
   it('agent: agent_uninstall acknowledges, reports success, removes the state dir and exits 0', async () => {
     const handle = start('--token', 'enroll-me');
-    await waitFor(() => (server.connected() === 1 ? true : undefined));
+    await eventually(() => (server.connected() === 1 ? true : undefined), IN_MEMORY);
     const uninstall = job('job-uninstall', '', {
       kind: 'agent_uninstall',
       interpreter: 'sh',
@@ -274,13 +306,13 @@ describe.runIf(process.platform !== 'win32')('agent lifecycle against a fake ser
 
   it('agent: stopping kills running jobs, reports them and exits 0', async () => {
     const handle = start('--token', 'enroll-me');
-    await waitFor(() => (server.connected() === 1 ? true : undefined));
+    await eventually(() => (server.connected() === 1 ? true : undefined), IN_MEMORY);
     server.push({ type: 'job', job: job('job-long', 'sleep 30') });
-    await waitFor(() => eventsOf('job-long', 'ack')[0]);
+    await eventually(() => eventsOf('job-long', 'ack')[0], IN_MEMORY);
     expect(await stopped(handle)).toBe(0);
     expect(eventsOf('job-long', 'result')).toMatchObject([
       { status: 'failed', error: 'the agent stopped while the job was running' },
     ]);
-    await waitFor(() => (server.connected() === 0 ? true : undefined));
+    await eventually(() => (server.connected() === 0 ? true : undefined), IN_MEMORY);
   });
 });

@@ -6,7 +6,7 @@ import { silentLog } from '../../src/agent/log.js';
 import { JobRunner } from '../../src/agent/runner.js';
 import type { ResultEvent } from '../../src/agent/spool.js';
 import type { JobEvent, JobSpec } from '../../src/protocol/agent.js';
-import { waitFor } from './wait.js';
+import { eventually, IN_MEMORY } from '../support/eventually.js';
 
 /**
  * Defence in depth: the server refuses environment names that are not portable, and an agent
@@ -32,13 +32,17 @@ describe.runIf(process.platform !== 'win32')('agent: environment names', () => {
       tmpDir: os.tmpdir(),
       sink: {
         event: (e) => events.push(e),
+        started: async () => undefined,
         result: async (r) => void events.push(r),
         congested: () => false,
       },
       log: silentLog,
     });
     const result = (jobId: string) =>
-      waitFor(() => events.find((e): e is ResultEvent => e.type === 'result' && e.job_id === jobId));
+      eventually(
+        () => events.find((e): e is ResultEvent => e.type === 'result' && e.job_id === jobId),
+        IN_MEMORY,
+      );
     const output = (jobId: string) =>
       events.flatMap((e) => (e.type === 'output' && e.job_id === jobId ? [e.data] : [])).join('');
     return { runner, result, output };

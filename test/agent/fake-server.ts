@@ -4,8 +4,11 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import type {
   AgentFrame,
+  EventAck,
+  EventOutcome,
   HeartbeatResponse,
   JobEvent,
+  JobEventsResponse,
   JobSpec,
   ServerFrame,
 } from '../../src/protocol/agent.js';
@@ -29,6 +32,8 @@ export class FakeAgentServer {
   readonly eventStatus = new Map<string, number>();
   /** Results over the WebSocket are acknowledged unless this is false. */
   ackResults = true;
+  /** What the server makes of a job's events, by job id (over both transports); `applied` when unset. */
+  readonly eventOutcome = new Map<string, EventOutcome>();
   /** Jobs the next HTTP heartbeat hands out. */
   readonly pendingJobs: JobSpec[] = [];
   readonly pendingCancels: string[] = [];
@@ -79,6 +84,17 @@ export class FakeAgentServer {
     ];
   }
 
+  private ack(event: JobEvent): EventAck {
+    const outcome = this.eventOutcome.get(event.job_id) ?? 'applied';
+    return {
+      job_id: event.job_id,
+      attempt: event.attempt,
+      event: event.type,
+      outcome,
+      ...(outcome === 'applied' ? {} : { message: `the fake server says ${outcome}` }),
+    };
+  }
+
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.upgrades += 1;
     const status = request.headers.authorization === `Bearer ${this.token}` ? this.upgradeStatus : 401;
@@ -106,8 +122,8 @@ export class FakeAgentServer {
           this.welcomed.add(ws);
         }
         if (frame.type === 'job_event' && frame.event.type === 'result' && this.ackResults) {
-          const { job_id, attempt } = frame.event;
-          ws.send(JSON.stringify({ type: 'event_ack', job_id, attempt, event: 'result' }));
+          const answer: ServerFrame = { type: 'event_ack', ...this.ack(frame.event) };
+          ws.send(JSON.stringify(answer));
         }
       });
     });
@@ -148,8 +164,12 @@ export class FakeAgentServer {
     const match = /^\/api\/v1\/agent\/jobs\/([^/]+)\/events$/.exec(url);
     if (match?.[1]) {
       const jobId = decodeURIComponent(match[1]);
-      this.postedEvents.push({ jobId, events: (body as { events: JobEvent[] }).events });
-      return reply(this.eventStatus.get(jobId) ?? 200, {});
+      const { events } = body as { events: JobEvent[] };
+      this.postedEvents.push({ jobId, events });
+      const status = this.eventStatus.get(jobId);
+      if (status !== undefined) return reply(status, { error: { code: 'x', message: 'refused' } });
+      const answer: JobEventsResponse = { acks: events.map((event) => this.ack(event)) };
+      return reply(200, answer);
     }
     return reply(404, { error: { code: 'not_found', message: url } });
   }

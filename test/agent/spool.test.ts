@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLog } from '../../src/agent/log.js';
 import { Spool, type ResultEvent } from '../../src/agent/spool.js';
+import { RESTARTED_ERROR, restartedResult, StartedJobs } from '../../src/agent/started.js';
 import { StateStore } from '../../src/agent/state.js';
 
 const result = (jobId: string, attempt = 1): ResultEvent => ({
@@ -61,6 +62,42 @@ describe('agent spool and state', () => {
     expect(await spool.list()).toEqual([]);
   });
 
+  it('agent: a start record is kept privately until cleared, read back by a new instance', async () => {
+    const startedDir = path.join(dir, 'started');
+    const jobs = new StartedJobs(startedDir, silentLog);
+    const at = new Date('2030-01-02T03:04:05.000Z');
+    await jobs.mark({ job_id: '0190a1b2-0000-7000-8000-000000000001', attempt: 2 }, at);
+    await jobs.mark({ job_id: '../../escape', attempt: 1 }, at);
+    if (process.platform !== 'win32') {
+      expect(statSync(startedDir).mode & 0o777).toBe(0o700);
+      expect(statSync(path.join(startedDir, '0190a1b2-0000-7000-8000-000000000001.json')).mode & 0o777).toBe(
+        0o600,
+      );
+    }
+    const reopened = new StartedJobs(startedDir, silentLog);
+    const listed = await reopened.list();
+    expect(listed).toHaveLength(2);
+    expect(listed).toContainEqual({
+      job_id: '0190a1b2-0000-7000-8000-000000000001',
+      attempt: 2,
+      started_at: at.toISOString(),
+    });
+    expect(listed).toContainEqual({ job_id: '../../escape', attempt: 1, started_at: at.toISOString() });
+    const first = listed.find((job) => job.attempt === 2)!;
+    expect(restartedResult(first)).toEqual({
+      type: 'result',
+      job_id: '0190a1b2-0000-7000-8000-000000000001',
+      attempt: 2,
+      status: 'failed',
+      exit_code: null,
+      duration_ms: 0,
+      error: RESTARTED_ERROR,
+    });
+    await reopened.clear('../../escape');
+    await reopened.clear('never-started');
+    expect(await new StartedJobs(startedDir, silentLog).list()).toEqual([first]);
+  });
+
   it('agent: the state file is private and uninstall removes only what the agent wrote', async () => {
     const stateDir = path.join(dir, 'state');
     const store = new StateStore(stateDir);
@@ -77,10 +114,12 @@ describe('agent spool and state', () => {
       expect(statSync(store.file).mode & 0o777).toBe(0o600);
     }
     await new Spool(store.spoolDir, silentLog).put(result('j1'));
+    await new StartedJobs(store.startedDir, silentLog).mark({ job_id: 'j2', attempt: 1 });
     writeFileSync(path.join(stateDir, 'someone-elses.txt'), 'keep me');
     await store.remove();
     expect(() => statSync(store.file)).toThrow();
     expect(() => statSync(store.spoolDir)).toThrow();
+    expect(() => statSync(store.startedDir)).toThrow();
     expect(statSync(path.join(stateDir, 'someone-elses.txt')).isFile()).toBe(true);
     rmSync(path.join(stateDir, 'someone-elses.txt'));
     await store.remove();

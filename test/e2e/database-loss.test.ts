@@ -1,26 +1,24 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, type Reply } from '../support/client.js';
+import { untilOnline, type AgentProcess } from '../support/agents.js';
+import { call, expectNotReady, expectStatus } from '../support/client.js';
+import { eventually } from '../support/eventually.js';
+import { dialects } from '../support/harness.js';
 import {
   FAST_FLEET,
   agentRecord,
   createTestDatabase,
-  dialects,
   enrollmentToken,
-  eventually,
   isAlive,
   job,
-  ok,
   outputText,
   startAgent,
   startNode,
   startServer,
   tempDir,
   untilJob,
-  untilOnline,
   useLeakGuard,
-  type E2EAgent,
   type E2EServer,
   type TestDatabase,
 } from './support.js';
@@ -38,7 +36,8 @@ if (dialects.includes('sqlite')) {
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
 /** WebSocket sessions the agent opened so far, by its log. */
-const sessions = (agent: E2EAgent) => agent.proc.output.filter((line) => /\] connected \(/.test(line)).length;
+const sessions = (agent: AgentProcess) =>
+  agent.proc.output.filter((line) => /\] connected \(/.test(line)).length;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A node's log lines (warn and above, as JSON) from the line `from` on. */
 const logLines = (node: E2EServer, from: number) =>
@@ -46,16 +45,6 @@ const logLines = (node: E2EServer, from: number) =>
     .slice(from)
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as { level: number; msg: string });
-
-/** The one error shape, for a database that cannot be reached: 503, told when to come back. */
-function expectNotReady(reply: Reply): void {
-  expect(reply.status).toBe(503);
-  expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(0);
-  expect(Object.keys(reply.body).sort()).toEqual(['error', 'request_id']);
-  expect(reply.body.error).toMatchObject({ code: 'not_ready', details: [] });
-  expect(typeof reply.body.error.message).toBe('string');
-  expect(typeof reply.body.request_id).toBe('string');
-}
 
 /**
  * Two `fleetplane server` nodes on a PostgreSQL database of this file's own (other files share
@@ -68,7 +57,7 @@ describe.each(dialects.filter((d) => d === 'postgres'))(
     let database: TestDatabase;
     let first: E2EServer;
     let second: E2EServer;
-    let agents: E2EAgent[];
+    let agents: AgentProcess[];
     let work: string;
 
     const terminateBackends = async (filter = '') =>
@@ -104,8 +93,8 @@ describe.each(dialects.filter((d) => d === 'postgres'))(
       for (let n = 0; n < count; n += 1) {
         const runs = path.join(work, `${stamp}-${n}.runs`);
         const agent = agents[n % agents.length]!;
-        const accepted = ok(
-          await second.api('POST', `/api/v1/agents/${agent.id}/jobs`, {
+        const accepted = await expectStatus(
+          second.api('POST', `/api/v1/agents/${agent.id}/jobs`, {
             body: {
               interpreter: 'bash',
               command: `echo started >> "$RUNS"; sleep ${seconds}; echo "job $N"`,
@@ -150,7 +139,7 @@ describe.each(dialects.filter((d) => d === 'postgres'))(
       agents = [];
       for (let i = 0; i < 2; i += 1) {
         const agent = await startAgent(first, { token: await enrollmentToken(first), maxJobs: 12 });
-        await untilOnline(second, agent.id);
+        await untilOnline(second, second.token, agent.id);
         agents.push(agent);
       }
     }, 180_000);
@@ -161,8 +150,8 @@ describe.each(dialects.filter((d) => d === 'postgres'))(
       async () => {
         const jobs = await submit('terminated', 20, 1.5);
         // a run admitting one job at a time: its second job waits on the first one's end being settled
-        const run = ok(
-          await second.api('POST', '/api/v1/runs', {
+        const run = await expectStatus(
+          second.api('POST', '/api/v1/runs', {
             body: {
               target: { agent_ids: agents.map((a) => a.id) },
               job: { interpreter: 'bash', command: 'sleep 1; echo run' },
@@ -183,7 +172,7 @@ describe.each(dialects.filter((d) => d === 'postgres'))(
         await expectEndedOnce(jobs);
         const settled = await eventually(
           async () => {
-            const current = ok(await second.api('GET', `/api/v1/runs/${run.id}`), 200);
+            const current = await expectStatus(second.api('GET', `/api/v1/runs/${run.id}`), 200);
             return current.status === 'running' ? undefined : current;
           },
           { timeoutMs: 30_000, what: 'the run to settle' },
@@ -239,8 +228,8 @@ describe.each(dialects.filter((d) => d === 'postgres'))(
           expect(await agentRecord(second, agent.id)).toMatchObject({ status: 'online', connected: true });
         }
         // submitted through the second node, it reaches the agent on the first by NOTIFY: LISTEN is back
-        const after = ok(
-          await second.api('POST', `/api/v1/agents/${agents[0]!.id}/jobs?wait=15`, {
+        const after = await expectStatus(
+          second.api('POST', `/api/v1/agents/${agents[0]!.id}/jobs?wait=15`, {
             body: { interpreter: 'bash', command: 'echo after' },
           }),
           200,
@@ -256,7 +245,7 @@ describe.each(dialects.filter((d) => d === 'postgres'))(
       { timeout: 120_000 },
       async () => {
         // the second node's warm connections outlive the refusal: it still serves requests
-        ok(await second.api('GET', '/api/v1/jobs'), 200);
+        await expectStatus(second.api('GET', '/api/v1/jobs'), 200);
         await allowConnections(false);
         let id: string;
         try {
@@ -270,11 +259,13 @@ describe.each(dialects.filter((d) => d === 'postgres'))(
             { what: 'the first node to tell it does not hear the others' },
           );
           expect(deaf.body.error.code).toBe('not_ready');
-          id = ok(
-            await second.api('POST', `/api/v1/agents/${agents[0]!.id}/jobs`, {
-              body: { interpreter: 'bash', command: 'echo missed' },
-            }),
-            202,
+          id = (
+            await expectStatus(
+              second.api('POST', `/api/v1/agents/${agents[0]!.id}/jobs`, {
+                body: { interpreter: 'bash', command: 'echo missed' },
+              }),
+              202,
+            )
           ).id;
           // its NOTIFY reached nobody: it waits
           await pause(1_000);

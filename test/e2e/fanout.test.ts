@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { AgentProcess } from '../support/agents.js';
+import { expectStatus } from '../support/client.js';
+import { eventually } from '../support/eventually.js';
 import {
   EventsClient,
   enrollmentToken,
-  eventually,
-  ok,
   startAgent,
   startServer,
   tempDir,
   useLeakGuard,
-  type E2EAgent,
   type E2EServer,
 } from './support.js';
 
@@ -49,7 +49,7 @@ function peakRunning(starts: number[], ends: number[]): number {
 
 describe('e2e fan-out on sqlite', () => {
   let server: E2EServer;
-  const agents: E2EAgent[] = [];
+  const agents: AgentProcess[] = [];
 
   beforeAll(async () => {
     server = await startServer('sqlite', ROOMY_FLEET);
@@ -63,7 +63,7 @@ describe('e2e fan-out on sqlite', () => {
     await Promise.all(Array.from({ length: STARTING_AT_ONCE }, starter));
     await eventually(
       async () => {
-        const page = ok(await server.api('GET', '/api/v1/agents?status=online&limit=200'), 200);
+        const page = await expectStatus(server.api('GET', '/api/v1/agents?status=online&limit=200'), 200);
         return page.items.filter((a: any) => a.connected).length === AGENTS;
       },
       { timeoutMs: 90_000, intervalMs: 500, what: `${AGENTS} agents online and connected` },
@@ -75,8 +75,8 @@ describe('e2e fan-out on sqlite', () => {
     const log = path.join(tempDir('fanout'), 'intervals.log');
     const events = await EventsClient.open(server);
 
-    const created = ok(
-      await server.api('POST', '/api/v1/runs', {
+    const created = await expectStatus(
+      server.api('POST', '/api/v1/runs', {
         body: {
           name: 'fan-out',
           target: { all: true },
@@ -110,10 +110,11 @@ describe('e2e fan-out on sqlite', () => {
     expect(states.size).toBe(AGENTS);
     expect([...states.values()].every((s) => s === 'succeeded')).toBe(true);
 
-    const run = ok(await server.api('GET', `/api/v1/runs/${created.id}`), 200);
+    const run = await expectStatus(server.api('GET', `/api/v1/runs/${created.id}`), 200);
     expect(run.status).toBe('succeeded');
     expect(run.counts).toMatchObject({ total: AGENTS, succeeded: AGENTS, failed: 0, lost: 0 });
-    const jobs = ok(await server.api('GET', `/api/v1/runs/${created.id}/jobs?limit=200`), 200).items;
+    const jobs = (await expectStatus(server.api('GET', `/api/v1/runs/${created.id}/jobs?limit=200`), 200))
+      .items;
     expect(new Set(jobs.map((j: any) => j.agent_id)).size).toBe(AGENTS);
     expect(jobs.every((j: any) => j.attempt === 1)).toBe(true);
 

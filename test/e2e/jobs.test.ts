@@ -1,23 +1,22 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { untilOnline, type AgentProcess } from '../support/agents.js';
+import { expectStatus } from '../support/client.js';
+import { eventually } from '../support/eventually.js';
+import { dialects } from '../support/harness.js';
 import {
   EventsClient,
-  dialects,
   enrollmentToken,
-  eventually,
   isAlive,
   job,
-  ok,
   outputText,
   pidsIn,
   startAgent,
   startServer,
   tempDir,
   untilJob,
-  untilOnline,
   useLeakGuard,
-  type E2EAgent,
   type E2EServer,
 } from './support.js';
 
@@ -25,12 +24,12 @@ useLeakGuard();
 
 describe.each(dialects)('e2e jobs on %s', (dialect) => {
   let server: E2EServer;
-  let agent: E2EAgent;
+  let agent: AgentProcess;
   let work: string;
   beforeAll(async () => {
     server = await startServer(dialect);
     agent = await startAgent(server, { token: await enrollmentToken(server), maxJobs: 4 });
-    await untilOnline(server, agent.id);
+    await untilOnline(server, server.token, agent.id);
     work = tempDir('jobs');
   }, 120_000);
   afterAll(async () => {
@@ -44,13 +43,16 @@ describe.each(dialects)('e2e jobs on %s', (dialect) => {
     server.api('POST', `/api/v1/agents/${agent.id}/jobs${wait ? `?wait=${wait}` : ''}`, { body });
 
   it('e2e: a sync job answers 200 with its final status, exit code and output', async () => {
-    const done = ok(await run({ interpreter: 'bash', command: 'echo hello; echo world' }, 10), 200);
+    const done = await expectStatus(run({ interpreter: 'bash', command: 'echo hello; echo world' }, 10), 200);
     expect(done).toMatchObject({ status: 'succeeded', exit_code: 0, attempt: 1, agent_id: agent.id });
     expect(done.finished_at).not.toBeNull();
     expect(done.output).toBe('hello\nworld\n');
     expect(await outputText(server, done.id)).toBe(done.output);
 
-    const failed = ok(await run({ interpreter: 'bash', command: 'echo out; echo err >&2; exit 3' }, 10), 200);
+    const failed = await expectStatus(
+      run({ interpreter: 'bash', command: 'echo out; echo err >&2; exit 3' }, 10),
+      200,
+    );
     expect(failed).toMatchObject({ status: 'failed', exit_code: 3 });
     expect(failed.output).toContain('out\n');
     expect(failed.output).toContain('err\n');
@@ -58,7 +60,7 @@ describe.each(dialects)('e2e jobs on %s', (dialect) => {
   });
 
   it('e2e: an async job answers 202 at once and is polled to its end', async () => {
-    const accepted = ok(await run({ interpreter: 'sh', command: 'sleep 0.5; echo later' }), 202);
+    const accepted = await expectStatus(run({ interpreter: 'sh', command: 'sleep 0.5; echo later' }), 202);
     expect(['queued', 'dispatched', 'running']).toContain(accepted.status);
     expect(accepted).not.toHaveProperty('output');
     const done = await untilJob(server, accepted.id, (j) => j.status === 'succeeded');
@@ -73,8 +75,8 @@ describe.each(dialects)('e2e jobs on %s', (dialect) => {
       // Each line waits for its own gate, opened only once the line before reached the client:
       // the client can only have seen line 1 while the script was still running.
       const gates = path.join(work, `gate-${Date.now()}`);
-      const accepted = ok(
-        await run({
+      const accepted = await expectStatus(
+        run({
           interpreter: 'bash',
           command: 'for i in 1 2 3; do while [ ! -e "$GATES.$i" ]; do sleep 0.05; done; echo line$i; done',
           env: { GATES: gates },
@@ -103,8 +105,8 @@ describe.each(dialects)('e2e jobs on %s', (dialect) => {
 
   agentSide('e2e: a job past its timeout is timed_out and its children are killed', async () => {
     const pidFile = path.join(work, `timeout-${Date.now()}.pids`);
-    const done = ok(
-      await run(
+    const done = await expectStatus(
+      run(
         {
           interpreter: 'bash',
           command: 'sleep 60 & echo $! >> "$F"; sleep 60 & echo $! >> "$F"; echo $$ >> "$F"; wait',
@@ -127,8 +129,8 @@ describe.each(dialects)('e2e jobs on %s', (dialect) => {
 
   agentSide('e2e: a canceled job ends canceled and its process is gone', async () => {
     const pidFile = path.join(work, `cancel-${Date.now()}.pids`);
-    const accepted = ok(
-      await run({
+    const accepted = await expectStatus(
+      run({
         interpreter: 'bash',
         command: 'sleep 60 & echo $! >> "$F"; echo $$ >> "$F"; wait',
         env: { F: pidFile },
@@ -160,9 +162,9 @@ describe.each(dialects)('e2e jobs on %s', (dialect) => {
     });
     await polling.proc.waitFor(/connected \(HTTP polling/);
     // connected means holding a WebSocket: a polling agent is online without one
-    await untilOnline(server, polling.id, { connected: false });
-    const done = ok(
-      await server.api('POST', `/api/v1/agents/${polling.id}/jobs?wait=15`, {
+    await untilOnline(server, server.token, polling.id, { connected: false });
+    const done = await expectStatus(
+      server.api('POST', `/api/v1/agents/${polling.id}/jobs?wait=15`, {
         body: { interpreter: 'bash', command: 'echo "over http"; exit 0' },
       }),
       200,

@@ -5,18 +5,17 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach } from 'vitest';
 import WebSocket from 'ws';
-import { call, type CallOptions, type Reply } from '../support/client.js';
-import { dialects, type Dialect } from '../support/harness.js';
-import { fleetplane, freePort, uniqueFingerprint, type Proc } from '../support/processes.js';
+import { startAgent as startAgentProcess, type AgentOptions, type AgentProcess } from '../support/agents.js';
+import { call, expectStatus, type CallOptions, type Reply } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
+import type { Dialect } from '../support/harness.js';
+import { fleetplane, freePort, isRunning, stopProcess, type Proc } from '../support/processes.js';
 
 /**
  * End-to-end fixtures: the real `fleetplane server` and `fleetplane agent` as child processes,
  * spoken to over real HTTP and WebSockets. Every process and socket opened here is tracked and
  * ended by the leak guard, whatever the test's outcome.
  */
-
-export { dialects, type Dialect };
 
 /** Short fleet timings so liveness, leases and sweeps play out in seconds. */
 export const FAST_FLEET = {
@@ -48,24 +47,6 @@ function onFileEnd(work: () => Promise<void> | void): void {
   fileEndWork.push(work);
 }
 
-function running(proc: Proc): boolean {
-  return proc.child.exitCode === null && proc.child.signalCode === null;
-}
-
-/** SIGTERM, then SIGKILL if the process is still there after graceMs. Resolves when it has exited. */
-export async function stopProcess(proc: Proc, graceMs = 10_000): Promise<number | null> {
-  if (!running(proc)) return proc.child.exitCode;
-  // a test may have paused it; a stopped process would hold the SIGTERM until then
-  proc.child.kill('SIGCONT');
-  const exited = proc.stop('SIGTERM');
-  const timer = setTimeout(() => proc.child.kill('SIGKILL'), graceMs);
-  try {
-    return await exited;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function killGroup(pgid: number): void {
   try {
     process.kill(-pgid, 'SIGKILL');
@@ -95,7 +76,7 @@ async function release(scope: 'test' | 'file'): Promise<void> {
 /** What the processes said last, to tell why a test failed. */
 function printOutputs(): void {
   for (const { proc, label } of children) {
-    const state = running(proc) ? 'running' : `exited ${proc.child.exitCode ?? proc.child.signalCode}`;
+    const state = isRunning(proc) ? 'running' : `exited ${proc.child.exitCode ?? proc.child.signalCode}`;
     console.error(`--- ${label} ${proc.child.pid} (${state}):\n${proc.output.slice(-40).join('\n')}`);
   }
 }
@@ -119,7 +100,7 @@ export function useLeakGuard(): void {
 
 // The last resort if the worker itself goes away: no child outlives it.
 process.once('exit', () => {
-  for (const c of children) if (running(c.proc)) c.proc.child.kill('SIGKILL');
+  for (const c of children) if (isRunning(c.proc)) c.proc.child.kill('SIGKILL');
   for (const pgid of orphanGroups) killGroup(pgid);
 });
 
@@ -149,13 +130,13 @@ export function tempDir(label: string): string {
 // ---------------------------------------------------------------------------------------------
 // waiting
 
-export { eventually };
-
 /** Resolves with the exit code, or fails when the process is still running after timeoutMs. */
 export async function exitOf(proc: Proc, timeoutMs = 15_000): Promise<number | null> {
-  await eventually(() => !running(proc), { timeoutMs, what: 'the process to exit' }).catch((error: Error) => {
-    throw new Error(`${error.message}; output:\n${proc.output.slice(-30).join('\n')}`);
-  });
+  await eventually(() => !isRunning(proc), { timeoutMs, what: 'the process to exit' }).catch(
+    (error: Error) => {
+      throw new Error(`${error.message}; output:\n${proc.output.slice(-30).join('\n')}`);
+    },
+  );
   return proc.child.exitCode;
 }
 
@@ -298,7 +279,7 @@ export async function startServer(
     api: (method, route, options = {}) => call({ url }, method, route, { ...options, token: server.token }),
     stop: () => stopProcess(proc),
     async start() {
-      if (running(proc)) throw new Error('the server is running');
+      if (isRunning(proc)) throw new Error('the server is running');
       proc = spawnTracked('server', ['server'], env, scope);
       await proc.waitFor(/listening at http/, 60_000);
     },
@@ -327,7 +308,7 @@ export async function startNode(first: E2EServer, extraEnv: Record<string, strin
     api: (method, route, options = {}) => call({ url }, method, route, { ...options, token: first.token }),
     stop: () => stopProcess(proc),
     async start() {
-      if (running(proc)) throw new Error('the server is running');
+      if (isRunning(proc)) throw new Error('the server is running');
       proc = spawnTracked('server', ['server'], env, scope);
       await proc.waitFor(/listening at http/, 60_000);
     },
@@ -335,45 +316,17 @@ export async function startNode(first: E2EServer, extraEnv: Record<string, strin
   return node;
 }
 
-/** A reply's body, after checking its status. */
-export function ok<T = any>(reply: Reply<T>, status: number): T {
-  if (reply.status !== status)
-    throw new Error(`expected HTTP ${status}, got ${reply.status}: ${JSON.stringify(reply.body)}`);
-  return reply.body;
-}
-
 export async function enrollmentToken(server: E2EServer, name = 'e2e'): Promise<string> {
-  return ok(await server.api('POST', '/api/v1/enrollment-tokens', { body: { name } }), 201).secret;
+  return (await expectStatus(server.api('POST', '/api/v1/enrollment-tokens', { body: { name } }), 201))
+    .secret;
 }
 
 export async function agentRecord(server: E2EServer, id: string): Promise<any> {
-  return ok(await server.api('GET', `/api/v1/agents/${id}`), 200);
-}
-
-/** Waits until the server shows the agent online, holding a WebSocket unless told it polls over HTTP. */
-export async function untilOnline(
-  server: E2EServer,
-  id: string,
-  options: { connected?: boolean; timeoutMs?: number } = {},
-): Promise<any> {
-  const { connected = true, timeoutMs = 30_000 } = options;
-  let last: any;
-  try {
-    return await eventually(
-      async () => {
-        last = await agentRecord(server, id);
-        return last.status === 'online' && last.connected === connected ? last : undefined;
-      },
-      { timeoutMs, what: `agent ${id} to be online${connected ? ' and connected' : ''}` },
-    );
-  } catch (error) {
-    const seen = last ? ` (last seen as ${last.status}, connected: ${last.connected})` : '';
-    throw new Error(`${(error as Error).message}${seen}`);
-  }
+  return expectStatus(server.api('GET', `/api/v1/agents/${id}`), 200);
 }
 
 export async function job(server: E2EServer, id: string): Promise<any> {
-  return ok(await server.api('GET', `/api/v1/jobs/${id}`), 200);
+  return expectStatus(server.api('GET', `/api/v1/jobs/${id}`), 200);
 }
 
 export function untilJob(
@@ -392,47 +345,22 @@ export function untilJob(
 }
 
 export async function outputText(server: E2EServer, jobId: string): Promise<string> {
-  return ok<string>(await server.api('GET', `/api/v1/jobs/${jobId}/output`), 200);
+  return expectStatus<string>(server.api('GET', `/api/v1/jobs/${jobId}/output`), 200);
 }
 
 // ---------------------------------------------------------------------------------------------
 // agents
 
-export interface E2EAgent {
-  proc: Proc;
-  stateDir: string;
-  fingerprint: string;
-  /** Known once it registered or started from its saved state. */
-  id: string;
-}
-
-export interface AgentOptions {
-  token?: string;
-  key?: string;
-  stateDir?: string;
-  fingerprint?: string;
-  transport?: 'ws' | 'http';
-  name?: string;
-  maxJobs?: number;
-}
-
-/** Starts `fleetplane agent` with its own state dir and fingerprint; resolves once it has an id. */
-export async function startAgent(server: E2EServer, options: AgentOptions = {}): Promise<E2EAgent> {
+/** Starts `fleetplane agent` with its own state dir (unless given), ended by the leak guard. */
+export function startAgent(server: E2EServer, options: Partial<AgentOptions> = {}): Promise<AgentProcess> {
   const stateDir = options.stateDir ?? path.join(tempDir('agent'), 'state');
-  const fingerprint = options.fingerprint ?? uniqueFingerprint();
-  const args = ['agent', '--server', server.url, '--state-dir', stateDir];
-  if (options.token) args.push('--token', options.token);
-  if (options.key) args.push('--key', options.key);
-  if (options.transport) args.push('--transport', options.transport);
-  if (options.name) args.push('--name', options.name);
-  if (options.maxJobs) args.push('--max-jobs', String(options.maxJobs));
-  const proc = spawnTracked('agent', args, { FLEETPLANE_AGENT_FINGERPRINT: fingerprint });
-  const started = await proc.waitFor(/(?:registered as|starting as) agent (\S+)/, 60_000);
-  return { proc, stateDir, fingerprint, id: started[1] ?? '' };
+  return startAgentProcess(server.url, { ...options, stateDir }, (args, env) =>
+    spawnTracked('agent', args, env),
+  );
 }
 
 /** The agent's saved state file (`<state-dir>/agent.json`). */
-export function agentState(agent: Pick<E2EAgent, 'stateDir'>): {
+export function agentState(agent: Pick<AgentProcess, 'stateDir'>): {
   fingerprint: string;
   server?: string;
   agent_id?: string;

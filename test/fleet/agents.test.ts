@@ -1,8 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FleetEvent } from '../../src/server/realtime/events.js';
-import { addMember, call, expectError, signup, type Session } from '../support/client.js';
+import { enroll, enrollmentToken } from '../support/agents.js';
+import {
+  addMember,
+  auditOf,
+  call,
+  expectError,
+  expectStatus,
+  signup,
+  type Session,
+} from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { auditOf, enroll, enrollmentToken, expectStatus } from './fleet.js';
 
 describe.each(dialects)('fleet: agents and groups on %s', (dialect) => {
   let server: TestServer;

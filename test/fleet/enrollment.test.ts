@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, expectError, signup, type Session } from '../support/client.js';
+import { enroll, enrollmentToken, facts, register } from '../support/agents.js';
+import { auditOf, call, expectError, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
-import { auditOf, enroll, enrollmentToken, expectStatus, facts, register } from './fleet.js';
 
 describe.each(dialects)('fleet: enrollment on %s', (dialect) => {
   let server: TestServer;

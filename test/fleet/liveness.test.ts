@@ -5,9 +5,9 @@ import { OutageHold } from '../../src/server/lib/sweep-timer.js';
 import type { AgentRow } from '../../src/server/modules/agents/agents.repo.js';
 import { Liveness } from '../../src/server/modules/agents/liveness.js';
 import type { FleetEvent } from '../../src/server/realtime/events.js';
-import { call, signup, type Session } from '../support/client.js';
+import { enroll, enrollmentToken } from '../support/agents.js';
+import { call, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
-import { enroll, enrollmentToken, expectStatus } from './fleet.js';
 
 const HOUR = 3_600_000;
 /** Timers that never fire during a test: the test flushes and sweeps by hand. */

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/server/lib/crypto.js';
 import { agentsRepo } from '../../src/server/modules/agents/agents.repo.js';
-import { call, expectError, signup, type Session } from '../support/client.js';
+import { enroll, enrollmentToken, facts, register } from '../support/agents.js';
+import { auditOf, call, expectError, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { auditOf, enroll, enrollmentToken, expectStatus, facts, register } from './fleet.js';
 
 const AGENT_FIELDS = [
   'id',

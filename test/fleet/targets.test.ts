@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentsRepo, type TargetSelector } from '../../src/server/modules/agents/agents.repo.js';
-import { call, signup, type Session } from '../support/client.js';
+import { enroll } from '../support/agents.js';
+import { call, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { enroll, expectStatus } from './fleet.js';
 
 describe.each(dialects)('fleet: run targets on %s', (dialect) => {
   let server: TestServer;

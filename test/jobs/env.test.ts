@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, expectError, signup, type Session } from '../support/client.js';
+import { createAgent } from '../support/agents.js';
+import { auditOf, call, expectError, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { auditOf, expectStatus } from '../fleet/fleet.js';
-import { createAgent, createScript } from '../scripts/library.js';
+import { createScript } from '../scripts/library.js';
 
 const MASK = '********';
 const SECRET = 'S3cr3t-value-$(id)-42';

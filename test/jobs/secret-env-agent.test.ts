@@ -1,12 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, signup, type Session } from '../support/client.js';
-import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { fleetplane, uniqueFingerprint, type Proc } from '../support/processes.js';
-import { expectStatus } from '../fleet/fleet.js';
-import { eventually } from '../support/eventually.js';
+import { jobOutput, ServerWithAgents } from '../support/agents.js';
+import { call, expectStatus, type Session } from '../support/client.js';
+import { dialects, type TestServer } from '../support/harness.js';
 import { apply, createProfile, finishedRun, tasksOf } from '../profiles/support.js';
 
 const MASK = '********';
@@ -20,50 +15,19 @@ const printHex = (name: string) => `printf '%s' "$${name}" | od -An -tx1 | tr -d
 
 /** `secret_env` through a real agent process: a job, a run, a profile task and a schedule's run. */
 describe.each(dialects)('jobs: secret_env reaches a real agent exactly on %s', (dialect) => {
+  let fixture: ServerWithAgents;
   let server: TestServer;
   let owner: Session;
-  let agent: Proc;
   let agentId: string;
-  let dir: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-secret-env-'));
-    server = await startTestServer(dialect);
-    owner = await signup(server, 'secret-env');
-    const enrollment = await expectStatus(
-      call(server, 'POST', '/api/v1/enrollment-tokens', { token: owner.token, body: { name: 'secrets' } }),
-      201,
-    );
-    agent = fleetplane(
-      ['agent', '--server', server.url, '--token', enrollment.secret, '--state-dir', path.join(dir, 'agent')],
-      { FLEETPLANE_AGENT_FINGERPRINT: uniqueFingerprint() },
-    );
-    agentId = (await agent.waitFor(/registered as agent (\S+)/, 60_000))[1] ?? '';
-    await eventually(
-      async () => {
-        const reply = await call(server, 'GET', `/api/v1/agents/${agentId}`, { token: owner.token });
-        return reply.body?.status === 'online' && reply.body.connected ? true : undefined;
-      },
-      { what: `agent ${agentId} online`, timeoutMs: 30_000 },
-    );
+    fixture = await ServerWithAgents.start(dialect, 'secret-env');
+    ({ server, owner } = fixture);
+    agentId = fixture.agent.id;
   });
-  afterAll(async () => {
-    if (agent) {
-      const kill = setTimeout(() => agent.child.kill('SIGKILL'), 10_000);
-      await agent.stop('SIGTERM');
-      clearTimeout(kill);
-    }
-    await server?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => fixture?.close());
 
-  const outputOf = async (jobId: string): Promise<string> => {
-    const output = await expectStatus(
-      call(server, 'GET', `/api/v1/jobs/${jobId}/output?format=json`, { token: owner.token }),
-      200,
-    );
-    return output.chunks.map((c: { data: string }) => c.data).join('');
-  };
+  const outputOf = (jobId: string) => jobOutput(server, owner, jobId);
   const storedJob = (id: string) =>
     server.database.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 

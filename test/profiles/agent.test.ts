@@ -1,13 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, signup, type Session } from '../support/client.js';
-import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { fleetplane, uniqueFingerprint, type Proc } from '../support/processes.js';
-import { expectStatus } from '../fleet/fleet.js';
+import { jobOutput, ServerWithAgents } from '../support/agents.js';
+import { call, expectStatus, uniqueName, type Session } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
-import { apply, commandTask, createProfile, finishedRun, tasksOf, uniqueName } from './support.js';
+import { dialects, type TestServer } from '../support/harness.js';
+import { apply, commandTask, createProfile, finishedRun, tasksOf } from './support.js';
 
 /**
  * Profiles on a real agent process: the tasks run one after another on the machine, a failing
@@ -15,56 +13,21 @@ import { apply, commandTask, createProfile, finishedRun, tasksOf, uniqueName } f
  * enrolling into a group with an auto profile gets it applied.
  */
 describe.each(dialects)('profiles: a real agent works through a profile on %s', (dialect) => {
+  let fixture: ServerWithAgents;
   let server: TestServer;
   let owner: Session;
   let dir: string;
-  const agents: Proc[] = [];
 
-  async function startAgent(name: string, body: Record<string, unknown>): Promise<string> {
-    const enrollment = await expectStatus(
-      call(server, 'POST', '/api/v1/enrollment-tokens', { token: owner.token, body: { name, ...body } }),
-      201,
-    );
-    const agent = fleetplane(
-      ['agent', '--server', server.url, '--token', enrollment.secret, '--state-dir', path.join(dir, name)],
-      { FLEETPLANE_AGENT_FINGERPRINT: uniqueFingerprint() },
-    );
-    agents.push(agent);
-    return (await agent.waitFor(/registered as agent (\S+)/, 60_000))[1] ?? '';
-  }
-
-  const outputOf = async (jobId: string): Promise<string> => {
-    const output = await expectStatus(
-      call(server, 'GET', `/api/v1/jobs/${jobId}/output?format=json`, { token: owner.token }),
-      200,
-    );
-    return output.chunks.map((c: { data: string }) => c.data).join('');
-  };
+  const outputOf = (jobId: string) => jobOutput(server, owner, jobId);
   const states = (jobs: any[]) => jobs.map((j) => [j.task_name, j.status, j.exit_code]);
 
   let agentId: string;
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-profiles-'));
-    server = await startTestServer(dialect);
-    owner = await signup(server, 'profiles-agent');
-    agentId = await startAgent('first', {});
-    await eventually(
-      async () => {
-        const reply = await call(server, 'GET', `/api/v1/agents/${agentId}`, { token: owner.token });
-        return reply.body?.status === 'online' && reply.body.connected ? true : undefined;
-      },
-      { what: `agent ${agentId} online`, timeoutMs: 30_000 },
-    );
+    fixture = await ServerWithAgents.start(dialect, 'profiles-agent');
+    ({ server, owner, dir } = fixture);
+    agentId = fixture.agent.id;
   });
-  afterAll(async () => {
-    for (const agent of agents) {
-      const kill = setTimeout(() => agent.child.kill('SIGKILL'), 10_000);
-      await agent.stop('SIGTERM');
-      clearTimeout(kill);
-    }
-    await server?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => fixture?.close());
 
   const tasks = (continueOnError: boolean) => [
     commandTask('echo one', 'echo one'),
@@ -194,7 +157,7 @@ describe.each(dialects)('profiles: a real agent works through a profile on %s', 
       }),
       201,
     );
-    const newAgent = await startAgent('second', { group_id: group.id });
+    const newAgent = (await fixture.enroll('second', { group_id: group.id })).id;
     const run = await eventually(
       async () => {
         const runs = await expectStatus(

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, expectError, signup, type Session } from '../support/client.js';
+import { createAgent, ScriptedAgent } from '../support/agents.js';
+import { call, expectError, expectStatus, signup, type Session } from '../support/client.js';
+import { eventually } from '../support/eventually.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { expectStatus } from '../fleet/fleet.js';
-import { createAgent, createScript } from '../scripts/library.js';
-import { apply, commandTask, createProfile, finishedRun, getRun, ScriptedAgent, tasksOf } from './support.js';
+import { createScript } from '../scripts/library.js';
+import { apply, commandTask, createProfile, finishedRun, getRun, tasksOf } from './support.js';
 
 /** Three tasks; the second fails unless told otherwise. */
 function threeTasks(continueOnError = false) {
@@ -128,23 +129,32 @@ describe.each(dialects)('profiles: applying a profile on %s', (dialect) => {
     const run = await apply(server, owner, profile.id, { agent_ids: [agent.id] });
     const first = await agent.next();
     // The race, made to happen: the job ends, and a settle pass (another job's result, say)
-    // closes the run before the follow-up of this job has queued the next task.
-    const { db } = server.database;
-    const now = new Date().toISOString();
-    await db
-      .updateTable('jobs')
-      .set({ status: 'succeeded', exit_code: 0, finished_at: now, lease_expires_at: null, updated_at: now })
-      .where('id', '=', first.job_id)
-      .execute();
-    await server.app.services.runs.settle(run.id);
-    expect(await finishedRun(server, owner, run.id)).toMatchObject({ status: 'succeeded' });
-
-    const ended = await db
-      .selectFrom('jobs')
-      .selectAll()
-      .where('id', '=', first.job_id)
-      .executeTakeFirstOrThrow();
-    await server.app.services.profileSequencer.followUp(ended);
+    // closes the run before the follow-up of this job has queued the next task. The follow-up is
+    // held back until that pass is over; everything else goes through the engine.
+    const sequencer = server.app.services.profileSequencer;
+    const followUp = sequencer.followUp.bind(sequencer);
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    sequencer.followUp = async (job) => {
+      await released;
+      return followUp(job);
+    };
+    try {
+      const finishing = agent.finish(first, 'succeeded', 0);
+      await eventually(
+        async () =>
+          (await expectStatus(api('GET', `/api/v1/jobs/${first.job_id}`), 200)).status === 'succeeded',
+        { what: 'the first task to succeed' },
+      );
+      await server.app.services.runs.settle(run.id);
+      expect(await finishedRun(server, owner, run.id)).toMatchObject({ status: 'succeeded' });
+      release();
+      await finishing;
+    } finally {
+      sequencer.followUp = followUp;
+    }
     expect(await getRun(server, owner, run.id)).toMatchObject({ status: 'running', finished_at: null });
     const second = await agent.next();
     expect(second.command).toBe('echo 2');

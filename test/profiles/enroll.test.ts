@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, signup, type Session } from '../support/client.js';
+import { enrollmentToken, facts, register } from '../support/agents.js';
+import { auditOf, call, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { auditOf, enrollmentToken, expectStatus, facts, register } from '../fleet/fleet.js';
 import { commandTask, createProfile } from './support.js';
 
 describe.each(dialects)('profiles: auto profile on enrollment on %s', (dialect) => {

@@ -1,8 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, call, expectError, signup, type Session } from '../support/client.js';
+import { createAgent } from '../support/agents.js';
+import {
+  addMember,
+  auditOf,
+  call,
+  expectError,
+  expectStatus,
+  signup,
+  type Session,
+} from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { auditOf, expectStatus } from '../fleet/fleet.js';
-import { createAgent, createScript } from '../scripts/library.js';
+import { createScript } from '../scripts/library.js';
 import { commandTask, createProfile } from './support.js';
 
 describe.each(dialects)('profiles: profiles and templates on %s', (dialect) => {

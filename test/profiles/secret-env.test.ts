@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, expectError, signup, type Session } from '../support/client.js';
+import { ScriptedAgent } from '../support/agents.js';
+import { auditOf, call, expectError, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { auditOf, expectStatus } from '../fleet/fleet.js';
-import { apply, commandTask, createProfile, ScriptedAgent } from './support.js';
+import { apply, commandTask, createProfile } from './support.js';
 
 const MASK = '********';
 const SECRET = 'task-S3CRET-$(id)-1';

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, expectError, signup, type Session } from '../support/client.js';
+import { auditOf, call, expectError, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { auditOf, expectStatus } from '../fleet/fleet.js';
 import { createScript } from '../scripts/library.js';
 import { commandTask, createProfile } from './support.js';
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/server/lib/ids.js';
-import { call, expectError, signup, type Reply, type Session } from '../support/client.js';
+import { createAgent } from '../support/agents.js';
+import { call, expectError, expectStatus, signup, type Reply, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { expectStatus } from '../fleet/fleet.js';
 import { createProfile } from '../profiles/support.js';
-import { createAgent, createScript } from '../scripts/library.js';
+import { createScript } from '../scripts/library.js';
 
 /** The cap on a run's id list and concurrency (MAX_RUN_AGENTS), spelled out: the test pins the number. */
 const CAP = 100_000;

@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { addMember, call, signup, type Session } from '../support/client.js';
+import { createAgent, ScriptedAgent } from '../support/agents.js';
+import { addMember, call, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
-import { expectStatus } from '../fleet/fleet.js';
-import { ScriptedAgent } from '../profiles/support.js';
 import {
-  MINUTE,
-  createAgent,
   createSchedule,
   createScript,
   getSchedule,
+  MINUTE,
   movedClockConfig,
   runsOf,
   scheduleBody,
@@ -39,6 +37,14 @@ describe.each(dialects)('schedules: firing on %s', (dialect) => {
 
   const tick = () => server.app.services.scheduler.tick();
   const at = (ms: number) => new Date(ms).toISOString();
+  const moveTo = (iso: string) => clock.advance(Date.parse(iso) - clock.now().getTime());
+  /** A cron schedule of the script on the agent, read in `timezone`. */
+  const cronSchedule = (cron: string, timezone: string) =>
+    createSchedule(
+      server,
+      owner,
+      scheduleBody(script.id, [agentId], { interval_seconds: undefined, cron, timezone }),
+    );
 
   it('schedules: an interval schedule fires once its time has come, and once only', async () => {
     const schedule = await createSchedule(
@@ -150,54 +156,30 @@ describe.each(dialects)('schedules: firing on %s', (dialect) => {
   });
 
   it('schedules: a cron expression is read in its time zone (09:00 in Paris is 08:00Z in winter)', async () => {
-    clock.advance(Date.parse('2025-02-03T12:00:00.000Z') - clock.now().getTime());
-    const paris = await createSchedule(
-      server,
-      owner,
-      scheduleBody(script.id, [agentId], {
-        interval_seconds: undefined,
-        cron: '0 9 * * *',
-        timezone: 'Europe/Paris',
-      }),
-    );
+    moveTo('2025-02-03T12:00:00.000Z');
+    const paris = await cronSchedule('0 9 * * *', 'Europe/Paris');
     expect(paris.next_fire_at).toBe('2025-02-04T08:00:00.000Z');
-    const kolkata = await createSchedule(
-      server,
-      owner,
-      scheduleBody(script.id, [agentId], {
-        interval_seconds: undefined,
-        cron: '30 2 * * 1',
-        timezone: 'Asia/Kolkata',
-      }),
-    );
+    const kolkata = await cronSchedule('30 2 * * 1', 'Asia/Kolkata');
     // Monday 02:30 in India (UTC+05:30) is Sunday 21:00Z.
     expect(kolkata.next_fire_at).toBe('2025-02-09T21:00:00.000Z');
 
-    clock.advance(Date.parse('2025-02-04T08:00:00.000Z') - clock.now().getTime());
+    moveTo('2025-02-04T08:00:00.000Z');
     await tick();
     expect((await runsOf(server, owner)).map((r) => r.name)).toEqual([paris.name]);
     expect((await getSchedule(server, owner, paris.id)).next_fire_at).toBe('2025-02-05T08:00:00.000Z');
   });
 
   it('schedules: a cron schedule missed for days fires once, and its next fire is the first time after now', async () => {
-    clock.advance(Date.parse('2025-03-27T12:00:00.000Z') - clock.now().getTime());
+    moveTo('2025-03-27T12:00:00.000Z');
     // Weeks later than the sign-up of beforeEach: a session of today.
     owner = await signup(server, 'ops');
     script = await createScript(server, owner);
     agentId = await createAgent(server, owner);
-    const schedule = await createSchedule(
-      server,
-      owner,
-      scheduleBody(script.id, [agentId], {
-        interval_seconds: undefined,
-        cron: '0 9 * * *',
-        timezone: 'Europe/Paris',
-      }),
-    );
+    const schedule = await cronSchedule('0 9 * * *', 'Europe/Paris');
     expect(schedule.next_fire_at).toBe('2025-03-28T08:00:00.000Z');
     // No node ran from before the first fire until five mornings later, across the change to
     // summer time (30 March): 09:00 in Paris was 08:00Z, then 07:00Z.
-    clock.advance(Date.parse('2025-04-01T12:00:00.000Z') - clock.now().getTime());
+    moveTo('2025-04-01T12:00:00.000Z');
     await tick();
     const runs = await runsOf(server, owner);
     expect(runs.map((r) => r.name)).toEqual([schedule.name]);

@@ -1,16 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, signup, type Session } from '../support/client.js';
+import { createAgent } from '../support/agents.js';
+import { call, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
-import { expectStatus } from '../fleet/fleet.js';
-import {
-  MINUTE,
-  createAgent,
-  createSchedule,
-  createScript,
-  movedClockConfig,
-  runsOf,
-  scheduleBody,
-} from './support.js';
+import { createSchedule, createScript, MINUTE, movedClockConfig, runsOf, scheduleBody } from './support.js';
 
 const START = new Date('2025-01-15T10:00:00.000Z');
 const SCHEDULES = 5;

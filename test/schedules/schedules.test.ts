@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, call, expectError, signup, type Session } from '../support/client.js';
-import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
-import { expectStatus } from '../fleet/fleet.js';
+import { createAgent } from '../support/agents.js';
 import {
-  createAgent,
-  createSchedule,
-  createScript,
-  getSchedule,
-  movedClockConfig,
-  scheduleBody,
+  addMember,
+  call,
+  expectError,
+  expectStatus,
+  signup,
   uniqueName,
-} from './support.js';
+  type Session,
+} from '../support/client.js';
+import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
+import { createSchedule, createScript, getSchedule, movedClockConfig, scheduleBody } from './support.js';
 
 const START = new Date('2025-01-15T10:00:00.000Z');
 

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, expectError, signup, type Session } from '../support/client.js';
+import { ScriptedAgent } from '../support/agents.js';
+import { auditOf, call, expectError, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { auditOf, expectStatus } from '../fleet/fleet.js';
-import { ScriptedAgent } from '../profiles/support.js';
 import { createSchedule, createScript, getSchedule, scheduleBody } from './support.js';
 
 const MASK = '********';

@@ -1,6 +1,5 @@
-import { call, type Session } from '../support/client.js';
+import { call, expectStatus, uniqueName, type Session } from '../support/client.js';
 import type { TestServer } from '../support/harness.js';
-import { expectStatus } from '../fleet/fleet.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -15,10 +14,6 @@ export const movedClockConfig = {
   accessTokenTtlMs: 30 * DAY,
   refreshTokenTtlMs: 60 * DAY,
 };
-
-export function uniqueName(label: string): string {
-  return `${label}-${Math.random().toString(36).slice(2, 10)}`;
-}
 
 /** A sh script with one required parameter. */
 export async function createScript(
@@ -42,18 +37,6 @@ export async function createScript(
     }),
     201,
   );
-}
-
-/** A machine record (no agent process behind it): its jobs stay queued. */
-export async function createAgent(server: TestServer, owner: Session, tags: string[] = []): Promise<string> {
-  const created = await expectStatus(
-    call(server, 'POST', '/api/v1/agents', {
-      token: owner.token,
-      body: { name: uniqueName('machine'), os_type: 'ubuntu', tags },
-    }),
-    201,
-  );
-  return created.agent.id;
 }
 
 /** An interval schedule of the script on the agents; override any field. */

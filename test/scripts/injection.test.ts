@@ -1,12 +1,10 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, signup, type Session } from '../support/client.js';
-import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { fleetplane, uniqueFingerprint, type Proc } from '../support/processes.js';
-import { expectStatus } from '../fleet/fleet.js';
+import { jobOutput, ServerWithAgents } from '../support/agents.js';
+import { call, expectStatus, type Session } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
+import { dialects, type TestServer } from '../support/harness.js';
 
 /**
  * Hostile parameter values sent to a real agent process. The script only prints its parameter;
@@ -14,47 +12,22 @@ import { eventually } from '../support/eventually.js';
  * would change: `keep` deleted, or `made` created.
  */
 describe.each(dialects)('scripts: parameter values reach a real agent as inert data on %s', (dialect) => {
+  let fixture: ServerWithAgents;
   let server: TestServer;
   let owner: Session;
-  let agent: Proc;
   let agentId: string;
-  let dir: string;
   let keep: string;
   let made: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-injection-'));
-    keep = path.join(dir, 'keep');
-    made = path.join(dir, 'made');
+    fixture = await ServerWithAgents.start(dialect, 'injection');
+    ({ server, owner } = fixture);
+    agentId = fixture.agent.id;
+    keep = path.join(fixture.dir, 'keep');
+    made = path.join(fixture.dir, 'made');
     writeFileSync(keep, 'still here');
-    server = await startTestServer(dialect);
-    owner = await signup(server, 'injection');
-    const enrollment = await expectStatus(
-      call(server, 'POST', '/api/v1/enrollment-tokens', { token: owner.token, body: { name: 'injection' } }),
-      201,
-    );
-    agent = fleetplane(
-      ['agent', '--server', server.url, '--token', enrollment.secret, '--state-dir', path.join(dir, 'agent')],
-      { FLEETPLANE_AGENT_FINGERPRINT: uniqueFingerprint() },
-    );
-    agentId = (await agent.waitFor(/registered as agent (\S+)/, 60_000))[1] ?? '';
-    await eventually(
-      async () => {
-        const reply = await call(server, 'GET', `/api/v1/agents/${agentId}`, { token: owner.token });
-        return reply.body?.status === 'online' && reply.body.connected ? true : undefined;
-      },
-      { what: `agent ${agentId} online`, timeoutMs: 30_000 },
-    );
   });
-  afterAll(async () => {
-    if (agent) {
-      const kill = setTimeout(() => agent.child.kill('SIGKILL'), 10_000);
-      await agent.stop('SIGTERM');
-      clearTimeout(kill);
-    }
-    await server?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => fixture?.close());
 
   const hostile = () => [
     `$(rm -rf ${keep})`,
@@ -68,14 +41,7 @@ describe.each(dialects)('scripts: parameter values reach a real agent as inert d
     `\${IFS}$((1+1)) %s %n \\ * ~`,
   ];
 
-  /** As JSON chunks: the test client would parse a text output that happens to be JSON ("…"). */
-  const outputOf = async (jobId: string): Promise<string> => {
-    const output = await expectStatus(
-      call(server, 'GET', `/api/v1/jobs/${jobId}/output?format=json`, { token: owner.token }),
-      200,
-    );
-    return output.chunks.map((c: { data: string }) => c.data).join('');
-  };
+  const outputOf = (jobId: string) => jobOutput(server, owner, jobId);
 
   it('scripts: each hostile value is printed exactly as given by a bash script, which runs as written', async () => {
     const content = `printf '%s\\n' "$FP_PARAM_TARGET"`;

@@ -1,6 +1,5 @@
-import { call, type Session } from '../support/client.js';
+import { call, expectStatus, type Session } from '../support/client.js';
 import type { TestServer } from '../support/harness.js';
-import { expectStatus } from '../fleet/fleet.js';
 
 /** A deploy script with one parameter of each kind; override any field. */
 export function scriptBody(overrides: Record<string, unknown> = {}) {
@@ -31,21 +30,4 @@ export async function createScript(
     call(server, 'POST', '/api/v1/scripts', { token: owner.token, body: scriptBody(overrides) }),
     201,
   );
-}
-
-/** A machine record (no agent process behind it): jobs for it stay queued. */
-export async function createAgent(
-  server: TestServer,
-  owner: Session,
-  osType = 'ubuntu',
-  tags: string[] = [],
-): Promise<string> {
-  const created = await expectStatus(
-    call(server, 'POST', '/api/v1/agents', {
-      token: owner.token,
-      body: { name: `machine-${Math.random().toString(36).slice(2, 8)}`, os_type: osType, tags },
-    }),
-    201,
-  );
-  return created.agent.id;
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, expectError, signup, type Session } from '../support/client.js';
+import { createAgent } from '../support/agents.js';
+import { call, expectError, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { expectStatus } from '../fleet/fleet.js';
-import { createAgent, createScript } from './library.js';
+import { createScript } from './library.js';
 
 const SECRET = 'tok-S3CRET-value-42';
 

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, call, expectError, signup, type Session } from '../support/client.js';
+import {
+  addMember,
+  auditOf,
+  call,
+  expectError,
+  expectStatus,
+  signup,
+  type Session,
+} from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { auditOf, expectStatus } from '../fleet/fleet.js';
 import { createScript, scriptBody } from './library.js';
 
 describe.each(dialects)('scripts: the library on %s', (dialect) => {

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { enroll, enrollmentToken } from '../fleet/fleet.js';
+import { enroll, enrollmentToken, METRICS } from '../support/agents.js';
 import { call, type Session } from '../support/client.js';
 import type { TestServer } from '../support/harness.js';
 
@@ -44,7 +44,7 @@ async function dispatchedJob(
   const heartbeat = await call(server, 'POST', '/api/v1/agent/heartbeat', {
     token: agent.agentToken,
     body: {
-      metrics: { cpu_percent: 1, memory_percent: 1, disk_percent: 1, uptime_seconds: 1 },
+      metrics: METRICS,
       running_job_ids: [],
     },
   });

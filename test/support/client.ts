@@ -60,6 +60,10 @@ export function uniqueEmail(label = 'user'): string {
   return `${label}-${randomBytes(5).toString('hex')}@example.test`;
 }
 
+export function uniqueName(label: string): string {
+  return `${label}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
 function session(body: any, password: string): Session {
   return {
     token: body.access_token,
@@ -123,6 +127,13 @@ export async function roleId(server: Pick<TestServer, 'url'>, token: string, nam
   return role.id;
 }
 
+/** Asserts a reply (or the reply to come) has this status, showing its body when not; answers the body. */
+export async function expectStatus<T = any>(reply: Reply<T> | Promise<Reply<T>>, status: number): Promise<T> {
+  const r = await reply;
+  expect(r.status, JSON.stringify(r.body)).toBe(status);
+  return r.body;
+}
+
 /** Asserts a reply is an error with the one error shape, this status and this code. */
 export function expectError(reply: Reply, status: number, code: string): void {
   expect({ status: reply.status, code: reply.body?.error?.code }).toEqual({ status, code });
@@ -131,6 +142,29 @@ export function expectError(reply: Reply, status: number, code: string): void {
     request_id: expect.any(String),
   });
   expect(reply.body.error.message.length).toBeGreaterThan(0);
+}
+
+/** A 503 `not_ready` (the database or the other nodes out of reach) that says when to come back. */
+export function expectNotReady(reply: Reply): void {
+  expectError(reply, 503, 'not_ready');
+  expect(reply.body.error.details).toEqual([]);
+  expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(0);
+}
+
+/** The audit events of one entity, oldest first. */
+export async function auditOf(
+  server: Pick<TestServer, 'url'>,
+  owner: Session,
+  entityType: string,
+  entityId: string,
+): Promise<any[]> {
+  const reply = await expectStatus(
+    call(server, 'GET', `/api/v1/audit?entity_type=${entityType}&entity_id=${entityId}&limit=200`, {
+      token: owner.token,
+    }),
+    200,
+  );
+  return [...reply.items].reverse();
 }
 
 export interface ApiOperation {

@@ -21,3 +21,6 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** For probes of in-memory state (the agent's unit tests): cheap to ask, so asked often. */
+export const IN_MEMORY = { intervalMs: 20, timeoutMs: 10_000 } as const;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
+import { sql, type KyselyPlugin } from 'kysely';
 import { buildApp } from '../../src/server/app.js';
 import { loadConfig, type Config, type DatabaseConfig } from '../../src/server/config.js';
 import { migrateToLatest, openDatabase, type Database } from '../../src/server/db/database.js';
@@ -63,6 +63,8 @@ export interface TestServerOptions {
   shareDatabaseWith?: TestServer;
   /** PostgreSQL only: reach the test database through this URL instead (a proxy the test can cut). */
   databaseUrl?: string;
+  /** Kysely plugins every query of the app goes through (a statement counter, say). */
+  plugins?: KyselyPlugin[];
 }
 
 /** Starts the real app on a fresh database (a new SQLite file or PostgreSQL schema), listening on a free port. */
@@ -101,6 +103,7 @@ export async function startTestServer(
       done();
     },
   });
+  for (const plugin of options.plugins ?? []) database.db = database.db.withPlugin(plugin);
   const app = await buildApp({
     config,
     database,

@@ -82,6 +82,24 @@ export function fleetplane(args: string[], env: Record<string, string>): Proc {
   };
 }
 
+export function isRunning(proc: Proc): boolean {
+  return proc.child.exitCode === null && proc.child.signalCode === null;
+}
+
+/** SIGTERM, then SIGKILL if the process is still there after graceMs. Resolves when it has exited. */
+export async function stopProcess(proc: Proc, graceMs = 10_000): Promise<number | null> {
+  if (!isRunning(proc)) return proc.child.exitCode;
+  // a test may have paused it; a stopped process would hold the SIGTERM until then
+  proc.child.kill('SIGCONT');
+  const exited = proc.stop('SIGTERM');
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), graceMs);
+  try {
+    return await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function uniqueFingerprint(): string {
   return randomBytes(16).toString('hex');
 }

@@ -2,10 +2,10 @@ import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { call, signup, type Reply, type Session } from '../support/client.js';
+import { enroll } from '../support/agents.js';
+import { call, expectNotReady, expectStatus, signup, type Session } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { enroll, expectStatus } from '../fleet/fleet.js';
 
 type Frame = { type: string; [field: string]: any };
 
@@ -96,7 +96,7 @@ describe.each(dialects)('fleet: the agent gateway after a failed frame on %s', (
       type: 'job_event',
       event: { type: 'output', job_id: randomUUID(), attempt: 1, seq: 0, stream: 'stdout', data: 'x' },
     });
-    await agent.next((f) => f.type === 'error' && f.code === 'not_found', 'the refusal');
+    await agent.next((f) => f.type === 'event_ack' && f.outcome === 'impossible', 'the refusal');
     agent.send(resultOf(job));
     await agent.next(isAckOf(job), 'the result acknowledged');
     const stored = await expectStatus(
@@ -155,13 +155,6 @@ class CuttableProxy {
   close(): Promise<void> {
     return this.cut();
   }
-}
-
-function expectNotReady(reply: Reply): void {
-  expect(reply.status).toBe(503);
-  expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(0);
-  expect(Object.keys(reply.body).sort()).toEqual(['error', 'request_id']);
-  expect(reply.body.error).toMatchObject({ code: 'not_ready', details: [] });
 }
 
 const SQLITE_SKIP = 'a SQLite database is a file inside the process: it cannot go away while the node runs';

@@ -7,7 +7,7 @@ const MASK = '********';
 const DEFAULTS = {
   general: { instance_name: 'Fleetplane', timezone: 'UTC' },
   security: { allow_signup: true, password_min_length: 8, api_key_max_ttl_days: 0 },
-  jobs: { default_timeout_seconds: 300, max_attempts: 3, output_cap_bytes: 1_048_576 },
+  jobs: { default_timeout_seconds: 300, max_attempts: 1, output_cap_bytes: 1_048_576 },
   email: {
     smtp_host: '',
     smtp_port: 587,

@@ -2,6 +2,8 @@
  * Table types. Times are ISO 8601 UTC text and JSON is text on every dialect, so one query
  * layer serves SQLite and PostgreSQL alike; flags are 0/1 integers for the same reason.
  */
+import type { JobStatus, RunStatus } from '../../protocol/jobs.js';
+
 export interface OrgsTable {
   id: string;
   name: string;
@@ -201,7 +203,8 @@ export interface RunsTable {
   spec: string;
   concurrency: number;
   failure_threshold: number | null;
-  status: string;
+  /** Moves only as `runTransitions` allows; a CHECK (a trigger on SQLite) refuses other values. */
+  status: RunStatus;
   deadline_at: string | null;
   created_by: string | null;
   created_at: string;
@@ -227,7 +230,8 @@ export interface JobsTable {
   cwd: string | null;
   run_as: string | null;
   timeout_seconds: number;
-  status: string;
+  /** Moves only as `jobTransitions` allows; a CHECK (a trigger on SQLite) refuses other values. */
+  status: JobStatus;
   /** 0 while a run holds the job back for its concurrency limit. */
   admitted: number;
   attempt: number;
@@ -276,6 +280,8 @@ export interface ScriptsTable {
   /** JSON array. */
   tags: string;
   timeout_seconds: number | null;
+  /** How many times its jobs may start; the jobs settings' default when null. Not versioned: it is how, not what, a script runs. */
+  max_attempts: number | null;
   /** The current version: the highest in script_versions. */
   version: number;
   created_by: string | null;
@@ -329,6 +335,8 @@ export interface ProfileTasksTable {
   destination: string | null;
   continue_on_error: number;
   timeout_seconds: number | null;
+  /** How many times the task's job may start; a script task's script, else the jobs settings, decide when null. */
+  max_attempts: number | null;
   created_at: string;
   updated_at: string;
 }

@@ -1,25 +1,29 @@
 import type {} from '@fastify/websocket';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { HeartbeatRequest, HeartbeatResponse, JobEventsRequest } from '../../protocol/agent.js';
+import {
+  HeartbeatRequest,
+  HeartbeatResponse,
+  JobEventsRequest,
+  JobEventsResponse,
+} from '../../protocol/agent.js';
 import { agentOf } from '../http/context.js';
 import { AppError } from '../lib/errors.js';
-import type { AgentsService } from '../modules/agents/agents.service.js';
-import type { Liveness } from '../modules/agents/liveness.js';
-import type { JobsService } from '../modules/execution/jobs.service.js';
+import type { AgentSession } from '../modules/execution/agent-session.js';
 import type { AgentGateway } from './agent-gateway.js';
 
 const tags = ['agent channel'];
 
-/** The agent's side of the API: the WebSocket, and the HTTP fallback speaking the same messages. */
+/**
+ * The agent's side of the API: the WebSocket, and the HTTP fallback speaking the same messages.
+ * Both are transports of the one agent session; here a heartbeat is a hello, a heartbeat and a
+ * request for work at once, and events are answered in the reply, one outcome each.
+ */
 export function agentChannelRoutes(deps: {
   gateway: AgentGateway;
-  jobs: JobsService;
-  agents: AgentsService;
-  liveness: Liveness;
-  heartbeatIntervalMs: number;
+  session: AgentSession;
 }): FastifyPluginAsyncTypebox {
-  const { gateway, jobs, agents, liveness, heartbeatIntervalMs } = deps;
+  const { gateway, session } = deps;
   return async (app) => {
     app.get(
       '/api/v1/agent/ws',
@@ -44,15 +48,14 @@ export function agentChannelRoutes(deps: {
       },
       async (request) => {
         const agent = agentOf(request);
-        liveness.record(agent.id, request.body.metrics);
-        if (request.body.facts) await agents.updateFacts(agent.id, request.body.facts, request.ip);
-        await jobs.reconcileHeld(agent.id, request.body.running_job_ids);
-        const [jobsToRun, cancels] = await Promise.all([jobs.claim(agent.id), jobs.pendingCancels(agent.id)]);
-        return {
-          jobs: jobsToRun,
-          cancel_job_ids: cancels.map((c) => c.id),
-          heartbeat_interval_ms: heartbeatIntervalMs,
-        };
+        const { metrics, facts, running_job_ids } = request.body;
+        session.heartbeat(agent.id, metrics);
+        await session.hello(agent.id, { facts, heldJobIds: running_job_ids, ip: request.ip });
+        const [jobs, cancels] = await Promise.all([
+          session.jobsToRun(agent.id),
+          session.cancelsDue(agent.id),
+        ]);
+        return { jobs, cancel_job_ids: cancels, heartbeat_interval_ms: session.heartbeatIntervalMs };
       },
     );
 
@@ -62,20 +65,18 @@ export function agentChannelRoutes(deps: {
         config: { permission: 'agent' },
         schema: {
           tags,
-          summary: 'HTTP fallback: acknowledgements, output and results of one job, in order',
+          summary:
+            'HTTP fallback: acknowledgements, output and results of one job, in order; each answered with its outcome',
           params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
           body: JobEventsRequest,
-          response: { 200: Type.Object({ accepted: Type.Integer() }) },
+          response: { 200: JobEventsResponse },
         },
       },
       async (request) => {
         const agent = agentOf(request);
-        for (const event of request.body.events) {
-          if (event.job_id !== request.params.id)
-            throw new AppError('bad_request', 'every event must be about the job in the path');
-          await jobs.applyEvent(agent.id, event);
-        }
-        return { accepted: request.body.events.length };
+        if (request.body.events.some((event) => event.job_id !== request.params.id))
+          throw new AppError('bad_request', 'every event must be about the job in the path');
+        return { acks: await session.events(agent.id, request.body.events) };
       },
     );
   };

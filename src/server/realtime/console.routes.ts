@@ -5,6 +5,7 @@ import type { WebSocket } from 'ws';
 import { contextOf } from '../http/context.js';
 import { AppError, assertNever } from '../lib/errors.js';
 import type { JobsService } from '../modules/execution/jobs.service.js';
+import { corkForThisTurn } from './corked.js';
 import type { EventBus, FleetEvent } from './events.js';
 
 type ConsoleCommand = { type: 'subscribe'; job_id: string } | { type: 'unsubscribe'; job_id: string };
@@ -32,6 +33,8 @@ function visible(event: FleetEvent, orgId: string, followed: ReadonlySet<string>
     case 'job.output':
       return followed.has(event.job_id);
     case 'agent.jobs_available':
+    case 'agent.token_replaced':
+    case 'principals.changed':
     case 'job.cancel':
       return false;
     default:
@@ -62,8 +65,10 @@ export function consoleRoutes(deps: { bus: EventBus; jobs: JobsService }): Fasti
         const ctx = contextOf(request);
         const followed = new Set<string>();
         const unsubscribe = bus.subscribe((event) => {
-          if (visible(event, ctx.orgId, followed) && socket.readyState === socket.OPEN)
-            socket.send(JSON.stringify(event));
+          if (!visible(event, ctx.orgId, followed) || socket.readyState !== socket.OPEN) return;
+          // the WebSocket writes to the request's own socket once upgraded
+          corkForThisTurn(request.raw.socket);
+          socket.send(JSON.stringify(event));
         });
         socket.on('close', unsubscribe);
         socket.on('message', (data: Buffer) => {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
+import type { JobStatus, RunStatus } from '../../protocol/jobs.js';
 import type { Logger } from '../lib/logger.js';
 
 /** Everything that happens in the fleet, as seen by consoles and by other server nodes. */
@@ -12,7 +13,7 @@ export type FleetEvent =
       job_id: string;
       agent_id: string;
       run_id: string | null;
-      status: string;
+      status: JobStatus;
       attempt: number;
       exit_code: number | null;
     }
@@ -25,11 +26,30 @@ export type FleetEvent =
       stream: string;
       data: string;
     }
-  | { type: 'run.progress'; org_id: string; run_id: string; status: string; counts: Record<string, number> }
-  /** Internal: jobs wait for this agent; the node holding its socket dispatches them. */
-  | { type: 'agent.jobs_available'; org_id: string; agent_id: string }
+  | {
+      type: 'run.progress';
+      org_id: string;
+      run_id: string;
+      status: RunStatus;
+      counts: Record<string, number>;
+    }
+  /** Internal: jobs wait for these agents; the node holding an agent's socket dispatches them. */
+  | { type: 'agent.jobs_available'; org_id: string; agent_ids: string[] }
   /** Internal: the node holding this agent's socket tells it to cancel. */
-  | { type: 'job.cancel'; org_id: string; agent_id: string; job_id: string };
+  | { type: 'job.cancel'; org_id: string; agent_id: string; job_id: string }
+  /** Internal: a registration replaced the agent's token; a socket opened with the old one is closed. */
+  | { type: 'agent.token_replaced'; org_id: string; agent_id: string }
+  /**
+   * Internal: what some principals may do changed (roles, membership, a key, a session); every
+   * node drops those it cached. Null fields match all: a password change names only the user.
+   */
+  | {
+      type: 'principals.changed';
+      org_id: string | null;
+      user_id: string | null;
+      session_id: string | null;
+      api_key_id: string | null;
+    };
 
 export type FleetEventListener = (event: FleetEvent) => void;
 
@@ -43,6 +63,8 @@ export interface EventBus {
   onResume(listener: () => void): () => void;
   /** False during such a gap. */
   readonly listening: boolean;
+  /** Resolves once every event published before the call has been sent to the other nodes. */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,6 +90,9 @@ export class InProcessEventBus implements EventBus {
     return true;
   }
 
+  /** Delivered as published: nothing waits. */
+  async flush(): Promise<void> {}
+
   async close(): Promise<void> {
     this.#emitter.removeAllListeners();
   }
@@ -86,6 +111,31 @@ function fitPayload(event: FleetEvent): string {
   });
 }
 
+/**
+ * Events as NOTIFY payloads of at most MAX_PAYLOAD_BYTES each: `{"n":…,"events":[…]}`. The
+ * number makes every payload unique, since PostgreSQL delivers identical payloads of one
+ * transaction only once.
+ */
+function packPayloads(events: readonly string[], nextNumber: () => number): string[] {
+  const payloads: string[] = [];
+  let batch: string[] = [];
+  let bytes = 0;
+  const close = () => {
+    if (batch.length > 0) payloads.push(`{"n":${nextNumber()},"events":[${batch.join(',')}]}`);
+    batch = [];
+    bytes = 0;
+  };
+  for (const event of events) {
+    // event texts are mostly ASCII: their length is their size, give or take a multi-byte character
+    const size = Buffer.byteLength(event) + 1;
+    if (bytes + size > MAX_PAYLOAD_BYTES) close();
+    batch.push(event);
+    bytes += size;
+  }
+  close();
+  return payloads;
+}
+
 /** The LISTEN connection is made again after 100 ms, then backing off to one try every 5 s. */
 const RECONNECT_FIRST_MS = 100;
 const RECONNECT_MAX_MS = 5000;
@@ -93,6 +143,11 @@ const RECONNECT_MAX_MS = 5000;
 /**
  * Several nodes on one PostgreSQL: every event goes through NOTIFY and comes back to every
  * node through LISTEN, this one included, so all nodes see the same order of delivery.
+ *
+ * Events published in one turn of the event loop leave together, packed into as few payloads as
+ * fit, by one statement; one send is under way at a time and the next takes all that was
+ * published meanwhile. A fan-out to ten thousand agents publishes tens of thousands of events:
+ * a statement each would queue them behind every other query on the pool.
  *
  * The LISTEN connection: listening → (it fails: a database restart, a terminated backend)
  * reconnecting, tried again with backoff → listening, and the resume listeners run → closed.
@@ -105,6 +160,12 @@ export class PostgresEventBus implements EventBus {
   #listener: pg.PoolClient | undefined;
   #retry: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Events published and not yet handed to a send, as JSON. */
+  #pending: string[] = [];
+  /** The send under way (or the last one), never rejecting; the next one starts after it. */
+  #sending: Promise<void> = Promise.resolve();
+  #sendScheduled = false;
+  #payloads = 0;
 
   private constructor(pool: pg.Pool, logger: Logger) {
     this.#pool = pool;
@@ -123,9 +184,33 @@ export class PostgresEventBus implements EventBus {
   }
 
   publish(event: FleetEvent): void {
-    this.#pool.query('select pg_notify($1, $2)', [CHANNEL, fitPayload(event)]).catch((error: unknown) => {
-      this.#logger.error({ err: error, event: event.type }, 'event bus: publish failed');
-    });
+    this.#pending.push(fitPayload(event));
+    if (this.#sendScheduled) return;
+    this.#sendScheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  flush(): Promise<void> {
+    this.#sending = this.#sending.then(() => this.#send());
+    return this.#sending;
+  }
+
+  /** Sends what is pending; a failure is logged (those events are lost, as a failed NOTIFY always was). */
+  async #send(): Promise<void> {
+    this.#sendScheduled = false;
+    if (this.#pending.length === 0) return;
+    const events = this.#pending;
+    this.#pending = [];
+    const payloads = packPayloads(events, () => (this.#payloads += 1));
+    try {
+      // As one JSON text: pg would escape each payload again to write a text[] literal.
+      await this.#pool.query(
+        'select pg_notify($1, payload) from json_array_elements_text($2::json) as payload',
+        [CHANNEL, JSON.stringify(payloads)],
+      );
+    } catch (error) {
+      this.#logger.error({ err: error, events: events.length }, 'event bus: publish failed');
+    }
   }
 
   subscribe(listener: FleetEventListener): () => void {
@@ -139,6 +224,8 @@ export class PostgresEventBus implements EventBus {
   }
 
   async close(): Promise<void> {
+    // sent, not awaited: with the database gone a send could wait for as long as a connection attempt
+    void this.flush();
     this.#closed = true;
     clearTimeout(this.#retry);
     this.#emitter.removeAllListeners();
@@ -155,10 +242,19 @@ export class PostgresEventBus implements EventBus {
     const client = await this.#pool.connect();
     client.on('notification', (message) => {
       if (message.channel !== CHANNEL || !message.payload) return;
+      let events: FleetEvent[];
       try {
-        this.#emitter.emit('event', JSON.parse(message.payload) as FleetEvent);
+        events = (JSON.parse(message.payload) as { events: FleetEvent[] }).events;
       } catch (error) {
         this.#logger.error({ err: error }, 'event bus: bad payload');
+        return;
+      }
+      for (const event of events) {
+        try {
+          this.#emitter.emit('event', event);
+        } catch (error) {
+          this.#logger.error({ err: error, event: event.type }, 'event bus: a listener failed');
+        }
       }
     });
     client.on('error', (error) => this.#lost(client, error));

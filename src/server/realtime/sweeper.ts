@@ -6,7 +6,8 @@ import type { RunsService } from '../modules/execution/runs.service.js';
 
 /**
  * Periodic repairs that make lost work visible: expired job leases (re-queued or lost) and
- * run jobs whose agents never came online before the deadline. Every node sweeps; the
+ * run jobs whose agents never came online before the deadline. At start, every live lease is
+ * extended first: the agents could not renew them while no node ran. Every node sweeps; the
  * conditional updates underneath let only one node win each row.
  *
  * Leases are judged on written heartbeats: this node's are written first, and after the database
@@ -39,7 +40,15 @@ export class Sweeper {
   }
 
   start(): void {
-    this.#timer ??= sweepTimer(() => void this.sweep(), this.#intervalMs);
+    if (this.#timer) return;
+    // before any lease is judged: the leases that lapsed while no node ran get their agents' time back
+    this.#running = this.#running.then(() =>
+      this.#jobs.extendLeasesAtStart().then(
+        () => undefined,
+        (error: unknown) => this.#logger.error({ err: error }, 'extending the job leases at start failed'),
+      ),
+    );
+    this.#timer = sweepTimer(() => void this.sweep(), this.#intervalMs);
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,5 @@
-import { addMember, call, signup, type Session } from '../../support/client.js';
+import { addMember, call, expectStatus, signup, uniqueName, type Session } from '../../support/client.js';
 import type { TestServer } from '../../support/harness.js';
-import { expectStatus } from '../../fleet/fleet.js';
 
 /** Who reads the event of a call, and who the event must name as its actor. */
 export interface Outcome {
@@ -40,10 +39,6 @@ export interface AuditCase {
 
 /** Cases by operation, `METHOD /path` as the OpenAPI document spells it. */
 export type AuditCases = Record<string, AuditCase>;
-
-export function uniqueName(label: string): string {
-  return `${label}-${Math.random().toString(36).slice(2, 10)}`;
-}
 
 /** The session id inside an access token: what login, refresh and logout events name. */
 export function sessionIdOf(accessToken: string): string {

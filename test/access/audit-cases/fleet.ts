@@ -1,43 +1,27 @@
 import { expect } from 'vitest';
-import { facts } from '../../fleet/fleet.js';
+import { facts } from '../../support/agents.js';
+import { created, deletedNamed, moved, patched } from './builders.js';
 import type { AuditCases } from './fixture.js';
 
 const JOB = { interpreter: 'sh', command: 'echo audited' };
 
 /** Agents, groups, enrollment, jobs and runs. */
 export const fleetCases: AuditCases = {
-  'POST /api/v1/agents': {
-    action: 'created',
-    entityType: 'agent',
-    before: false,
-    after: true,
-    async prepare() {
-      return {
-        body: { name: 'audited machine' },
-        entityId: (reply) => reply.agent.id,
-        check: (e, reply) => {
-          expect(e.after.name).toBe('audited machine');
-          expect(JSON.stringify(e)).not.toContain(reply.machine_key);
-        },
-      };
+  'POST /api/v1/agents': created('agent', async () => ({
+    body: { name: 'audited machine' },
+    entityId: (reply) => reply.agent.id,
+    check: (e, reply) => {
+      expect(e.after.name).toBe('audited machine');
+      expect(JSON.stringify(e)).not.toContain(reply.machine_key);
     },
-  },
-  'PATCH /api/v1/agents/{id}': {
-    action: 'modified',
-    entityType: 'agent',
-    before: true,
-    after: true,
-    async prepare(f) {
-      return {
-        params: { id: await f.agent() },
-        body: { notes: 'patched' },
-        check: (e) => {
-          expect(e.before.notes).toBe('');
-          expect(e.after.notes).toBe('patched');
-        },
-      };
-    },
-  },
+  })),
+  'PATCH /api/v1/agents/{id}': patched('agent', {
+    of: (f) => f.agent(),
+    field: 'notes',
+    from: '',
+    to: 'patched',
+  }),
+  // A soft delete: the row stays, marked, so the event has an `after` too.
   'DELETE /api/v1/agents/{id}': {
     action: 'deleted',
     entityType: 'agent',
@@ -50,151 +34,64 @@ export const fleetCases: AuditCases = {
       };
     },
   },
-  'POST /api/v1/agent-groups': {
-    action: 'created',
-    entityType: 'agent_group',
-    before: false,
-    after: true,
-    async prepare() {
-      return {
-        body: { name: 'audited group' },
-        entityId: (reply) => reply.id,
-        check: (e) => expect(e.after.name).toBe('audited group'),
-      };
+  'POST /api/v1/agent-groups': created('agent_group', async () => ({
+    body: { name: 'audited group' },
+    check: (e) => expect(e.after.name).toBe('audited group'),
+  })),
+  'PATCH /api/v1/agent-groups/{id}': patched('agent_group', {
+    of: async (f) => (await f.group()).id,
+    field: 'description',
+    from: 'for audit',
+    to: 'changed',
+  }),
+  'DELETE /api/v1/agent-groups/{id}': deletedNamed('agent_group', (f) => f.group()),
+  'POST /api/v1/enrollment-tokens': created('enrollment_token', async () => ({
+    body: { name: 'audited enrollment' },
+    entityId: (reply) => reply.enrollment_token.id,
+    check: (e, reply) => {
+      expect(e.after.name).toBe('audited enrollment');
+      expect(JSON.stringify(e)).not.toContain(reply.secret);
     },
-  },
-  'PATCH /api/v1/agent-groups/{id}': {
-    action: 'modified',
-    entityType: 'agent_group',
-    before: true,
-    after: true,
-    async prepare(f) {
-      return {
-        params: { id: (await f.group()).id },
-        body: { description: 'changed' },
-        check: (e) => {
-          expect(e.before.description).toBe('for audit');
-          expect(e.after.description).toBe('changed');
-        },
-      };
-    },
-  },
-  'DELETE /api/v1/agent-groups/{id}': {
-    action: 'deleted',
-    entityType: 'agent_group',
-    before: true,
-    after: false,
-    async prepare(f) {
-      const group = await f.group();
-      return { params: { id: group.id }, check: (e) => expect(e.before.name).toBe(group.name) };
-    },
-  },
-  'POST /api/v1/enrollment-tokens': {
-    action: 'created',
-    entityType: 'enrollment_token',
-    before: false,
-    after: true,
-    async prepare() {
-      return {
-        body: { name: 'audited enrollment' },
-        entityId: (reply) => reply.enrollment_token.id,
-        check: (e, reply) => {
-          expect(e.after.name).toBe('audited enrollment');
-          expect(JSON.stringify(e)).not.toContain(reply.secret);
-        },
-      };
-    },
-  },
-  'DELETE /api/v1/enrollment-tokens/{id}': {
-    action: 'status_changed',
-    entityType: 'enrollment_token',
-    before: true,
-    after: true,
-    async prepare(f) {
-      return {
-        params: { id: (await f.enrollmentToken()).enrollment_token.id },
-        check: (e) => {
-          expect(e.before.revoked_at).toBeNull();
-          expect(e.after.revoked_at).toEqual(expect.any(String));
-        },
-      };
-    },
-  },
-  'POST /api/v1/agent/register': {
-    action: 'created',
-    entityType: 'agent',
-    before: false,
-    after: true,
-    async prepare(f) {
-      const enrollment = await f.enrollmentToken();
-      return {
-        caller: null,
-        body: { enrollment_token: enrollment.secret, facts: facts({ hostname: 'audited-host' }) },
-        entityId: (reply) => reply.agent_id,
-        // The agent registers itself, into the organisation of the token.
-        outcome: (reply) => ({ actorType: 'agent', actorId: reply.agent_id }),
-        check: (e, reply) => {
-          expect(e.actor_label).toBe('audited-host');
-          expect(JSON.stringify(e)).not.toContain(enrollment.secret);
-          expect(JSON.stringify(e)).not.toContain(reply.agent_token);
-        },
-      };
-    },
-  },
-  'POST /api/v1/agents/{id}/jobs': {
-    action: 'created',
-    entityType: 'job',
-    before: false,
-    after: true,
-    async prepare(f) {
-      return {
-        params: { id: await f.agent() },
-        body: JOB,
-        entityId: (reply) => reply.id,
-        check: (e) => expect(e.after.command).toBe(JOB.command),
-      };
-    },
-  },
-  'POST /api/v1/jobs/{id}/cancel': {
-    action: 'status_changed',
-    entityType: 'job',
-    before: true,
-    after: true,
-    async prepare(f) {
-      return {
-        params: { id: (await f.job()).id },
-        check: (e) => {
-          expect(e.before.status).toBe('queued');
-          expect(e.after.status).toBe('canceled');
-        },
-      };
-    },
-  },
-  'POST /api/v1/runs': {
-    action: 'created',
-    entityType: 'run',
-    before: false,
-    after: true,
-    async prepare(f) {
-      return {
-        body: { name: 'audited run', target: { agent_ids: [await f.agent()] }, job: JOB },
-        entityId: (reply) => reply.id,
-      };
-    },
-  },
-  'POST /api/v1/runs/{id}/cancel': {
-    action: 'status_changed',
-    entityType: 'run',
-    before: true,
-    after: true,
-    async prepare(f) {
-      return {
-        params: { id: (await f.run()).id },
-        check: (e) => {
-          expect(e.before.status).toBe('running');
-          expect(e.after.status).toBe('canceled');
-        },
-      };
-    },
-  },
+  })),
+  'DELETE /api/v1/enrollment-tokens/{id}': moved('status_changed', 'enrollment_token', {
+    of: async (f) => (await f.enrollmentToken()).enrollment_token.id,
+    field: 'revoked_at',
+    from: null,
+    to: expect.any(String),
+  }),
+  'POST /api/v1/agent/register': created('agent', async (f) => {
+    const enrollment = await f.enrollmentToken();
+    return {
+      caller: null,
+      body: { enrollment_token: enrollment.secret, facts: facts({ hostname: 'audited-host' }) },
+      entityId: (reply) => reply.agent_id,
+      // The agent registers itself, into the organisation of the token.
+      outcome: (reply) => ({ actorType: 'agent', actorId: reply.agent_id }),
+      check: (e, reply) => {
+        expect(e.actor_label).toBe('audited-host');
+        expect(JSON.stringify(e)).not.toContain(enrollment.secret);
+        expect(JSON.stringify(e)).not.toContain(reply.agent_token);
+      },
+    };
+  }),
+  'POST /api/v1/agents/{id}/jobs': created('job', async (f) => ({
+    params: { id: await f.agent() },
+    body: JOB,
+    check: (e) => expect(e.after.command).toBe(JOB.command),
+  })),
+  'POST /api/v1/jobs/{id}/cancel': moved('status_changed', 'job', {
+    of: async (f) => (await f.job()).id,
+    field: 'status',
+    from: 'queued',
+    to: 'canceled',
+  }),
+  'POST /api/v1/runs': created('run', async (f) => ({
+    body: { name: 'audited run', target: { agent_ids: [await f.agent()] }, job: JOB },
+  })),
+  'POST /api/v1/runs/{id}/cancel': moved('status_changed', 'run', {
+    of: async (f) => (await f.run()).id,
+    field: 'status',
+    from: 'running',
+    to: 'canceled',
+  }),
 };

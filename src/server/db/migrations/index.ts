@@ -6,6 +6,8 @@ import * as m0004 from './0004_profiles.js';
 import * as m0005 from './0005_schedules.js';
 import * as m0006 from './0006_job_claim_index.js';
 import * as m0007 from './0007_secret_env.js';
+import * as m0008 from './0008_job_states.js';
+import * as m0009 from './0009_max_attempts.js';
 
 /** Listed statically so the same migrations run from source and from the built package. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +18,8 @@ const migrations: Record<string, Migration> = {
   '0005_schedules': m0005,
   '0006_job_claim_index': m0006,
   '0007_secret_env': m0007,
+  '0008_job_states': m0008,
+  '0009_max_attempts': m0009,
 };
 
 export const migrationProvider: MigrationProvider = {

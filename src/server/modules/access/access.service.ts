@@ -7,6 +7,7 @@ import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
 import type { ApiKeysService } from '../apikeys/apikeys.service.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { authRepo } from '../auth/auth.repo.js';
+import type { PrincipalChanges } from '../auth/principal-cache.js';
 import { accessRepo, type MemberRow, type RoleRow } from './access.repo.js';
 import type { RequestContext } from './context.js';
 import { invitesRepo, type InviteRow } from './invites.repo.js';
@@ -44,6 +45,11 @@ function isOwnerRole(role: RoleRow): boolean {
 
 function roleNameTaken(name: string): AppError {
   return new AppError('conflict', `a role named "${name}" exists`);
+}
+
+/** Members of an organisation, for the system summary. */
+export function countMembers(db: Executor, orgId: string): Promise<number> {
+  return accessRepo.countMembers(db, orgId);
 }
 
 export function rolePermissions(role: Pick<RoleRow, 'name' | 'builtin' | 'permissions'>): PermissionSet {
@@ -100,6 +106,7 @@ export class AccessService {
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #apiKeys: Pick<ApiKeysService, 'revokeCreatedBy'>;
+  readonly #principals: PrincipalChanges;
   readonly #inviteTtlMs: number;
 
   constructor(deps: {
@@ -107,12 +114,14 @@ export class AccessService {
     clock: Clock;
     audit: AuditLog;
     apiKeys: Pick<ApiKeysService, 'revokeCreatedBy'>;
+    principals: PrincipalChanges;
     inviteTtlMs?: number;
   }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#apiKeys = deps.apiKeys;
+    this.#principals = deps.principals;
     this.#inviteTtlMs = deps.inviteTtlMs ?? 7 * DAY_MS;
   }
 
@@ -160,7 +169,7 @@ export class AccessService {
     id: string,
     input: { name?: string; description?: string; permissions?: string[] },
   ): Promise<RoleView> {
-    return inTransaction(this.#db, async (trx) => {
+    const updated = await inTransaction(this.#db, async (trx) => {
       const before = await this.#role(trx, ctx.orgId, id);
       if (before.builtin === 1) throw new AppError('conflict', 'built-in roles cannot be changed');
       const after: RoleRow = { ...before, updated_at: this.#clock.now().toISOString() };
@@ -191,6 +200,9 @@ export class AccessService {
       });
       return roleView(after);
     });
+    // Members and keys holding the role: any principal of the organisation may.
+    await this.#principals.changed({ orgId: ctx.orgId });
+    return updated;
   }
 
   async deleteRole(ctx: RequestContext, id: string): Promise<void> {
@@ -245,7 +257,7 @@ export class AccessService {
   /** Replaces a member's roles: each one granted must be assignable, each one taken revocable. */
   async setMemberRoles(ctx: RequestContext, userId: string, roleIds: string[]): Promise<RoleView[]> {
     const wanted = [...new Set(roleIds)];
-    return inTransaction(this.#db, async (trx) => {
+    const granted = await inTransaction(this.#db, async (trx) => {
       const { view: before, roles: held } = await this.#member(trx, ctx.orgId, userId);
       const roles = await accessRepo.getRolesByIds(trx, ctx.orgId, wanted);
       if (roles.length !== wanted.length) {
@@ -272,6 +284,9 @@ export class AccessService {
       });
       return roles.map(roleView);
     });
+    // The member's sessions here, and the keys they created here (a key acts within its creator's roles).
+    await this.#principals.changed({ orgId: ctx.orgId, userId });
+    return granted;
   }
 
   /** Removes a member and every credential they hold here: sessions and API keys, in one transaction. */
@@ -291,6 +306,7 @@ export class AccessService {
         before,
       });
     });
+    await this.#principals.changed({ orgId: ctx.orgId, userId });
   }
 
   async createInvite(

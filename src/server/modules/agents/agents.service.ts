@@ -19,6 +19,8 @@ export const MACHINE_KEY_PREFIX = 'fpm';
 /** What deleting an agent needs from the jobs module: an uninstall job, queued in the same transaction. */
 export interface AgentUninstaller {
   enqueueUninstall(trx: Executor, scope: AuditScope, agent: AgentRow, reason: string): Promise<void>;
+  /** A deleted agent that registers again keeps its machine: its pending uninstall is canceled. */
+  cancelUninstalls(trx: Executor, agentId: string, now: string): Promise<void>;
 }
 
 export interface AgentView {
@@ -60,6 +62,33 @@ function statusOf(status: string): AgentStatus {
 }
 
 /** The public face of an agent: never its token or key hashes, nor its fingerprint. */
+/** Agents by state, for the system summary. */
+export function countAgents(db: Executor, orgId: string) {
+  return agentsRepo.countByState(db, orgId);
+}
+
+/** Assigns a profile to an agent (a group's auto profile on enrollment), audited. */
+export async function assignProfile(
+  trx: Executor,
+  audit: AuditLog,
+  change: {
+    scope: AuditScope;
+    agent: Pick<AgentRow, 'org_id' | 'id' | 'profile_id'>;
+    profileId: string;
+    now: string;
+  },
+): Promise<void> {
+  const { scope, agent, profileId, now } = change;
+  await agentsRepo.update(trx, agent.org_id, agent.id, { profile_id: profileId, updated_at: now });
+  await audit.record(trx, scope, {
+    action: 'modified',
+    entityType: 'agent',
+    entityId: agent.id,
+    before: { profile_id: agent.profile_id },
+    after: { profile_id: profileId },
+  });
+}
+
 export function agentView(row: AgentRow): AgentView {
   return {
     id: row.id,
@@ -251,8 +280,9 @@ export class AgentsService {
   }
 
   /**
-   * Soft delete: the row and its token stay, so the agent hears 410 and uninstalls itself;
-   * an uninstall job is queued in the same transaction. Registering again revives it.
+   * Soft delete: the row and its token stay, so the agent hears 410 (its open socket is closed
+   * with 4410) and uninstalls itself; an uninstall job is queued in the same transaction, the
+   * record of that order. Registering again revives it.
    */
   async remove(ctx: RequestContext, id: string, reason: string): Promise<void> {
     const deleted = await inTransaction(this.#db, async (trx) => {
@@ -271,6 +301,11 @@ export class AgentsService {
       return after;
     });
     this.#bus.publish({ type: 'agent.deleted', org_id: deleted.org_id, agent_id: deleted.id, reason });
+  }
+
+  /** Whether a node holds the agents' sockets; connecting also marks them online and seen. */
+  async setConnected(ids: readonly string[], connected: boolean): Promise<void> {
+    await agentsRepo.setConnected(this.#db, ids, connected, this.#clock.now().toISOString());
   }
 
   /** Facts reported on reconnect (interpreters installed since, an OS upgrade); the fingerprint stays. */

@@ -8,6 +8,7 @@ import { accessRepo } from '../access/access.repo.js';
 import { assertAssignable, rolePermissions } from '../access/access.service.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
+import type { PrincipalChanges } from '../auth/principal-cache.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import { apiKeysRepo, type ApiKeyRow } from './apikeys.repo.js';
 
@@ -41,17 +42,30 @@ function view(row: ApiKeyRow): ApiKeyView {
   };
 }
 
+/** Keys neither revoked nor expired, for the system summary. */
+export function countActiveKeys(db: Executor, orgId: string): Promise<number> {
+  return apiKeysRepo.countActive(db, orgId);
+}
+
 export class ApiKeysService {
   readonly #db: Executor;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #settings: SettingsService;
+  readonly #principals: PrincipalChanges;
 
-  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; settings: SettingsService }) {
+  constructor(deps: {
+    db: Executor;
+    clock: Clock;
+    audit: AuditLog;
+    settings: SettingsService;
+    principals: PrincipalChanges;
+  }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#settings = deps.settings;
+    this.#principals = deps.principals;
   }
 
   async create(
@@ -151,5 +165,6 @@ export class ApiKeysService {
         after: view({ ...before, revoked_at: now }),
       });
     });
+    await this.#principals.changed({ apiKeyId: id });
   }
 }

@@ -16,6 +16,7 @@ import { orgView, type OrgsService, type OrgView } from '../orgs/orgs.service.js
 import type { SettingsService } from '../settings/settings.service.js';
 import { authRepo, type UserRow } from './auth.repo.js';
 import { hashPassword, verifyDecoy, verifyPassword } from './passwords.js';
+import type { PrincipalChanges } from './principal-cache.js';
 import type { AccessTokens } from './tokens.js';
 
 export interface UserView {
@@ -78,6 +79,7 @@ export class AuthService {
   readonly #logger: Logger;
   readonly #refreshTtlMs: number;
   readonly #resetTtlMs: number;
+  readonly #principals: PrincipalChanges;
 
   constructor(deps: {
     db: Executor;
@@ -90,6 +92,7 @@ export class AuthService {
     logger: Logger;
     refreshTtlMs: number;
     resetTtlMs: number;
+    principals: PrincipalChanges;
   }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
@@ -101,6 +104,7 @@ export class AuthService {
     this.#logger = deps.logger;
     this.#refreshTtlMs = deps.refreshTtlMs;
     this.#resetTtlMs = deps.resetTtlMs;
+    this.#principals = deps.principals;
   }
 
   async signup(meta: RequestMeta, input: SignupInput): Promise<LoginResult> {
@@ -194,6 +198,7 @@ export class AuthService {
           after: { revoked: true, reason: 'refresh token reuse' },
         });
       });
+      await this.#principals.changed({ sessionId: token.session_id });
       this.#logger.warn(
         { sessionId: token.session_id, userId: user.id },
         'refresh token reused: session revoked',
@@ -211,6 +216,7 @@ export class AuthService {
       await authRepo.revokeSession(trx, sessionId, 'logout', this.#clock.now().toISOString());
       await this.#audit.record(trx, ctx, { action: 'logout', entityType: 'session', entityId: sessionId });
     });
+    await this.#principals.changed({ sessionId });
   }
 
   async switchOrg(ctx: RequestContext, orgId: string): Promise<LoginResult> {
@@ -262,6 +268,7 @@ export class AuthService {
         after: { password: 'changed' },
       });
     });
+    await this.#principals.changed({ userId: user.id });
   }
 
   /** Always succeeds from the caller's view, so it cannot be used to find out which emails exist. */
@@ -319,6 +326,7 @@ export class AuthService {
         { action: 'modified', entityType: 'user', entityId: user.id, after: { password: 'reset' } },
       );
     });
+    await this.#principals.changed({ userId: user.id });
   }
 
   /** For `fleetplane admin create` and first start: a user who owns the primary organisation. */

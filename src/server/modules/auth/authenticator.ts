@@ -6,7 +6,8 @@ import type { Principal } from '../access/context.js';
 import { apiKeysRepo } from '../apikeys/apikeys.repo.js';
 import { API_KEY_PREFIX } from '../apikeys/apikeys.service.js';
 import { authRepo } from './auth.repo.js';
-import type { AccessTokens } from './tokens.js';
+import type { PrincipalCache } from './principal-cache.js';
+import type { AccessClaims, AccessTokens } from './tokens.js';
 
 /** How often an API key's last-used time is written: once a minute is enough, and keeps reads cheap. */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -28,16 +29,22 @@ function grantsOf<R>(
   });
 }
 
-/** Turns a credential (access token or API key) into a principal, or null when it is not valid now. */
+/**
+ * Turns a credential (access token or API key) into a principal, or null when it is not valid now.
+ * Principals found are kept in the node's cache (principal-cache.ts) until a change affecting
+ * them is heard; credentials found invalid are looked up again each time, so they fill nothing.
+ */
 export class Authenticator {
   readonly #db: Executor;
   readonly #clock: Clock;
   readonly #tokens: AccessTokens;
+  readonly #cache: PrincipalCache;
 
-  constructor(deps: { db: Executor; clock: Clock; tokens: AccessTokens }) {
+  constructor(deps: { db: Executor; clock: Clock; tokens: AccessTokens; cache: PrincipalCache }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#tokens = deps.tokens;
+    this.#cache = deps.cache;
   }
 
   async authenticate(credential: string): Promise<Principal | null> {
@@ -49,6 +56,18 @@ export class Authenticator {
   async #fromAccessToken(token: string): Promise<Principal | null> {
     const claims = await this.#tokens.verify(token);
     if (!claims) return null;
+    const key = `session:${claims.sessionId}`;
+    const cached = this.#cache.get(key)?.principal;
+    if (cached && cached.userId === claims.userId && cached.orgId === claims.orgId) return cached;
+    const generation = this.#cache.generation;
+    const found = await this.#sessionPrincipal(claims);
+    if (found) this.#cache.set(key, generation, { ...found, lastUsedAtMs: null });
+    return found?.principal ?? null;
+  }
+
+  async #sessionPrincipal(
+    claims: AccessClaims,
+  ): Promise<{ principal: Principal; notAfterMs: number } | null> {
     const rows = await authRepo.sessionPrincipal(this.#db, claims.sessionId);
     const first = rows[0];
     const now = this.#clock.now().toISOString();
@@ -62,19 +81,43 @@ export class Authenticator {
     // A session outlives a membership only until the member is removed: no roles, no access.
     if (roles.length === 0) return null;
     return {
-      orgId: first.org_id,
-      actor: { type: 'user', id: first.user_id, label: first.email },
-      userId: first.user_id,
-      sessionId: first.session_id,
-      permissions: PermissionSet.fromRoles(roles),
+      principal: {
+        orgId: first.org_id,
+        actor: { type: 'user', id: first.user_id, label: first.email },
+        userId: first.user_id,
+        sessionId: first.session_id,
+        permissions: PermissionSet.fromRoles(roles),
+      },
+      notAfterMs: Date.parse(first.expires_at),
     };
   }
 
-  /** A key acts on behalf of its creator: its role's permissions, cut to what the creator holds now. */
-  async #fromApiKey(key: string): Promise<Principal | null> {
-    const rows = await apiKeysRepo.principalByHash(this.#db, sha256(key));
-    const row = rows[0];
+  async #fromApiKey(secret: string): Promise<Principal | null> {
+    const hash = sha256(secret);
+    const key = `api_key:${hash}`;
     const now = this.#clock.now();
+    const cached = this.#cache.get(key);
+    const keyId = cached?.principal.actor.id;
+    if (cached && keyId) {
+      if (cached.lastUsedAtMs === null || now.getTime() - cached.lastUsedAtMs > TOUCH_INTERVAL_MS) {
+        await apiKeysRepo.touch(this.#db, keyId, now.toISOString());
+        this.#cache.touched(key, now.getTime());
+      }
+      return cached.principal;
+    }
+    const generation = this.#cache.generation;
+    const found = await this.#keyPrincipal(hash, now);
+    if (found) this.#cache.set(key, generation, found);
+    return found?.principal ?? null;
+  }
+
+  /** A key acts on behalf of its creator: its role's permissions, cut to what the creator holds now. */
+  async #keyPrincipal(
+    hash: string,
+    now: Date,
+  ): Promise<{ principal: Principal; lastUsedAtMs: number; notAfterMs: number | null } | null> {
+    const rows = await apiKeysRepo.principalByHash(this.#db, hash);
+    const row = rows[0];
     if (!row || row.revoked_at || row.creator_disabled_at) return null;
     if (row.expires_at && row.expires_at <= now.toISOString()) return null;
     const creatorRoles = grantsOf(rows, (r) => ({
@@ -84,8 +127,10 @@ export class Authenticator {
     }));
     // Removing a member revokes their keys; a creator with no roles here acts for nobody in any case.
     if (creatorRoles.length === 0) return null;
-    if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > TOUCH_INTERVAL_MS) {
+    let lastUsedAtMs = row.last_used_at ? Date.parse(row.last_used_at) : null;
+    if (lastUsedAtMs === null || now.getTime() - lastUsedAtMs > TOUCH_INTERVAL_MS) {
       await apiKeysRepo.touch(this.#db, row.id, now.toISOString());
+      lastUsedAtMs = now.getTime();
     }
     const keyRole = PermissionSet.fromRoles([
       {
@@ -95,11 +140,15 @@ export class Authenticator {
       },
     ]);
     return {
-      orgId: row.org_id,
-      actor: { type: 'api_key', id: row.id, label: row.name },
-      userId: row.created_by,
-      sessionId: null,
-      permissions: keyRole.intersect(PermissionSet.fromRoles(creatorRoles)),
+      principal: {
+        orgId: row.org_id,
+        actor: { type: 'api_key', id: row.id, label: row.name },
+        userId: row.created_by,
+        sessionId: null,
+        permissions: keyRole.intersect(PermissionSet.fromRoles(creatorRoles)),
+      },
+      lastUsedAtMs,
+      notAfterMs: row.expires_at ? Date.parse(row.expires_at) : null,
     };
   }
 }

@@ -7,9 +7,8 @@ import { newId } from '../../lib/ids.js';
 import type { EventBus } from '../../realtime/events.js';
 import type { RequestMeta } from '../access/context.js';
 import { agentsRepo, type AgentRow } from '../agents/agents.repo.js';
-import { agentView, factColumns } from '../agents/agents.service.js';
+import { agentView, factColumns, type AgentUninstaller } from '../agents/agents.service.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import { jobsRepo } from '../execution/jobs.repo.js';
 import { enrollmentRepo } from './enrollment.repo.js';
 import { tokenStatus } from './enrollment.service.js';
 
@@ -43,12 +42,15 @@ export class RegistrationService {
   readonly #heartbeatIntervalMs: number;
   readonly #onEnrolled: EnrolledHook | undefined;
 
+  readonly #uninstaller: Pick<AgentUninstaller, 'cancelUninstalls'>;
+
   constructor(deps: {
     db: Executor;
     clock: Clock;
     audit: AuditLog;
     bus: EventBus;
     heartbeatIntervalMs: number;
+    uninstaller: Pick<AgentUninstaller, 'cancelUninstalls'>;
     onEnrolled?: EnrolledHook;
   }) {
     this.#db = deps.db;
@@ -57,13 +59,14 @@ export class RegistrationService {
     this.#bus = deps.bus;
     this.#heartbeatIntervalMs = deps.heartbeatIntervalMs;
     this.#onEnrolled = deps.onEnrolled;
+    this.#uninstaller = deps.uninstaller;
   }
 
   async register(input: RegisterRequest, meta: RequestMeta): Promise<RegisterResponse> {
     if (input.enrollment_token !== undefined && input.machine_key !== undefined)
       throw new AppError('bad_request', 'send an enrollment token or a machine key, not both');
     const agentToken = newSecret(AGENT_TOKEN_PREFIX);
-    const { agent, first } = await inTransaction(this.#db, async (trx) => {
+    const { agent, first, replaced } = await inTransaction(this.#db, async (trx) => {
       const now = this.#clock.now();
       const claim =
         input.enrollment_token !== undefined
@@ -77,8 +80,12 @@ export class RegistrationService {
       return {
         agent: await this.#apply(trx, claim, input.facts, agentToken, meta, now.toISOString()),
         first,
+        replaced: Boolean(claim.existing?.token_hash),
       };
     });
+    // a socket still open with the old token is closed (4401): that token no longer works
+    if (replaced)
+      this.#bus.publish({ type: 'agent.token_replaced', org_id: agent.org_id, agent_id: agent.id });
     this.#bus.publish({
       type: 'agent.status',
       org_id: agent.org_id,
@@ -149,7 +156,7 @@ export class RegistrationService {
     if (before) {
       const after: AgentRow = { ...before, ...live, deleted_at: null, delete_reason: null };
       await agentsRepo.register(trx, id, { ...live, deleted_at: null, delete_reason: null });
-      if (before.deleted_at) await jobsRepo.cancelLiveUninstalls(trx, id, now);
+      if (before.deleted_at) await this.#uninstaller.cancelUninstalls(trx, id, now);
       await this.#audit.record(trx, scope, {
         action: 'status_changed',
         entityType: 'agent',

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
+import { isFinal, jobTransitions, statusesLeadingTo, type JobStatus } from '../../../protocol/jobs.js';
 import type { Executor } from '../../db/executor.js';
 import type { JobOutputTable, JobsTable } from '../../db/schema.js';
 import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
+import { jobsBatchRepo } from './jobs.batch.repo.js';
 
 export type JobRow = JobsTable;
 export type OutputRow = JobOutputTable;
@@ -9,19 +11,23 @@ export type OutputRow = JobOutputTable;
 export interface JobFilter {
   agentId?: string;
   runId?: string;
-  status?: string;
+  status?: JobStatus;
 }
 
 const LIVE = ['dispatched', 'running'] as const;
+export type LiveStatus = (typeof LIVE)[number];
+
+/** Where a write moves jobs to `to`: the statuses it may move them from (see `statusesLeadingTo`). */
+function movingTo(to: JobStatus, among?: readonly JobStatus[]): JobStatus[] {
+  return statusesLeadingTo(jobTransitions, to, among);
+}
 
 export const jobsRepo = {
+  /** Jobs start queued, or already final when they record a step that will not run. */
   async insert(db: Executor, jobs: JobRow[]): Promise<void> {
-    // About 35 parameters a row: 500 rows stay under both dialects' parameter limits.
-    for (let i = 0; i < jobs.length; i += 500)
-      await db
-        .insertInto('jobs')
-        .values(jobs.slice(i, i + 500))
-        .execute();
+    const born = jobs.find((job) => job.status !== 'queued' && !isFinal(job.status));
+    if (born) throw new Error(`a job cannot be written ${born.status}`);
+    await jobsBatchRepo.insert(db, jobs);
   },
 
   get(db: Executor, orgId: string, id: string): Promise<JobRow | undefined> {
@@ -64,7 +70,7 @@ export const jobsRepo = {
       .selectFrom('jobs')
       .select('id')
       .where('agent_id', '=', input.agentId)
-      .where('status', '=', 'queued')
+      .where('status', 'in', movingTo('dispatched', ['queued']))
       .where('admitted', '=', 1)
       .orderBy('id')
       .limit(input.limit);
@@ -81,45 +87,140 @@ export const jobsRepo = {
         updated_at: input.now,
       }))
       .where('id', 'in', ids)
-      .where('status', '=', 'queued')
+      .where('status', 'in', movingTo('dispatched', ['queued']))
       .returningAll()
       .execute();
   },
 
-  /** Moves a job between states only from the states given; false when another writer got there first. */
+  /**
+   * Moves one job to `to` from any status `jobTransitions` allows, or only from `seen` (the status
+   * the caller read, itself checked against the table), so a job that moved meanwhile is left
+   * alone. False when the job is in none of them: another writer got there first, or the move is
+   * not allowed (a final job never moves again).
+   */
   async transition(
     db: Executor,
     id: string,
-    from: readonly string[],
-    changes: Partial<Omit<JobRow, 'id' | 'org_id' | 'agent_id'>>,
+    to: JobStatus,
+    changes: Partial<Omit<JobRow, 'id' | 'org_id' | 'agent_id' | 'status'>>,
+    seen?: JobStatus,
   ): Promise<boolean> {
     const result = await db
       .updateTable('jobs')
-      .set(changes)
+      .set({ ...changes, status: to })
       .where('id', '=', id)
-      .where('status', 'in', from)
+      .where('status', 'in', movingTo(to, seen === undefined ? undefined : [seen]))
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   },
 
-  renewLeases(db: Executor, agentIds: readonly string[], leaseExpiresAt: string): Promise<unknown> {
+  /** Asks the agent of a leased job to stop it; the status stays until the agent reports. */
+  async requestCancel(db: Executor, id: string, seen: LiveStatus, now: string): Promise<boolean> {
+    const result = await db
+      .updateTable('jobs')
+      .set({ cancel_requested_at: now, updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', seen)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+
+  /**
+   * Extends the live leases of these agents. With row locks (PostgreSQL) a row another statement
+   * holds is skipped, not waited for: the batched writes of the agents' events lock many rows
+   * at once, and two statements waiting on each other's rows would deadlock. A skipped lease is
+   * renewed by the next flush, well before it lapses (a lease outlasts three heartbeats).
+   */
+  renewLeases(
+    db: Executor,
+    agentIds: readonly string[],
+    leaseExpiresAt: string,
+    skipLocked: boolean,
+  ): Promise<unknown> {
     if (agentIds.length === 0) return Promise.resolve();
+    let live = db
+      .selectFrom('jobs')
+      .select('id')
+      .where('agent_id', 'in', agentIds)
+      .where('status', 'in', LIVE);
+    if (skipLocked) live = live.forUpdate().skipLocked();
+    return db.updateTable('jobs').set({ lease_expires_at: leaseExpiresAt }).where('id', 'in', live).execute();
+  },
+
+  /** Pushes every live lease that ends sooner out to `until`, in one statement. */
+  extendLiveLeases(db: Executor, until: string): Promise<unknown> {
     return db
       .updateTable('jobs')
-      .set({ lease_expires_at: leaseExpiresAt })
-      .where('agent_id', 'in', agentIds)
+      .set({ lease_expires_at: until })
       .where('status', 'in', LIVE)
+      .where('lease_expires_at', '<', until)
       .execute();
   },
 
-  expiredLeases(db: Executor, now: string, limit: number): Promise<JobRow[]> {
+  /**
+   * Lapsed leases sent back to the queue, in one statement: a job never started (dispatched, not
+   * acknowledged) while it has deliveries left (`max_attempts + extraDeliveries`), and a started
+   * one only when it may be retried (max_attempts > 1 and attempts left). A job with a cancel
+   * pending, and an uninstall order, never go back.
+   */
+  requeueLapsed(db: Executor, input: { now: string; extraDeliveries: number }): Promise<JobRow[]> {
     return db
-      .selectFrom('jobs')
-      .selectAll()
-      .where('status', 'in', LIVE)
+      .updateTable('jobs')
+      .set({ status: 'queued', lease_expires_at: null, updated_at: input.now })
+      .where('status', 'in', movingTo('queued', LIVE))
+      .where('lease_expires_at', '<', input.now)
+      .where('cancel_requested_at', 'is', null)
+      .where('kind', '!=', 'agent_uninstall')
+      .where((eb) =>
+        eb.or([
+          eb.and([
+            eb('status', '=', 'dispatched'),
+            eb('attempt', '<', eb('max_attempts', '+', input.extraDeliveries)),
+          ]),
+          eb.and([
+            eb('status', '=', 'running'),
+            eb('max_attempts', '>', 1),
+            eb('attempt', '<', eb.ref('max_attempts')),
+          ]),
+        ]),
+      )
+      .returningAll()
+      .execute();
+  },
+
+  /**
+   * Lapsed leases that were not requeued, ended in one statement: `lost`, or `canceled` when a
+   * cancel was pending (the agent never confirmed it). The error says which case it was.
+   */
+  endLapsed(db: Executor, now: string): Promise<JobRow[]> {
+    // both moves, to lost and to canceled, must be allowed from every live status
+    const from = movingTo('lost', movingTo('canceled', LIVE));
+    return db
+      .updateTable('jobs')
+      .set((eb) => ({
+        status: eb
+          .case()
+          .when('cancel_requested_at', 'is not', null)
+          .then<JobStatus>('canceled')
+          .else<JobStatus>('lost')
+          .end(),
+        error: eb
+          .case()
+          .when('cancel_requested_at', 'is not', null)
+          .then('canceled; the agent did not confirm')
+          .when(eb.and([eb('status', '=', 'running'), eb('max_attempts', '>', 1)]))
+          .then('the agent stopped answering while the job was running, on its last attempt')
+          .when('status', '=', 'running')
+          .then('the agent stopped answering while the job was running; not run again (max_attempts 1)')
+          .else('the agent stopped answering before it started the job, too many times')
+          .end(),
+        finished_at: now,
+        lease_expires_at: null,
+        updated_at: now,
+      }))
+      .where('status', 'in', from)
       .where('lease_expires_at', '<', now)
-      .orderBy('lease_expires_at')
-      .limit(limit)
+      .returningAll()
       .execute();
   },
 
@@ -134,7 +235,7 @@ export const jobsRepo = {
       .updateTable('jobs')
       .set({ status: 'queued', lease_expires_at: null, updated_at: now })
       .where('agent_id', '=', agentId)
-      .where('status', '=', 'dispatched');
+      .where('status', 'in', movingTo('queued', ['dispatched']));
     if (heldIds.length > 0) q = q.where('id', 'not in', heldIds);
     return q.returningAll().execute();
   },
@@ -148,15 +249,22 @@ export const jobsRepo = {
     input: { agentId: string; heldIds: readonly string[]; now: string; leaseExpiresAt: string },
   ): Promise<JobRow[]> {
     if (input.heldIds.length === 0) return [];
+    // Back to dispatched, or to running once it had started: both moves must be allowed.
+    const from = movingTo('running', movingTo('dispatched', ['queued']));
     return db
       .updateTable('jobs')
       .set((eb) => ({
-        status: eb.case().when('started_at', 'is', null).then('dispatched').else('running').end(),
+        status: eb
+          .case()
+          .when('started_at', 'is', null)
+          .then<JobStatus>('dispatched')
+          .else<JobStatus>('running')
+          .end(),
         lease_expires_at: input.leaseExpiresAt,
         updated_at: input.now,
       }))
       .where('agent_id', '=', input.agentId)
-      .where('status', '=', 'queued')
+      .where('status', 'in', from)
       .where('attempt', '>', 0)
       .where('id', 'in', input.heldIds)
       .returningAll()
@@ -176,7 +284,7 @@ export const jobsRepo = {
       })
       .where('agent_id', '=', agentId)
       .where('kind', '=', 'agent_uninstall')
-      .where('status', 'in', ['queued', ...LIVE])
+      .where('status', 'in', movingTo('canceled', ['queued', ...LIVE]))
       .execute();
   },
 
@@ -239,5 +347,27 @@ export const jobsRepo = {
       .groupBy('status')
       .execute();
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  },
+
+  /** countByStatus of each run, in one grouped statement for a page of runs; a run without jobs is missing. */
+  async countByStatusOfRuns(
+    db: Executor,
+    runIds: readonly string[],
+  ): Promise<Map<string, Record<string, number>>> {
+    const counts = new Map<string, Record<string, number>>();
+    if (runIds.length === 0) return counts;
+    const rows = await db
+      .selectFrom('jobs')
+      .select(['run_id', 'status', sql<number>`count(*)`.as('n')])
+      .where('run_id', 'in', runIds)
+      .groupBy(['run_id', 'status'])
+      .execute();
+    for (const row of rows) {
+      if (row.run_id === null) continue;
+      const byStatus = counts.get(row.run_id) ?? {};
+      byStatus[row.status] = Number(row.n);
+      counts.set(row.run_id, byStatus);
+    }
+    return counts;
   },
 };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { isFinal, type JobStatus } from '../../../protocol/jobs.js';
+import { isFinal } from '../../../protocol/jobs.js';
 import { contextOf } from '../../http/context.js';
 import { IdParams } from '../../http/schemas.js';
 import { PageOf, PageQuery, mapPage, pageParams } from '../../lib/pagination.js';
@@ -41,7 +41,7 @@ export function jobView(job: JobRow) {
     cwd: job.cwd,
     run_as: job.run_as,
     timeout_seconds: job.timeout_seconds,
-    status: job.status as JobStatus,
+    status: job.status,
     attempt: job.attempt,
     max_attempts: job.max_attempts,
     exit_code: job.exit_code,

@@ -36,6 +36,16 @@ export const MaskedSecretEnv = Type.Record(Type.String(), Type.String(), {
   description: 'Secret environment variables by name; every value reads `********`',
 });
 
+/** A job's, script's or task's `max_attempts`. */
+export const MaxAttempts = Type.Integer({
+  minimum: 1,
+  maximum: 20,
+  description:
+    'How many times the job may start. 1 (the default, from the jobs settings) runs it at most ' +
+    'once: if its agent vanishes while running it, it ends `lost` and is not run again. Above 1, ' +
+    'such a job is queued again until its attempts are used up: only for idempotent work',
+});
+
 export const JobCreateBody = Type.Object(
   {
     interpreter: Interpreter,
@@ -48,6 +58,7 @@ export const JobCreateBody = Type.Object(
       Type.String({ maxLength: 200, description: 'A note of the account the job should run as' }),
     ),
     target_os_type: Type.Optional(OsType),
+    max_attempts: Type.Optional(MaxAttempts),
   },
   { additionalProperties: false },
 );

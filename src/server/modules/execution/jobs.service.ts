@@ -1,10 +1,15 @@
-import type { JobEvent, JobSpec } from '../../../protocol/agent.js';
+import {
+  AGENT_RECONNECT_MAX_MS,
+  type EventAck,
+  type JobEvent,
+  type JobSpec,
+} from '../../../protocol/agent.js';
 import { isFinal, type Interpreter } from '../../../protocol/jobs.js';
 import type { DialectCaps } from '../../db/database.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import type { SecretBox } from '../../lib/crypto.js';
-import { AppError, notFound } from '../../lib/errors.js';
+import { AppError, assertNever, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Page, PageParams } from '../../lib/pagination.js';
@@ -14,6 +19,7 @@ import { agentsRepo, type AgentRow } from '../agents/agents.repo.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import type { EventBus } from '../../realtime/events.js';
+import { JobBatches } from './jobs.batch.js';
 import { jobsRepo, type JobFilter, type JobRow, type OutputRow } from './jobs.repo.js';
 import { resolveInterpreter } from './jobs.rules.js';
 
@@ -29,6 +35,8 @@ export interface JobInput {
   target_os_type?: string;
   script_id?: string;
   script_version?: number;
+  /** How many times the job may start (a lapsed lease after a start retries it); the jobs settings' default (1) when absent. */
+  max_attempts?: number;
 }
 
 export interface JobPlacement {
@@ -41,14 +49,33 @@ export interface JobPlacement {
 
 type FinalListener = (job: JobRow) => Promise<void>;
 
+/** What came of an agent's event; `message` says why a refused one was refused. */
+export type EventVerdict = Pick<EventAck, 'outcome' | 'message'>;
+/**
+ * A job handed out and never started is handed out again up to this many times beyond its
+ * max_attempts, then lost: an agent that dies each time it takes a job must not loop forever.
+ */
+const EXTRA_DELIVERIES = 5;
+
+/** Agents named per `agent.jobs_available` event: about 4 KB, within one NOTIFY payload. */
+const AGENTS_PER_ANNOUNCEMENT = 100;
+
+const APPLIED: EventVerdict = { outcome: 'applied' };
+const DUPLICATE: EventVerdict = { outcome: 'duplicate' };
+
+function changedMeanwhile(): AppError {
+  return new AppError('conflict', 'job changed meanwhile; try again');
+}
+
 function parseInterpreters(json: string): string[] {
   return JSON.parse(json) as string[];
 }
 
 /**
  * Jobs move queued → dispatched (leased to the agent) → running → a final state. The lease is
- * renewed by the agent's heartbeats; when it lapses the job is queued again until its attempts
- * run out, then it is `lost`. Results are applied once: a repeat is ignored, a contradiction is 409.
+ * renewed by the agent's heartbeats; when it lapses a job never started is queued again, and
+ * a started one is `lost` (at most once) unless its max_attempts allows a retry. Results are
+ * applied once: a repeat is a duplicate, a contradiction a conflict (both answered, not thrown).
  */
 export class JobsService {
   readonly #db: Executor;
@@ -60,6 +87,8 @@ export class JobsService {
   readonly #leaseMs: number;
   readonly #logger: Logger;
   readonly #box: SecretBox;
+  /** The agent paths' statements, shared by the calls of one turn of the event loop. */
+  readonly #batches: JobBatches;
   readonly #finalListeners: FinalListener[] = [];
 
   constructor(deps: {
@@ -82,6 +111,12 @@ export class JobsService {
     this.#leaseMs = deps.leaseMs;
     this.#logger = deps.logger;
     this.#box = deps.box;
+    this.#batches = new JobBatches({
+      db: deps.db,
+      clock: deps.clock,
+      caps: deps.caps,
+      leaseMs: deps.leaseMs,
+    });
   }
 
   /**
@@ -166,7 +201,7 @@ export class JobsService {
       status: 'queued',
       admitted: placement.admitted ? 1 : 0,
       attempt: 0,
-      max_attempts: defaults.max_attempts,
+      max_attempts: input.max_attempts ?? defaults.max_attempts,
       lease_expires_at: null,
       cancel_requested_at: null,
       deadline_at: placement.deadlineAt,
@@ -194,13 +229,23 @@ export class JobsService {
       'org_id' | 'agent_id' | 'id' | 'run_id' | 'status' | 'attempt' | 'exit_code' | 'admitted'
     >[],
   ): void {
-    const agents = new Map<string, string>();
+    const agentsByOrg = new Map<string, Set<string>>();
     for (const job of jobs) {
       this.#publishState(job);
-      if (job.admitted === 1) agents.set(job.agent_id, job.org_id);
+      if (job.admitted !== 1) continue;
+      const agents = agentsByOrg.get(job.org_id);
+      if (agents) agents.add(job.agent_id);
+      else agentsByOrg.set(job.org_id, new Set([job.agent_id]));
     }
-    for (const [agentId, orgId] of agents)
-      this.#bus.publish({ type: 'agent.jobs_available', org_id: orgId, agent_id: agentId });
+    for (const [orgId, agents] of agentsByOrg) {
+      const ids = [...agents];
+      for (let i = 0; i < ids.length; i += AGENTS_PER_ANNOUNCEMENT)
+        this.#bus.publish({
+          type: 'agent.jobs_available',
+          org_id: orgId,
+          agent_ids: ids.slice(i, i + AGENTS_PER_ANNOUNCEMENT),
+        });
+    }
   }
 
   async get(orgId: string, id: string): Promise<JobRow> {
@@ -250,14 +295,17 @@ export class JobsService {
     const job = await inTransaction(this.#db, async (trx) => {
       const before = await jobsRepo.get(trx, ctx.orgId, id);
       if (!before) throw notFound('job');
-      if (isFinal(before.status)) throw new AppError('conflict', `job is already ${before.status}`);
-      const changes =
-        before.status === 'queued'
-          ? { status: 'canceled', finished_at: now, error: 'canceled before it started', updated_at: now }
-          : { cancel_requested_at: now, updated_at: now };
-      if (!(await jobsRepo.transition(trx, id, [before.status], changes)))
-        throw new AppError('conflict', 'job changed meanwhile; try again');
-      const after = { ...before, ...changes };
+      const seen = before.status;
+      if (isFinal(seen)) throw new AppError('conflict', `job is already ${seen}`);
+      let after: JobRow;
+      if (seen === 'queued') {
+        const changes = { finished_at: now, error: 'canceled before it started', updated_at: now };
+        if (!(await jobsRepo.transition(trx, id, 'canceled', changes, seen))) throw changedMeanwhile();
+        after = { ...before, ...changes, status: 'canceled' };
+      } else {
+        if (!(await jobsRepo.requestCancel(trx, id, seen, now))) throw changedMeanwhile();
+        after = { ...before, cancel_requested_at: now, updated_at: now };
+      }
       await this.#audit.record(trx, ctx, {
         action: 'status_changed',
         entityType: 'job',
@@ -273,18 +321,9 @@ export class JobsService {
     return job;
   }
 
-  /** Leases waiting jobs to an agent and returns what it must run. */
-  async claim(agentId: string, limit = 100): Promise<JobSpec[]> {
-    const now = this.#clock.now();
-    const jobs = await inTransaction(this.#db, (trx) =>
-      jobsRepo.claimForAgent(trx, {
-        agentId,
-        limit,
-        now: now.toISOString(),
-        leaseExpiresAt: new Date(now.getTime() + this.#leaseMs).toISOString(),
-        skipLocked: this.#caps.skipLocked,
-      }),
-    );
+  /** Leases waiting jobs to an agent (up to 100) and returns what it must run. */
+  async claim(agentId: string): Promise<JobSpec[]> {
+    const jobs = await this.#batches.claim.add(agentId);
     for (const job of jobs) this.#publishState(job);
     return jobs.map((job) => this.#spec(job));
   }
@@ -317,15 +356,23 @@ export class JobsService {
       this.#db,
       agentIds,
       new Date(this.#clock.now().getTime() + this.#leaseMs).toISOString(),
+      this.#caps.skipLocked,
     );
   }
 
-  async applyEvent(agentId: string, event: JobEvent): Promise<void> {
-    const job = await jobsRepo.getForAgent(this.#db, agentId, event.job_id);
-    if (!job) throw notFound('job');
+  /**
+   * Applies one event of an agent's; what came of it is the answer, never an exception, so both
+   * transports tell the agent the same (see EventOutcome).
+   */
+  async applyEvent(agentId: string, event: JobEvent): Promise<EventVerdict> {
+    const job = await this.#batches.load.add({ agentId, id: event.job_id });
+    if (!job) return { outcome: 'impossible', message: 'this agent has no such job' };
     // An agent reports only on deliveries it was handed: attempt 0 was never dispatched.
     if (event.attempt < 1 || event.attempt > job.attempt)
-      throw new AppError('conflict', `job was never dispatched to this agent as attempt ${event.attempt}`);
+      return {
+        outcome: 'impossible',
+        message: `job was never dispatched to this agent as attempt ${event.attempt}`,
+      };
     switch (event.type) {
       case 'ack':
         return this.#applyAck(job, event.attempt);
@@ -338,35 +385,42 @@ export class JobsService {
           exit_code: event.exit_code === null ? null : event.exit_code | 0,
         });
       default:
-        throw new AppError('bad_request', 'unknown event');
+        return assertNever(event);
     }
   }
 
-  /** Jobs whose agent stopped renewing: queued again while attempts remain, else lost. */
+  /**
+   * A node starting: while no node ran, no agent could renew a lease, and a started job whose
+   * lease lapsed would end `lost` though its agent is still running it. Every live lease gets a
+   * full lease more, counted from when the agents have had time to reconnect.
+   */
+  extendLeasesAtStart(): Promise<unknown> {
+    const until = this.#clock.now().getTime() + AGENT_RECONNECT_MAX_MS + this.#leaseMs;
+    return jobsRepo.extendLiveLeases(this.#db, new Date(until).toISOString());
+  }
+
+  /**
+   * Jobs whose agent stopped renewing their lease, in two statements. One never started goes back
+   * to the queue (its delivery was lost); one started ends `lost` and is never run again, unless
+   * its max_attempts allows another attempt, since a command is not idempotent. A job with a
+   * cancel pending ends `canceled`.
+   */
   async sweepLeases(): Promise<number> {
     const now = this.#clock.now().toISOString();
-    const expired = await jobsRepo.expiredLeases(this.#db, now, 500);
-    for (const job of expired) {
-      const lost =
-        job.attempt >= job.max_attempts || job.cancel_requested_at !== null || job.kind === 'agent_uninstall';
-      const changes = lost
-        ? {
-            status: job.cancel_requested_at ? 'canceled' : 'lost',
-            finished_at: now,
-            lease_expires_at: null,
-            error: job.cancel_requested_at
-              ? 'canceled; the agent did not confirm'
-              : `agent stopped answering (attempt ${job.attempt} of ${job.max_attempts})`,
-            updated_at: now,
-          }
-        : { status: 'queued', lease_expires_at: null, updated_at: now };
-      if (!(await jobsRepo.transition(this.#db, job.id, ['dispatched', 'running'], changes))) continue;
-      const after = { ...job, ...changes };
-      this.#logger.warn({ jobId: job.id, agentId: job.agent_id, status: after.status }, 'job lease expired');
-      if (lost) await this.#finished(after);
-      else this.announce([after]);
-    }
-    return expired.length;
+    const requeued = await jobsRepo.requeueLapsed(this.#db, { now, extraDeliveries: EXTRA_DELIVERIES });
+    const ended = await jobsRepo.endLapsed(this.#db, now);
+    if (requeued.length + ended.length > 0)
+      this.#logger.warn(
+        {
+          requeued: requeued.length,
+          ended: ended.length,
+          jobIds: [...requeued, ...ended].slice(0, 20).map((job) => job.id),
+        },
+        'job leases expired',
+      );
+    this.announce(requeued);
+    for (const job of ended) await this.#finished(job);
+    return requeued.length + ended.length;
   }
 
   async enqueueUninstall(trx: Executor, scope: AuditScope, agent: AgentRow, reason: string): Promise<void> {
@@ -397,72 +451,82 @@ export class JobsService {
     );
   }
 
-  /** A deleted agent was told with 410: its uninstall order counts as delivered. */
-  async markUninstallDelivered(agentId: string): Promise<void> {
+  /** A revived agent must not carry out the uninstall queued when it was deleted. */
+  async cancelUninstalls(trx: Executor, agentId: string, now: string): Promise<void> {
+    await jobsRepo.cancelLiveUninstalls(trx, agentId, now);
+  }
+
+  /**
+   * A deleted agent was told so (`how`: a 410 answer, or its socket closed with 4410), which is
+   * its order to uninstall: its uninstall job counts as delivered.
+   */
+  async markUninstallDelivered(agentId: string, how: string): Promise<void> {
     const now = this.#clock.now().toISOString();
     const pending = await jobsRepo.liveUninstalls(this.#db, agentId);
     for (const job of pending) {
       const changes = {
-        status: 'succeeded',
         finished_at: now,
-        error: 'delivered as 410 Gone',
+        error: `delivered as ${how}`,
         lease_expires_at: null,
         updated_at: now,
       };
-      if (await jobsRepo.transition(this.#db, job.id, [job.status], changes))
-        await this.#finished({ ...job, ...changes });
+      if (await jobsRepo.transition(this.#db, job.id, 'succeeded', changes, job.status))
+        await this.#finished({ ...job, ...changes, status: 'succeeded' });
     }
   }
 
-  async #applyAck(job: JobRow, attempt: number): Promise<void> {
-    if (job.status !== 'dispatched' || job.attempt !== attempt) return;
+  async #applyAck(job: JobRow, attempt: number): Promise<EventVerdict> {
+    if (job.status !== 'dispatched' || job.attempt !== attempt) return DUPLICATE;
     const now = this.#clock.now().toISOString();
-    const changes = { status: 'running', started_at: now, updated_at: now };
-    if (await jobsRepo.transition(this.#db, job.id, ['dispatched'], changes))
-      this.#publishState({ ...job, ...changes });
+    const changes = { started_at: now, updated_at: now };
+    if (!(await this.#batches.move.add({ id: job.id, to: 'running', changes, seen: 'dispatched' })))
+      return DUPLICATE;
+    this.#publishState({ ...job, ...changes, status: 'running' });
+    return APPLIED;
   }
 
-  async #applyOutput(job: JobRow, event: Extract<JobEvent, { type: 'output' }>): Promise<void> {
-    if (isFinal(job.status)) return;
+  async #applyOutput(job: JobRow, event: Extract<JobEvent, { type: 'output' }>): Promise<EventVerdict> {
+    // the agent replays output after a reconnect; once the result is in, it is a repeat
+    if (isFinal(job.status)) return DUPLICATE;
     const remaining = job.output_cap_bytes - job.output_bytes;
     if (remaining <= 0) {
-      if (job.output_truncated === 0) await jobsRepo.addOutputBytes(this.#db, job.id, 0, true);
-      return;
+      // past the cap the chunk is taken and dropped, as the cap says
+      if (job.output_truncated === 0)
+        await this.#batches.outputBytes.add({ id: job.id, bytes: 0, truncated: true });
+      return APPLIED;
     }
     const bytes = Buffer.from(event.data, 'utf8');
     const truncated = bytes.length > remaining;
     // Cutting at a byte count may split a character; the replacement char marks the cut.
     const data = truncated ? bytes.subarray(0, remaining).toString('utf8') : event.data;
-    const stored = await inTransaction(this.#db, async (trx) => {
-      const inserted = await jobsRepo.insertOutput(trx, {
-        job_id: job.id,
-        attempt: event.attempt,
-        seq: event.seq,
-        stream: event.stream,
-        data,
-        created_at: this.#clock.now().toISOString(),
-      });
-      if (inserted) await jobsRepo.addOutputBytes(trx, job.id, Math.min(bytes.length, remaining), truncated);
-      return inserted;
+    // Two batched statements, not one transaction: should the node die between them, the count
+    // misses this chunk and the cap lets one more chunk through, which is all it costs.
+    const stored = await this.#batches.output.add({
+      job_id: job.id,
+      attempt: event.attempt,
+      seq: event.seq,
+      stream: event.stream,
+      data,
+      created_at: this.#clock.now().toISOString(),
     });
-    if (stored) {
-      this.#bus.publish({
-        type: 'job.output',
-        org_id: job.org_id,
-        job_id: job.id,
-        attempt: event.attempt,
-        seq: event.seq,
-        stream: event.stream,
-        data,
-      });
-    }
+    if (!stored) return DUPLICATE;
+    await this.#batches.outputBytes.add({ id: job.id, bytes: Math.min(bytes.length, remaining), truncated });
+    this.#bus.publish({
+      type: 'job.output',
+      org_id: job.org_id,
+      job_id: job.id,
+      attempt: event.attempt,
+      seq: event.seq,
+      stream: event.stream,
+      data,
+    });
+    return APPLIED;
   }
 
-  async #applyResult(job: JobRow, event: Extract<JobEvent, { type: 'result' }>): Promise<void> {
-    if (isFinal(job.status)) return this.#assertSameResult(job, event);
+  async #applyResult(job: JobRow, event: Extract<JobEvent, { type: 'result' }>): Promise<EventVerdict> {
+    if (isFinal(job.status)) return this.#sameResult(job, event);
     const now = this.#clock.now().toISOString();
     const changes = {
-      status: event.status,
       exit_code: event.exit_code,
       duration_ms: event.duration_ms,
       error: event.error ?? null,
@@ -471,21 +535,22 @@ export class JobsService {
       lease_expires_at: null,
       updated_at: now,
     };
-    // The work was done even if the lease lapsed meanwhile, so a result is taken from any live state.
-    if (await jobsRepo.transition(this.#db, job.id, ['queued', 'dispatched', 'running'], changes)) {
-      await this.#finished({ ...job, ...changes });
-      return;
+    // The work was done even if the lease lapsed meanwhile: the table takes a result from any live state.
+    if (await this.#batches.move.add({ id: job.id, to: event.status, changes })) {
+      await this.#finished({ ...job, ...changes, status: event.status });
+      return APPLIED;
     }
-    const current = await jobsRepo.getForAgent(this.#db, job.agent_id, job.id);
-    if (current) this.#assertSameResult(current, event);
+    const current = await this.#batches.load.add({ agentId: job.agent_id, id: job.id });
+    return current ? this.#sameResult(current, event) : { outcome: 'impossible', message: 'job is gone' };
   }
 
-  #assertSameResult(job: JobRow, event: Extract<JobEvent, { type: 'result' }>): void {
-    if (job.status === event.status && job.exit_code === event.exit_code) return;
-    throw new AppError(
-      'conflict',
-      `job is already ${job.status}${job.exit_code === null ? '' : ` (exit ${job.exit_code})`}`,
-    );
+  /** A result for a job that already ended: a repeat of its result, or a conflict with it. */
+  #sameResult(job: JobRow, event: Extract<JobEvent, { type: 'result' }>): EventVerdict {
+    if (job.status === event.status && job.exit_code === event.exit_code) return DUPLICATE;
+    return {
+      outcome: 'conflict',
+      message: `job is already ${job.status}${job.exit_code === null ? '' : ` (exit ${job.exit_code})`}`,
+    };
   }
 
   async #finished(job: JobRow): Promise<void> {

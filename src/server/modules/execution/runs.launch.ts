@@ -46,7 +46,9 @@ function byFamily<T extends Pick<TargetRow, 'os_type'>>(agents: readonly T[]): T
   const groups = new Map<string, T[]>();
   for (const agent of agents) {
     const family = familyOf(agent.os_type);
-    groups.set(family, [...(groups.get(family) ?? []), agent]);
+    const group = groups.get(family);
+    if (group) group.push(agent);
+    else groups.set(family, [agent]);
   }
   return [...groups.values()];
 }

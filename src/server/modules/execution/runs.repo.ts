@@ -1,9 +1,16 @@
 import { sql } from 'kysely';
+import { jobTransitions, runTransitions, statusesLeadingTo, type RunStatus } from '../../../protocol/jobs.js';
 import type { Executor } from '../../db/executor.js';
 import type { JobsTable, RunsTable } from '../../db/schema.js';
 import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
 
 export type RunRow = RunsTable;
+
+/** A job just admitted, as much as announcing it takes. */
+export type AdmittedJob = Pick<
+  JobsTable,
+  'id' | 'org_id' | 'agent_id' | 'run_id' | 'status' | 'attempt' | 'exit_code' | 'admitted'
+>;
 
 export const runsRepo = {
   insert(db: Executor, run: RunRow): Promise<unknown> {
@@ -26,18 +33,39 @@ export const runsRepo = {
     return q.executeTakeFirst();
   },
 
-  list(db: Executor, orgId: string, filter: { status?: string }, page: PageParams): Promise<Page<RunRow>> {
+  list(db: Executor, orgId: string, filter: { status?: RunStatus }, page: PageParams): Promise<Page<RunRow>> {
     let q = db.selectFrom('runs').selectAll().where('org_id', '=', orgId);
     if (filter.status) q = q.where('status', '=', filter.status);
     return paginate(q, 'id', page);
   },
 
-  update(
+  /**
+   * Moves a run to `to` from any status `runTransitions` allows; false when it is in none of them
+   * (another writer got there first, or the move is not allowed: a canceled run stays canceled).
+   */
+  async transition(
     db: Executor,
     id: string,
-    changes: Partial<Pick<RunRow, 'status' | 'finished_at' | 'updated_at'>>,
-  ): Promise<unknown> {
-    return db.updateTable('runs').set(changes).where('id', '=', id).execute();
+    to: RunStatus,
+    changes: Partial<Pick<RunRow, 'finished_at' | 'updated_at'>>,
+  ): Promise<boolean> {
+    const result = await db
+      .updateTable('runs')
+      .set({ ...changes, status: to })
+      .where('id', '=', id)
+      .where('status', 'in', statusesLeadingTo(runTransitions, to))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+
+  /** A run stopped earlier (canceled, or at its failure threshold) whose last job has ended. */
+  markFinished(db: Executor, id: string, now: string): Promise<unknown> {
+    return db
+      .updateTable('runs')
+      .set({ finished_at: now, updated_at: now })
+      .where('id', '=', id)
+      .where('finished_at', 'is', null)
+      .execute();
   },
 
   async countActiveAdmitted(db: Executor, runId: string): Promise<number> {
@@ -51,9 +79,12 @@ export const runsRepo = {
     return Number(row.n);
   },
 
-  /** Admits up to `limit` held jobs whose agents are online now; offline agents keep waiting. */
-  async admit(db: Executor, runId: string, limit: number, now: string): Promise<JobsTable[]> {
-    const candidates = await db
+  /**
+   * Admits up to `limit` held jobs whose agents are online now, in one statement; offline agents
+   * keep waiting. Answers what announcing them needs, not whole rows: a fan-out admits thousands.
+   */
+  admit(db: Executor, runId: string, limit: number, now: string): Promise<AdmittedJob[]> {
+    const candidates = db
       .selectFrom('jobs')
       .innerJoin('agents', 'agents.id', 'jobs.agent_id')
       .select('jobs.id')
@@ -62,41 +93,25 @@ export const runsRepo = {
       .where('jobs.status', '=', 'queued')
       .where('agents.status', '=', 'online')
       .orderBy('jobs.id')
-      .limit(limit)
+      .limit(limit);
+    return db
+      .updateTable('jobs')
+      .set({ admitted: 1, updated_at: now })
+      .where('id', 'in', candidates)
+      .where('admitted', '=', 0)
+      .returning(['id', 'org_id', 'agent_id', 'run_id', 'status', 'attempt', 'exit_code', 'admitted'])
       .execute();
-    if (candidates.length === 0) return [];
-    const ids = candidates.map((c) => c.id);
-    const admitted: JobsTable[] = [];
-    // Chunked so a run over ten thousand agents stays under the dialects' parameter limits.
-    for (let i = 0; i < ids.length; i += 1000) {
-      admitted.push(
-        ...(await db
-          .updateTable('jobs')
-          .set({ admitted: 1, updated_at: now })
-          .where('id', 'in', ids.slice(i, i + 1000))
-          .where('admitted', '=', 0)
-          .returningAll()
-          .execute()),
-      );
-    }
-    return admitted;
   },
 
   /** Ends a run's jobs that never left the queue; returns them. */
-  cancelQueued(
-    db: Executor,
-    runId: string,
-    error: string,
-    now: string,
-    filter: { deadlineBefore?: string } = {},
-  ): Promise<JobsTable[]> {
-    let q = db
+  cancelQueued(db: Executor, runId: string, error: string, now: string): Promise<JobsTable[]> {
+    return db
       .updateTable('jobs')
       .set({ status: 'canceled', error, finished_at: now, updated_at: now })
       .where('run_id', '=', runId)
-      .where('status', '=', 'queued');
-    if (filter.deadlineBefore) q = q.where('deadline_at', '<', filter.deadlineBefore);
-    return q.returningAll().execute();
+      .where('status', 'in', statusesLeadingTo(jobTransitions, 'canceled', ['queued']))
+      .returningAll()
+      .execute();
   },
 
   leasedJobs(db: Executor, runId: string): Promise<{ id: string }[]> {
@@ -124,14 +139,15 @@ export const runsRepo = {
     return db.selectFrom('runs').select('id').where('status', '=', 'running').execute();
   },
 
-  runsPastDeadline(db: Executor, now: string): Promise<{ run_id: string | null }[]> {
+  /** Ends every run's jobs still queued past their deadline, in one statement; returns them. */
+  cancelPastDeadline(db: Executor, error: string, now: string): Promise<JobsTable[]> {
     return db
-      .selectFrom('jobs')
-      .select('run_id')
-      .distinct()
-      .where('status', '=', 'queued')
+      .updateTable('jobs')
+      .set({ status: 'canceled', error, finished_at: now, updated_at: now })
+      .where('status', 'in', statusesLeadingTo(jobTransitions, 'canceled', ['queued']))
       .where('run_id', 'is not', null)
       .where('deadline_at', '<', now)
+      .returningAll()
       .execute();
   },
 };

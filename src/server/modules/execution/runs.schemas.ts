@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { OsType } from '../../../protocol/jobs.js';
+import { OsType, RunStatus } from '../../../protocol/jobs.js';
 import { Id, NullableTimestamp, Timestamp } from '../../http/schemas.js';
 import { PageQuery } from '../../lib/pagination.js';
 import { JobCreateBody } from './jobs.schemas.js';
@@ -49,7 +49,7 @@ export const RunSchema = Type.Object({
   spec: Type.Unknown(),
   concurrency: Type.Integer(),
   failure_threshold: Type.Union([Type.Integer(), Type.Null()]),
-  status: Type.String(),
+  status: RunStatus,
   deadline_at: NullableTimestamp,
   created_by: Type.Union([Id, Type.Null()]),
   created_at: Timestamp,
@@ -58,7 +58,4 @@ export const RunSchema = Type.Object({
   counts: Type.Record(Type.String(), Type.Integer()),
 });
 
-export const RunListQuery = Type.Intersect([
-  PageQuery,
-  Type.Object({ status: Type.Optional(Type.String({ maxLength: 20 })) }),
-]);
+export const RunListQuery = Type.Intersect([PageQuery, Type.Object({ status: Type.Optional(RunStatus) })]);

@@ -1,3 +1,4 @@
+import type { RunStatus } from '../../../protocol/jobs.js';
 import type { DialectCaps } from '../../db/database.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
@@ -14,7 +15,7 @@ import { jobsRepo, type JobRow } from './jobs.repo.js';
 import { stepsOf } from './plan.js';
 import { firstJobs, sealSpec, type RunLaunch } from './runs.launch.js';
 import type { JobInput, JobsService } from './jobs.service.js';
-import { runsRepo, type RunRow } from './runs.repo.js';
+import { runsRepo, type AdmittedJob, type RunRow } from './runs.repo.js';
 
 export interface RunInput {
   name?: string;
@@ -224,13 +225,13 @@ export class RunsService {
     return this.#view(run, countsOf(await jobsRepo.countByStatus(this.#db, id)));
   }
 
-  async list(orgId: string, filter: { status?: string }, page: PageParams): Promise<Page<RunView>> {
+  async list(orgId: string, filter: { status?: RunStatus }, page: PageParams): Promise<Page<RunView>> {
     const runs = await runsRepo.list(this.#db, orgId, filter, page);
-    const items = await Promise.all(
-      runs.items.map(async (run) =>
-        this.#view(run, countsOf(await jobsRepo.countByStatus(this.#db, run.id))),
-      ),
+    const counts = await jobsRepo.countByStatusOfRuns(
+      this.#db,
+      runs.items.map((run) => run.id),
     );
+    const items = runs.items.map((run) => this.#view(run, countsOf(counts.get(run.id) ?? {})));
     return { items, next_cursor: runs.next_cursor };
   }
 
@@ -241,7 +242,8 @@ export class RunsService {
     if (!run) throw notFound('run');
     if (run.status !== 'running') throw new AppError('conflict', `run is already ${run.status}`);
     const canceled = await inTransaction(this.#db, async (trx) => {
-      await runsRepo.update(trx, id, { status: 'canceled', updated_at: now });
+      if (!(await runsRepo.transition(trx, id, 'canceled', { updated_at: now })))
+        throw new AppError('conflict', 'run changed meanwhile; try again');
       const jobs = await runsRepo.cancelQueued(trx, id, 'run canceled', now);
       await this.#audit.record(trx, ctx, {
         action: 'status_changed',
@@ -265,18 +267,14 @@ export class RunsService {
   /** Jobs whose agents stayed offline past the run's deadline end as canceled. */
   async sweepDeadlines(): Promise<void> {
     const now = this.#clock.now().toISOString();
-    for (const { run_id } of await runsRepo.runsPastDeadline(this.#db, now)) {
-      if (!run_id) continue;
-      const jobs = await runsRepo.cancelQueued(
-        this.#db,
-        run_id,
-        'the agent was not online before the run deadline',
-        now,
-        { deadlineBefore: now },
-      );
-      this.#jobs.announce(jobs);
-      await this.settle(run_id);
-    }
+    const jobs = await runsRepo.cancelPastDeadline(
+      this.#db,
+      'the agent was not online before the run deadline',
+      now,
+    );
+    this.#jobs.announce(jobs);
+    const runIds = new Set(jobs.flatMap((job) => (job.run_id === null ? [] : [job.run_id])));
+    for (const runId of runIds) await this.settle(runId);
   }
 
   /**
@@ -329,7 +327,7 @@ export class RunsService {
     const now = this.#clock.now().toISOString();
     const { run, admitted, canceled } = await inTransaction(this.#db, async (trx) => {
       const run = await runsRepo.lock(trx, runId, this.#caps.rowLocks);
-      if (!run) return { run: undefined, admitted: [] as JobRow[], canceled: [] as JobRow[] };
+      if (!run) return { run: undefined, admitted: [] as AdmittedJob[], canceled: [] as JobRow[] };
       let canceled: JobRow[] = [];
       if (run.status === 'running' && run.failure_threshold !== null) {
         const counts = await jobsRepo.countByStatus(trx, runId);
@@ -341,11 +339,10 @@ export class RunsService {
             `run stopped: ${failures} failures reached the threshold`,
             now,
           );
-          await runsRepo.update(trx, runId, { status: 'failed', updated_at: now });
-          run.status = 'failed';
+          if (await runsRepo.transition(trx, runId, 'failed', { updated_at: now })) run.status = 'failed';
         }
       }
-      let admitted: JobRow[] = [];
+      let admitted: AdmittedJob[] = [];
       if (run.status === 'running') {
         const free = run.concurrency - (await runsRepo.countActiveAdmitted(trx, runId));
         if (free > 0) admitted = await runsRepo.admit(trx, runId, free, now);
@@ -358,13 +355,13 @@ export class RunsService {
     const active = (counts.queued ?? 0) + (counts.dispatched ?? 0) + (counts.running ?? 0);
     let status = run.status;
     if (active === 0 && run.finished_at === null) {
-      status =
-        run.status === 'running'
-          ? FAILED.some((s) => (counts[s] ?? 0) > 0) || (counts.canceled ?? 0) > 0
-            ? 'failed'
-            : 'succeeded'
-          : run.status;
-      await runsRepo.update(this.#db, runId, { status, finished_at: now, updated_at: now });
+      if (run.status === 'running') {
+        status =
+          FAILED.some((s) => (counts[s] ?? 0) > 0) || (counts.canceled ?? 0) > 0 ? 'failed' : 'succeeded';
+        // Canceled meanwhile: the cancel settles the run again, and that pass finishes it.
+        if (!(await runsRepo.transition(this.#db, runId, status, { finished_at: now, updated_at: now })))
+          return;
+      } else await runsRepo.markFinished(this.#db, runId, now);
     }
     this.#bus.publish({ type: 'run.progress', org_id: run.org_id, run_id: runId, status, counts });
   }

@@ -82,15 +82,9 @@ export class StepSequencer {
     else if (job.status !== 'succeeded' && !done.continue_on_error)
       rows = skip([next, ...after], `skipped: task "${done.name}" ${ended[job.status] ?? job.status}`);
     else if (!agent) rows = skip([next, ...after], 'skipped: the agent was deleted');
+    else if (!(await reopen(trx, run, now)))
+      rows = skip([next, ...after], `skipped: the run is ${run.status}`);
     else {
-      if (run.status !== 'running')
-        // Another job's result settled the run between this job's end and now, while this agent
-        // still had tasks to run: the run was not done, so it goes on.
-        await runsRepo.update(trx, runId, {
-          status: 'running',
-          finished_at: null,
-          updated_at: now.toISOString(),
-        });
       const admitted = (await runsRepo.countActiveAdmitted(trx, runId)) < run.concurrency;
       try {
         const [queued] = await this.#jobs.prepare(
@@ -125,6 +119,16 @@ async function isStopped(trx: Executor, run: RunRow): Promise<boolean> {
   if (run.failure_threshold === null) return false;
   const counts = await jobsRepo.countByStatus(trx, run.id);
   return FAILED.reduce((sum, s) => sum + (counts[s] ?? 0), 0) >= run.failure_threshold;
+}
+
+/**
+ * Another job's result may have settled the run between this job's end and now, while this agent
+ * still had tasks to run: the run was not done, so it goes on (`runTransitions` allows a settled
+ * run back to running). False when the table refuses it.
+ */
+async function reopen(trx: Executor, run: RunRow, now: Date): Promise<boolean> {
+  if (run.status === 'running') return true;
+  return runsRepo.transition(trx, run.id, 'running', { finished_at: null, updated_at: now.toISOString() });
 }
 
 /**

@@ -17,6 +17,11 @@ export interface OrgView {
   updated_at: string;
 }
 
+/** The primary organisation (the first one created), whose settings are the instance's. */
+export function primaryOrg(db: Executor): Promise<OrgRow | undefined> {
+  return orgsRepo.primary(db);
+}
+
 export function orgView(row: OrgRow): OrgView {
   return { ...row, is_primary: row.is_primary === 1 };
 }

@@ -137,6 +137,7 @@ export function stepOf(
   };
   const common = {
     timeout_seconds: task.timeout_seconds ?? undefined,
+    max_attempts: task.max_attempts ?? undefined,
     target_os_type: profileOs ?? undefined,
   };
   // Sealed as the task stores them; the plan keeps them sealed in the run's spec.
@@ -148,6 +149,7 @@ export function stepOf(
         parameters: JSON.parse(task.parameters) as TaskParameterValues,
         secret_env: secretEnv,
         timeout_seconds: task.timeout_seconds ?? undefined,
+        max_attempts: task.max_attempts ?? undefined,
       });
       const os = script.target_os_type ?? profileOs;
       return { ...base, target_os_type: os, job: { ...job, target_os_type: os ?? undefined } };

@@ -4,13 +4,14 @@ import type { Clock } from '../../lib/clock.js';
 import { AppError, notFound, type ErrorDetail } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RequestContext, RequestMeta } from '../access/context.js';
-import { agentsRepo, type AgentRow, type TargetRow, type TargetSelector } from '../agents/agents.repo.js';
-import { groupsRepo } from '../agents/groups.repo.js';
+import type { AgentRow, TargetRow, TargetSelector } from '../agents/agents.repo.js';
+import { assignProfile } from '../agents/agents.service.js';
+import { findGroup } from '../agents/groups.service.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
 import { osMatches } from '../execution/jobs.rules.js';
 import type { RunsService, RunView } from '../execution/runs.service.js';
 import { unprocessable } from '../scripts/scripts.params.js';
-import { scriptsRepo } from '../scripts/scripts.repo.js';
+import { findScript } from '../scripts/scripts.service.js';
 import { stepOf, type ProfilePlan, type TaskStep } from './profiles.actions.js';
 import { profilesRepo, type ProfileRow } from './profiles.repo.js';
 import type { ApplyBody } from './profiles.schemas.js';
@@ -74,7 +75,7 @@ export class ProfileApplier {
   async applyOnEnroll(agent: AgentRow, meta: RequestMeta): Promise<void> {
     if (agent.group_id === null) return;
     try {
-      const group = await groupsRepo.get(this.#db, agent.org_id, agent.group_id);
+      const group = await findGroup(this.#db, agent.org_id, agent.group_id);
       if (!group?.auto_profile_id) return;
       const profile = await profilesRepo.get(this.#db, agent.org_id, group.auto_profile_id, false);
       if (!profile) return;
@@ -128,9 +129,7 @@ export class ProfileApplier {
     const details: ErrorDetail[] = [];
     const steps: TaskStep[] = [];
     for (const [i, task] of tasks.entries()) {
-      const script = task.script_id
-        ? await scriptsRepo.get(this.#db, profile.org_id, task.script_id)
-        : undefined;
+      const script = task.script_id ? await findScript(this.#db, profile.org_id, task.script_id) : undefined;
       if (task.action === 'script' && !script) {
         details.push({ field: `tasks.${i}.script_id`, message: 'the script no longer exists' });
         continue;
@@ -167,13 +166,6 @@ export class ProfileApplier {
 
   async #assign(trx: Executor, scope: AuditScope, agent: AgentRow, profileId: string): Promise<void> {
     const now = this.#clock.now().toISOString();
-    await agentsRepo.update(trx, agent.org_id, agent.id, { profile_id: profileId, updated_at: now });
-    await this.#audit.record(trx, scope, {
-      action: 'modified',
-      entityType: 'agent',
-      entityId: agent.id,
-      before: { profile_id: agent.profile_id },
-      after: { profile_id: profileId },
-    });
+    await assignProfile(trx, this.#audit, { scope, agent, profileId, now });
   }
 }

@@ -2,7 +2,7 @@ import { Type, type Static } from 'typebox';
 import { Interpreter, OsType } from '../../../protocol/jobs.js';
 import { Id, Name, ShellText, Timestamp } from '../../http/schemas.js';
 import { PageQuery } from '../../lib/pagination.js';
-import { MaskedSecretEnv, SecretEnvVars } from '../execution/jobs.schemas.js';
+import { MaskedSecretEnv, MaxAttempts, SecretEnvVars } from '../execution/jobs.schemas.js';
 import { MAX_RUN_AGENTS, TargetSchema } from '../execution/runs.schemas.js';
 import { ParameterValue } from '../scripts/scripts.schemas.js';
 
@@ -47,6 +47,7 @@ const taskFields = {
     Type.Boolean({ description: 'When this task fails, the next ones still run on that agent' }),
   ),
   timeout_seconds: Type.Optional(TimeoutSeconds),
+  max_attempts: Type.Optional(MaxAttempts),
 };
 
 export const TaskInput = Type.Object(taskFields, { additionalProperties: false });
@@ -80,6 +81,7 @@ export const TaskUpdateBody = Type.Object(
     destination: orNull(Destination),
     continue_on_error: Type.Optional(Type.Boolean()),
     timeout_seconds: orNull(TimeoutSeconds),
+    max_attempts: orNull(MaxAttempts),
   },
   {
     additionalProperties: false,
@@ -107,6 +109,9 @@ export const TaskSchema = Type.Object({
   destination: Type.Union([Type.String(), Type.Null()]),
   continue_on_error: Type.Boolean(),
   timeout_seconds: Type.Union([Type.Integer(), Type.Null()]),
+  max_attempts: Type.Union([Type.Integer(), Type.Null()], {
+    description: "Its job's max_attempts; a script task's script, else the jobs settings, decide when null",
+  }),
   created_at: Timestamp,
   updated_at: Timestamp,
 });

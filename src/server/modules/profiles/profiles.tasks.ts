@@ -24,6 +24,8 @@ export interface TaskDraft {
   destination: string | null;
   continue_on_error: boolean;
   timeout_seconds: number | null;
+  /** The script's, else the jobs settings' default (1: at most once), when null. */
+  max_attempts: number | null;
 }
 
 /** A task as the API shows it: its draft (secret values masked), its place and its times. */
@@ -73,6 +75,7 @@ export function draftOf(input: TaskInput): TaskDraft {
     destination: input.destination ?? null,
     continue_on_error: input.continue_on_error ?? false,
     timeout_seconds: input.timeout_seconds ?? null,
+    max_attempts: input.max_attempts ?? null,
   };
 }
 
@@ -90,6 +93,7 @@ export function draftOfRow(row: TaskRow): TaskDraft {
     destination: row.destination,
     continue_on_error: row.continue_on_error === 1,
     timeout_seconds: row.timeout_seconds,
+    max_attempts: row.max_attempts,
   };
 }
 
@@ -194,6 +198,7 @@ export function taskRow(
     destination: draft.destination,
     continue_on_error: draft.continue_on_error ? 1 : 0,
     timeout_seconds: draft.timeout_seconds,
+    max_attempts: draft.max_attempts,
     created_at: now,
     updated_at: now,
   };

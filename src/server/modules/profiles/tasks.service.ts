@@ -7,7 +7,8 @@ import { keepMasked } from '../../lib/secrets.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { mapSecretValues, restoreMaskedSecrets, unprocessable } from '../scripts/scripts.params.js';
-import { scriptsRepo, type ScriptRow } from '../scripts/scripts.repo.js';
+import type { ScriptRow } from '../scripts/scripts.repo.js';
+import { findScript } from '../scripts/scripts.service.js';
 import { profilesRepo, type ProfileRow } from './profiles.repo.js';
 import { MAX_TASKS, type TaskCreateBody, type TaskInput, type TaskUpdateBody } from './profiles.schemas.js';
 import type { ProfileKind } from './profiles.service.js';
@@ -26,7 +27,7 @@ import {
 async function scriptsOf(trx: Executor, orgId: string, drafts: readonly TaskDraft[]) {
   const scripts = new Map<string, ScriptRow>();
   for (const id of new Set(drafts.map((d) => d.script_id).filter((id) => id !== null))) {
-    const script = await scriptsRepo.get(trx, orgId, id);
+    const script = await findScript(trx, orgId, id);
     if (script) scripts.set(id, script);
   }
   return scripts;

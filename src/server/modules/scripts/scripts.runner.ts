@@ -66,7 +66,7 @@ export class ScriptRunner {
  */
 export function jobInputOf(
   script: ScriptRow,
-  input: Pick<ScriptRunBody, 'parameters' | 'secret_env' | 'timeout_seconds'>,
+  input: Pick<ScriptRunBody, 'parameters' | 'secret_env' | 'timeout_seconds' | 'max_attempts'>,
 ): JobInput {
   const env = renderParameters(JSON.parse(script.parameters) as ParameterDefinition[], input.parameters);
   assertEnvNames({ secret_env: input.secret_env });
@@ -76,6 +76,7 @@ export function jobInputOf(
     env,
     ...(input.secret_env ? { secret_env: input.secret_env } : {}),
     timeout_seconds: input.timeout_seconds ?? script.timeout_seconds ?? undefined,
+    max_attempts: input.max_attempts ?? script.max_attempts ?? undefined,
     // JobsService refuses (422) agents whose OS does not match.
     target_os_type: script.target_os_type ?? undefined,
     script_id: script.id,

@@ -3,7 +3,7 @@ import { OsType } from '../../../protocol/jobs.js';
 import { Id, Name, ShellText, Timestamp } from '../../http/schemas.js';
 import { PageQuery } from '../../lib/pagination.js';
 import { Tag, Tags } from '../agents/agents.schemas.js';
-import { SecretEnvVars } from '../execution/jobs.schemas.js';
+import { MaxAttempts, SecretEnvVars } from '../execution/jobs.schemas.js';
 import { MAX_RUN_AGENTS, TargetSchema } from '../execution/runs.schemas.js';
 
 export const scriptLanguages = ['bash', 'sh', 'powershell', 'python', 'cmd'] as const;
@@ -53,6 +53,9 @@ export const ScriptSchema = Type.Object({
   parameters: Type.Array(ParameterDefinition),
   tags: Type.Array(Type.String()),
   timeout_seconds: Type.Union([Type.Integer(), Type.Null()]),
+  max_attempts: Type.Union([Type.Integer(), Type.Null()], {
+    description: "Its jobs' max_attempts; the jobs settings' default (1: at most once) when null",
+  }),
   version: Type.Integer({ description: 'The current version; every change to what runs adds one' }),
   created_by: Type.Union([Id, Type.Null()]),
   created_at: Timestamp,
@@ -70,6 +73,7 @@ export const ScriptCreateBody = Type.Object(
     parameters: Type.Optional(Parameters),
     tags: Type.Optional(Tags),
     timeout_seconds: Type.Optional(TimeoutSeconds),
+    max_attempts: Type.Optional(MaxAttempts),
   },
   { additionalProperties: false },
 );
@@ -86,6 +90,7 @@ export const ScriptUpdateBody = Type.Object(
     parameters: Type.Optional(Parameters),
     tags: Type.Optional(Tags),
     timeout_seconds: Type.Optional(Type.Union([TimeoutSeconds, Type.Null()])),
+    max_attempts: Type.Optional(Type.Union([MaxAttempts, Type.Null()])),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -127,6 +132,7 @@ export const ScriptRunBody = Type.Object(
     parameters: Type.Optional(ParameterValues),
     secret_env: Type.Optional(SecretEnvVars),
     timeout_seconds: Type.Optional(TimeoutSeconds),
+    max_attempts: Type.Optional(MaxAttempts),
   },
   { additionalProperties: false },
 );
@@ -139,6 +145,7 @@ export const ScriptExecuteBody = Type.Object(
     secret_env: Type.Optional(SecretEnvVars),
     name: Type.Optional(Type.String({ maxLength: 200 })),
     timeout_seconds: Type.Optional(TimeoutSeconds),
+    max_attempts: Type.Optional(MaxAttempts),
     concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RUN_AGENTS })),
     failure_threshold: Type.Optional(Type.Integer({ minimum: 1 })),
     deadline_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 86_400 })),

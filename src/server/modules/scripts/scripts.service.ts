@@ -35,6 +35,7 @@ export interface ScriptView {
   parameters: ParameterDefinition[];
   tags: string[];
   timeout_seconds: number | null;
+  max_attempts: number | null;
   version: number;
   created_by: string | null;
   created_at: string;
@@ -51,6 +52,11 @@ export interface ScriptVersionView {
   created_at: string;
 }
 
+/** A live script of the organisation (a saved command too), or undefined. */
+export function findScript(db: Executor, orgId: string, id: string): Promise<ScriptRow | undefined> {
+  return scriptsRepo.get(db, orgId, id);
+}
+
 export function scriptView(row: ScriptRow): ScriptView {
   return {
     id: row.id,
@@ -63,6 +69,7 @@ export function scriptView(row: ScriptRow): ScriptView {
     parameters: JSON.parse(row.parameters) as ParameterDefinition[],
     tags: JSON.parse(row.tags) as string[],
     timeout_seconds: row.timeout_seconds,
+    max_attempts: row.max_attempts,
     version: row.version,
     created_by: row.created_by,
     created_at: row.created_at,
@@ -100,7 +107,8 @@ function assertRunnable(row: Pick<ScriptRow, 'kind' | 'content' | 'parameters'>)
 /**
  * The script library. A script's `version` counts changes to what runs (content, language,
  * parameters); each is kept in script_versions, so a job's `script_version` always names the
- * text it ran. Renames, tags, description and the like change the script, not its version.
+ * text it ran. Renames, tags, description, timeout, max_attempts and the like change the script,
+ * not its version: they say how it runs, not what.
  */
 export class ScriptsService {
   readonly #db: Executor;
@@ -131,6 +139,7 @@ export class ScriptsService {
       parameters: JSON.stringify(normalizeDefinitions(input.parameters ?? [])),
       tags: JSON.stringify([...new Set(input.tags ?? [])]),
       timeout_seconds: input.timeout_seconds ?? null,
+      max_attempts: input.max_attempts ?? null,
       version: 1,
       created_by: ctx.userId,
       created_at: now,
@@ -184,6 +193,7 @@ export class ScriptsService {
             : JSON.stringify(normalizeDefinitions(input.parameters)),
         tags: input.tags === undefined ? before.tags : JSON.stringify([...new Set(input.tags)]),
         timeout_seconds: input.timeout_seconds === undefined ? before.timeout_seconds : input.timeout_seconds,
+        max_attempts: input.max_attempts === undefined ? before.max_attempts : input.max_attempts,
         updated_at: this.#clock.now().toISOString(),
       };
       assertRunnable(next);

@@ -20,7 +20,14 @@ export const settingsCatalog = {
   }),
   jobs: Type.Object({
     default_timeout_seconds: Type.Integer({ default: 300, minimum: 1, maximum: 86_400 }),
-    max_attempts: Type.Integer({ default: 3, minimum: 1, maximum: 20 }),
+    max_attempts: Type.Integer({
+      default: 1,
+      minimum: 1,
+      maximum: 20,
+      description:
+        'How many times a job may start when no job, script or task says: 1 runs each job at most ' +
+        'once (a job whose agent vanished while running it ends lost, never run again)',
+    }),
     output_cap_bytes: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 104_857_600 }),
   }),
   email: Type.Object({

@@ -4,7 +4,7 @@ import type { SecretBox } from '../../lib/crypto.js';
 import { MASK } from '../../lib/secrets.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import { orgsRepo } from '../orgs/orgs.repo.js';
+import { primaryOrg } from '../orgs/orgs.service.js';
 import {
   secretSettings,
   settingsDefaults,
@@ -41,7 +41,7 @@ export class SettingsService {
 
   /** Instance-wide settings (signup, mail delivery) live in the primary organisation. */
   async readInstance<G extends SettingsGroup>(group: G): Promise<SettingsValues<G>> {
-    const primary = await orgsRepo.primary(this.#db);
+    const primary = await primaryOrg(this.#db);
     return primary ? this.read(primary.id, group) : settingsDefaults(group);
   }
 

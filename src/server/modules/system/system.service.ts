@@ -1,8 +1,8 @@
 import { pingDatabase, type Database } from '../../db/database.js';
 import type { EventBus } from '../../realtime/events.js';
-import { accessRepo } from '../access/access.repo.js';
-import { agentsRepo } from '../agents/agents.repo.js';
-import { apiKeysRepo } from '../apikeys/apikeys.repo.js';
+import { countMembers } from '../access/access.service.js';
+import { countAgents } from '../agents/agents.service.js';
+import { countActiveKeys } from '../apikeys/apikeys.service.js';
 import { packageVersion } from '../../lib/version.js';
 
 export class SystemService {
@@ -25,9 +25,9 @@ export class SystemService {
   async info(orgId: string) {
     const db = this.#database.db;
     const [members, apiKeys, agents] = await Promise.all([
-      accessRepo.countMembers(db, orgId),
-      apiKeysRepo.countActive(db, orgId),
-      agentsRepo.countByState(db, orgId),
+      countMembers(db, orgId),
+      countActiveKeys(db, orgId),
+      countAgents(db, orgId),
     ]);
     return {
       version: this.#version,

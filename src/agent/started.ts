@@ -1,0 +1,87 @@
+import { readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Type, type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+import type { AgentLog } from './log.js';
+import { jobFile, type ResultEvent } from './spool.js';
+import { ensurePrivateDir, writeDurableFile } from './state.js';
+
+const StartedJob = Type.Object({
+  job_id: Type.String(),
+  attempt: Type.Integer(),
+  started_at: Type.String(),
+});
+export type StartedJob = Static<typeof StartedJob>;
+
+const checkStarted = Compile(StartedJob);
+
+/** What a job left started by an agent that died is reported as: commands are not idempotent. */
+export const RESTARTED_ERROR = 'the agent restarted while the job was running; it was not run again';
+
+/**
+ * Jobs started and not yet finished, one file per job: `<started>/<job_id>.json`. A job's file is
+ * on disk (synced) before its process is spawned, and removed once its result is in the spool.
+ * A file still here when the agent starts names a job that was running when the agent died: it
+ * becomes a failed result and is never run again (at most once).
+ */
+export class StartedJobs {
+  constructor(
+    readonly dir: string,
+    private readonly log: AgentLog,
+  ) {}
+
+  async mark(job: { job_id: string; attempt: number }, now = new Date()): Promise<void> {
+    await ensurePrivateDir(this.dir);
+    const record: StartedJob = { job_id: job.job_id, attempt: job.attempt, started_at: now.toISOString() };
+    await writeDurableFile(jobFile(this.dir, job.job_id), JSON.stringify(record));
+  }
+
+  async clear(jobId: string): Promise<void> {
+    await rm(jobFile(this.dir, jobId), { force: true });
+  }
+
+  async list(): Promise<StartedJob[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const jobs: StartedJob[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+      const file = path.join(this.dir, name);
+      const job = await this.read(file);
+      if (job) jobs.push(job);
+      else {
+        // only a crash mid-write leaves one (written through a rename, so rarely): nothing to report
+        this.log(`started-job file ${file} is unreadable; removed`);
+        await rm(file, { force: true });
+      }
+    }
+    return jobs;
+  }
+
+  private async read(file: string): Promise<StartedJob | null> {
+    try {
+      const value: unknown = JSON.parse(await readFile(file, 'utf8'));
+      return checkStarted.Check(value) ? value : null;
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** The failed result a job left started by an agent that died is reported with. */
+export function restartedResult(job: StartedJob): ResultEvent {
+  return {
+    type: 'result',
+    job_id: job.job_id,
+    attempt: job.attempt,
+    status: 'failed',
+    exit_code: null,
+    // unknown: the agent died at some moment after the start
+    duration_ms: 0,
+    error: RESTARTED_ERROR,
+  };
+}

@@ -1,0 +1,110 @@
+import type { AgentFacts, AgentMetrics, EventAck, JobEvent, JobSpec } from '../../../protocol/agent.js';
+import type { Logger } from '../../lib/logger.js';
+import type { EventBus } from '../../realtime/events.js';
+import type { AgentsService } from '../agents/agents.service.js';
+import type { Liveness } from '../agents/liveness.js';
+import type { JobsService } from './jobs.service.js';
+
+type SessionJobs = Pick<JobsService, 'reconcileHeld' | 'claim' | 'pendingCancels' | 'applyEvent'>;
+
+/**
+ * An agent's conversation with the server, one set of rules for both transports: the WebSocket
+ * gateway and the HTTP fallback call it and only translate (frames and close codes; bodies and
+ * statuses).
+ *
+ * - hello: the agent says what it is (facts) and which jobs it holds; the server's leases are
+ *   reconciled with that. On the WebSocket once per connection; over HTTP with every heartbeat,
+ *   since each poll is a session of its own (a reply lost on the way took its jobs with it).
+ * - heartbeat: the agent is alive (buffered; the flush renews its leases).
+ * - work: the cancels due and the jobs leased to it now.
+ * - events: each applied once and answered with an EventAck; a duplicate is answered as such, a
+ *   conflicting or impossible one is refused with its reason. The agent forgets an event whatever
+ *   its outcome, so a result the server will never take is not resent forever.
+ */
+export class AgentSession {
+  readonly heartbeatIntervalMs: number;
+  readonly #jobs: SessionJobs;
+  readonly #agents: Pick<AgentsService, 'updateFacts' | 'setConnected'>;
+  readonly #liveness: Pick<Liveness, 'record'>;
+  readonly #bus: EventBus;
+  readonly #logger: Logger;
+
+  constructor(deps: {
+    jobs: SessionJobs;
+    agents: Pick<AgentsService, 'updateFacts' | 'setConnected'>;
+    liveness: Pick<Liveness, 'record'>;
+    bus: EventBus;
+    heartbeatIntervalMs: number;
+    logger: Logger;
+  }) {
+    this.#jobs = deps.jobs;
+    this.#agents = deps.agents;
+    this.#liveness = deps.liveness;
+    this.#bus = deps.bus;
+    this.heartbeatIntervalMs = deps.heartbeatIntervalMs;
+    this.#logger = deps.logger;
+  }
+
+  async hello(
+    agentId: string,
+    input: { facts: AgentFacts | undefined; heldJobIds: readonly string[]; ip: string | null },
+  ): Promise<void> {
+    if (input.facts) await this.#agents.updateFacts(agentId, input.facts, input.ip);
+    await this.#jobs.reconcileHeld(agentId, input.heldJobIds);
+  }
+
+  /** Memory only: heard even while the database is away, written once it is back. */
+  heartbeat(agentId: string, metrics: AgentMetrics | null): void {
+    this.#liveness.record(agentId, metrics);
+  }
+
+  /** The agent holds a socket to this node now: it is online and connected, and consoles hear so. */
+  async connected(agent: { id: string; org_id: string }): Promise<void> {
+    await this.#agents.setConnected([agent.id], true);
+    this.#liveness.record(agent.id, null);
+    this.#bus.publish({
+      type: 'agent.status',
+      org_id: agent.org_id,
+      agent_id: agent.id,
+      status: 'online',
+      connected: true,
+    });
+  }
+
+  disconnected(agentIds: readonly string[]): Promise<void> {
+    return this.#agents.setConnected(agentIds, false);
+  }
+
+  /** Jobs waiting for the agent, leased to it now. */
+  jobsToRun(agentId: string): Promise<JobSpec[]> {
+    return this.#jobs.claim(agentId);
+  }
+
+  /** Jobs the agent holds that it must stop. */
+  async cancelsDue(agentId: string): Promise<string[]> {
+    return (await this.#jobs.pendingCancels(agentId)).map((job) => job.id);
+  }
+
+  async event(agentId: string, event: JobEvent): Promise<EventAck> {
+    const verdict = await this.#jobs.applyEvent(agentId, event);
+    if (verdict.outcome === 'conflict' || verdict.outcome === 'impossible')
+      this.#logger.warn(
+        { agentId, jobId: event.job_id, attempt: event.attempt, event: event.type, ...verdict },
+        'agent event refused',
+      );
+    return {
+      job_id: event.job_id,
+      attempt: event.attempt,
+      event: event.type,
+      ...(event.type === 'output' ? { seq: event.seq } : {}),
+      ...verdict,
+    };
+  }
+
+  /** In order, one answer each: a refused event does not stop the ones after it. */
+  async events(agentId: string, events: readonly JobEvent[]): Promise<EventAck[]> {
+    const acks: EventAck[] = [];
+    for (const event of events) acks.push(await this.event(agentId, event));
+    return acks;
+  }
+}
