@@ -36,6 +36,8 @@ export class AgentConnection {
   databaseWaits = 0;
   /** Cleared at each ping, set by the pong: a socket that stays silent through a ping is dead. */
   #alive = true;
+  /** A frame came since the last round of pings: the socket is alive without asking. */
+  #heard = false;
   #queue: Promise<void> = Promise.resolve();
   #dispatching = false;
   #dispatchAgain = false;
@@ -49,6 +51,9 @@ export class AgentConnection {
     socket.on('pong', () => {
       this.#alive = true;
     });
+    socket.on('message', () => {
+      this.#heard = true;
+    });
   }
 
   send(frame: ServerFrame): void {
@@ -59,8 +64,17 @@ export class AgentConnection {
     this.socket.close(code, closeReason(reason));
   }
 
-  /** Pings the socket; one that did not answer the last ping is dead: it is cut, and false answered. */
+  /**
+   * Pings the socket, unless a frame came since the last round (heartbeats do, so a fleet of ten
+   * thousand is not pinged every round); one that did not answer the last ping is dead: it is
+   * cut, and false answered.
+   */
   ping(): boolean {
+    if (this.#heard) {
+      this.#heard = false;
+      this.#alive = true;
+      return true;
+    }
     if (!this.#alive) {
       this.socket.terminate();
       return false;

@@ -47,10 +47,9 @@ function cell(column: string, value: unknown): RawBuilder<unknown> {
 
 /** The changed columns of a move, in a set order; a column left undefined is not written (as Kysely's set()). */
 function columnsOf(move: JobMove): string[] {
-  return Object.entries(move.changes)
-    .filter(([, value]) => value !== undefined)
-    .map(([column]) => column)
-    .sort();
+  const columns: string[] = [];
+  for (const [column, value] of Object.entries(move.changes)) if (value !== undefined) columns.push(column);
+  return columns.sort();
 }
 
 /** Parameters per statement at most: well under SQLite's 32,766 and PostgreSQL's 65,535. */
@@ -64,16 +63,19 @@ export const jobsBatchRepo = {
    */
   async insert(db: Executor, jobs: readonly JobRow[]): Promise<void> {
     const columns = Object.keys(jobs[0] ?? {}) as (keyof JobRow)[];
+    const varying = (rows: readonly JobRow[]) =>
+      columns.filter((column) => rows.some((job) => job[column] !== rows[0]![column]));
     let i = 0;
     while (i < jobs.length) {
-      // Sized by the columns that vary in a first slice: 20,000 parameters at most.
-      const probe = jobs.slice(i, i + 1000);
-      const varying = columns.filter((column) => probe.some((job) => job[column] !== probe[0]![column]));
-      const size = Math.max(1, Math.floor(MAX_PARAMETERS / Math.max(1, varying.length + 1)));
-      const chunk = jobs.slice(i, i + size);
+      // As many rows as 20,000 parameters hold, counting the columns that vary among them.
+      let chunk = jobs.slice(i);
+      let differ = varying(chunk);
+      while (chunk.length > 1 && (differ.length + 1) * chunk.length > MAX_PARAMETERS) {
+        chunk = chunk.slice(0, Math.max(1, Math.floor(MAX_PARAMETERS / (differ.length + 1))));
+        differ = varying(chunk);
+      }
       i += chunk.length;
       const first = chunk[0]!;
-      const differ = columns.filter((column) => chunk.some((job) => job[column] !== first[column]));
       const shared = columns.filter((column) => !differ.includes(column));
       const names = sql.join([...differ, ...shared].map((column) => sql.id(column)));
       const picked = sql.join([

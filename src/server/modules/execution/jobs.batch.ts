@@ -15,6 +15,11 @@ const MAX_BATCH = 500;
 const MAX_IN_FLIGHT = 2;
 /** Jobs an agent is handed per claim. */
 const CLAIM_LIMIT = 100;
+/**
+ * Agents per claim statement: a fan-out's claims are its first wave, and its last delivery waits
+ * for the last of them (one parameter on PostgreSQL, an id each on SQLite).
+ */
+const MAX_CLAIM_BATCH = 2000;
 
 /**
  * The agent paths' reads and writes of jobs, batched: the calls made in one turn of the event
@@ -61,7 +66,7 @@ export class JobBatches {
         for (const job of leased.sort((a, b) => (a.id < b.id ? -1 : 1))) byAgent.get(job.agent_id)?.push(job);
         return agentIds.map((id) => byAgent.get(id) ?? []);
       },
-      { ...options, keyOf: (agentId) => agentId },
+      { ...options, maxSize: MAX_CLAIM_BATCH, keyOf: (agentId) => agentId },
     );
     this.output = new TickBatch((chunks) => jobsBatchRepo.insertOutput(db, chunks), {
       ...options,

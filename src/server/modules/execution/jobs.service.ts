@@ -20,6 +20,7 @@ import type { AuditLog, AuditScope } from '../audit/audit.service.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import type { EventBus } from '../../realtime/events.js';
 import { JobBatches } from './jobs.batch.js';
+import { RecentJobs } from './jobs.recent.js';
 import { jobsRepo, type JobFilter, type JobRow, type OutputRow } from './jobs.repo.js';
 import { resolveInterpreter } from './jobs.rules.js';
 
@@ -89,6 +90,8 @@ export class JobsService {
   readonly #box: SecretBox;
   /** The agent paths' statements, shared by the calls of one turn of the event loop. */
   readonly #batches: JobBatches;
+  /** Rows this node just leased or wrote: an agent's events about them need not read them again. */
+  readonly #recent: RecentJobs;
   readonly #finalListeners: FinalListener[] = [];
 
   constructor(deps: {
@@ -111,6 +114,7 @@ export class JobsService {
     this.#leaseMs = deps.leaseMs;
     this.#logger = deps.logger;
     this.#box = deps.box;
+    this.#recent = new RecentJobs(deps.bus);
     this.#batches = new JobBatches({
       db: deps.db,
       clock: deps.clock,
@@ -324,7 +328,10 @@ export class JobsService {
   /** Leases waiting jobs to an agent (up to 100) and returns what it must run. */
   async claim(agentId: string): Promise<JobSpec[]> {
     const jobs = await this.#batches.claim.add(agentId);
-    for (const job of jobs) this.#publishState(job);
+    for (const job of jobs) {
+      this.#recent.keep(job);
+      this.#publishState(job);
+    }
     return jobs.map((job) => this.#spec(job));
   }
 
@@ -365,7 +372,9 @@ export class JobsService {
    * transports tell the agent the same (see EventOutcome).
    */
   async applyEvent(agentId: string, event: JobEvent): Promise<EventVerdict> {
-    const job = await this.#batches.load.add({ agentId, id: event.job_id });
+    const job =
+      this.#recent.get(agentId, event.job_id) ??
+      (await this.#batches.load.add({ agentId, id: event.job_id }));
     if (!job) return { outcome: 'impossible', message: 'this agent has no such job' };
     // An agent reports only on deliveries it was handed: attempt 0 was never dispatched.
     if (event.attempt < 1 || event.attempt > job.attempt)
@@ -479,9 +488,13 @@ export class JobsService {
     if (job.status !== 'dispatched' || job.attempt !== attempt) return DUPLICATE;
     const now = this.#clock.now().toISOString();
     const changes = { started_at: now, updated_at: now };
-    if (!(await this.#batches.move.add({ id: job.id, to: 'running', changes, seen: 'dispatched' })))
+    if (!(await this.#batches.move.add({ id: job.id, to: 'running', changes, seen: 'dispatched' }))) {
+      this.#recent.drop(job.id);
       return DUPLICATE;
-    this.#publishState({ ...job, ...changes, status: 'running' });
+    }
+    const running: JobRow = { ...job, ...changes, status: 'running' };
+    this.#recent.keep(running);
+    this.#publishState(running);
     return APPLIED;
   }
 
@@ -491,8 +504,10 @@ export class JobsService {
     const remaining = job.output_cap_bytes - job.output_bytes;
     if (remaining <= 0) {
       // past the cap the chunk is taken and dropped, as the cap says
-      if (job.output_truncated === 0)
+      if (job.output_truncated === 0) {
         await this.#batches.outputBytes.add({ id: job.id, bytes: 0, truncated: true });
+        this.#recent.keep({ ...job, output_truncated: 1 });
+      }
       return APPLIED;
     }
     const bytes = Buffer.from(event.data, 'utf8');
@@ -510,7 +525,13 @@ export class JobsService {
       created_at: this.#clock.now().toISOString(),
     });
     if (!stored) return DUPLICATE;
-    await this.#batches.outputBytes.add({ id: job.id, bytes: Math.min(bytes.length, remaining), truncated });
+    const counted = Math.min(bytes.length, remaining);
+    await this.#batches.outputBytes.add({ id: job.id, bytes: counted, truncated });
+    this.#recent.keep({
+      ...job,
+      output_bytes: job.output_bytes + counted,
+      output_truncated: truncated ? 1 : job.output_truncated,
+    });
     this.#bus.publish({
       type: 'job.output',
       org_id: job.org_id,
@@ -536,6 +557,8 @@ export class JobsService {
       updated_at: now,
     };
     // The work was done even if the lease lapsed meanwhile: the table takes a result from any live state.
+    // ended either way: a repeat of the result reads the row
+    this.#recent.drop(job.id);
     if (await this.#batches.move.add({ id: job.id, to: event.status, changes })) {
       await this.#finished({ ...job, ...changes, status: event.status });
       return APPLIED;
