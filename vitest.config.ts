@@ -8,5 +8,6 @@ export default defineConfig({
     allowOnly: false,
     pool: 'forks',
     setupFiles: ['test/support/leak-guard.ts'],
+    globalSetup: ['test/support/console-build.ts'],
   },
 });

@@ -132,10 +132,16 @@ export async function metricsOf(node: Fleetplane): Promise<Map<string, number>> 
   return parseMetrics((await api(node.url, 'GET', '/metrics', { expect: 200 })).body as string);
 }
 
-/** Agent sockets each node holds (`fleetplane_agent_sockets`), in node order. */
-export async function heldByNode(cluster: Cluster): Promise<number[]> {
+/**
+ * Agent sockets each node holds (`fleetplane_agent_sockets`) and has refused because it was full
+ * (`fleetplane_agent_sockets_refused_total`), in node order.
+ */
+export async function socketsByNode(cluster: Cluster): Promise<{ held: number; refused: number }[]> {
   const all = await Promise.all(cluster.nodes.map(metricsOf));
-  return all.map((metrics) => metrics.get('fleetplane_agent_sockets') ?? NaN);
+  return all.map((metrics) => ({
+    held: metrics.get('fleetplane_agent_sockets') ?? NaN,
+    refused: metrics.get('fleetplane_agent_sockets_refused_total') ?? NaN,
+  }));
 }
 
 /** Each node's highest RSS, read from /proc every `everyMs` until stop(), which answers the peaks in KB. */

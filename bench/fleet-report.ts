@@ -8,6 +8,8 @@ export interface NodeFigures {
   rssMb: { idle: number; registered: number; connected: number; peak: number };
   /** `fleetplane_agent_sockets`: the agent sockets this node holds. */
   held: number;
+  /** `fleetplane_agent_sockets_refused_total`: new agent sockets it refused, being full. */
+  refused: number;
   openFiles: number;
   openFilesLimit: number;
   /** User + system CPU time per phase, in seconds: steadier than wall time on a busy machine. */
@@ -80,6 +82,7 @@ export function fleetTable(results: FleetResult[]): string {
     ['server CPU registering', (r) => perNode(r, (n) => `${fixed(n.cpuS.register)} s`)],
     ['server CPU connecting', (r) => perNode(r, (n) => `${fixed(n.cpuS.connect)} s`)],
     ['agents held (per node)', (r) => perNode(r, (n) => String(n.held))],
+    ['agent sockets refused, node full (per node)', (r) => perNode(r, (n) => String(n.refused))],
     ['agents held (database)', (r) => r.heldInDatabase],
     ['open files (per node)', (r) => perNode(r, (n) => `${n.openFiles}/${n.openFilesLimit}`)],
     ['server RSS idle', (r) => perNode(r, (n) => `${fixed(n.rssMb.idle)} MB`)],

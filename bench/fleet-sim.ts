@@ -1,10 +1,11 @@
+import { agentSocketsUnder } from '../src/server/lib/open-files.js';
 import { Simulators } from './fleet-agents.js';
 import type { PhaseResult } from './sim-agents.js';
 import {
-  heldByNode,
   metricsOf,
   probeWindow,
   sampleNodes,
+  socketsByNode,
   startCluster,
   watchPeakRss,
   type BenchDb,
@@ -134,14 +135,16 @@ async function measureHeartbeats(cluster: Cluster, sims: Simulators, held: numbe
 
 /**
  * Why `agents` over `nodes` cannot run here, if they cannot: each node holds its share of the
- * sockets, and no process can open more files than the hard limit.
+ * sockets, and refuses those past its cap under the open-files limit (no process can raise it
+ * above the hard limit).
  */
 export function fleetLimitProblem(agents: number, nodes: number, openFilesLimit: number): string | undefined {
   const perNode = Math.ceil(agents / nodes);
-  if (perNode + 1000 <= openFilesLimit) return undefined;
+  const cap = agentSocketsUnder(openFilesLimit);
+  if (perNode <= cap) return undefined;
   return (
-    `${agents} agents on ${nodes} node(s) need an open files limit above ${perNode + 1000} per node ` +
-    `(the hard limit is ${openFilesLimit}): use --nodes ${Math.ceil(agents / (openFilesLimit - 1000))} or more`
+    `${agents} agents on ${nodes} node(s) are ${perNode} sockets per node, and a node holds at most ${cap} ` +
+    `(the hard open files limit is ${openFilesLimit}): use --nodes ${Math.ceil(agents / cap)} or more`
   );
 }
 
@@ -173,17 +176,22 @@ async function populate(cluster: Cluster, sims: Simulators, token: string, optio
   const afterConnect = sampleNodes(cluster);
   await sleep(3000);
   const settled = sampleNodes(cluster);
-  const held = await heldByNode(cluster);
+  const sockets = await socketsByNode(cluster);
+  const held = sockets.map((node) => node.held);
+  const refused = sockets.map((node) => node.refused);
   const heldInDatabase = await heldInDatabaseOf(first, token);
   log(
     `    nodes hold ${held.join(' / ')} sockets (${heldInDatabase} in the database); RSS ` +
       `${settled.map((s) => fixed(mb(s.rssKb), 0)).join(' / ')} MB; open files ` +
       `${settled.map((s) => s.openFiles).join(' / ')}`,
   );
+  if (refused.some((count) => count !== 0))
+    log(`    WARNING: full nodes refused ${refused.join(' / ')} agent sockets (503 node_full)`);
   return {
     registered,
     connected,
     held,
+    refused,
     heldInDatabase,
     samples: { idle, afterRegister, afterConnect, settled },
   };
@@ -274,6 +282,7 @@ export async function benchFleet(options: FleetOptions): Promise<FleetResult> {
         peak: mb(peaks[i]!),
       },
       held: fleet.held[i]!,
+      refused: fleet.refused[i]!,
       openFiles: settled[i]!.openFiles,
       openFilesLimit: settled[i]!.openFilesLimit,
       cpuS: {

@@ -20,8 +20,12 @@ export interface ChannelHost {
 }
 
 export type SessionEnd =
-  /** opened: the transport worked (upgrade done, or a heartbeat answered); openMs: for how long. */
-  | { kind: 'closed'; opened: boolean; openMs: number }
+  /**
+   * opened: the transport worked (upgrade done, or a heartbeat answered); openMs: for how long.
+   * retryAfterMs: the server answered 503, up but unable to take the session now (a full node, or
+   * one waiting for its database): try the same transport again after this long.
+   */
+  | { kind: 'closed'; opened: boolean; openMs: number; retryAfterMs?: number }
   /** 410, or the socket closed with 4410: the agent was deleted. */
   | { kind: 'gone'; reason: string }
   /** 401, or the socket closed with 4401: the agent token was replaced, revoked or is invalid. */

@@ -28,7 +28,9 @@ export type ConnectionEnd = Exclude<SessionEnd, { kind: 'closed' }>;
 /**
  * Keeps the agent connected until it is stopped or the server ends it (401, 410). With ws it
  * reconnects forever with backoff, and polls over HTTP while the WebSocket cannot be opened but
- * HTTP works, retrying the WebSocket every WS_RETRY_MS. With http it only polls.
+ * HTTP works, retrying the WebSocket every WS_RETRY_MS; a 503 to the upgrade (a full node) is
+ * no reason to poll: the WebSocket is tried again after the server's Retry-After. With http it
+ * only polls.
  */
 export class Connection {
   private readonly abort = new AbortController();
@@ -65,6 +67,14 @@ export class Connection {
     while (!this.abort.signal.aborted) {
       const end = await this.session(new WsChannel(websocketUrl(this.options.server), this.context()));
       if (end.kind !== 'closed') return end;
+      if (end.retryAfterMs !== undefined) {
+        // The server is up but busy: polling it over HTTP would load it more, so the WebSocket is
+        // tried again after the wait it asked for, jittered so refused agents do not come back at once.
+        const delay = end.retryAfterMs + this.backoff.next();
+        this.options.log(`server busy; trying the WebSocket again in ${(delay / 1000).toFixed(1)}s`);
+        await sleep(delay, this.abort.signal);
+        continue;
+      }
       if (end.openMs >= STABLE_MS) this.backoff.reset();
       openFailures = end.opened ? 0 : openFailures + 1;
       if (openFailures >= WS_FAILURES_BEFORE_FALLBACK) {

@@ -1,6 +1,12 @@
 import { Compile } from 'typebox/compile';
 import WebSocket from 'ws';
-import { AgentCloseCode, ServerFrame, type AgentFrame, type JobEvent } from '../protocol/agent.js';
+import {
+  AGENT_RECONNECT_MAX_MS,
+  AgentCloseCode,
+  ServerFrame,
+  type AgentFrame,
+  type JobEvent,
+} from '../protocol/agent.js';
 import {
   HIGH_WATER_BYTES,
   clampInterval,
@@ -18,6 +24,13 @@ const WELCOME_TIMEOUT_MS = 15_000;
 const CLOSE_TIMEOUT_MS = 2_000;
 /** Nothing heard (no frame, no pong) for this many heartbeats: the connection is dead. */
 const SILENT_HEARTBEATS = 3;
+
+/** A Retry-After header (seconds or an HTTP date) in ms, at most the agent's longest reconnect delay. */
+function retryAfterMs(header: string | undefined): number {
+  if (!header) return 0;
+  const seconds = /^\d+$/.test(header.trim()) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
+  return Number.isFinite(seconds) ? Math.min(AGENT_RECONNECT_MAX_MS, Math.max(0, seconds * 1000)) : 0;
+}
 
 function rawText(data: WebSocket.RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
@@ -58,6 +71,7 @@ export class WsChannel implements Channel {
       });
       this.ws = ws;
       let refusedStatus: number | undefined;
+      let retryAfter: string | undefined;
       let errorText: string | undefined;
       let closeTimer: NodeJS.Timeout | undefined;
       const welcomeTimer = setTimeout(() => {
@@ -73,6 +87,7 @@ export class WsChannel implements Channel {
 
       ws.on('unexpected-response', (_request, response) => {
         refusedStatus = response.statusCode;
+        retryAfter = response.headers['retry-after'];
         response.resume();
         ws.terminate();
       });
@@ -113,7 +128,12 @@ export class WsChannel implements Channel {
         } else {
           if (this.openedAt !== undefined) log(`disconnected (${code}${reason ? ` ${reason}` : ''})`);
           else log(refused ?? `WebSocket connection failed: ${errorText ?? `closed with ${code}`}`);
-          resolve({ kind: 'closed', opened: this.openedAt !== undefined, openMs });
+          resolve({
+            kind: 'closed',
+            opened: this.openedAt !== undefined,
+            openMs,
+            ...(refusedStatus === 503 ? { retryAfterMs: retryAfterMs(retryAfter) } : {}),
+          });
         }
       });
     });

@@ -8,6 +8,7 @@ import { dropEverything, migrateToLatest } from '../server/db/database.js';
 import { systemClock } from '../server/lib/clock.js';
 import { InProcessEventBus } from '../server/realtime/events.js';
 import { CredentialStore, callWithStored, login } from './client.js';
+import { ensureConsoleBuilt } from './console-build.js';
 import { seedDemo } from './seed.js';
 import { openMigrated, startServer } from './server.js';
 
@@ -91,7 +92,10 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
 
   switch (command) {
     case 'server': {
-      const server = await startServer(config(), print, { localAgent: values['with-local-agent'] });
+      const cfg = config();
+      // the console's sources sit beside its build: web/src next to web/dist
+      await ensureConsoleBuilt(path.dirname(cfg.consoleDir), print);
+      const server = await startServer(cfg, print, { localAgent: values['with-local-agent'] });
       const stop = () => {
         server.stop().then(
           () => process.exit(0),

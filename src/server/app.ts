@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
@@ -9,7 +10,9 @@ import type { Config } from './config.js';
 import { outageAwareLogger } from './db/availability.js';
 import { pingDatabase, type Database } from './db/database.js';
 import { frameworkErrors, installErrorHandling } from './http/errors.js';
+import { webConsole } from './http/console.js';
 import { installGuard } from './http/guard.js';
+import { installOpenApiConventions, openApiOptions } from './http/openapi.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { validatorCompiler } from './http/validation.js';
 import { systemClock, type Clock } from './lib/clock.js';
@@ -100,7 +103,7 @@ export function createServices(deps: {
   const { config, database, clock, logger, bus } = deps;
   const db = database.db;
   const masterKey = loadMasterKey(config.masterKeyHex, config.dataDir);
-  const audit = new AuditLog({ db, clock, like: database.caps.ilike });
+  const audit = new AuditLog({ db, clock });
   const box = new SecretBox(masterKey);
   const settings = new SettingsService({ db, clock, box, audit });
   const orgs = new OrgsService({ db, clock, audit });
@@ -112,20 +115,18 @@ export function createServices(deps: {
     audit,
     bus,
     settings,
-    caps: database.caps,
     leaseMs: config.fleet.leaseMs,
     logger,
     box,
   });
   // Profile runs queue each agent's next task as the previous one ends, before the run settles.
-  const sequencer = new StepSequencer({ db, clock, jobs, caps: database.caps, logger });
+  const sequencer = new StepSequencer({ db, clock, jobs, logger });
   const runs = new RunsService({
     db,
     clock,
     audit,
     bus,
     jobs,
-    caps: database.caps,
     logger,
     followUp: (job) => sequencer.followUp(job),
   });
@@ -135,19 +136,17 @@ export function createServices(deps: {
     db,
     clock,
     audit,
-    caps: database.caps,
     usage: anyUsage(profileScriptUsage, scheduleScriptUsage),
   });
-  const profileTasks = new TasksService({ db, clock, audit, caps: database.caps, box });
+  const profileTasks = new TasksService({ db, clock, audit, box });
   const profiles = new ProfilesService({
     db,
     clock,
     audit,
-    caps: database.caps,
     tasks: profileTasks,
     usage: scheduleProfileUsage,
   });
-  const profileApplier = new ProfileApplier({ db, clock, audit, caps: database.caps, runs, logger });
+  const profileApplier = new ProfileApplier({ db, clock, audit, runs, logger });
   const scriptRunner = new ScriptRunner({ scripts, jobs, runs });
   const scheduleLauncher = new LibraryLauncher({
     scripts,
@@ -166,7 +165,6 @@ export function createServices(deps: {
     audit,
     bus,
     uninstaller: jobs,
-    like: database.caps.ilike,
   });
   // After a database outage, agents are judged by their silence only once heartbeats are written.
   const outageHold = new OutageHold({
@@ -238,7 +236,7 @@ export function createServices(deps: {
     profileTasks,
     profileApplier,
     profileSequencer: sequencer,
-    schedules: new SchedulesService({ db, clock, audit, caps: database.caps, launcher: scheduleLauncher }),
+    schedules: new SchedulesService({ db, clock, audit, launcher: scheduleLauncher }),
     scheduler: new Scheduler({
       db,
       clock,
@@ -248,7 +246,13 @@ export function createServices(deps: {
     }),
     agentAuth,
     agentSession,
-    gateway: new AgentGateway({ session: agentSession, auth: agentAuth, bus, logger }),
+    gateway: new AgentGateway({
+      session: agentSession,
+      auth: agentAuth,
+      bus,
+      logger,
+      maxSockets: config.maxAgentSockets,
+    }),
     sweeper: new Sweeper({
       jobs,
       runs,
@@ -317,24 +321,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
     credentials: true,
   });
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'Fleetplane API',
-        version: packageVersion(),
-        description: 'Self-hosted control plane for fleets of machines',
-      },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or API key' },
-          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-        },
-      },
-      security: [{ bearer: [] }, { apiKey: [] }],
-    },
-  });
+  await app.register(cookie);
+  await app.register(swagger, openApiOptions({ version: packageVersion(), publicUrl: config.publicUrl }));
   installGuard(app, { users: services.authenticator, agents: services.agentAuth });
+  installOpenApiConventions(app);
   await app.register(websocket, {
     options: { maxPayload: 1024 * 1024 },
     errorHandler: onSocketError,
@@ -378,6 +368,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       this.set(gateway.connectedCount);
     },
   });
+  new Gauge({
+    name: 'fleetplane_agent_sockets_max',
+    help: 'Agent WebSockets this node may hold (FLEETPLANE_MAX_AGENT_SOCKETS); +Inf when no open-files limit is known',
+    registers: [metrics],
+    collect() {
+      this.set(gateway.maxSockets);
+    },
+  });
+  new Counter({
+    name: 'fleetplane_agent_sockets_refused_total',
+    help: 'New agent WebSockets this node refused (503 node_full) because it held fleetplane_agent_sockets_max',
+    registers: [metrics],
+    collect() {
+      this.reset();
+      this.inc(gateway.refusedCount);
+    },
+  });
   app.addHook('onResponse', async (request, reply) => {
     httpDuration.observe(
       {
@@ -391,7 +398,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const limiter = new RateLimiter({ ...config.authRateLimit, clock });
   await app.register(systemRoutes({ system: services.system, metrics }));
-  await app.register(authRoutes({ auth: services.auth, limiter }));
+  await app.register(authRoutes({ auth: services.auth, limiter, refreshTtlMs: config.refreshTokenTtlMs }));
   await app.register(orgsRoutes({ orgs: services.orgs }));
   await app.register(accessRoutes({ access: services.access }));
   await app.register(apiKeysRoutes({ apiKeys: services.apiKeys }));
@@ -412,6 +419,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(schedulesRoutes({ schedules: services.schedules }));
   await app.register(agentChannelRoutes({ gateway: services.gateway, session: services.agentSession }));
   await app.register(consoleRoutes({ bus, jobs: services.jobs }));
+  await app.register(webConsole({ dir: config.consoleDir }));
   return app;
 }
 

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { agentSocketsUnder, openFilesLimit } from './lib/open-files.js';
+import { packageRoot } from './lib/version.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -30,6 +32,15 @@ export interface Config {
   authRateLimit: { max: number; windowMs: number };
   shutdownTimeoutMs: number;
   trustProxy: boolean;
+  /** The built web console (`web/dist`), served at `/`; when it does not exist only the API is served. */
+  consoleDir: string;
+  /** The URL clients reach this server at (behind a proxy, say); the OpenAPI document names it. */
+  publicUrl: string | undefined;
+  /**
+   * Agent WebSockets this node holds at most; past it new ones are refused (503 node_full), so
+   * the node keeps descriptors for the API. Infinity where no open-files limit is known.
+   */
+  maxAgentSockets: number;
   fleet: {
     /** How often agents send a heartbeat. */
     heartbeatIntervalMs: number;
@@ -71,8 +82,26 @@ function databaseFrom(env: Env, dataDir: string): DatabaseConfig {
   throw new ConfigError('DATABASE_URL must be a postgres:// URL or sqlite:<file>');
 }
 
-/** Parses settings once from an environment; the only place the process environment is interpreted. */
-export function loadConfig(env: Env, overrides: Partial<Config> = {}): Readonly<Config> {
+function publicUrlFrom(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const url = URL.canParse(raw) ? new URL(raw) : null;
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash)
+    throw new ConfigError(
+      `FLEETPLANE_PUBLIC_URL must be an http(s) URL without query or fragment, got "${raw}"`,
+    );
+  // no trailing slash: the document's paths start with one
+  return url.href.replace(/\/+$/, '');
+}
+
+/**
+ * Parses settings once from an environment; the only place the process environment is interpreted.
+ * `openFiles` is this process's open-files limit (null: none known), which bounds the agent sockets.
+ */
+export function loadConfig(
+  env: Env,
+  overrides: Partial<Config> = {},
+  openFiles: number | null = openFilesLimit(),
+): Readonly<Config> {
   const nodeEnv = env.NODE_ENV === 'production' || env.NODE_ENV === 'test' ? env.NODE_ENV : 'development';
   const dataDir = path.resolve(env.FLEETPLANE_DATA_DIR ?? 'data');
   const masterKeyHex = env.FLEETPLANE_MASTER_KEY || undefined;
@@ -102,6 +131,9 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Readonly<
     },
     shutdownTimeoutMs: int(env, 'FLEETPLANE_SHUTDOWN_TIMEOUT_MS', 10 * SECOND),
     trustProxy: env.FLEETPLANE_TRUST_PROXY === 'true',
+    publicUrl: publicUrlFrom(env.FLEETPLANE_PUBLIC_URL),
+    consoleDir: path.resolve(env.FLEETPLANE_CONSOLE_DIR ?? path.join(packageRoot() ?? '.', 'web', 'dist')),
+    maxAgentSockets: int(env, 'FLEETPLANE_MAX_AGENT_SOCKETS', agentSocketsUnder(openFiles)),
     fleet: {
       heartbeatIntervalMs: int(env, 'FLEETPLANE_HEARTBEAT_INTERVAL_MS', 15 * SECOND),
       offlineAfterMs: int(env, 'FLEETPLANE_OFFLINE_AFTER_MS', 60 * SECOND),
@@ -124,6 +156,13 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Readonly<
   // Every tick of every node reads the due schedules: a busy loop would only load the database.
   if (config.schedules.tickMs < 100)
     throw new ConfigError('FLEETPLANE_SCHEDULER_TICK_MS must be at least 100');
+  if (config.maxAgentSockets < 1) throw new ConfigError('FLEETPLANE_MAX_AGENT_SOCKETS must be at least 1');
+  // every agent socket holds a descriptor: at the limit the API could accept no connection
+  if (openFiles !== null && config.maxAgentSockets >= openFiles)
+    throw new ConfigError(
+      `FLEETPLANE_MAX_AGENT_SOCKETS must be below the open-files limit (${openFiles}), or agents take ` +
+        'every descriptor and the API answers nobody: raise the limit (ulimit -n) or lower it',
+    );
   if (config.fleet.offlineAfterMs < 2 * config.fleet.heartbeatIntervalMs) {
     throw new ConfigError(
       'FLEETPLANE_OFFLINE_AFTER_MS must be at least 2 × FLEETPLANE_HEARTBEAT_INTERVAL_MS',

@@ -208,6 +208,30 @@ describe.runIf(process.platform !== 'win32')('agent lifecycle against a fake ser
     expect(logs.some((line) => line.startsWith('WebSocket unavailable; polling over HTTP'))).toBe(true);
   });
 
+  it('agent: a 503 to the WebSocket upgrade (a full node) is retried over the WebSocket after Retry-After, never polled over HTTP nor an exit', async () => {
+    server.upgradeStatus = 503;
+    server.upgradeRetryAfter = 1;
+    const handle = start('--token', 'enroll-me');
+    let exited = false;
+    void handle.exit.then(() => {
+      exited = true;
+    });
+    // past the failures after which an unreachable WebSocket gives way to HTTP polling
+    await eventually(() => server.upgrades >= 4, { ...IN_MEMORY, timeoutMs: 20_000 });
+    server.upgradeStatus = null;
+    await eventually(() => server.connected() === 1, { ...IN_MEMORY, timeoutMs: 20_000 });
+    expect(server.heartbeats).toHaveLength(0);
+    expect(exited).toBe(false);
+    const waits = logs.flatMap((line) => {
+      const seconds = /^server busy; trying the WebSocket again in (\d+\.\d)s$/.exec(line)?.[1];
+      return seconds === undefined ? [] : [Number(seconds)];
+    });
+    expect(waits.length).toBeGreaterThanOrEqual(3);
+    // the server's Retry-After, and the backoff's jitter on top
+    expect(Math.min(...waits)).toBeGreaterThanOrEqual(1);
+    expect(await stopped(handle)).toBe(0);
+  });
+
   it.each(['ws', 'http'] as const)(
     'agent: a result the server refuses as a conflict is dropped from the spool and logged, over %s',
     async (transport) => {

@@ -26,6 +26,8 @@ export class FakeAgentServer {
   readonly postedEvents: { jobId: string; events: JobEvent[] }[] = [];
   /** When set, the WebSocket upgrade is answered with this status. */
   upgradeStatus: number | null = null;
+  /** A Retry-After header for that answer, in seconds. */
+  upgradeRetryAfter: number | null = null;
   /** When set, heartbeats are answered with this status. */
   heartbeatStatus: number | null = null;
   /** Event posts answered with a status other than 200, by job id. */
@@ -99,7 +101,8 @@ export class FakeAgentServer {
     this.upgrades += 1;
     const status = request.headers.authorization === `Bearer ${this.token}` ? this.upgradeStatus : 401;
     if (status !== null) {
-      socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      const retryAfter = this.upgradeRetryAfter === null ? '' : `Retry-After: ${this.upgradeRetryAfter}\r\n`;
+      socket.end(`HTTP/1.1 ${status} Refused\r\n${retryAfter}Connection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {

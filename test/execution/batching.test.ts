@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobSpec } from '../../src/protocol/agent.js';
 import { newId } from '../../src/server/lib/ids.js';
-import { jobsRepo } from '../../src/server/modules/execution/jobs.repo.js';
+import { jobOf, jobsRepo } from '../../src/server/modules/execution/jobs.repo.js';
 import { createAgent, enroll, enrollmentToken } from '../support/agents.js';
 import { call, expectStatus, signup, type Session } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
@@ -118,7 +118,7 @@ describe.each(dialects)('execution: batched writes on %s', (dialect) => {
     const agentId = await createAgent(server, owner);
     const [template] = await server.app.services.jobs.prepare(
       owner.orgId,
-      [{ id: agentId, os_type: 'ubuntu', interpreters: '["sh"]' }],
+      [{ id: agentId, os_type: 'ubuntu', interpreters: ['sh'] }],
       { interpreter: 'sh', command: 'true' },
       { runId: null, admitted: true, deadlineAt: null, createdBy: owner.userId },
     );
@@ -129,7 +129,7 @@ describe.each(dialects)('execution: batched writes on %s', (dialect) => {
       command: `echo ${i}`,
       cwd: i % 2 ? `/tmp/${i}` : null,
       run_as: `user${i}`,
-      env: JSON.stringify({ N: String(i) }),
+      env: { N: String(i) },
       timeout_seconds: 60 + i,
       max_attempts: 1 + (i % 3),
       output_cap_bytes: 1000 + i,
@@ -144,6 +144,6 @@ describe.each(dialects)('execution: batched writes on %s', (dialect) => {
       .where('agent_id', '=', agentId)
       .orderBy('task_index')
       .execute();
-    expect(stored).toEqual(jobs);
+    expect(stored.map(jobOf)).toEqual(jobs);
   });
 });

@@ -160,6 +160,15 @@ export class Engine {
     return new WsAgent(agentId, await SocketAgent.connect(this.server, agentToken));
   }
 
+  /** Another node on the same database, with the same clock and timers (PostgreSQL: several nodes need it). */
+  node(): Promise<TestServer> {
+    return startTestServer('postgres', {
+      clock: this.clock,
+      config: { fleet, accessTokenTtlMs: 1_000 * HOUR },
+      shareDatabaseWith: this.server,
+    });
+  }
+
   /** An agent polling over HTTP: it is handed nothing between two of its heartbeats. */
   async httpAgent(): Promise<HttpAgent> {
     const { agentId, agentToken } = await enroll(this.server, this.owner);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentMetrics } from '../../src/protocol/agent.js';
 import { newId } from '../../src/server/lib/ids.js';
 import { OutageHold } from '../../src/server/lib/sweep-timer.js';
-import type { AgentRow } from '../../src/server/modules/agents/agents.repo.js';
+import type { AgentsTable } from '../../src/server/db/schema.js';
 import { Liveness } from '../../src/server/modules/agents/liveness.js';
 import type { FleetEvent } from '../../src/server/realtime/events.js';
 import { enroll, enrollmentToken } from '../support/agents.js';
@@ -158,7 +158,7 @@ describe.each(dialects)('fleet: liveness on %s', (dialect) => {
   it('fleet: a flush writes 600 heartbeats in chunks of 500, reports them, and stop() flushes', async () => {
     const db = server.database.db;
     const now = clock.now().toISOString();
-    const rows: AgentRow[] = Array.from({ length: 600 }, (_, i) => ({
+    const rows: AgentsTable[] = Array.from({ length: 600 }, (_, i) => ({
       id: newId(),
       org_id: owner.orgId,
       name: `bulk-${i}`,

@@ -86,8 +86,8 @@ describe.each(dialects)('fleet: run targets on %s', (dialect) => {
     expect(row).toEqual({
       id: agents['win-web'],
       os_type: 'windows',
-      interpreters: JSON.stringify(['bash', 'sh', 'python']),
-      connected: 0,
+      interpreters: ['bash', 'sh', 'python'],
+      connected: false,
     });
   });
 });

@@ -46,7 +46,7 @@ export class TestClock implements Clock {
   }
 }
 
-function isolatedDatabase(dialect: Dialect, dir: string, url = pgUrl): DatabaseConfig {
+export function isolatedDatabase(dialect: Dialect, dir: string, url = pgUrl): DatabaseConfig {
   if (dialect === 'sqlite') return { kind: 'sqlite', file: path.join(dir, 'fleetplane.db') };
   if (!url) throw new Error('PostgreSQL is not configured');
   return { kind: 'postgres', url, schema: `t_${randomBytes(6).toString('hex')}` };

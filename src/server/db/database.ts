@@ -6,20 +6,9 @@ import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import { DatabaseAvailability } from './availability.js';
 import { migrationProvider } from './migrations/index.js';
+import { POSTGRES_CAPS, SQLITE_CAPS, type DialectCaps } from './executor.js';
 import { QueuedSqliteDialect, keepingStatements } from './sqlite-dialect.js';
 import type { DB } from './schema.js';
-
-/** The one table of dialect differences; code asks for a capability, never for a dialect. */
-export interface DialectCaps {
-  /** `FOR UPDATE SKIP LOCKED` exists, so several nodes can claim rows concurrently. */
-  skipLocked: boolean;
-  /** `SELECT … FOR UPDATE` exists; without it (SQLite) the single writer already serialises. */
-  rowLocks: boolean;
-  /** LISTEN/NOTIFY exists, so events can cross server nodes. */
-  notify: boolean;
-  /** Case-insensitive LIKE operator. */
-  ilike: 'ilike' | 'like';
-}
 
 export interface Database {
   db: Kysely<DB>;
@@ -45,7 +34,7 @@ function openSqlite(file: string): Database {
   return {
     db,
     kind: 'sqlite',
-    caps: { skipLocked: false, rowLocks: false, notify: false, ilike: 'like' },
+    caps: SQLITE_CAPS,
     pool: undefined,
     availability: new DatabaseAvailability(),
     close: () => db.destroy(),
@@ -74,7 +63,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Da
   return {
     db,
     kind: 'postgres',
-    caps: { skipLocked: true, rowLocks: true, notify: true, ilike: 'ilike' },
+    caps: POSTGRES_CAPS,
     pool,
     availability,
     close: () => db.destroy(),

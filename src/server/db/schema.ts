@@ -215,7 +215,10 @@ export interface RunsTable {
 export interface JobsTable {
   id: string;
   org_id: string;
-  agent_id: string;
+  /** Null while a pooled job waits for an agent of its pool to claim it. */
+  agent_id: string | null;
+  /** JSON PoolSelector of a pooled job (any one agent matching it runs it); null for one agent's job. */
+  pool: string | null;
   run_id: string | null;
   /** exec | agent_uninstall */
   kind: string;

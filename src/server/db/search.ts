@@ -5,7 +5,7 @@ export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-/** Any of the columns contains the text; `like` is the dialect's case-insensitive operator (caps.ilike). */
+/** Any of the columns contains the text; `like` is the dialect's case-insensitive operator (capsOf(db).ilike). */
 export function containsText(
   columns: readonly Expression<unknown>[],
   text: string,

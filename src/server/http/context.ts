@@ -2,7 +2,7 @@ import type {} from '@fastify/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { Principal, RequestContext, RequestMeta } from '../modules/access/context.js';
 import type { Permission } from '../modules/access/permissions.js';
-import type { AgentRow } from '../modules/agents/agents.repo.js';
+import type { Agent } from '../modules/agents/agents.repo.js';
 import { AppError } from '../lib/errors.js';
 
 /**
@@ -17,7 +17,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null;
-    agent: AgentRow | null;
+    agent: Agent | null;
   }
 }
 
@@ -34,7 +34,7 @@ export function contextOf(request: FastifyRequest): RequestContext {
   return { ...request.principal, meta: metaOf(request) };
 }
 
-export function agentOf(request: FastifyRequest): AgentRow {
+export function agentOf(request: FastifyRequest): Agent {
   if (!request.agent) throw new AppError('unauthorized', 'an agent token is required');
   return request.agent;
 }

@@ -3,16 +3,35 @@ import { Type } from 'typebox';
 import { isDatabaseUnavailable } from '../db/availability.js';
 import { AppError, errorStatus, type ErrorCode, type ErrorDetail } from '../lib/errors.js';
 
+/** The error shape's name: its `$id`, and its name in the OpenAPI document's components. */
+export const ERROR_BODY_ID = 'ErrorBody';
+
+/**
+ * The one error shape, shared by every error response of the OpenAPI document. Error bodies are
+ * serialized with it: a detail keeps every property it has (`field`, `uninstall`, `members`...).
+ */
 export const ErrorBody = Type.Object(
   {
     error: Type.Object({
-      code: Type.String(),
-      message: Type.String(),
-      details: Type.Array(Type.Object({}, { additionalProperties: true })),
+      code: Type.Enum(Object.keys(errorStatus) as ErrorCode[], {
+        description: 'Stable code: what went wrong, for programs; the HTTP status follows from it',
+      }),
+      message: Type.String({ description: 'What went wrong, for people' }),
+      details: Type.Array(
+        Type.Object(
+          {
+            field: Type.Optional(
+              Type.String({ description: 'The input at fault, as `body.name` or `querystring.q`' }),
+            ),
+            message: Type.String(),
+          },
+          { additionalProperties: true },
+        ),
+      ),
     }),
-    request_id: Type.String(),
+    request_id: Type.String({ description: 'Also in the `x-request-id` header; logs name it' }),
   },
-  { $id: 'ErrorBody' },
+  { $id: ERROR_BODY_ID, description: 'Every error answer of the API' },
 );
 
 function send(

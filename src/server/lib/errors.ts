@@ -4,6 +4,8 @@ export const errorStatus = {
   validation_failed: 400,
   unauthorized: 401,
   forbidden: 403,
+  /** A cookie-authenticated request without the matching `X-CSRF-Token` header. */
+  csrf_failed: 403,
   not_found: 404,
   conflict: 409,
   gone: 410,
@@ -12,6 +14,8 @@ export const errorStatus = {
   rate_limited: 429,
   internal: 500,
   not_ready: 503,
+  /** This node holds as many agent sockets as it may; another node, or this one later, may take it. */
+  node_full: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;
@@ -25,7 +29,7 @@ export interface ErrorDetail {
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly details: ErrorDetail[];
-  /** Seconds, for rate_limited answers. */
+  /** Seconds, for answers the client may retry later (rate_limited, not_ready, node_full). */
   readonly retryAfterSeconds: number | undefined;
 
   constructor(

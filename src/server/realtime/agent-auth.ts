@@ -1,7 +1,7 @@
 import type { Executor } from '../db/executor.js';
 import { sha256 } from '../lib/crypto.js';
 import { AppError } from '../lib/errors.js';
-import { agentsRepo, type AgentRow } from '../modules/agents/agents.repo.js';
+import { agentsRepo, type Agent } from '../modules/agents/agents.repo.js';
 import { AGENT_TOKEN_PREFIX } from '../modules/enrollment/registration.service.js';
 import type { JobsService } from '../modules/execution/jobs.service.js';
 
@@ -22,7 +22,7 @@ export class AgentAuthenticator {
     this.#jobs = deps.jobs;
   }
 
-  async authenticate(token: string | null): Promise<AgentRow> {
+  async authenticate(token: string | null): Promise<Agent> {
     if (!token?.startsWith(`${AGENT_TOKEN_PREFIX}_`))
       throw new AppError('unauthorized', 'an agent token is required');
     const agent = await agentsRepo.findByTokenHash(this.#db, sha256(token));
@@ -41,7 +41,7 @@ export class AgentAuthenticator {
    * a registration since replaced that token (`revoked`), or the agent was deleted (`deleted`: the
    * caller closes the socket with 4410, the uninstall order, which counts as delivered).
    */
-  async recheck(agent: Pick<AgentRow, 'token_hash'>): Promise<AgentStanding> {
+  async recheck(agent: Pick<Agent, 'token_hash'>): Promise<AgentStanding> {
     const current = agent.token_hash
       ? await agentsRepo.findByTokenHash(this.#db, agent.token_hash)
       : undefined;

@@ -2,7 +2,7 @@ import type { WebSocket } from 'ws';
 import type { AgentCloseCode, ServerFrame } from '../../protocol/agent.js';
 import { isDatabaseUnavailable } from '../db/availability.js';
 import type { Logger } from '../lib/logger.js';
-import type { AgentRow } from '../modules/agents/agents.repo.js';
+import type { Agent } from '../modules/agents/agents.repo.js';
 
 /** A frame that failed because the database is unreachable is tried again after 100 ms, backing off to 2 s. */
 const RETRY_FIRST_MS = 100;
@@ -39,11 +39,13 @@ export class AgentConnection {
   /** A frame came since the last round of pings: the socket is alive without asking. */
   #heard = false;
   #queue: Promise<void> = Promise.resolve();
+  /** The next dispatch looks for pooled work too (see AgentGateway). */
+  poolWanted = false;
   #dispatching = false;
   #dispatchAgain = false;
 
   constructor(
-    readonly agent: AgentRow,
+    readonly agent: Agent,
     readonly socket: WebSocket,
     readonly ip: string | null,
     private readonly logger: Logger,

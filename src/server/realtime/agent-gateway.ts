@@ -3,7 +3,7 @@ import { AgentCloseCode, type AgentFrame } from '../../protocol/agent.js';
 import { isDatabaseUnavailable } from '../db/availability.js';
 import { AppError, assertNever } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import type { AgentRow } from '../modules/agents/agents.repo.js';
+import type { Agent } from '../modules/agents/agents.repo.js';
 import type { AgentSession } from '../modules/execution/agent-session.js';
 import type { AgentAuthenticator } from './agent-auth.js';
 import { AgentConnection } from './agent-connection.js';
@@ -18,6 +18,8 @@ const STOP_BATCH = 1000;
  * was not acknowledged (its results are spooled, its output replayed).
  */
 const MAX_WAITING_FRAMES = 1000;
+/** A full node says so at most this often: refused agents come back all the time. */
+const FULL_WARNING_INTERVAL_MS = 60_000;
 
 type QueuedFrame = Exclude<AgentFrame, { type: 'heartbeat' }>;
 
@@ -28,6 +30,9 @@ type QueuedFrame = Exclude<AgentFrame, { type: 'heartbeat' }>;
  */
 export class AgentGateway {
   readonly #connections = new Map<string, AgentConnection>();
+  readonly #maxSockets: number;
+  #refused = 0;
+  #warnedFullAt = Number.NEGATIVE_INFINITY;
   readonly #session: AgentSession;
   readonly #auth: Pick<AgentAuthenticator, 'recheck'>;
   readonly #bus: EventBus;
@@ -41,7 +46,10 @@ export class AgentGateway {
     auth: Pick<AgentAuthenticator, 'recheck'>;
     bus: EventBus;
     logger: Logger;
+    /** Agent sockets this node holds at most (config.maxAgentSockets). */
+    maxSockets: number;
   }) {
+    this.#maxSockets = deps.maxSockets;
     this.#session = deps.session;
     this.#auth = deps.auth;
     this.#bus = deps.bus;
@@ -50,6 +58,33 @@ export class AgentGateway {
 
   get connectedCount(): number {
     return this.#connections.size;
+  }
+
+  get maxSockets(): number {
+    return this.#maxSockets;
+  }
+
+  /** New agent sockets refused because this node was full, since it started. */
+  get refusedCount(): number {
+    return this.#refused;
+  }
+
+  /**
+   * Whether a new socket of this agent may be attached, asked just before the upgrade: below the
+   * cap, or replacing the agent's own socket here (that holds no more). A refusal is counted.
+   */
+  admits(agentId: string): boolean {
+    if (this.#connections.size < this.#maxSockets || this.#connections.has(agentId)) return true;
+    this.#refused += 1;
+    const now = performance.now();
+    if (now - this.#warnedFullAt >= FULL_WARNING_INTERVAL_MS) {
+      this.#warnedFullAt = now;
+      this.#logger.warn(
+        { held: this.#connections.size, max: this.#maxSockets, refused: this.#refused },
+        'node full: refusing new agent sockets (503 node_full)',
+      );
+    }
+    return false;
   }
 
   start(): void {
@@ -84,7 +119,7 @@ export class AgentGateway {
     for (const connection of held) connection.close(AgentCloseCode.goingAway, 'server shutting down');
   }
 
-  attach(agent: AgentRow, socket: WebSocket, ip: string | null): void {
+  attach(agent: Agent, socket: WebSocket, ip: string | null): void {
     this.#connections.get(agent.id)?.close(AgentCloseCode.replaced, 'replaced by a newer connection');
     const connection = new AgentConnection(agent, socket, ip, this.#logger);
     this.#connections.set(agent.id, connection);
@@ -157,7 +192,8 @@ export class AgentGateway {
       case 'agent.jobs_available': {
         for (const agentId of event.agent_ids) {
           const connection = this.#connections.get(agentId);
-          if (connection?.state === 'ready') this.#background(connection, () => this.#dispatch(connection));
+          if (connection?.state === 'ready')
+            this.#background(connection, () => this.#dispatch(connection, event.pooled === true));
         }
         return;
       }
@@ -219,12 +255,17 @@ export class AgentGateway {
   async #catchUp(connection: AgentConnection): Promise<void> {
     for (const jobId of await this.#session.cancelsDue(connection.agent.id))
       connection.send({ type: 'cancel', job_id: jobId });
-    await this.#dispatch(connection);
+    await this.#dispatch(connection, true);
   }
 
-  #dispatch(connection: AgentConnection): Promise<void> {
+  /** Hands the agent its waiting jobs; with `pooled`, pooled jobs of its pools too. */
+  #dispatch(connection: AgentConnection, pooled = false): Promise<void> {
+    // a dispatch under way folds this one into its next round: the wish for pooled work waits there
+    connection.poolWanted ||= pooled;
     return connection.dispatch(async () => {
-      for (const job of await this.#session.jobsToRun(connection.agent.id))
+      const options = { pooled: connection.poolWanted };
+      connection.poolWanted = false;
+      for (const job of await this.#session.jobsToRun(connection.agent.id, options))
         connection.send({ type: 'job', job });
     });
   }

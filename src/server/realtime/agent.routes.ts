@@ -13,6 +13,11 @@ import type { AgentSession } from '../modules/execution/agent-session.js';
 import type { AgentGateway } from './agent-gateway.js';
 
 const tags = ['agent channel'];
+/**
+ * Seconds a refused agent waits before it tries again (its backoff's jitter comes on top): behind
+ * a load balancer the retry may reach another node; here a socket may have freed.
+ */
+const NODE_FULL_RETRY_AFTER_SECONDS = 5;
 
 /**
  * The agent's side of the API: the WebSocket, and the HTTP fallback speaking the same messages.
@@ -31,6 +36,16 @@ export function agentChannelRoutes(deps: {
         websocket: true,
         config: { permission: 'agent' },
         schema: { tags, summary: 'Agent WebSocket: jobs pushed, events streamed' },
+        // Refused before the upgrade: a plain 503, and the connection closes with it. Synchronous,
+        // so nothing attaches between this count and the handler's: the cap holds exactly.
+        preHandler: (request, _reply, done) => {
+          if (gateway.admits(agentOf(request).id)) return done();
+          done(
+            new AppError('node_full', 'this node holds as many agent sockets as it may; try again later', {
+              retryAfterSeconds: NODE_FULL_RETRY_AFTER_SECONDS,
+            }),
+          );
+        },
       },
       (socket, request) => gateway.attach(agentOf(request), socket, request.ip),
     );
@@ -40,6 +55,7 @@ export function agentChannelRoutes(deps: {
       {
         config: { permission: 'agent' },
         schema: {
+          operationId: 'sendAgentHeartbeat',
           tags,
           summary: 'HTTP fallback: report liveness, receive waiting jobs and cancels',
           body: HeartbeatRequest,
@@ -52,7 +68,8 @@ export function agentChannelRoutes(deps: {
         session.heartbeat(agent.id, metrics);
         await session.hello(agent.id, { facts, heldJobIds: running_job_ids, ip: request.ip });
         const [jobs, cancels] = await Promise.all([
-          session.jobsToRun(agent.id),
+          // over HTTP each poll looks for pooled work: no socket can be woken for it
+          session.jobsToRun(agent.id, { pooled: true }),
           session.cancelsDue(agent.id),
         ]);
         return { jobs, cancel_job_ids: cancels, heartbeat_interval_ms: session.heartbeatIntervalMs };
@@ -64,6 +81,7 @@ export function agentChannelRoutes(deps: {
       {
         config: { permission: 'agent' },
         schema: {
+          operationId: 'reportAgentJobEvents',
           tags,
           summary:
             'HTTP fallback: acknowledgements, output and results of one job, in order; each answered with its outcome',

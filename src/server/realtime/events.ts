@@ -11,7 +11,8 @@ export type FleetEvent =
       type: 'job.state';
       org_id: string;
       job_id: string;
-      agent_id: string;
+      /** Null while a pooled job waits for an agent. */
+      agent_id: string | null;
       run_id: string | null;
       status: JobStatus;
       attempt: number;
@@ -33,8 +34,11 @@ export type FleetEvent =
       status: RunStatus;
       counts: Record<string, number>;
     }
-  /** Internal: jobs wait for these agents; the node holding an agent's socket dispatches them. */
-  | { type: 'agent.jobs_available'; org_id: string; agent_ids: string[] }
+  /**
+   * Internal: jobs wait for these agents; the node holding an agent's socket dispatches them.
+   * `pooled`: pooled jobs they may take too, not only their own.
+   */
+  | { type: 'agent.jobs_available'; org_id: string; agent_ids: string[]; pooled?: true }
   /** Internal: the node holding this agent's socket tells it to cancel. */
   | { type: 'job.cancel'; org_id: string; agent_id: string; job_id: string }
   /** Internal: a registration replaced the agent's token; a socket opened with the old one is closed. */

@@ -5,8 +5,9 @@ import type { JobsService } from '../modules/execution/jobs.service.js';
 import type { RunsService } from '../modules/execution/runs.service.js';
 
 /**
- * Periodic repairs that make lost work visible: expired job leases (re-queued or lost) and
- * run jobs whose agents never came online before the deadline. At start, every live lease is
+ * Periodic repairs that make lost work visible: expired job leases (re-queued or lost), pooled
+ * jobs still waiting (their pools woken again) and run jobs whose agents never came online before
+ * the deadline. At start, every live lease is
  * extended first: the agents could not renew them while no node ran. Every node sweeps; the
  * conditional updates underneath let only one node win each row.
  *
@@ -63,6 +64,7 @@ export class Sweeper {
         await this.#liveness.flush();
         if (await this.#hold.holding()) return;
         await this.#jobs.sweepLeases();
+        await this.#jobs.sweepPools();
         await this.#runs.sweepDeadlines();
       } catch (error) {
         this.#hold.failed(error);

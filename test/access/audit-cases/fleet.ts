@@ -79,6 +79,13 @@ export const fleetCases: AuditCases = {
     body: JOB,
     check: (e) => expect(e.after.command).toBe(JOB.command),
   })),
+  'POST /api/v1/jobs': created('job', async (f) => {
+    await f.agent();
+    return {
+      body: { ...JOB, pool: {} },
+      check: (e) => expect(e.after).toMatchObject({ agent_id: null, pool: {}, command: JOB.command }),
+    };
+  }),
   'POST /api/v1/jobs/{id}/cancel': moved('status_changed', 'job', {
     of: async (f) => (await f.job()).id,
     field: 'status',

@@ -8,6 +8,7 @@ import * as m0006 from './0006_job_claim_index.js';
 import * as m0007 from './0007_secret_env.js';
 import * as m0008 from './0008_job_states.js';
 import * as m0009 from './0009_max_attempts.js';
+import * as m0010 from './0010_pooled_jobs.js';
 
 /** Listed statically so the same migrations run from source and from the built package. */
 const migrations: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '0007_secret_env': m0007,
   '0008_job_states': m0008,
   '0009_max_attempts': m0009,
+  '0010_pooled_jobs': m0010,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,9 +1,43 @@
 import type { Executor } from '../../db/executor.js';
 import type { RolesTable } from '../../db/schema.js';
-import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
+import { mapPage, paginate, type Page, type PageParams } from '../../lib/pagination.js';
 import { unlessTaken } from '../../db/search.js';
+import type { RoleGrant } from './permissions.js';
 
-export type RoleRow = RolesTable;
+type RoleRow = RolesTable;
+
+export interface Role extends Omit<RoleRow, 'builtin' | 'permissions'> {
+  builtin: boolean;
+  /** As stored; a built-in role's come from code (permissions.ts), so it stores none. */
+  permissions: string[];
+}
+
+function decode(row: RoleRow): Role {
+  return { ...row, builtin: row.builtin === 1, permissions: JSON.parse(row.permissions) as string[] };
+}
+
+/**
+ * A role as its columns read through another table's join give it (the authenticator's); null
+ * when a left join found no role.
+ */
+export function grantOf(name: string, builtin: number, permissions: string): RoleGrant;
+export function grantOf(
+  name: string | null,
+  builtin: number | null,
+  permissions: string | null,
+): RoleGrant | null;
+export function grantOf(
+  name: string | null,
+  builtin: number | null,
+  permissions: string | null,
+): RoleGrant | null {
+  if (name === null || builtin === null || permissions === null) return null;
+  return { name, builtin: builtin === 1, permissions: JSON.parse(permissions) as string[] };
+}
+
+function encode(role: Role): RoleRow {
+  return { ...role, builtin: role.builtin ? 1 : 0, permissions: JSON.stringify(role.permissions) };
+}
 
 export interface MemberRow {
   id: string;
@@ -14,45 +48,61 @@ export interface MemberRow {
 
 export const accessRepo = {
   /** False when the organisation already has a role of that name. */
-  insertRole(db: Executor, role: RoleRow): Promise<boolean> {
-    return unlessTaken(db.insertInto('roles').values(role).execute());
+  insertRole(db: Executor, role: Role): Promise<boolean> {
+    return unlessTaken(db.insertInto('roles').values(encode(role)).execute());
   },
 
-  listRoles(db: Executor, orgId: string, page: PageParams): Promise<Page<RoleRow>> {
-    return paginate(db.selectFrom('roles').selectAll().where('org_id', '=', orgId), 'id', page);
+  async listRoles(db: Executor, orgId: string, page: PageParams): Promise<Page<Role>> {
+    return mapPage(
+      await paginate(db.selectFrom('roles').selectAll().where('org_id', '=', orgId), 'id', page),
+      decode,
+    );
   },
 
-  getRole(db: Executor, orgId: string, id: string): Promise<RoleRow | undefined> {
-    return db
+  async getRole(db: Executor, orgId: string, id: string): Promise<Role | undefined> {
+    const row = await db
       .selectFrom('roles')
       .selectAll()
       .where('org_id', '=', orgId)
       .where('id', '=', id)
       .executeTakeFirst();
+    return row && decode(row);
   },
 
-  getRolesByIds(db: Executor, orgId: string, ids: readonly string[]): Promise<RoleRow[]> {
-    if (ids.length === 0) return Promise.resolve([]);
-    return db.selectFrom('roles').selectAll().where('org_id', '=', orgId).where('id', 'in', ids).execute();
+  async getRolesByIds(db: Executor, orgId: string, ids: readonly string[]): Promise<Role[]> {
+    if (ids.length === 0) return [];
+    const rows = await db
+      .selectFrom('roles')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('id', 'in', ids)
+      .execute();
+    return rows.map(decode);
   },
 
-  findRoleByName(db: Executor, orgId: string, name: string): Promise<RoleRow | undefined> {
-    return db
+  async findRoleByName(db: Executor, orgId: string, name: string): Promise<Role | undefined> {
+    const row = await db
       .selectFrom('roles')
       .selectAll()
       .where('org_id', '=', orgId)
       .where('name', '=', name)
       .executeTakeFirst();
+    return row && decode(row);
   },
 
   updateRole(
     db: Executor,
     orgId: string,
     id: string,
-    changes: Partial<Pick<RoleRow, 'name' | 'description' | 'permissions' | 'updated_at'>>,
+    changes: Pick<Role, 'name' | 'description' | 'permissions' | 'updated_at'>,
   ): Promise<boolean> {
     return unlessTaken(
-      db.updateTable('roles').set(changes).where('org_id', '=', orgId).where('id', '=', id).execute(),
+      db
+        .updateTable('roles')
+        .set({ ...changes, permissions: JSON.stringify(changes.permissions) })
+        .where('org_id', '=', orgId)
+        .where('id', '=', id)
+        .execute(),
     );
   },
 
@@ -102,8 +152,8 @@ export const accessRepo = {
     return { members: Number(members.n), apiKeys: Number(keys.n), invites: Number(invites.n) };
   },
 
-  rolesOfMember(db: Executor, orgId: string, userId: string): Promise<RoleRow[]> {
-    return db
+  async rolesOfMember(db: Executor, orgId: string, userId: string): Promise<Role[]> {
+    const rows = await db
       .selectFrom('member_roles')
       .innerJoin('roles', 'roles.id', 'member_roles.role_id')
       .selectAll('roles')
@@ -111,14 +161,15 @@ export const accessRepo = {
       .where('member_roles.user_id', '=', userId)
       .orderBy('roles.name')
       .execute();
+    return rows.map(decode);
   },
 
   async rolesOfMembers(
     db: Executor,
     orgId: string,
     userIds: readonly string[],
-  ): Promise<Map<string, RoleRow[]>> {
-    const byUser = new Map<string, RoleRow[]>(userIds.map((id) => [id, []]));
+  ): Promise<Map<string, Role[]>> {
+    const byUser = new Map<string, Role[]>(userIds.map((id) => [id, []]));
     if (userIds.length === 0) return byUser;
     const rows = await db
       .selectFrom('member_roles')
@@ -129,7 +180,7 @@ export const accessRepo = {
       .where('member_roles.user_id', 'in', userIds)
       .orderBy('roles.name')
       .execute();
-    for (const { member_id, ...role } of rows) byUser.get(member_id)?.push(role);
+    for (const { member_id, ...role } of rows) byUser.get(member_id)?.push(decode(role));
     return byUser;
   },
 

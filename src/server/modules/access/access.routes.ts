@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { contextOf } from '../../http/context.js';
-import { IdParams } from '../../http/schemas.js';
+import { IdParams, NoContent } from '../../http/schemas.js';
 import { PageOf, PageQuery, pageParams } from '../../lib/pagination.js';
 import {
   InviteCreateBody,
@@ -27,6 +27,7 @@ export function accessRoutes(deps: { access: AccessService }): FastifyPluginAsyn
       {
         config: { permission: 'authenticated' },
         schema: {
+          operationId: 'listPermissions',
           tags,
           summary: 'Every permission, and those of the built-in roles',
           response: { 200: PermissionCatalogue },
@@ -47,6 +48,7 @@ export function accessRoutes(deps: { access: AccessService }): FastifyPluginAsyn
       {
         config: { permission: 'roles:read' },
         schema: {
+          operationId: 'listRoles',
           tags,
           summary: 'List roles',
           querystring: PageQuery,
@@ -59,8 +61,9 @@ export function accessRoutes(deps: { access: AccessService }): FastifyPluginAsyn
     app.post(
       '/api/v1/access/roles',
       {
-        config: { permission: 'roles:create' },
+        config: { permission: 'roles:create', errors: ['conflict', 'unprocessable'] },
         schema: {
+          operationId: 'createRole',
           tags,
           summary: 'Create a custom role',
           body: RoleCreateBody,
@@ -75,7 +78,13 @@ export function accessRoutes(deps: { access: AccessService }): FastifyPluginAsyn
       '/api/v1/access/roles/:id',
       {
         config: { permission: 'roles:read' },
-        schema: { tags, summary: 'Get a role', params: IdParams, response: { 200: RoleSchema } },
+        schema: {
+          operationId: 'getRole',
+          tags,
+          summary: 'Get a role',
+          params: IdParams,
+          response: { 200: RoleSchema },
+        },
       },
       async (request) => access.getRole(contextOf(request).orgId, request.params.id),
     );
@@ -83,8 +92,9 @@ export function accessRoutes(deps: { access: AccessService }): FastifyPluginAsyn
     app.patch(
       '/api/v1/access/roles/:id',
       {
-        config: { permission: 'roles:update' },
+        config: { permission: 'roles:update', errors: ['conflict', 'unprocessable'] },
         schema: {
+          operationId: 'updateRole',
           tags,
           summary: 'Change a custom role',
           params: IdParams,
@@ -98,8 +108,14 @@ export function accessRoutes(deps: { access: AccessService }): FastifyPluginAsyn
     app.delete(
       '/api/v1/access/roles/:id',
       {
-        config: { permission: 'roles:delete' },
-        schema: { tags, summary: 'Delete a custom role that nobody holds', params: IdParams },
+        config: { permission: 'roles:delete', errors: ['conflict'] },
+        schema: {
+          operationId: 'deleteRole',
+          tags,
+          summary: 'Delete a custom role that nobody holds',
+          params: IdParams,
+          response: { 204: NoContent },
+        },
       },
       async (request, reply) => {
         await access.deleteRole(contextOf(request), request.params.id);
@@ -112,6 +128,7 @@ export function accessRoutes(deps: { access: AccessService }): FastifyPluginAsyn
       {
         config: { permission: 'users:read' },
         schema: {
+          operationId: 'listUsers',
           tags,
           summary: 'Members of the organisation',
           querystring: PageQuery,
@@ -125,7 +142,13 @@ export function accessRoutes(deps: { access: AccessService }): FastifyPluginAsyn
       '/api/v1/access/users/:id',
       {
         config: { permission: 'users:read' },
-        schema: { tags, summary: 'Get a member', params: IdParams, response: { 200: MemberSchema } },
+        schema: {
+          operationId: 'getUser',
+          tags,
+          summary: 'Get a member',
+          params: IdParams,
+          response: { 200: MemberSchema },
+        },
       },
       async (request) => access.getMember(contextOf(request).orgId, request.params.id),
     );
@@ -133,8 +156,14 @@ export function accessRoutes(deps: { access: AccessService }): FastifyPluginAsyn
     app.delete(
       '/api/v1/access/users/:id',
       {
-        config: { permission: 'users:delete' },
-        schema: { tags, summary: 'Remove a member from the organisation', params: IdParams },
+        config: { permission: 'users:delete', errors: ['conflict'] },
+        schema: {
+          operationId: 'removeUser',
+          tags,
+          summary: 'Remove a member from the organisation',
+          params: IdParams,
+          response: { 204: NoContent },
+        },
       },
       async (request, reply) => {
         await access.removeMember(contextOf(request), request.params.id);
@@ -147,6 +176,7 @@ export function accessRoutes(deps: { access: AccessService }): FastifyPluginAsyn
       {
         config: { permission: 'users:read' },
         schema: {
+          operationId: 'listUserRoles',
           tags,
           summary: "A member's roles",
           params: IdParams,
@@ -159,8 +189,9 @@ export function accessRoutes(deps: { access: AccessService }): FastifyPluginAsyn
     app.put(
       '/api/v1/access/users/:id/roles',
       {
-        config: { permission: 'users:update' },
+        config: { permission: 'users:update', errors: ['conflict', 'unprocessable'] },
         schema: {
+          operationId: 'setUserRoles',
           tags,
           summary: "Replace a member's roles",
           params: IdParams,
@@ -178,6 +209,7 @@ export function accessRoutes(deps: { access: AccessService }): FastifyPluginAsyn
       {
         config: { permission: 'invites:read' },
         schema: {
+          operationId: 'listInvites',
           tags,
           summary: 'List invites',
           querystring: PageQuery,
@@ -190,8 +222,9 @@ export function accessRoutes(deps: { access: AccessService }): FastifyPluginAsyn
     app.post(
       '/api/v1/access/invites',
       {
-        config: { permission: 'invites:create' },
+        config: { permission: 'invites:create', errors: ['conflict', 'unprocessable'] },
         schema: {
+          operationId: 'createInvite',
           tags,
           summary: 'Invite someone by email; the token is shown once',
           body: InviteCreateBody,
@@ -205,8 +238,14 @@ export function accessRoutes(deps: { access: AccessService }): FastifyPluginAsyn
     app.delete(
       '/api/v1/access/invites/:id',
       {
-        config: { permission: 'invites:delete' },
-        schema: { tags, summary: 'Revoke an invite', params: IdParams },
+        config: { permission: 'invites:delete', errors: ['conflict'] },
+        schema: {
+          operationId: 'revokeInvite',
+          tags,
+          summary: 'Revoke an invite',
+          params: IdParams,
+          response: { 204: NoContent },
+        },
       },
       async (request, reply) => {
         await access.revokeInvite(contextOf(request), request.params.id);

@@ -8,7 +8,7 @@ import type { ApiKeysService } from '../apikeys/apikeys.service.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { authRepo } from '../auth/auth.repo.js';
 import type { PrincipalChanges } from '../auth/principal-cache.js';
-import { accessRepo, type MemberRow, type RoleRow } from './access.repo.js';
+import { accessRepo, type MemberRow, type Role } from './access.repo.js';
 import type { RequestContext } from './context.js';
 import { invitesRepo, type InviteRow } from './invites.repo.js';
 import { PermissionSet, isBuiltinRoleName, isPermission, type Permission } from './permissions.js';
@@ -39,8 +39,8 @@ export interface InviteView {
   status: 'pending' | 'accepted' | 'revoked' | 'expired';
 }
 
-function isOwnerRole(role: RoleRow): boolean {
-  return role.builtin === 1 && role.name === 'owner';
+function isOwnerRole(role: Role): boolean {
+  return role.builtin && role.name === 'owner';
 }
 
 function roleNameTaken(name: string): AppError {
@@ -52,10 +52,8 @@ export function countMembers(db: Executor, orgId: string): Promise<number> {
   return accessRepo.countMembers(db, orgId);
 }
 
-export function rolePermissions(role: Pick<RoleRow, 'name' | 'builtin' | 'permissions'>): PermissionSet {
-  return PermissionSet.fromRoles([
-    { name: role.name, builtin: role.builtin === 1, permissions: JSON.parse(role.permissions) as string[] },
-  ]);
+export function rolePermissions(role: Pick<Role, 'name' | 'builtin' | 'permissions'>): PermissionSet {
+  return PermissionSet.fromRoles([role]);
 }
 
 /**
@@ -74,17 +72,17 @@ export function assertAssignable(holder: PermissionSet, roleName: string, role: 
 }
 
 /** Taking a role away from someone: only what ranks no higher than the holder's own roles. */
-function assertRevocable(holder: PermissionSet, role: RoleRow): void {
+function assertRevocable(holder: PermissionSet, role: Role): void {
   if (rolePermissions(role).rank > holder.rank)
     throw new AppError('forbidden', `the role "${role.name}" ranks above your own: you cannot take it away`);
 }
 
-export function roleView(role: RoleRow): RoleView {
+export function roleView(role: Role): RoleView {
   return {
     id: role.id,
     name: role.name,
     description: role.description,
-    builtin: role.builtin === 1,
+    builtin: role.builtin,
     permissions: rolePermissions(role).toArray(),
     created_at: role.created_at,
     updated_at: role.updated_at,
@@ -143,13 +141,13 @@ export class AccessService {
       throw new AppError('conflict', `"${input.name}" is a built-in role name`);
     return inTransaction(this.#db, async (trx) => {
       const now = this.#clock.now().toISOString();
-      const role: RoleRow = {
+      const role: Role = {
         id: newId(),
         org_id: ctx.orgId,
         name: input.name,
         description: input.description ?? '',
-        permissions: JSON.stringify(permissions),
-        builtin: 0,
+        permissions,
+        builtin: false,
         created_at: now,
         updated_at: now,
       };
@@ -171,12 +169,12 @@ export class AccessService {
   ): Promise<RoleView> {
     const updated = await inTransaction(this.#db, async (trx) => {
       const before = await this.#role(trx, ctx.orgId, id);
-      if (before.builtin === 1) throw new AppError('conflict', 'built-in roles cannot be changed');
-      const after: RoleRow = { ...before, updated_at: this.#clock.now().toISOString() };
+      if (before.builtin) throw new AppError('conflict', 'built-in roles cannot be changed');
+      const after: Role = { ...before, updated_at: this.#clock.now().toISOString() };
       if (input.permissions) {
         const permissions = validatePermissions(input.permissions);
         assertAssignable(ctx.permissions, input.name ?? before.name, new PermissionSet(permissions));
-        after.permissions = JSON.stringify(permissions);
+        after.permissions = permissions;
       }
       if (input.name !== undefined && input.name !== before.name) {
         if (isBuiltinRoleName(input.name))
@@ -208,7 +206,7 @@ export class AccessService {
   async deleteRole(ctx: RequestContext, id: string): Promise<void> {
     await inTransaction(this.#db, async (trx) => {
       const role = await this.#role(trx, ctx.orgId, id);
-      if (role.builtin === 1) throw new AppError('conflict', 'built-in roles cannot be deleted');
+      if (role.builtin) throw new AppError('conflict', 'built-in roles cannot be deleted');
       // Spent invites (accepted, revoked, expired) go with the role; their history is in the audit log.
       const usage = await accessRepo.roleUsage(trx, ctx.orgId, id, this.#clock.now().toISOString());
       if (usage.members > 0 || usage.apiKeys > 0 || usage.invites > 0) {
@@ -387,18 +385,14 @@ export class AccessService {
     };
   }
 
-  async #member(
-    db: Executor,
-    orgId: string,
-    userId: string,
-  ): Promise<{ view: MemberView; roles: RoleRow[] }> {
+  async #member(db: Executor, orgId: string, userId: string): Promise<{ view: MemberView; roles: Role[] }> {
     const member = await accessRepo.getMember(db, orgId, userId);
     if (!member) throw notFound('user');
     const roles = await accessRepo.rolesOfMember(db, orgId, userId);
     return { view: { ...member, roles: roles.map((r) => ({ id: r.id, name: r.name })) }, roles };
   }
 
-  async #role(db: Executor, orgId: string, id: string): Promise<RoleRow> {
+  async #role(db: Executor, orgId: string, id: string): Promise<Role> {
     const role = await accessRepo.getRole(db, orgId, id);
     if (!role) throw notFound('role');
     return role;

@@ -1,10 +1,25 @@
-import { sql, type ExpressionBuilder, type Updateable } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
+import type { AgentMetrics } from '../../../protocol/agent.js';
 import { containsText, hasJsonTag } from '../../db/search.js';
-import type { Executor } from '../../db/executor.js';
+import { capsOf, type Executor } from '../../db/executor.js';
 import type { AgentsTable, DB } from '../../db/schema.js';
-import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
+import { mapPage, paginate, type Page, type PageParams } from '../../lib/pagination.js';
 
-export type AgentRow = AgentsTable;
+type AgentRow = AgentsTable;
+type Decoded = 'interpreters' | 'tags' | 'connected' | 'metrics' | 'system_info';
+
+export interface Agent extends Omit<AgentRow, Decoded> {
+  /** What the agent found installed (bash, sh, python, pwsh, powershell, cmd). */
+  interpreters: string[];
+  tags: string[];
+  /** A node holds its socket. */
+  connected: boolean;
+  metrics: AgentMetrics | null;
+  system_info: Record<string, unknown> | null;
+}
+
+/** The columns registration and a reconnect write: facts, token, state; never the id or organisation. */
+export type AgentChanges = Partial<Omit<Agent, 'id' | 'org_id'>>;
 
 export interface AgentFilter {
   status?: string;
@@ -24,16 +39,58 @@ export interface TargetSelector {
   all?: boolean;
 }
 
-export interface TargetRow {
-  id: string;
-  os_type: string;
-  /** JSON array. */
-  interpreters: string;
-  connected: number;
-}
+export type TargetAgent = Pick<Agent, 'id' | 'os_type' | 'interpreters' | 'connected'>;
 
 /** Ids per statement: well under the bound-parameter limits of both dialects. */
 const IDS_PER_QUERY = 1000;
+
+function parseOrNull<T>(json: string | null): T | null {
+  return json === null ? null : (JSON.parse(json) as T);
+}
+
+function decode(row: AgentRow): Agent {
+  return {
+    ...row,
+    interpreters: JSON.parse(row.interpreters) as string[],
+    tags: JSON.parse(row.tags) as string[],
+    connected: row.connected === 1,
+    metrics: parseOrNull<AgentMetrics>(row.metrics),
+    system_info: parseOrNull<Record<string, unknown>>(row.system_info),
+  };
+}
+
+function jsonOrNull(value: unknown): string | null {
+  return value === null ? null : JSON.stringify(value);
+}
+
+function encodeChanges({
+  interpreters,
+  tags,
+  connected,
+  metrics,
+  system_info,
+  ...rest
+}: AgentChanges): Partial<AgentRow> {
+  return {
+    ...rest,
+    ...(interpreters === undefined ? {} : { interpreters: JSON.stringify(interpreters) }),
+    ...(tags === undefined ? {} : { tags: JSON.stringify(tags) }),
+    ...(connected === undefined ? {} : { connected: connected ? 1 : 0 }),
+    ...(metrics === undefined ? {} : { metrics: jsonOrNull(metrics) }),
+    ...(system_info === undefined ? {} : { system_info: jsonOrNull(system_info) }),
+  };
+}
+
+function encode(agent: Agent): AgentRow {
+  return {
+    ...agent,
+    interpreters: JSON.stringify(agent.interpreters),
+    tags: JSON.stringify(agent.tags),
+    connected: agent.connected ? 1 : 0,
+    metrics: jsonOrNull(agent.metrics),
+    system_info: jsonOrNull(agent.system_info),
+  };
+}
 
 function hasTag(eb: ExpressionBuilder<DB, 'agents'>, tag: string) {
   return hasJsonTag(eb.ref('agents.tags'), tag);
@@ -47,14 +104,15 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 export const agentsRepo = {
   /** A live (not deleted) agent of the organisation. */
-  get(db: Executor, orgId: string, id: string): Promise<AgentRow | undefined> {
-    return db
+  async get(db: Executor, orgId: string, id: string): Promise<Agent | undefined> {
+    const row = await db
       .selectFrom('agents')
       .selectAll()
       .where('org_id', '=', orgId)
       .where('id', '=', id)
       .where('deleted_at', 'is', null)
       .executeTakeFirst();
+    return row && decode(row);
   },
 
   /** Live agents of the organisation: all, online, and holding a socket; one scan of the org's rows. */
@@ -81,8 +139,13 @@ export const agentsRepo = {
   },
 
   /** The agent an agent token belongs to, deleted or not: a deleted one is answered 410. */
-  findByTokenHash(db: Executor, tokenHash: string): Promise<AgentRow | undefined> {
-    return db.selectFrom('agents').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+  async findByTokenHash(db: Executor, tokenHash: string): Promise<Agent | undefined> {
+    const row = await db
+      .selectFrom('agents')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    return row && decode(row);
   },
 
   async setConnected(db: Executor, ids: readonly string[], connected: boolean, now: string): Promise<void> {
@@ -98,17 +161,11 @@ export const agentsRepo = {
       .execute();
   },
 
-  insert(db: Executor, agent: AgentRow): Promise<unknown> {
-    return db.insertInto('agents').values(agent).execute();
+  insert(db: Executor, agent: Agent): Promise<unknown> {
+    return db.insertInto('agents').values(encode(agent)).execute();
   },
 
-  list(
-    db: Executor,
-    orgId: string,
-    filter: AgentFilter,
-    page: PageParams,
-    like: 'like' | 'ilike',
-  ): Promise<Page<AgentRow>> {
+  async list(db: Executor, orgId: string, filter: AgentFilter, page: PageParams): Promise<Page<Agent>> {
     let q = db.selectFrom('agents').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
     if (filter.status) q = q.where('status', '=', filter.status);
     if (filter.groupId) q = q.where('group_id', '=', filter.groupId);
@@ -121,10 +178,10 @@ export const agentsRepo = {
         containsText(
           (['name', 'hostname', 'ip'] as const).map((c) => eb.ref(c)),
           text,
-          like,
+          capsOf(db).ilike,
         ),
       );
-    return paginate(q, 'id', page);
+    return mapPage(await paginate(q, 'id', page), decode);
   },
 
   /** Changes a live agent of the organisation. */
@@ -132,11 +189,11 @@ export const agentsRepo = {
     db: Executor,
     orgId: string,
     id: string,
-    changes: Partial<Pick<AgentRow, 'name' | 'tags' | 'group_id' | 'notes' | 'profile_id' | 'updated_at'>>,
+    changes: Pick<AgentChanges, 'name' | 'tags' | 'group_id' | 'notes' | 'profile_id' | 'updated_at'>,
   ): Promise<unknown> {
     return db
       .updateTable('agents')
-      .set(changes)
+      .set(encodeChanges(changes))
       .where('org_id', '=', orgId)
       .where('id', '=', id)
       .where('deleted_at', 'is', null)
@@ -155,8 +212,8 @@ export const agentsRepo = {
   },
 
   /** The agent of this machine in the organisation, deleted or not; a live one wins. */
-  findByFingerprint(db: Executor, orgId: string, fingerprint: string): Promise<AgentRow | undefined> {
-    return db
+  async findByFingerprint(db: Executor, orgId: string, fingerprint: string): Promise<Agent | undefined> {
+    const row = await db
       .selectFrom('agents')
       .selectAll()
       .where('org_id', '=', orgId)
@@ -164,15 +221,21 @@ export const agentsRepo = {
       .orderBy(sql`case when deleted_at is null then 0 else 1 end`)
       .orderBy('updated_at', 'desc')
       .executeTakeFirst();
+    return row && decode(row);
   },
 
-  findByMachineKeyHash(db: Executor, keyHash: string): Promise<AgentRow | undefined> {
-    return db.selectFrom('agents').selectAll().where('machine_key_hash', '=', keyHash).executeTakeFirst();
+  async findByMachineKeyHash(db: Executor, keyHash: string): Promise<Agent | undefined> {
+    const row = await db
+      .selectFrom('agents')
+      .selectAll()
+      .where('machine_key_hash', '=', keyHash)
+      .executeTakeFirst();
+    return row && decode(row);
   },
 
   /** Registration: new facts, a new token, and back to life if it was deleted. */
-  register(db: Executor, id: string, changes: Updateable<AgentRow>): Promise<unknown> {
-    return db.updateTable('agents').set(changes).where('id', '=', id).execute();
+  register(db: Executor, id: string, changes: AgentChanges): Promise<unknown> {
+    return db.updateTable('agents').set(encodeChanges(changes)).where('id', '=', id).execute();
   },
 
   clearGroup(db: Executor, orgId: string, groupId: string, now: string): Promise<unknown> {
@@ -188,7 +251,7 @@ export const agentsRepo = {
    * Live agents matching a run's selector, for fan-out. An empty selector, or an empty list of
    * agent ids, selects nothing: a run never reaches the whole fleet by omission.
    */
-  async selectTargets(db: Executor, orgId: string, selector: TargetSelector): Promise<TargetRow[]> {
+  async selectTargets(db: Executor, orgId: string, selector: TargetSelector): Promise<TargetAgent[]> {
     const tags = [...new Set(selector.tags ?? [])];
     const ids = selector.agent_ids === undefined ? undefined : [...new Set(selector.agent_ids)];
     const given =
@@ -198,7 +261,7 @@ export const agentsRepo = {
       selector.group_id !== undefined ||
       selector.os_type !== undefined;
     if (!given || ids?.length === 0) return [];
-    const query = (idChunk: string[] | undefined) => {
+    const query = async (idChunk: string[] | undefined): Promise<TargetAgent[]> => {
       let q = db
         .selectFrom('agents')
         .select(['id', 'os_type', 'interpreters', 'connected'])
@@ -208,10 +271,15 @@ export const agentsRepo = {
       for (const tag of tags) q = q.where((eb) => hasTag(eb, tag));
       if (selector.group_id !== undefined) q = q.where('group_id', '=', selector.group_id);
       if (selector.os_type !== undefined) q = q.where('os_type', '=', selector.os_type);
-      return q.orderBy('id').execute();
+      const rows = await q.orderBy('id').execute();
+      return rows.map((row) => ({
+        ...row,
+        interpreters: JSON.parse(row.interpreters) as string[],
+        connected: row.connected === 1,
+      }));
     };
     if (!ids) return query(undefined);
-    const rows: TargetRow[] = [];
+    const rows: TargetAgent[] = [];
     for (const idChunk of chunks(ids, IDS_PER_QUERY)) rows.push(...(await query(idChunk)));
     return rows;
   },

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { contextOf } from '../../http/context.js';
-import { IdParams } from '../../http/schemas.js';
+import { IdParams, NoContent } from '../../http/schemas.js';
 import { PageOf, pageParams } from '../../lib/pagination.js';
 import {
   AgentCreateBody,
@@ -22,6 +22,7 @@ export function agentsRoutes(deps: { agents: AgentsService }): FastifyPluginAsyn
       {
         config: { permission: 'agents:read' },
         schema: {
+          operationId: 'listAgents',
           tags,
           summary: 'List agents, filtered by status, tag, group, OS or text',
           querystring: AgentListQuery,
@@ -41,8 +42,9 @@ export function agentsRoutes(deps: { agents: AgentsService }): FastifyPluginAsyn
     app.post(
       '/api/v1/agents',
       {
-        config: { permission: 'agents:create' },
+        config: { permission: 'agents:create', errors: ['unprocessable'] },
         schema: {
+          operationId: 'createAgent',
           tags,
           summary: 'Create a machine record; its one-time machine key is shown once',
           body: AgentCreateBody,
@@ -56,7 +58,13 @@ export function agentsRoutes(deps: { agents: AgentsService }): FastifyPluginAsyn
       '/api/v1/agents/:id',
       {
         config: { permission: 'agents:read' },
-        schema: { tags, summary: 'Get an agent', params: IdParams, response: { 200: AgentSchema } },
+        schema: {
+          operationId: 'getAgent',
+          tags,
+          summary: 'Get an agent',
+          params: IdParams,
+          response: { 200: AgentSchema },
+        },
       },
       async (request) => agents.get(contextOf(request).orgId, request.params.id),
     );
@@ -64,8 +72,9 @@ export function agentsRoutes(deps: { agents: AgentsService }): FastifyPluginAsyn
     app.patch(
       '/api/v1/agents/:id',
       {
-        config: { permission: 'agents:update' },
+        config: { permission: 'agents:update', errors: ['unprocessable'] },
         schema: {
+          operationId: 'updateAgent',
           tags,
           summary: "Change an agent's name, tags, group or notes",
           params: IdParams,
@@ -81,10 +90,12 @@ export function agentsRoutes(deps: { agents: AgentsService }): FastifyPluginAsyn
       {
         config: { permission: 'agents:delete' },
         schema: {
+          operationId: 'deleteAgent',
           tags,
           summary: 'Delete an agent: it is told to uninstall itself; registering again revives it',
           params: IdParams,
           querystring: AgentDeleteQuery,
+          response: { 204: NoContent },
         },
       },
       async (request, reply) => {

@@ -9,7 +9,7 @@ import type { EventBus } from '../../realtime/events.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
 import { requireProfile } from '../profiles/profiles.service.js';
-import { agentsRepo, type AgentFilter, type AgentRow, type TargetSelector } from './agents.repo.js';
+import { agentsRepo, type Agent, type AgentFilter, type TargetSelector } from './agents.repo.js';
 import type { AgentStatus } from './agents.schemas.js';
 import { groupsRepo } from './groups.repo.js';
 import { requireGroup } from './groups.service.js';
@@ -18,7 +18,7 @@ export const MACHINE_KEY_PREFIX = 'fpm';
 
 /** What deleting an agent needs from the jobs module: an uninstall job, queued in the same transaction. */
 export interface AgentUninstaller {
-  enqueueUninstall(trx: Executor, scope: AuditScope, agent: AgentRow, reason: string): Promise<void>;
+  enqueueUninstall(trx: Executor, scope: AuditScope, agent: Agent, reason: string): Promise<void>;
   /** A deleted agent that registers again keeps its machine: its pending uninstall is canceled. */
   cancelUninstalls(trx: Executor, agentId: string, now: string): Promise<void>;
 }
@@ -48,15 +48,6 @@ export interface AgentView {
   updated_at: string;
 }
 
-function parseJson<T>(text: string | null, fallback: T): T {
-  if (text === null) return fallback;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return fallback;
-  }
-}
-
 function statusOf(status: string): AgentStatus {
   return status === 'online' || status === 'offline' ? status : 'pending';
 }
@@ -73,7 +64,7 @@ export async function assignProfile(
   audit: AuditLog,
   change: {
     scope: AuditScope;
-    agent: Pick<AgentRow, 'org_id' | 'id' | 'profile_id'>;
+    agent: Pick<Agent, 'org_id' | 'id' | 'profile_id'>;
     profileId: string;
     now: string;
   },
@@ -89,7 +80,7 @@ export async function assignProfile(
   });
 }
 
-export function agentView(row: AgentRow): AgentView {
+export function agentView(row: Agent): AgentView {
   return {
     id: row.id,
     name: row.name,
@@ -99,15 +90,15 @@ export function agentView(row: AgentRow): AgentView {
     arch: row.arch,
     ip: row.ip,
     agent_version: row.agent_version,
-    interpreters: parseJson<string[]>(row.interpreters, []),
-    tags: parseJson<string[]>(row.tags, []),
+    interpreters: row.interpreters,
+    tags: row.tags,
     group_id: row.group_id,
     notes: row.notes,
     status: statusOf(row.status),
-    connected: row.connected === 1,
+    connected: row.connected,
     last_seen_at: row.last_seen_at,
-    metrics: parseJson<AgentMetrics | null>(row.metrics, null),
-    system_info: parseJson<Record<string, unknown> | null>(row.system_info, null),
+    metrics: row.metrics,
+    system_info: row.system_info,
     enrolled_via: row.enrolled_via,
     profile_id: row.profile_id,
     created_at: row.created_at,
@@ -115,8 +106,9 @@ export function agentView(row: AgentRow): AgentView {
   };
 }
 
-export function tagsJson(tags: readonly string[]): string {
-  return JSON.stringify([...new Set(tags)]);
+/** Tags are a set: each kept once, in the order first given. */
+export function distinctTags(tags: readonly string[]): string[] {
+  return [...new Set(tags)];
 }
 
 /** The columns an agent's own report of itself sets, at registration and on every reconnect. */
@@ -129,8 +121,8 @@ export function factColumns(facts: AgentFacts, requestIp: string | null) {
     arch: facts.arch,
     ip: facts.ip ?? requestIp,
     agent_version: facts.agent_version,
-    interpreters: JSON.stringify([...new Set(facts.interpreters)]),
-    system_info: facts.system_info ? JSON.stringify(facts.system_info) : null,
+    interpreters: [...new Set(facts.interpreters)],
+    system_info: facts.system_info ?? null,
   };
 }
 
@@ -161,7 +153,6 @@ export class AgentsService {
   readonly #audit: AuditLog;
   readonly #bus: EventBus;
   readonly #uninstaller: AgentUninstaller;
-  readonly #like: 'like' | 'ilike';
 
   constructor(deps: {
     db: Executor;
@@ -169,18 +160,16 @@ export class AgentsService {
     audit: AuditLog;
     bus: EventBus;
     uninstaller: AgentUninstaller;
-    like: 'like' | 'ilike';
   }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#bus = deps.bus;
     this.#uninstaller = deps.uninstaller;
-    this.#like = deps.like;
   }
 
   async list(orgId: string, filter: AgentFilter, page: PageParams): Promise<Page<AgentView>> {
-    return mapPage(await agentsRepo.list(this.#db, orgId, filter, page, this.#like), agentView);
+    return mapPage(await agentsRepo.list(this.#db, orgId, filter, page), agentView);
   }
 
   async get(orgId: string, id: string): Promise<AgentView> {
@@ -196,7 +185,7 @@ export class AgentsService {
       if (input.group_id !== undefined) await requireGroup(trx, ctx.orgId, input.group_id);
       const now = this.#clock.now().toISOString();
       const machineKey = newSecret(MACHINE_KEY_PREFIX);
-      const row: AgentRow = {
+      const row: Agent = {
         id: newId(),
         org_id: ctx.orgId,
         name: input.name,
@@ -207,12 +196,12 @@ export class AgentsService {
         arch: '',
         ip: null,
         agent_version: null,
-        interpreters: '[]',
-        tags: tagsJson(input.tags ?? []),
+        interpreters: [],
+        tags: distinctTags(input.tags ?? []),
         group_id: input.group_id ?? null,
         notes: input.notes ?? '',
         status: 'pending',
-        connected: 0,
+        connected: false,
         last_seen_at: null,
         metrics: null,
         system_info: null,
@@ -251,10 +240,10 @@ export class AgentsService {
       const before = await this.#agent(trx, ctx.orgId, id);
       if (input.group_id) await requireGroup(trx, ctx.orgId, input.group_id);
       if (input.profile_id) await requireProfile(trx, ctx.orgId, input.profile_id, 'profile_id');
-      const after: AgentRow = {
+      const after: Agent = {
         ...before,
         name: input.name ?? before.name,
-        tags: input.tags ? tagsJson(input.tags) : before.tags,
+        tags: input.tags ? distinctTags(input.tags) : before.tags,
         group_id: input.group_id === undefined ? before.group_id : input.group_id,
         notes: input.notes ?? before.notes,
         profile_id: input.profile_id === undefined ? before.profile_id : input.profile_id,
@@ -289,7 +278,7 @@ export class AgentsService {
       const before = await this.#agent(trx, ctx.orgId, id);
       const now = this.#clock.now().toISOString();
       await agentsRepo.softDelete(trx, ctx.orgId, id, reason, now);
-      const after: AgentRow = { ...before, deleted_at: now, delete_reason: reason, updated_at: now };
+      const after: Agent = { ...before, deleted_at: now, delete_reason: reason, updated_at: now };
       await this.#uninstaller.enqueueUninstall(trx, ctx, after, reason);
       await this.#audit.record(trx, ctx, {
         action: 'deleted',
@@ -314,7 +303,7 @@ export class AgentsService {
     await agentsRepo.register(this.#db, agentId, { ...columns, updated_at: this.#clock.now().toISOString() });
   }
 
-  async #agent(db: Executor, orgId: string, id: string): Promise<AgentRow> {
+  async #agent(db: Executor, orgId: string, id: string): Promise<Agent> {
     const row = await agentsRepo.get(db, orgId, id);
     if (!row) throw notFound('agent');
     return row;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { contextOf } from '../../http/context.js';
-import { IdParams } from '../../http/schemas.js';
+import { IdParams, NoContent } from '../../http/schemas.js';
 import { PageOf, PageQuery, pageParams } from '../../lib/pagination.js';
 import { GroupCreateBody, GroupSchema, GroupUpdateBody } from './agents.schemas.js';
 import type { GroupsService } from './groups.service.js';
@@ -15,6 +15,7 @@ export function groupsRoutes(deps: { groups: GroupsService }): FastifyPluginAsyn
       {
         config: { permission: 'agent_groups:read' },
         schema: {
+          operationId: 'listAgentGroups',
           tags,
           summary: 'List agent groups',
           querystring: PageQuery,
@@ -27,8 +28,9 @@ export function groupsRoutes(deps: { groups: GroupsService }): FastifyPluginAsyn
     app.post(
       '/api/v1/agent-groups',
       {
-        config: { permission: 'agent_groups:create' },
+        config: { permission: 'agent_groups:create', errors: ['conflict', 'unprocessable'] },
         schema: {
+          operationId: 'createAgentGroup',
           tags,
           summary: 'Create an agent group; names are unique in the organisation',
           body: GroupCreateBody,
@@ -42,7 +44,13 @@ export function groupsRoutes(deps: { groups: GroupsService }): FastifyPluginAsyn
       '/api/v1/agent-groups/:id',
       {
         config: { permission: 'agent_groups:read' },
-        schema: { tags, summary: 'Get an agent group', params: IdParams, response: { 200: GroupSchema } },
+        schema: {
+          operationId: 'getAgentGroup',
+          tags,
+          summary: 'Get an agent group',
+          params: IdParams,
+          response: { 200: GroupSchema },
+        },
       },
       async (request) => groups.get(contextOf(request).orgId, request.params.id),
     );
@@ -50,8 +58,9 @@ export function groupsRoutes(deps: { groups: GroupsService }): FastifyPluginAsyn
     app.patch(
       '/api/v1/agent-groups/:id',
       {
-        config: { permission: 'agent_groups:update' },
+        config: { permission: 'agent_groups:update', errors: ['conflict', 'unprocessable'] },
         schema: {
+          operationId: 'updateAgentGroup',
           tags,
           summary: 'Rename or describe an agent group',
           params: IdParams,
@@ -67,9 +76,11 @@ export function groupsRoutes(deps: { groups: GroupsService }): FastifyPluginAsyn
       {
         config: { permission: 'agent_groups:delete' },
         schema: {
+          operationId: 'deleteAgentGroup',
           tags,
           summary: 'Delete an agent group; its agents stay, without a group',
           params: IdParams,
+          response: { 204: NoContent },
         },
       },
       async (request, reply) => {

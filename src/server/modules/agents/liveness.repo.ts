@@ -1,11 +1,12 @@
 import { sql } from 'kysely';
+import type { AgentMetrics } from '../../../protocol/agent.js';
 import type { Executor } from '../../db/executor.js';
 
-/** One buffered heartbeat: when it was heard and its metrics as JSON (null keeps the stored ones). */
+/** One buffered heartbeat: when it was heard and its metrics (null keeps the stored ones). */
 export interface Beat {
   id: string;
   seen: string;
-  metrics: string | null;
+  metrics: AgentMetrics | null;
 }
 
 export interface AgentRef {
@@ -15,15 +16,16 @@ export interface AgentRef {
 
 export const livenessRepo = {
   /** Live agents among `ids` that are not online: a heartbeat brings them (back) online. */
-  notOnline(db: Executor, ids: readonly string[]): Promise<(AgentRef & { connected: number })[]> {
-    if (ids.length === 0) return Promise.resolve([]);
-    return db
+  async notOnline(db: Executor, ids: readonly string[]): Promise<(AgentRef & { connected: boolean })[]> {
+    if (ids.length === 0) return [];
+    const rows = await db
       .selectFrom('agents')
       .select(['id', 'org_id', 'connected'])
       .where('id', 'in', ids)
       .where('status', '<>', 'online')
       .where('deleted_at', 'is', null)
       .execute();
+    return rows.map((row) => ({ ...row, connected: row.connected === 1 }));
   },
 
   /**
@@ -32,7 +34,9 @@ export const livenessRepo = {
    */
   async writeBeats(db: Executor, beats: readonly Beat[]): Promise<string[]> {
     if (beats.length === 0) return [];
-    const values = sql.join(beats.map((b) => sql`(${b.id}, ${b.seen}, ${b.metrics})`));
+    const values = sql.join(
+      beats.map((b) => sql`(${b.id}, ${b.seen}, ${b.metrics && JSON.stringify(b.metrics)})`),
+    );
     const result = await sql<{ id: string }>`
       with v(id, seen, metrics) as (values ${values})
       update agents

@@ -54,7 +54,7 @@ export class Liveness {
     this.#buffer.set(agentId, {
       id: agentId,
       seen: this.#deps.clock.now().toISOString(),
-      metrics: metrics ? JSON.stringify(metrics) : (previous?.metrics ?? null),
+      metrics: metrics ?? previous?.metrics ?? null,
     });
   }
 
@@ -134,7 +134,7 @@ export class Liveness {
         org_id: agent.org_id,
         agent_id: agent.id,
         status: 'online',
-        connected: agent.connected === 1,
+        connected: agent.connected,
       });
     }
     return written;

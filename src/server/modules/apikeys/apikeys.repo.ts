@@ -1,11 +1,13 @@
 import type { Executor } from '../../db/executor.js';
 import type { ApiKeysTable } from '../../db/schema.js';
 import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
+import { grantOf } from '../access/access.repo.js';
+import type { RoleGrant } from '../access/permissions.js';
 
 export type ApiKeyRow = ApiKeysTable;
 
-/** One row per role the key's creator holds in the key's organisation (one row with nulls if none). */
-export interface ApiKeyPrincipalRow {
+/** A key with its role, and its creator as they are now. */
+export interface ApiKeyPrincipal {
   id: string;
   org_id: string;
   name: string;
@@ -13,13 +15,10 @@ export interface ApiKeyPrincipalRow {
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
-  role_name: string;
-  role_builtin: number;
-  role_permissions: string;
+  role: RoleGrant;
   creator_disabled_at: string | null;
-  creator_role_name: string | null;
-  creator_role_builtin: number | null;
-  creator_role_permissions: string | null;
+  /** The creator's roles in the key's organisation: none once they are no longer a member. */
+  creator_roles: RoleGrant[];
 }
 
 export const apiKeysRepo = {
@@ -44,8 +43,9 @@ export const apiKeysRepo = {
    * The key, its role, and its creator as they are now (disabled or not, and their roles in the
    * key's organisation), in one round trip: a key acts on behalf of its creator.
    */
-  principalByHash(db: Executor, keyHash: string): Promise<ApiKeyPrincipalRow[]> {
-    return db
+  async principalByHash(db: Executor, keyHash: string): Promise<ApiKeyPrincipal | undefined> {
+    // One row per role the creator holds in the key's organisation (one row with nulls if none).
+    const rows = await db
       .selectFrom('api_keys')
       .innerJoin('roles as key_role', 'key_role.id', 'api_keys.role_id')
       .innerJoin('users as creator', 'creator.id', 'api_keys.created_by')
@@ -73,6 +73,22 @@ export const apiKeysRepo = {
       ])
       .where('api_keys.key_hash', '=', keyHash)
       .execute();
+    const first = rows[0];
+    if (!first) return undefined;
+    const {
+      role_name,
+      role_builtin,
+      role_permissions,
+      creator_role_name: _n,
+      creator_role_builtin: _b,
+      creator_role_permissions: _p,
+      ...key
+    } = first;
+    const role = grantOf(role_name, role_builtin, role_permissions);
+    const creatorRoles = rows.flatMap(
+      (r) => grantOf(r.creator_role_name, r.creator_role_builtin, r.creator_role_permissions) ?? [],
+    );
+    return { ...key, role, creator_roles: creatorRoles };
   },
 
   touch(db: Executor, id: string, now: string): Promise<unknown> {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { contextOf } from '../../http/context.js';
-import { IdParams } from '../../http/schemas.js';
+import { IdParams, NoContent } from '../../http/schemas.js';
 import { PageOf, PageQuery, pageParams } from '../../lib/pagination.js';
 import { ApiKeyCreateBody, ApiKeyCreated, ApiKeySchema } from './apikeys.schemas.js';
 import type { ApiKeysService } from './apikeys.service.js';
@@ -15,6 +15,7 @@ export function apiKeysRoutes(deps: { apiKeys: ApiKeysService }): FastifyPluginA
       {
         config: { permission: 'api_keys:read' },
         schema: {
+          operationId: 'listApiKeys',
           tags,
           summary: 'List API keys (masked)',
           querystring: PageQuery,
@@ -27,8 +28,9 @@ export function apiKeysRoutes(deps: { apiKeys: ApiKeysService }): FastifyPluginA
     app.post(
       '/api/v1/api-keys',
       {
-        config: { permission: 'api_keys:create' },
+        config: { permission: 'api_keys:create', errors: ['unprocessable'] },
         schema: {
+          operationId: 'createApiKey',
           tags,
           summary: 'Create an API key; the secret is shown once',
           body: ApiKeyCreateBody,
@@ -44,6 +46,7 @@ export function apiKeysRoutes(deps: { apiKeys: ApiKeysService }): FastifyPluginA
       {
         config: { permission: 'api_keys:read' },
         schema: {
+          operationId: 'getApiKey',
           tags,
           summary: 'Get an API key (masked)',
           params: IdParams,
@@ -57,7 +60,13 @@ export function apiKeysRoutes(deps: { apiKeys: ApiKeysService }): FastifyPluginA
       '/api/v1/api-keys/:id',
       {
         config: { permission: 'api_keys:delete' },
-        schema: { tags, summary: 'Revoke an API key', params: IdParams },
+        schema: {
+          operationId: 'revokeApiKey',
+          tags,
+          summary: 'Revoke an API key',
+          params: IdParams,
+          response: { 204: NoContent },
+        },
       },
       async (request, reply) => {
         await apiKeys.revoke(contextOf(request), request.params.id);

@@ -1,9 +1,15 @@
 import { containsText } from '../../db/search.js';
-import type { Executor } from '../../db/executor.js';
+import { capsOf, type Executor } from '../../db/executor.js';
 import type { AuditEventsTable } from '../../db/schema.js';
-import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
+import { mapPage, paginate, type Page, type PageParams } from '../../lib/pagination.js';
 
-export type AuditRow = AuditEventsTable;
+type AuditRow = AuditEventsTable;
+
+/** An audit event; `before` and `after` are the snapshots recorded with it, null when none. */
+export interface AuditEvent extends Omit<AuditRow, 'before_json' | 'after_json'> {
+  before: unknown;
+  after: unknown;
+}
 
 export interface AuditFilter {
   from?: string;
@@ -17,18 +23,27 @@ export interface AuditFilter {
   text?: string;
 }
 
+function snapshotJson(value: unknown): string | null {
+  return value == null ? null : JSON.stringify(value);
+}
+
+function decode({ before_json, after_json, ...rest }: AuditRow): AuditEvent {
+  return {
+    ...rest,
+    before: before_json === null ? null : (JSON.parse(before_json) as unknown),
+    after: after_json === null ? null : (JSON.parse(after_json) as unknown),
+  };
+}
+
 export const auditRepo = {
-  insert(db: Executor, event: AuditRow): Promise<unknown> {
-    return db.insertInto('audit_events').values(event).execute();
+  insert(db: Executor, { before, after, ...event }: AuditEvent): Promise<unknown> {
+    return db
+      .insertInto('audit_events')
+      .values({ ...event, before_json: snapshotJson(before), after_json: snapshotJson(after) })
+      .execute();
   },
 
-  list(
-    db: Executor,
-    orgId: string,
-    filter: AuditFilter,
-    page: PageParams,
-    like: 'like' | 'ilike',
-  ): Promise<Page<AuditRow>> {
+  async list(db: Executor, orgId: string, filter: AuditFilter, page: PageParams): Promise<Page<AuditEvent>> {
     let q = db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId);
     if (filter.from) q = q.where('created_at', '>=', filter.from);
     if (filter.to) q = q.where('created_at', '<', filter.to);
@@ -45,19 +60,20 @@ export const auditRepo = {
         containsText(
           columns.map((c) => eb.ref(c)),
           text,
-          like,
+          capsOf(db).ilike,
         ),
       );
     }
-    return paginate(q, 'id', page);
+    return mapPage(await paginate(q, 'id', page), decode);
   },
 
-  get(db: Executor, orgId: string, id: string): Promise<AuditRow | undefined> {
-    return db
+  async get(db: Executor, orgId: string, id: string): Promise<AuditEvent | undefined> {
+    const row = await db
       .selectFrom('audit_events')
       .selectAll()
       .where('org_id', '=', orgId)
       .where('id', '=', id)
       .executeTakeFirst();
+    return row && decode(row);
   },
 };

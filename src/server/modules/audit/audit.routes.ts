@@ -2,19 +2,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { contextOf } from '../../http/context.js';
 import { IdParams } from '../../http/schemas.js';
 import { PageOf, mapPage, pageParams } from '../../lib/pagination.js';
-import type { AuditRow } from './audit.repo.js';
+import type { AuditEvent } from './audit.repo.js';
 import { AuditEventSchema, AuditQuery } from './audit.schemas.js';
 import type { AuditLog } from './audit.service.js';
 
 const tags = ['audit'];
 
-function eventView(row: AuditRow) {
-  const { org_id: _org, before_json, after_json, ...rest } = row;
-  return {
-    ...rest,
-    before: before_json === null ? null : (JSON.parse(before_json) as unknown),
-    after: after_json === null ? null : (JSON.parse(after_json) as unknown),
-  };
+function eventView(event: AuditEvent) {
+  const { org_id: _org, ...view } = event;
+  return view;
 }
 
 /** Read-only by design: no route changes or deletes an audit event. */
@@ -26,6 +22,7 @@ export function auditRoutes(deps: { audit: AuditLog }): FastifyPluginAsyncTypebo
       {
         config: { permission: 'audit:read' },
         schema: {
+          operationId: 'listAuditEvents',
           tags,
           summary: 'Search the audit log',
           querystring: AuditQuery,
@@ -58,6 +55,7 @@ export function auditRoutes(deps: { audit: AuditLog }): FastifyPluginAsyncTypebo
       {
         config: { permission: 'audit:read' },
         schema: {
+          operationId: 'getAuditEvent',
           tags,
           summary: 'Get one audit event',
           params: IdParams,

@@ -5,7 +5,7 @@ import { notFound } from '../../lib/errors.js';
 import { maskSecrets } from '../../lib/secrets.js';
 import type { Page, PageParams } from '../../lib/pagination.js';
 import type { Actor, RequestMeta } from '../access/context.js';
-import { auditRepo, type AuditFilter, type AuditRow } from './audit.repo.js';
+import { auditRepo, type AuditEvent, type AuditFilter } from './audit.repo.js';
 
 export const auditActions = [
   'created',
@@ -32,19 +32,17 @@ export interface AuditEntry {
   after?: object | null;
 }
 
-function json(value: object | null | undefined): string | null {
-  return value == null ? null : JSON.stringify(maskSecrets(value));
+function masked(value: object | null | undefined): unknown {
+  return value == null ? null : maskSecrets(value);
 }
 
 export class AuditLog {
   readonly #db: Executor;
   readonly #clock: Clock;
-  readonly #like: 'like' | 'ilike';
 
-  constructor(deps: { db: Executor; clock: Clock; like: 'like' | 'ilike' }) {
+  constructor(deps: { db: Executor; clock: Clock }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
-    this.#like = deps.like;
   }
 
   /** Writes one event; call it inside the transaction of the change it describes. */
@@ -58,8 +56,8 @@ export class AuditLog {
       action: entry.action,
       entity_type: entry.entityType,
       entity_id: entry.entityId,
-      before_json: json(entry.before),
-      after_json: json(entry.after),
+      before: masked(entry.before),
+      after: masked(entry.after),
       ip: scope.meta.ip,
       user_agent: scope.meta.userAgent?.slice(0, 512) ?? null,
       request_id: scope.meta.requestId,
@@ -67,11 +65,11 @@ export class AuditLog {
     });
   }
 
-  list(orgId: string, filter: AuditFilter, page: PageParams): Promise<Page<AuditRow>> {
-    return auditRepo.list(this.#db, orgId, filter, page, this.#like);
+  list(orgId: string, filter: AuditFilter, page: PageParams): Promise<Page<AuditEvent>> {
+    return auditRepo.list(this.#db, orgId, filter, page);
   }
 
-  async get(orgId: string, id: string): Promise<AuditRow> {
+  async get(orgId: string, id: string): Promise<AuditEvent> {
     const row = await auditRepo.get(this.#db, orgId, id);
     if (!row) throw notFound('audit event');
     return row;

@@ -1,10 +1,12 @@
 import type { Executor } from '../../db/executor.js';
 import type { PasswordResetsTable, SessionsTable, UsersTable } from '../../db/schema.js';
+import { grantOf } from '../access/access.repo.js';
+import type { RoleGrant } from '../access/permissions.js';
 
 export type UserRow = UsersTable;
 export type SessionRow = SessionsTable;
 
-export interface SessionPrincipalRow {
+export interface SessionPrincipal {
   session_id: string;
   user_id: string;
   org_id: string;
@@ -12,9 +14,8 @@ export interface SessionPrincipalRow {
   revoked_at: string | null;
   disabled_at: string | null;
   email: string;
-  role_name: string | null;
-  role_builtin: number | null;
-  role_permissions: string | null;
+  /** The user's roles in the session's organisation: none once they are no longer a member. */
+  roles: RoleGrant[];
 }
 
 export const authRepo = {
@@ -51,8 +52,8 @@ export const authRepo = {
   },
 
   /** The session, its user and the user's roles in the session's org, in one round trip. */
-  sessionPrincipal(db: Executor, sessionId: string): Promise<SessionPrincipalRow[]> {
-    return db
+  async sessionPrincipal(db: Executor, sessionId: string): Promise<SessionPrincipal | undefined> {
+    const rows = await db
       .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
       .leftJoin('member_roles', (join) =>
@@ -75,6 +76,11 @@ export const authRepo = {
       ])
       .where('sessions.id', '=', sessionId)
       .execute();
+    const first = rows[0];
+    if (!first) return undefined;
+    const { role_name: _n, role_builtin: _b, role_permissions: _p, ...session } = first;
+    const roles = rows.flatMap((r) => grantOf(r.role_name, r.role_builtin, r.role_permissions) ?? []);
+    return { ...session, roles };
   },
 
   getSession(db: Executor, sessionId: string): Promise<SessionRow | undefined> {

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { contextOf, metaOf } from '../../http/context.js';
+import { NoContent } from '../../http/schemas.js';
 import type { RateLimiter } from '../../http/rate-limit.js';
 import { AppError } from '../../lib/errors.js';
 import {
@@ -17,12 +18,26 @@ import {
   TokenBody,
   TokenResult,
 } from './auth.schemas.js';
-import type { AuthService } from './auth.service.js';
+import { clearSessionCookies, cookieRefreshToken, setSessionCookies } from './auth.cookies.js';
+import type { AuthService, LoginResult } from './auth.service.js';
 
 const tags = ['auth'];
 
-export function authRoutes(deps: { auth: AuthService; limiter: RateLimiter }): FastifyPluginAsyncTypebox {
-  const { auth, limiter } = deps;
+export function authRoutes(deps: {
+  auth: AuthService;
+  limiter: RateLimiter;
+  /** The refresh cookie lives as long as the refresh token. */
+  refreshTtlMs: number;
+}): FastifyPluginAsyncTypebox {
+  const { auth, limiter, refreshTtlMs } = deps;
+
+  /** A cookie session's answer carries its refresh token in the cookie only. */
+  const answer = (request: FastifyRequest, reply: FastifyReply, result: LoginResult, cookie: boolean) => {
+    if (!cookie) return result;
+    setSessionCookies(request, reply, result.refresh_token, refreshTtlMs);
+    const { refresh_token: _inCookie, ...rest } = result;
+    return rest;
+  };
 
   /** Counted before validation, so malformed attempts count too: per IP and per account. */
   const rateLimited = async (request: FastifyRequest) => {
@@ -48,9 +63,13 @@ export function authRoutes(deps: { auth: AuthService; limiter: RateLimiter }): F
     app.post(
       '/api/v1/auth/signup',
       {
-        config: { permission: 'public' },
+        config: {
+          permission: 'public',
+          errors: ['unauthorized', 'forbidden', 'conflict', 'unprocessable', 'rate_limited', 'not_ready'],
+        },
         preValidation: rateLimited,
         schema: {
+          operationId: 'signup',
           tags,
           summary: 'Create an account (and its organisation), or accept an invite',
           body: SignupBody,
@@ -63,24 +82,29 @@ export function authRoutes(deps: { auth: AuthService; limiter: RateLimiter }): F
     app.post(
       '/api/v1/auth/login',
       {
-        config: { permission: 'public' },
+        config: { permission: 'public', errors: ['unauthorized', 'forbidden', 'rate_limited', 'not_ready'] },
         preValidation: rateLimited,
         schema: {
+          operationId: 'login',
           tags,
           summary: 'Log in with email and password',
           body: LoginBody,
           response: { 200: LoginResultSchema },
         },
       },
-      async (request) => auth.login(metaOf(request), request.body),
+      async (request, reply) => {
+        const { session, ...credentials } = request.body;
+        return answer(request, reply, await auth.login(metaOf(request), credentials), session === 'cookie');
+      },
     );
 
     app.post(
       '/api/v1/auth/token',
       {
-        config: { permission: 'public' },
+        config: { permission: 'public', errors: ['unauthorized', 'forbidden', 'rate_limited', 'not_ready'] },
         preValidation: rateLimited,
         schema: {
+          operationId: 'issueToken',
           tags,
           summary: 'OAuth2 token endpoint (password and refresh_token grants) for tools',
           consumes: ['application/x-www-form-urlencoded', 'application/json'],
@@ -103,22 +127,33 @@ export function authRoutes(deps: { auth: AuthService; limiter: RateLimiter }): F
     app.post(
       '/api/v1/auth/refresh',
       {
-        config: { permission: 'public' },
+        config: { permission: 'public', errors: ['unauthorized', 'csrf_failed', 'not_ready'] },
         schema: {
+          operationId: 'refreshSession',
           tags,
-          summary: 'Trade a refresh token for new tokens (rotation)',
+          summary:
+            'Trade a refresh token for new tokens (rotation): the one in the body, else the fp_refresh cookie with the X-CSRF-Token header',
           body: RefreshBody,
           response: { 200: LoginResultSchema },
         },
       },
-      async (request) => auth.refresh(metaOf(request), request.body.refresh_token),
+      async (request, reply) => {
+        const { refresh_token: inBody, session } = request.body;
+        const token = inBody ?? cookieRefreshToken(request);
+        const result = await auth.refresh(metaOf(request), token);
+        return answer(request, reply, result, session === 'cookie' || inBody === undefined);
+      },
     );
 
     app.post(
       '/api/v1/auth/logout',
-      { config: { permission: 'authenticated' }, schema: { tags, summary: 'End this session' } },
+      {
+        config: { permission: 'authenticated', errors: ['bad_request'] },
+        schema: { operationId: 'logout', tags, summary: 'End this session', response: { 204: NoContent } },
+      },
       async (request, reply) => {
         await auth.logout(contextOf(request));
+        clearSessionCookies(request, reply);
         return reply.status(204).send();
       },
     );
@@ -128,6 +163,7 @@ export function authRoutes(deps: { auth: AuthService; limiter: RateLimiter }): F
       {
         config: { permission: 'authenticated' },
         schema: {
+          operationId: 'getMe',
           tags,
           summary: 'Who is calling, in which organisation, with what permissions',
           response: { 200: MeSchema },
@@ -139,8 +175,14 @@ export function authRoutes(deps: { auth: AuthService; limiter: RateLimiter }): F
     app.post(
       '/api/v1/auth/password',
       {
-        config: { permission: 'authenticated' },
-        schema: { tags, summary: 'Change your password; other sessions end', body: PasswordChangeBody },
+        config: { permission: 'authenticated', errors: ['unprocessable'] },
+        schema: {
+          operationId: 'changePassword',
+          tags,
+          summary: 'Change your password; other sessions end',
+          body: PasswordChangeBody,
+          response: { 204: NoContent },
+        },
       },
       async (request, reply) => {
         await auth.changePassword(contextOf(request), request.body);
@@ -151,9 +193,10 @@ export function authRoutes(deps: { auth: AuthService; limiter: RateLimiter }): F
     app.post(
       '/api/v1/auth/password-reset',
       {
-        config: { permission: 'public' },
+        config: { permission: 'public', errors: ['rate_limited', 'not_ready'] },
         preValidation: rateLimited,
         schema: {
+          operationId: 'requestPasswordReset',
           tags,
           summary: 'Send a single-use password reset token',
           body: ResetRequestBody,
@@ -169,9 +212,15 @@ export function authRoutes(deps: { auth: AuthService; limiter: RateLimiter }): F
     app.post(
       '/api/v1/auth/password-reset/confirm',
       {
-        config: { permission: 'public' },
+        config: { permission: 'public', errors: ['unprocessable', 'rate_limited', 'not_ready'] },
         preValidation: rateLimited,
-        schema: { tags, summary: 'Set a new password with a reset token', body: ResetConfirmBody },
+        schema: {
+          operationId: 'confirmPasswordReset',
+          tags,
+          summary: 'Set a new password with a reset token',
+          body: ResetConfirmBody,
+          response: { 204: NoContent },
+        },
       },
       async (request, reply) => {
         await auth.confirmPasswordReset(metaOf(request), request.body);
@@ -182,15 +231,22 @@ export function authRoutes(deps: { auth: AuthService; limiter: RateLimiter }): F
     app.post(
       '/api/v1/auth/switch-org',
       {
-        config: { permission: 'authenticated' },
+        config: { permission: 'authenticated', errors: ['not_found'] },
         schema: {
+          operationId: 'switchOrg',
           tags,
           summary: 'Open a session in another of your organisations',
           body: SwitchOrgBody,
           response: { 200: LoginResultSchema },
         },
       },
-      async (request) => auth.switchOrg(contextOf(request), request.body.org_id),
+      async (request, reply) =>
+        answer(
+          request,
+          reply,
+          await auth.switchOrg(contextOf(request), request.body.org_id),
+          request.body.session === 'cookie',
+        ),
     );
   };
 }

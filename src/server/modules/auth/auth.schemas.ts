@@ -10,11 +10,20 @@ export const UserSchema = Type.Object({
   created_at: Timestamp,
 });
 
+/** `cookie`: the refresh token goes in the httpOnly `fp_refresh` cookie, not in the answer. */
+export const SessionMode = Type.Optional(
+  Type.Literal('cookie', {
+    description: 'keep the refresh token in the httpOnly fp_refresh cookie (browsers) instead of the body',
+  }),
+);
+
 export const LoginResultSchema = Type.Object({
   access_token: Type.String(),
   token_type: Type.Literal('Bearer'),
   expires_in: Type.Integer(),
-  refresh_token: Type.String(),
+  refresh_token: Type.Optional(
+    Type.String({ description: 'absent for a cookie session: the fp_refresh cookie holds it' }),
+  ),
   user: UserSchema,
   org: OrgSchema,
 });
@@ -31,7 +40,7 @@ export const SignupBody = Type.Object(
 );
 
 export const LoginBody = Type.Object(
-  { email: Email, password: Password, org_id: Type.Optional(Id) },
+  { email: Email, password: Password, org_id: Type.Optional(Id), session: SessionMode },
   { additionalProperties: false },
 );
 
@@ -51,7 +60,16 @@ export const TokenResult = Type.Object({
 });
 
 export const RefreshBody = Type.Object(
-  { refresh_token: Type.String({ minLength: 1, maxLength: 200 }) },
+  {
+    refresh_token: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'when absent, the fp_refresh cookie, with the X-CSRF-Token header',
+      }),
+    ),
+    session: SessionMode,
+  },
   { additionalProperties: false },
 );
 
@@ -66,7 +84,10 @@ export const ResetConfirmBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const SwitchOrgBody = Type.Object({ org_id: Id }, { additionalProperties: false });
+export const SwitchOrgBody = Type.Object(
+  { org_id: Id, session: SessionMode },
+  { additionalProperties: false },
+);
 
 export const ActorSchema = Type.Object({
   type: Type.String(),

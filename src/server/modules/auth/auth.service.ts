@@ -12,7 +12,7 @@ import type { Permission } from '../access/permissions.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { Mailer } from '../email/mailer.js';
 import { orgsRepo } from '../orgs/orgs.repo.js';
-import { orgView, type OrgsService, type OrgView } from '../orgs/orgs.service.js';
+import type { OrgsService, OrgView } from '../orgs/orgs.service.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import { authRepo, type UserRow } from './auth.repo.js';
 import { hashPassword, verifyDecoy, verifyPassword } from './passwords.js';
@@ -358,7 +358,7 @@ export class AuthService {
         { ...scope, orgId: org.id },
         { action: 'created', entityType: 'user', entityId: user.id, after: userView(user) },
       );
-      return { user: userView(user), org: orgView(org) };
+      return { user: userView(user), org };
     });
   }
 

@@ -1,33 +1,50 @@
 import type { Executor } from '../../db/executor.js';
 import type { EnrollmentTokensTable } from '../../db/schema.js';
-import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
+import { mapPage, paginate, type Page, type PageParams } from '../../lib/pagination.js';
 
-export type EnrollmentTokenRow = EnrollmentTokensTable;
+type EnrollmentTokenRow = EnrollmentTokensTable;
+
+export interface EnrollmentToken extends Omit<EnrollmentTokenRow, 'default_tags'> {
+  /** Given to agents enrolled with the token. */
+  default_tags: string[];
+}
+
+function decode(row: EnrollmentTokenRow): EnrollmentToken {
+  return { ...row, default_tags: JSON.parse(row.default_tags) as string[] };
+}
 
 export const enrollmentRepo = {
-  insert(db: Executor, token: EnrollmentTokenRow): Promise<unknown> {
-    return db.insertInto('enrollment_tokens').values(token).execute();
-  },
-
-  list(db: Executor, orgId: string, page: PageParams): Promise<Page<EnrollmentTokenRow>> {
-    return paginate(db.selectFrom('enrollment_tokens').selectAll().where('org_id', '=', orgId), 'id', page);
-  },
-
-  get(db: Executor, orgId: string, id: string): Promise<EnrollmentTokenRow | undefined> {
+  insert(db: Executor, token: EnrollmentToken): Promise<unknown> {
     return db
+      .insertInto('enrollment_tokens')
+      .values({ ...token, default_tags: JSON.stringify(token.default_tags) })
+      .execute();
+  },
+
+  async list(db: Executor, orgId: string, page: PageParams): Promise<Page<EnrollmentToken>> {
+    return mapPage(
+      await paginate(db.selectFrom('enrollment_tokens').selectAll().where('org_id', '=', orgId), 'id', page),
+      decode,
+    );
+  },
+
+  async get(db: Executor, orgId: string, id: string): Promise<EnrollmentToken | undefined> {
+    const row = await db
       .selectFrom('enrollment_tokens')
       .selectAll()
       .where('org_id', '=', orgId)
       .where('id', '=', id)
       .executeTakeFirst();
+    return row && decode(row);
   },
 
-  findByHash(db: Executor, tokenHash: string): Promise<EnrollmentTokenRow | undefined> {
-    return db
+  async findByHash(db: Executor, tokenHash: string): Promise<EnrollmentToken | undefined> {
+    const row = await db
       .selectFrom('enrollment_tokens')
       .selectAll()
       .where('token_hash', '=', tokenHash)
       .executeTakeFirst();
+    return row && decode(row);
   },
 
   /**

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { RegisterRequest, RegisterResponse } from '../../../protocol/agent.js';
 import { contextOf, metaOf } from '../../http/context.js';
-import { IdParams } from '../../http/schemas.js';
+import { IdParams, NoContent } from '../../http/schemas.js';
 import { PageOf, PageQuery, pageParams } from '../../lib/pagination.js';
 import {
   EnrollmentTokenCreateBody,
@@ -24,6 +24,7 @@ export function enrollmentRoutes(deps: {
       {
         config: { permission: 'enrollment:read' },
         schema: {
+          operationId: 'listEnrollmentTokens',
           tags,
           summary: 'List enrollment tokens (masked)',
           querystring: PageQuery,
@@ -36,8 +37,9 @@ export function enrollmentRoutes(deps: {
     app.post(
       '/api/v1/enrollment-tokens',
       {
-        config: { permission: 'enrollment:create' },
+        config: { permission: 'enrollment:create', errors: ['unprocessable'] },
         schema: {
+          operationId: 'createEnrollmentToken',
           tags,
           summary: 'Create an enrollment token; the secret is shown once',
           body: EnrollmentTokenCreateBody,
@@ -53,6 +55,7 @@ export function enrollmentRoutes(deps: {
       {
         config: { permission: 'enrollment:read' },
         schema: {
+          operationId: 'getEnrollmentToken',
           tags,
           summary: 'Get an enrollment token (masked)',
           params: IdParams,
@@ -66,7 +69,13 @@ export function enrollmentRoutes(deps: {
       '/api/v1/enrollment-tokens/:id',
       {
         config: { permission: 'enrollment:delete' },
-        schema: { tags, summary: 'Revoke an enrollment token', params: IdParams },
+        schema: {
+          operationId: 'revokeEnrollmentToken',
+          tags,
+          summary: 'Revoke an enrollment token',
+          params: IdParams,
+          response: { 204: NoContent },
+        },
       },
       async (request, reply) => {
         await enrollment.revoke(contextOf(request), request.params.id);
@@ -77,8 +86,9 @@ export function enrollmentRoutes(deps: {
     app.post(
       '/api/v1/agent/register',
       {
-        config: { permission: 'public' },
+        config: { permission: 'public', errors: ['unauthorized', 'conflict', 'not_ready'] },
         schema: {
+          operationId: 'registerAgent',
           tags,
           summary: 'An agent trades an enrollment token or a machine key for its own token, shown once',
           body: RegisterRequest,

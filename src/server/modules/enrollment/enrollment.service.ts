@@ -5,10 +5,10 @@ import { AppError, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
 import type { RequestContext } from '../access/context.js';
-import { tagsJson } from '../agents/agents.service.js';
+import { distinctTags } from '../agents/agents.service.js';
 import { requireGroup } from '../agents/groups.service.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import { enrollmentRepo, type EnrollmentTokenRow } from './enrollment.repo.js';
+import { enrollmentRepo, type EnrollmentToken } from './enrollment.repo.js';
 
 export const ENROLLMENT_TOKEN_PREFIX = 'fpe';
 
@@ -30,14 +30,14 @@ export interface EnrollmentTokenView {
 }
 
 /** Why a token cannot enroll an agent now, or `active`. */
-export function tokenStatus(row: EnrollmentTokenRow, now: Date): EnrollmentTokenStatus {
+export function tokenStatus(row: EnrollmentToken, now: Date): EnrollmentTokenStatus {
   if (row.revoked_at) return 'revoked';
   if (row.expires_at && new Date(row.expires_at) <= now) return 'expired';
   if (row.max_uses !== null && row.uses >= row.max_uses) return 'exhausted';
   return 'active';
 }
 
-function view(row: EnrollmentTokenRow, now: Date): EnrollmentTokenView {
+function view(row: EnrollmentToken, now: Date): EnrollmentTokenView {
   return {
     id: row.id,
     name: row.name,
@@ -45,7 +45,7 @@ function view(row: EnrollmentTokenRow, now: Date): EnrollmentTokenView {
     expires_at: row.expires_at,
     max_uses: row.max_uses,
     uses: row.uses,
-    tags: JSON.parse(row.default_tags) as string[],
+    tags: row.default_tags,
     group_id: row.group_id,
     created_by: row.created_by,
     created_at: row.created_at,
@@ -79,7 +79,7 @@ export class EnrollmentService {
     return inTransaction(this.#db, async (trx) => {
       if (input.group_id !== undefined) await requireGroup(trx, ctx.orgId, input.group_id);
       const secret = newSecret(ENROLLMENT_TOKEN_PREFIX);
-      const row: EnrollmentTokenRow = {
+      const row: EnrollmentToken = {
         id: newId(),
         org_id: ctx.orgId,
         name: input.name,
@@ -88,7 +88,7 @@ export class EnrollmentService {
         expires_at: expiresAt?.toISOString() ?? null,
         max_uses: input.max_uses ?? null,
         uses: 0,
-        default_tags: tagsJson(input.tags ?? []),
+        default_tags: distinctTags(input.tags ?? []),
         group_id: input.group_id ?? null,
         created_by: ctx.userId,
         created_at: now.toISOString(),

@@ -6,7 +6,7 @@ import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { EventBus } from '../../realtime/events.js';
 import type { RequestMeta } from '../access/context.js';
-import { agentsRepo, type AgentRow } from '../agents/agents.repo.js';
+import { agentsRepo, type Agent } from '../agents/agents.repo.js';
 import { agentView, factColumns, type AgentUninstaller } from '../agents/agents.service.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { enrollmentRepo } from './enrollment.repo.js';
@@ -17,15 +17,15 @@ export const AGENT_TOKEN_PREFIX = 'fpa';
 type Via = 'enrollment_token' | 'machine_key';
 
 /** Told after the commit when a machine enrolls for the first time (profiles auto-apply here). */
-export type EnrolledHook = (agent: AgentRow, meta: RequestMeta) => Promise<void>;
+export type EnrolledHook = (agent: Agent, meta: RequestMeta) => Promise<void>;
 
 /** Where a registration lands: an organisation, and the agent it updates (if any). */
 interface Claim {
   orgId: string;
   via: Via;
-  existing: AgentRow | undefined;
+  existing: Agent | undefined;
   /** For a new agent. */
-  tags: string;
+  tags: string[];
   groupId: string | null;
 }
 
@@ -140,12 +140,12 @@ export class RegistrationService {
     agentToken: string,
     meta: RequestMeta,
     now: string,
-  ): Promise<AgentRow> {
+  ): Promise<Agent> {
     const live = {
       ...factColumns(facts, meta.ip),
       token_hash: sha256(agentToken),
       status: 'online',
-      connected: 0,
+      connected: false,
       last_seen_at: now,
       enrolled_via: claim.via,
       updated_at: now,
@@ -154,7 +154,7 @@ export class RegistrationService {
     const id = before?.id ?? newId();
     const scope = { orgId: claim.orgId, actor: { type: 'agent' as const, id, label: facts.hostname }, meta };
     if (before) {
-      const after: AgentRow = { ...before, ...live, deleted_at: null, delete_reason: null };
+      const after: Agent = { ...before, ...live, deleted_at: null, delete_reason: null };
       await agentsRepo.register(trx, id, { ...live, deleted_at: null, delete_reason: null });
       if (before.deleted_at) await this.#uninstaller.cancelUninstalls(trx, id, now);
       await this.#audit.record(trx, scope, {
@@ -166,7 +166,7 @@ export class RegistrationService {
       });
       return after;
     }
-    const agent: AgentRow = {
+    const agent: Agent = {
       ...live,
       id,
       org_id: claim.orgId,

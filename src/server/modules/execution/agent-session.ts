@@ -75,9 +75,9 @@ export class AgentSession {
     return this.#agents.setConnected(agentIds, false);
   }
 
-  /** Jobs waiting for the agent, leased to it now. */
-  jobsToRun(agentId: string): Promise<JobSpec[]> {
-    return this.#jobs.claim(agentId);
+  /** Jobs waiting for the agent, leased to it now; with `pooled`, pooled jobs of its pools too. */
+  jobsToRun(agentId: string, options: { pooled?: boolean } = {}): Promise<JobSpec[]> {
+    return this.#jobs.claim(agentId, options);
   }
 
   /** Jobs the agent holds that it must stop. */

@@ -1,7 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
 import { jobTransitions, statusesLeadingTo, type JobStatus } from '../../../protocol/jobs.js';
-import type { Executor } from '../../db/executor.js';
-import type { JobRow, OutputRow } from './jobs.repo.js';
+import { capsOf, type Executor } from '../../db/executor.js';
+import type { JobsTable } from '../../db/schema.js';
+import { jobOf, type AgentJob, type OutputRow } from './jobs.repo.js';
 
 /**
  * The jobs table for many jobs at once: the statements behind JobBatches (jobs.batch.ts), each
@@ -13,7 +14,21 @@ import type { JobRow, OutputRow } from './jobs.repo.js';
 export interface JobMove {
   id: string;
   to: JobStatus;
-  changes: Partial<Omit<JobRow, 'id' | 'org_id' | 'agent_id' | 'status'>>;
+  /** Plain columns only: the JSON ones and the flags are written by their own statements. */
+  changes: Partial<
+    Omit<
+      JobsTable,
+      | 'id'
+      | 'org_id'
+      | 'agent_id'
+      | 'status'
+      | 'env'
+      | 'secret_env'
+      | 'pool'
+      | 'admitted'
+      | 'output_truncated'
+    >
+  >;
   seen?: JobStatus;
 }
 
@@ -61,9 +76,9 @@ export const jobsBatchRepo = {
    * a fan-out's rows differ in their id and agent, so ten thousand cost a statement of a few
    * parameters per row, not 35. The rows must have the same columns.
    */
-  async insert(db: Executor, jobs: readonly JobRow[]): Promise<void> {
-    const columns = Object.keys(jobs[0] ?? {}) as (keyof JobRow)[];
-    const varying = (rows: readonly JobRow[]) =>
+  async insert(db: Executor, jobs: readonly JobsTable[]): Promise<void> {
+    const columns = Object.keys(jobs[0] ?? {}) as (keyof JobsTable)[];
+    const varying = (rows: readonly JobsTable[]) =>
       columns.filter((column) => rows.some((job) => job[column] !== rows[0]![column]));
     let i = 0;
     while (i < jobs.length) {
@@ -99,7 +114,7 @@ export const jobsBatchRepo = {
   async getForAgents(
     db: Executor,
     keys: readonly { agentId: string; id: string }[],
-  ): Promise<(JobRow | undefined)[]> {
+  ): Promise<(AgentJob | undefined)[]> {
     if (keys.length === 0) return [];
     const rows = await db
       .selectFrom('jobs')
@@ -113,7 +128,7 @@ export const jobsBatchRepo = {
     const byId = new Map(rows.map((row) => [row.id, row]));
     return keys.map((key) => {
       const row = byId.get(key.id);
-      return row?.agent_id === key.agentId ? row : undefined;
+      return row?.agent_id === key.agentId ? { ...jobOf(row), agent_id: key.agentId } : undefined;
     });
   },
 
@@ -164,8 +179,7 @@ export const jobsBatchRepo = {
   },
 
   /**
-   * Leases up to `limit` admitted queued jobs of each agent, oldest first, in one statement (see
-   * `jobsRepo.claimForAgent`). On PostgreSQL each agent's rows are picked through its claim index
+   * Leases up to `limit` admitted queued jobs of each agent, oldest first, in one statement. On PostgreSQL each agent's rows are picked through its claim index
    * and locked with SKIP LOCKED, so two nodes never lease the same job; SQLite serialises
    * writers, and a window function keeps each agent to its limit. Answers the leased jobs of all.
    */
@@ -176,9 +190,8 @@ export const jobsBatchRepo = {
       limit: number;
       now: string;
       leaseExpiresAt: string;
-      skipLocked: boolean;
     },
-  ): Promise<JobRow[]> {
+  ): Promise<AgentJob[]> {
     if (input.agentIds.length === 0) return Promise.resolve([]);
     const from = statusesLeadingTo(jobTransitions, 'dispatched', ['queued']);
     let claim = db
@@ -191,7 +204,7 @@ export const jobsBatchRepo = {
         updated_at: input.now,
       }))
       .where('status', 'in', from);
-    if (input.skipLocked) {
+    if (capsOf(db).skipLocked) {
       claim = claim.where(
         'id',
         'in',
@@ -218,7 +231,11 @@ export const jobsBatchRepo = {
         db.selectFrom(ranked).select('ranked.id').where('ranked.n', '<=', input.limit),
       );
     }
-    return claim.returningAll().execute();
+    return claim
+      .returningAll()
+      .$narrowType<{ agent_id: string }>()
+      .execute()
+      .then((rows) => rows.map(jobOf));
   },
 
   /** Stores output chunks once each; answers, per chunk, whether it was new. The keys must differ. */

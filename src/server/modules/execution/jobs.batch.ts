@@ -1,10 +1,9 @@
-import type { DialectCaps } from '../../db/database.js';
 import { isDatabaseUnavailable } from '../../db/availability.js';
 import type { Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import { TickBatch } from '../../lib/tick-batch.js';
 import { jobsBatchRepo, type JobMove, type OutputBytes } from './jobs.batch.repo.js';
-import type { JobRow, OutputRow } from './jobs.repo.js';
+import type { AgentJob, OutputRow } from './jobs.repo.js';
 
 /** Rows per statement: the widest (an output chunk, a claim's returned rows) stays far under the parameter limits. */
 const MAX_BATCH = 500;
@@ -31,17 +30,17 @@ const MAX_CLAIM_BATCH = 2000;
  */
 export class JobBatches {
   /** A job as its agent sees it, or undefined. */
-  readonly load: TickBatch<{ agentId: string; id: string }, JobRow | undefined>;
+  readonly load: TickBatch<{ agentId: string; id: string }, AgentJob | undefined>;
   /** Whether the job moved (see jobsRepo.transition). */
   readonly move: TickBatch<JobMove, boolean>;
   /** The jobs leased to this agent now, up to CLAIM_LIMIT. */
-  readonly claim: TickBatch<string, JobRow[]>;
+  readonly claim: TickBatch<string, AgentJob[]>;
   /** Whether the chunk was new. */
   readonly output: TickBatch<OutputRow, boolean>;
   readonly outputBytes: TickBatch<OutputBytes, undefined>;
 
-  constructor(deps: { db: Executor; clock: Clock; caps: Pick<DialectCaps, 'skipLocked'>; leaseMs: number }) {
-    const { db, clock, caps, leaseMs } = deps;
+  constructor(deps: { db: Executor; clock: Clock; leaseMs: number }) {
+    const { db, clock, leaseMs } = deps;
     const options = {
       maxSize: MAX_BATCH,
       maxInFlight: MAX_IN_FLIGHT,
@@ -60,9 +59,8 @@ export class JobBatches {
           limit: CLAIM_LIMIT,
           now: now.toISOString(),
           leaseExpiresAt: new Date(now.getTime() + leaseMs).toISOString(),
-          skipLocked: caps.skipLocked,
         });
-        const byAgent = new Map<string, JobRow[]>(agentIds.map((id) => [id, []]));
+        const byAgent = new Map<string, AgentJob[]>(agentIds.map((id) => [id, []]));
         for (const job of leased.sort((a, b) => (a.id < b.id ? -1 : 1))) byAgent.get(job.agent_id)?.push(job);
         return agentIds.map((id) => byAgent.get(id) ?? []);
       },

@@ -1,6 +1,6 @@
 import { isFinal } from '../../../protocol/jobs.js';
 import type { EventBus, FleetEvent } from '../../realtime/events.js';
-import type { JobRow } from './jobs.repo.js';
+import type { AgentJob } from './jobs.repo.js';
 
 /** How long a row is taken as read: an agent answers a job it was handed within moments. */
 const RECENT_MS = 10_000;
@@ -20,7 +20,7 @@ const MAX_ROWS = 50_000;
  * is then read afresh.
  */
 export class RecentJobs {
-  readonly #rows = new Map<string, { row: JobRow; at: number }>();
+  readonly #rows = new Map<string, { row: AgentJob; at: number }>();
 
   constructor(bus: EventBus) {
     // for the bus's life: it drops its listeners when it closes, with the app
@@ -28,7 +28,7 @@ export class RecentJobs {
   }
 
   /** The row as last leased or written here, if recent and this agent's. */
-  get(agentId: string, id: string): JobRow | undefined {
+  get(agentId: string, id: string): AgentJob | undefined {
     const kept = this.#rows.get(id);
     if (!kept) return undefined;
     if (performance.now() - kept.at > RECENT_MS || kept.row.agent_id !== agentId) {
@@ -38,7 +38,7 @@ export class RecentJobs {
     return kept.row;
   }
 
-  keep(row: JobRow): void {
+  keep(row: AgentJob): void {
     this.#rows.delete(row.id);
     if (this.#rows.size >= MAX_ROWS) {
       const oldest = this.#rows.keys().next();

@@ -1,11 +1,51 @@
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import { isFinal, jobTransitions, statusesLeadingTo, type JobStatus } from '../../../protocol/jobs.js';
-import type { Executor } from '../../db/executor.js';
-import type { JobOutputTable, JobsTable } from '../../db/schema.js';
-import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
-import { jobsBatchRepo } from './jobs.batch.repo.js';
+import { capsOf, type Executor } from '../../db/executor.js';
+import type { DB, JobOutputTable, JobsTable } from '../../db/schema.js';
+import { mapPage, paginate, type Page, type PageParams } from '../../lib/pagination.js';
+import { jobsBatchRepo, type JobMove } from './jobs.batch.repo.js';
+import type { PoolSelector } from './jobs.schemas.js';
 
-export type JobRow = JobsTable;
+/** A job as services see it: its JSON columns and 0/1 flags decoded (the table's row stays here). */
+export interface JobRow extends Omit<
+  JobsTable,
+  'env' | 'secret_env' | 'pool' | 'admitted' | 'output_truncated'
+> {
+  /** Values under secret-looking names sealed. */
+  env: Record<string, string>;
+  /** Every value sealed. */
+  secret_env: Record<string, string>;
+  pool: PoolSelector | null;
+  /** False while a run holds the job back for its concurrency limit. */
+  admitted: boolean;
+  output_truncated: boolean;
+}
+/** A job handed to an agent (every job but a pooled one still waiting). */
+export type AgentJob = JobRow & { agent_id: string };
+
+export function jobOf<T extends JobsTable>(row: T): Omit<T, keyof JobRow> & JobRow & Pick<T, 'agent_id'> {
+  return {
+    ...row,
+    env: JSON.parse(row.env) as Record<string, string>,
+    secret_env: JSON.parse(row.secret_env) as Record<string, string>,
+    pool: row.pool === null ? null : (JSON.parse(row.pool) as PoolSelector),
+    admitted: row.admitted === 1,
+    output_truncated: row.output_truncated === 1,
+  };
+}
+
+export function rowOf(job: JobRow): JobsTable {
+  return {
+    ...job,
+    env: JSON.stringify(job.env),
+    secret_env: JSON.stringify(job.secret_env),
+    pool: job.pool === null ? null : JSON.stringify(job.pool),
+    admitted: job.admitted ? 1 : 0,
+    output_truncated: job.output_truncated ? 1 : 0,
+  };
+}
+
+const decoded = (rows: JobsTable[]): JobRow[] => rows.map(jobOf);
 export type OutputRow = JobOutputTable;
 
 export interface JobFilter {
@@ -22,12 +62,17 @@ function movingTo(to: JobStatus, among?: readonly JobStatus[]): JobStatus[] {
   return statusesLeadingTo(jobTransitions, to, among);
 }
 
+/** A job going back to the queue: a pooled one goes back to its pool, for any of its agents. */
+function backToPool(eb: ExpressionBuilder<DB, 'jobs'>) {
+  return eb.case().when('pool', 'is', null).then(eb.ref('agent_id')).else(null).end();
+}
+
 export const jobsRepo = {
   /** Jobs start queued, or already final when they record a step that will not run. */
   async insert(db: Executor, jobs: JobRow[]): Promise<void> {
     const born = jobs.find((job) => job.status !== 'queued' && !isFinal(job.status));
     if (born) throw new Error(`a job cannot be written ${born.status}`);
-    await jobsBatchRepo.insert(db, jobs);
+    await jobsBatchRepo.insert(db, jobs.map(rowOf));
   },
 
   get(db: Executor, orgId: string, id: string): Promise<JobRow | undefined> {
@@ -36,7 +81,8 @@ export const jobsRepo = {
       .selectAll()
       .where('org_id', '=', orgId)
       .where('id', '=', id)
-      .executeTakeFirst();
+      .executeTakeFirst()
+      .then((row) => row && jobOf(row));
   },
 
   /** A job as its agent sees it: scoped by agent, not by organisation. */
@@ -46,50 +92,16 @@ export const jobsRepo = {
       .selectAll()
       .where('agent_id', '=', agentId)
       .where('id', '=', id)
-      .executeTakeFirst();
+      .executeTakeFirst()
+      .then((row) => row && jobOf(row));
   },
 
-  list(db: Executor, orgId: string, filter: JobFilter, page: PageParams): Promise<Page<JobRow>> {
+  async list(db: Executor, orgId: string, filter: JobFilter, page: PageParams): Promise<Page<JobRow>> {
     let q = db.selectFrom('jobs').selectAll().where('org_id', '=', orgId);
     if (filter.agentId) q = q.where('agent_id', '=', filter.agentId);
     if (filter.runId) q = q.where('run_id', '=', filter.runId);
     if (filter.status) q = q.where('status', '=', filter.status);
-    return paginate(q, 'id', page);
-  },
-
-  /**
-   * Leases up to `limit` admitted queued jobs of one agent, oldest first. On PostgreSQL the
-   * candidate rows are locked with SKIP LOCKED, so two nodes never lease the same job; SQLite
-   * serialises writers, and the `status = 'queued'` guard keeps the update honest on both.
-   */
-  async claimForAgent(
-    db: Executor,
-    input: { agentId: string; limit: number; now: string; leaseExpiresAt: string; skipLocked: boolean },
-  ): Promise<JobRow[]> {
-    let candidates = db
-      .selectFrom('jobs')
-      .select('id')
-      .where('agent_id', '=', input.agentId)
-      .where('status', 'in', movingTo('dispatched', ['queued']))
-      .where('admitted', '=', 1)
-      .orderBy('id')
-      .limit(input.limit);
-    if (input.skipLocked) candidates = candidates.forUpdate().skipLocked();
-    const ids = (await candidates.execute()).map((r) => r.id);
-    if (ids.length === 0) return [];
-    return db
-      .updateTable('jobs')
-      .set((eb) => ({
-        status: 'dispatched',
-        attempt: eb('attempt', '+', 1),
-        dispatched_at: input.now,
-        lease_expires_at: input.leaseExpiresAt,
-        updated_at: input.now,
-      }))
-      .where('id', 'in', ids)
-      .where('status', 'in', movingTo('dispatched', ['queued']))
-      .returningAll()
-      .execute();
+    return mapPage(await paginate(q, 'id', page), jobOf);
   },
 
   /**
@@ -102,7 +114,7 @@ export const jobsRepo = {
     db: Executor,
     id: string,
     to: JobStatus,
-    changes: Partial<Omit<JobRow, 'id' | 'org_id' | 'agent_id' | 'status'>>,
+    changes: JobMove['changes'],
     seen?: JobStatus,
   ): Promise<boolean> {
     const result = await db
@@ -131,19 +143,14 @@ export const jobsRepo = {
    * at once, and two statements waiting on each other's rows would deadlock. A skipped lease is
    * renewed by the next flush, well before it lapses (a lease outlasts three heartbeats).
    */
-  renewLeases(
-    db: Executor,
-    agentIds: readonly string[],
-    leaseExpiresAt: string,
-    skipLocked: boolean,
-  ): Promise<unknown> {
+  renewLeases(db: Executor, agentIds: readonly string[], leaseExpiresAt: string): Promise<unknown> {
     if (agentIds.length === 0) return Promise.resolve();
     let live = db
       .selectFrom('jobs')
       .select('id')
       .where('agent_id', 'in', agentIds)
       .where('status', 'in', LIVE);
-    if (skipLocked) live = live.forUpdate().skipLocked();
+    if (capsOf(db).skipLocked) live = live.forUpdate().skipLocked();
     return db.updateTable('jobs').set({ lease_expires_at: leaseExpiresAt }).where('id', 'in', live).execute();
   },
 
@@ -166,7 +173,12 @@ export const jobsRepo = {
   requeueLapsed(db: Executor, input: { now: string; extraDeliveries: number }): Promise<JobRow[]> {
     return db
       .updateTable('jobs')
-      .set({ status: 'queued', lease_expires_at: null, updated_at: input.now })
+      .set((eb) => ({
+        status: 'queued',
+        agent_id: backToPool(eb),
+        lease_expires_at: null,
+        updated_at: input.now,
+      }))
       .where('status', 'in', movingTo('queued', LIVE))
       .where('lease_expires_at', '<', input.now)
       .where('cancel_requested_at', 'is', null)
@@ -185,7 +197,8 @@ export const jobsRepo = {
         ]),
       )
       .returningAll()
-      .execute();
+      .execute()
+      .then(decoded);
   },
 
   /**
@@ -221,7 +234,8 @@ export const jobsRepo = {
       .where('status', 'in', from)
       .where('lease_expires_at', '<', now)
       .returningAll()
-      .execute();
+      .execute()
+      .then(decoded);
   },
 
   /** Dispatched jobs the agent says it does not hold: the delivery was lost with a connection. */
@@ -233,11 +247,11 @@ export const jobsRepo = {
   ): Promise<JobRow[]> {
     let q = db
       .updateTable('jobs')
-      .set({ status: 'queued', lease_expires_at: null, updated_at: now })
+      .set((eb) => ({ status: 'queued', agent_id: backToPool(eb), lease_expires_at: null, updated_at: now }))
       .where('agent_id', '=', agentId)
       .where('status', 'in', movingTo('queued', ['dispatched']));
     if (heldIds.length > 0) q = q.where('id', 'not in', heldIds);
-    return q.returningAll().execute();
+    return q.returningAll().execute().then(decoded);
   },
 
   /**
@@ -268,7 +282,8 @@ export const jobsRepo = {
       .where('attempt', '>', 0)
       .where('id', 'in', input.heldIds)
       .returningAll()
-      .execute();
+      .execute()
+      .then(decoded);
   },
 
   /** A revived agent must not carry out the uninstall queued when it was deleted. */
@@ -295,7 +310,8 @@ export const jobsRepo = {
       .where('agent_id', '=', agentId)
       .where('kind', '=', 'agent_uninstall')
       .where('status', 'in', ['queued', ...LIVE])
-      .execute();
+      .execute()
+      .then(decoded);
   },
 
   pendingCancels(db: Executor, agentId: string): Promise<{ id: string }[]> {
@@ -369,5 +385,75 @@ export const jobsRepo = {
       counts.set(row.run_id, byStatus);
     }
     return counts;
+  },
+
+  /**
+   * Pooled jobs waiting in the agent's organisation, oldest first, for the agent to pick those
+   * whose pool it is in (the partial index `jobs_pool_idx` answers this). None for a deleted agent.
+   */
+  pooledWaiting(db: Executor, agentId: string, limit: number): Promise<JobRow[]> {
+    return db
+      .selectFrom('jobs')
+      .innerJoin('agents', 'agents.org_id', 'jobs.org_id')
+      .selectAll('jobs')
+      .where('agents.id', '=', agentId)
+      .where('agents.deleted_at', 'is', null)
+      .where('jobs.agent_id', 'is', null)
+      .where('jobs.status', '=', 'queued')
+      .where('jobs.admitted', '=', 1)
+      .orderBy('jobs.id')
+      .limit(limit)
+      .execute()
+      .then(decoded);
+  },
+
+  /** Pooled jobs waiting, across organisations, oldest first. */
+  pooledQueued(db: Executor, limit: number): Promise<JobRow[]> {
+    return db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('agent_id', 'is', null)
+      .where('status', '=', 'queued')
+      .where('admitted', '=', 1)
+      .orderBy('id')
+      .limit(limit)
+      .execute()
+      .then(decoded);
+  },
+
+  /**
+   * Leases these pooled jobs to the agent, those still waiting: exactly one agent gets each. On
+   * PostgreSQL a row another claim holds is skipped (SKIP LOCKED), and one it took meanwhile no
+   * longer matches when locked; SQLite runs one writer at a time.
+   */
+  claimPooled(
+    db: Executor,
+    input: { ids: readonly string[]; agentId: string; now: string; leaseExpiresAt: string },
+  ): Promise<AgentJob[]> {
+    if (input.ids.length === 0) return Promise.resolve([]);
+    let waiting = db
+      .selectFrom('jobs')
+      .select('id')
+      .where('id', 'in', input.ids)
+      .where('agent_id', 'is', null)
+      .where('status', 'in', movingTo('dispatched', ['queued']))
+      .where('admitted', '=', 1);
+    if (capsOf(db).skipLocked) waiting = waiting.forUpdate().skipLocked();
+    return db
+      .updateTable('jobs')
+      .set((eb) => ({
+        agent_id: input.agentId,
+        status: 'dispatched',
+        attempt: eb('attempt', '+', 1),
+        dispatched_at: input.now,
+        lease_expires_at: input.leaseExpiresAt,
+        updated_at: input.now,
+      }))
+      .where('id', 'in', waiting)
+      .where('agent_id', 'is', null)
+      .returningAll()
+      .$narrowType<{ agent_id: string }>()
+      .execute()
+      .then((rows) => rows.map(jobOf));
   },
 };

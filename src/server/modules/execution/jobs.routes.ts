@@ -14,6 +14,7 @@ import {
   JobWithOutputSchema,
   OutputChunks,
   OutputQuery,
+  PooledJobCreateBody,
   WaitQuery,
 } from './jobs.schemas.js';
 import type { JobsService } from './jobs.service.js';
@@ -23,21 +24,22 @@ const tags = ['jobs'];
 /** The whole output as text, stdout and stderr in the order they came, with a note when cut. */
 function outputText(job: JobRow, chunks: readonly OutputRow[]): string {
   const text = chunks.map((c) => c.data).join('');
-  return job.output_truncated === 1 ? `${text}\n[output truncated at the size cap]\n` : text;
+  return job.output_truncated ? `${text}\n[output truncated at the size cap]\n` : text;
 }
 
 export function jobView(job: JobRow) {
   return {
     id: job.id,
     agent_id: job.agent_id,
+    pool: job.pool,
     run_id: job.run_id,
     kind: job.kind,
     interpreter: job.interpreter,
     command: job.command,
     script_id: job.script_id,
     script_version: job.script_version,
-    env: maskSecrets(JSON.parse(job.env)) as Record<string, string>,
-    secret_env: maskAll(JSON.parse(job.secret_env) as Record<string, string>),
+    env: maskSecrets(job.env) as Record<string, string>,
+    secret_env: maskAll(job.secret_env),
     cwd: job.cwd,
     run_as: job.run_as,
     timeout_seconds: job.timeout_seconds,
@@ -48,7 +50,7 @@ export function jobView(job: JobRow) {
     duration_ms: job.duration_ms,
     error: job.error,
     output_bytes: job.output_bytes,
-    output_truncated: job.output_truncated === 1,
+    output_truncated: job.output_truncated,
     cancel_requested_at: job.cancel_requested_at,
     lease_expires_at: job.lease_expires_at,
     created_at: job.created_at,
@@ -62,12 +64,22 @@ export function jobView(job: JobRow) {
 
 export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypebox {
   const { jobs } = deps;
+
+  /** The job once final within `wait` seconds, with its output; otherwise as it stands. */
+  async function waited(orgId: string, created: JobRow, wait = 0) {
+    const job = wait > 0 ? await jobs.waitForFinal(orgId, created.id, wait * 1000) : created;
+    if (!isFinal(job.status)) return jobView(job);
+    const { chunks } = await jobs.output(orgId, job.id);
+    return { ...jobView(job), output: outputText(job, chunks) };
+  }
+
   return async (app) => {
     app.post(
       '/api/v1/agents/:id/jobs',
       {
-        config: { permission: 'jobs:execute' },
+        config: { permission: 'jobs:execute', errors: ['unprocessable'] },
         schema: {
+          operationId: 'createAgentJob',
           tags,
           summary: 'Run a command on one agent; `?wait=N` holds the request up to N seconds for the result',
           description:
@@ -82,11 +94,34 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
         const ctx = contextOf(request);
         assertEnvNames(request.body);
         const created = await jobs.create(ctx, request.params.id, request.body);
-        const wait = request.query.wait ?? 0;
-        const job = wait > 0 ? await jobs.waitForFinal(ctx.orgId, created.id, wait * 1000) : created;
-        if (!isFinal(job.status)) return reply.status(202).send(jobView(job));
-        const { chunks } = await jobs.output(ctx.orgId, job.id);
-        return reply.status(200).send({ ...jobView(job), output: outputText(job, chunks) });
+        const job = await waited(ctx.orgId, created, request.query.wait);
+        return reply.status(isFinal(job.status) ? 200 : 202).send(job);
+      },
+    );
+
+    app.post(
+      '/api/v1/jobs',
+      {
+        config: { permission: 'jobs:execute', errors: ['unprocessable'] },
+        schema: {
+          operationId: 'createJob',
+          tags,
+          summary: 'Run a command on any one agent of a pool; `?wait=N` holds the request up to N seconds',
+          description:
+            'The first agent of the pool to ask for work takes the job, and no other does. 422 when no ' +
+            'agent of the organisation is in the pool. Answered as `POST /agents/{id}/jobs` is.',
+          querystring: WaitQuery,
+          body: PooledJobCreateBody,
+          response: { 200: JobWithOutputSchema, 202: JobSchema },
+        },
+      },
+      async (request, reply) => {
+        const ctx = contextOf(request);
+        assertEnvNames(request.body);
+        const { pool, ...input } = request.body;
+        const created = await jobs.createPooled(ctx, pool, input);
+        const job = await waited(ctx.orgId, created, request.query.wait);
+        return reply.status(isFinal(job.status) ? 200 : 202).send(job);
       },
     );
 
@@ -95,6 +130,7 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
       {
         config: { permission: 'jobs:read' },
         schema: {
+          operationId: 'listAgentJobs',
           tags,
           summary: "An agent's jobs, newest first",
           params: IdParams,
@@ -114,6 +150,7 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
       {
         config: { permission: 'jobs:read' },
         schema: {
+          operationId: 'listJobs',
           tags,
           summary: 'Jobs across the fleet',
           querystring: JobListQuery,
@@ -135,7 +172,13 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
       '/api/v1/jobs/:id',
       {
         config: { permission: 'jobs:read' },
-        schema: { tags, summary: 'Get a job', params: IdParams, response: { 200: JobSchema } },
+        schema: {
+          operationId: 'getJob',
+          tags,
+          summary: 'Get a job',
+          params: IdParams,
+          response: { 200: JobSchema },
+        },
       },
       async (request) => jobView(await jobs.get(contextOf(request).orgId, request.params.id)),
     );
@@ -143,8 +186,9 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
     app.post(
       '/api/v1/jobs/:id/cancel',
       {
-        config: { permission: 'jobs:execute' },
+        config: { permission: 'jobs:execute', errors: ['conflict'] },
         schema: {
+          operationId: 'cancelJob',
           tags,
           summary: 'Cancel a job that has not finished',
           params: IdParams,
@@ -160,6 +204,7 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
       {
         config: { permission: 'jobs:read' },
         schema: {
+          operationId: 'getJobOutput',
           tags,
           summary: "The job's whole output: text (stdout and stderr interleaved in order) or JSON chunks",
           params: IdParams,
@@ -173,7 +218,7 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
           return {
             job_id: job.id,
             attempt: job.attempt,
-            truncated: job.output_truncated === 1,
+            truncated: job.output_truncated,
             chunks: chunks.map((c) => ({
               seq: c.seq,
               stream: c.stream,

@@ -1,5 +1,6 @@
 import { isWindows, type Interpreter } from '../../../protocol/jobs.js';
 import { AppError } from '../../lib/errors.js';
+import type { PoolSelector } from './jobs.schemas.js';
 
 const linuxFamily = new Set(['ubuntu', 'debian', 'proxmox', 'rhel', 'centos', 'linux']);
 
@@ -52,4 +53,27 @@ function unavailable(interpreter: string, os: string, why?: string): AppError {
       details: [{ field: 'interpreter', message: 'not available on the agent' }],
     },
   );
+}
+
+export interface PoolMember extends AgentCapabilities {
+  tags: readonly string[];
+  group_id: string | null;
+}
+
+/**
+ * The agent is in the pool and runs the job's interpreter as asked: a pooled job's row keeps the
+ * interpreter it was given, so an agent that would run another one (PowerShell as pwsh) is not
+ * eligible.
+ */
+export function inPool(agent: PoolMember, pool: PoolSelector, interpreter: Interpreter): boolean {
+  if (pool.os_type !== undefined && !osMatches(pool.os_type, agent.os_type)) return false;
+  if (pool.group_id !== undefined && pool.group_id !== agent.group_id) return false;
+  if (!(pool.tags ?? []).every((tag) => agent.tags.includes(tag))) return false;
+  if (!(pool.capabilities ?? []).every((name) => agent.interpreters.includes(name))) return false;
+  try {
+    return resolveInterpreter(agent, interpreter, null) === interpreter;
+  } catch (error) {
+    if (error instanceof AppError) return false;
+    throw error;
+  }
 }

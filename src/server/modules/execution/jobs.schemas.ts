@@ -1,7 +1,8 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { ENV_NAME_PATTERN, Interpreter, JobStatus, OsType } from '../../../protocol/jobs.js';
 import { Id, NullableTimestamp, ShellText, Timestamp } from '../../http/schemas.js';
 import { PageQuery } from '../../lib/pagination.js';
+import { Tag } from '../agents/agents.schemas.js';
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 const NullableInteger = Type.Union([Type.Integer(), Type.Null()]);
@@ -63,6 +64,38 @@ export const JobCreateBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const PoolSelector = Type.Object(
+  {
+    tags: Type.Optional(Type.Array(Tag, { maxItems: 20, uniqueItems: true })),
+    group_id: Type.Optional(Id),
+    os_type: Type.Optional(OsType),
+    capabilities: Type.Optional(
+      Type.Array(Interpreter, {
+        maxItems: 10,
+        uniqueItems: true,
+        description: 'Interpreters the agent reports',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Any one agent with all of these may run the job (`{}`: any agent of the organisation); ' +
+      '`os_type` windows covers both Windows kinds, linux every distribution',
+  },
+);
+
+/** Who may run a pooled job: any one agent with all of these (an absent field matches every agent). */
+export type PoolSelector = Static<typeof PoolSelector>;
+
+const { target_os_type: _onePoolOs, ...jobFields } = JobCreateBody.properties;
+
+/** A job for any one agent of a pool: the pool's `os_type` stands for `target_os_type`. */
+export const PooledJobCreateBody = Type.Object(
+  { ...jobFields, pool: PoolSelector },
+  { additionalProperties: false },
+);
+
 export const WaitQuery = Type.Object({
   wait: Type.Optional(
     Type.Integer({ minimum: 0, maximum: 300, description: 'Seconds to hold the request until the job ends' }),
@@ -71,7 +104,10 @@ export const WaitQuery = Type.Object({
 
 export const JobSchema = Type.Object({
   id: Id,
-  agent_id: Id,
+  agent_id: Type.Union([Id, Type.Null()], { description: 'Null while a pooled job waits for an agent' }),
+  pool: Type.Union([PoolSelector, Type.Null()], {
+    description: 'Who may take a pooled job; null for one agent’s',
+  }),
   run_id: Type.Union([Id, Type.Null()]),
   kind: Type.String(),
   interpreter: Type.String(),

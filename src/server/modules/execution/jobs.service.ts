@@ -5,7 +5,6 @@ import {
   type JobSpec,
 } from '../../../protocol/agent.js';
 import { isFinal, type Interpreter } from '../../../protocol/jobs.js';
-import type { DialectCaps } from '../../db/database.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import type { SecretBox } from '../../lib/crypto.js';
@@ -15,14 +14,15 @@ import type { Logger } from '../../lib/logger.js';
 import type { Page, PageParams } from '../../lib/pagination.js';
 import { isSecretKey } from '../../lib/secrets.js';
 import type { RequestContext } from '../access/context.js';
-import { agentsRepo, type AgentRow } from '../agents/agents.repo.js';
+import { agentsRepo, type Agent } from '../agents/agents.repo.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import type { EventBus } from '../../realtime/events.js';
 import { JobBatches } from './jobs.batch.js';
 import { RecentJobs } from './jobs.recent.js';
-import { jobsRepo, type JobFilter, type JobRow, type OutputRow } from './jobs.repo.js';
-import { resolveInterpreter } from './jobs.rules.js';
+import { jobsRepo, type AgentJob, type JobFilter, type JobRow, type OutputRow } from './jobs.repo.js';
+import { inPool, resolveInterpreter } from './jobs.rules.js';
+import type { PoolSelector } from './jobs.schemas.js';
 
 export interface JobInput {
   interpreter: Interpreter;
@@ -61,6 +61,12 @@ const EXTRA_DELIVERIES = 5;
 /** Agents named per `agent.jobs_available` event: about 4 KB, within one NOTIFY payload. */
 const AGENTS_PER_ANNOUNCEMENT = 100;
 
+/** Pooled jobs an agent looks through per claim, oldest first, and takes at most. */
+const POOL_WINDOW = 200;
+const POOLED_PER_CLAIM = 5;
+/** Waiting pooled jobs whose pools a sweep wakes again. */
+const POOLS_PER_SWEEP = 100;
+
 const APPLIED: EventVerdict = { outcome: 'applied' };
 const DUPLICATE: EventVerdict = { outcome: 'duplicate' };
 
@@ -68,8 +74,14 @@ function changedMeanwhile(): AppError {
   return new AppError('conflict', 'job changed meanwhile; try again');
 }
 
-function parseInterpreters(json: string): string[] {
-  return JSON.parse(json) as string[];
+/** A copy in random order: the agents woken for a pool are not always the same ones. */
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 /**
@@ -84,7 +96,6 @@ export class JobsService {
   readonly #audit: AuditLog;
   readonly #bus: EventBus;
   readonly #settings: SettingsService;
-  readonly #caps: DialectCaps;
   readonly #leaseMs: number;
   readonly #logger: Logger;
   readonly #box: SecretBox;
@@ -100,7 +111,6 @@ export class JobsService {
     audit: AuditLog;
     bus: EventBus;
     settings: SettingsService;
-    caps: DialectCaps;
     leaseMs: number;
     logger: Logger;
     box: SecretBox;
@@ -110,17 +120,11 @@ export class JobsService {
     this.#audit = deps.audit;
     this.#bus = deps.bus;
     this.#settings = deps.settings;
-    this.#caps = deps.caps;
     this.#leaseMs = deps.leaseMs;
     this.#logger = deps.logger;
     this.#box = deps.box;
     this.#recent = new RecentJobs(deps.bus);
-    this.#batches = new JobBatches({
-      db: deps.db,
-      clock: deps.clock,
-      caps: deps.caps,
-      leaseMs: deps.leaseMs,
-    });
+    this.#batches = new JobBatches({ db: deps.db, clock: deps.clock, leaseMs: deps.leaseMs });
   }
 
   /**
@@ -157,7 +161,14 @@ export class JobsService {
       createdBy: ctx.userId,
     });
     if (!job) throw new AppError('internal', 'no job prepared');
-    await inTransaction(this.#db, async (trx) => {
+    await this.#insertAudited(ctx, job);
+    this.announce([job]);
+    return job;
+  }
+
+  /** One job written with its audit event. */
+  #insertAudited(ctx: RequestContext, job: JobRow): Promise<void> {
+    return inTransaction(this.#db, async (trx) => {
       await jobsRepo.insert(trx, [job]);
       await this.#audit.record(trx, ctx, {
         action: 'created',
@@ -166,44 +177,54 @@ export class JobsService {
         after: this.#auditView(job),
       });
     });
-    this.announce([job]);
-    return job;
   }
 
   /** Builds job rows for agents, refusing (422) an interpreter or OS an agent cannot honour. */
   async prepare(
     orgId: string,
-    agents: readonly Pick<AgentRow, 'id' | 'os_type' | 'interpreters'>[],
+    agents: readonly Pick<Agent, 'id' | 'os_type' | 'interpreters'>[],
     input: JobInput,
     placement: JobPlacement,
     db: Executor = this.#db,
   ): Promise<JobRow[]> {
-    const defaults = await this.#settings.read(orgId, 'jobs', db);
-    const now = this.#clock.now().toISOString();
-    const sealed = this.sealInput(input);
-    const env = JSON.stringify(sealed.env ?? {});
-    const secretEnv = JSON.stringify(sealed.secret_env ?? {});
+    const fields = await this.#fields(orgId, input, placement, db);
     return agents.map((agent) => ({
+      ...fields,
       id: newId(),
-      org_id: orgId,
       agent_id: agent.id,
-      run_id: placement.runId,
-      kind: 'exec',
       interpreter: resolveInterpreter(
-        { os_type: agent.os_type, interpreters: parseInterpreters(agent.interpreters) },
+        { os_type: agent.os_type, interpreters: agent.interpreters },
         input.interpreter,
         input.target_os_type ?? null,
       ),
+    }));
+  }
+
+  /** A job's row but for its id, agent and interpreter. */
+  async #fields(
+    orgId: string,
+    input: JobInput,
+    placement: JobPlacement,
+    db: Executor,
+  ): Promise<Omit<JobRow, 'id' | 'agent_id' | 'interpreter'>> {
+    const defaults = await this.#settings.read(orgId, 'jobs', db);
+    const now = this.#clock.now().toISOString();
+    const sealed = this.sealInput(input);
+    return {
+      org_id: orgId,
+      pool: null,
+      run_id: placement.runId,
+      kind: 'exec',
       command: input.command,
       script_id: input.script_id ?? null,
       script_version: input.script_version ?? null,
-      env,
-      secret_env: secretEnv,
+      env: sealed.env ?? {},
+      secret_env: sealed.secret_env ?? {},
       cwd: input.cwd ?? null,
       run_as: input.run_as ?? null,
       timeout_seconds: input.timeout_seconds ?? defaults.default_timeout_seconds,
       status: 'queued',
-      admitted: placement.admitted ? 1 : 0,
+      admitted: placement.admitted,
       attempt: 0,
       max_attempts: input.max_attempts ?? defaults.max_attempts,
       lease_expires_at: null,
@@ -217,13 +238,83 @@ export class JobsService {
       error: null,
       output_bytes: 0,
       output_cap_bytes: defaults.output_cap_bytes,
-      output_truncated: 0,
+      output_truncated: false,
       created_by: placement.createdBy,
       created_at: now,
       updated_at: now,
       task_index: null,
       task_name: null,
-    }));
+    };
+  }
+
+  /**
+   * A job for any one agent of the pool: queued with no agent, the first agent of the pool to ask
+   * for work takes it (`claim`). 422 when no agent of the organisation is in the pool now.
+   */
+  async createPooled(ctx: RequestContext, pool: PoolSelector, input: JobInput): Promise<JobRow> {
+    if ((await this.#poolMembers(ctx.orgId, pool, input.interpreter)).length === 0)
+      throw new AppError('unprocessable', 'no agent of the organisation is in this pool', {
+        details: [{ field: 'pool', message: `no agent matches it and runs ${input.interpreter}` }],
+      });
+    const placement = { runId: null, admitted: true, deadlineAt: null, createdBy: ctx.userId };
+    const job: JobRow = {
+      ...(await this.#fields(ctx.orgId, input, placement, this.#db)),
+      id: newId(),
+      agent_id: null,
+      pool,
+      interpreter: input.interpreter,
+    };
+    await this.#insertAudited(ctx, job);
+    this.#publishState(job);
+    await this.#wakePools([job]);
+    return job;
+  }
+
+  /** The organisation's agents in the pool that can run the interpreter as asked. */
+  async #poolMembers(orgId: string, pool: PoolSelector, interpreter: Interpreter) {
+    const agents = await agentsRepo.selectTargets(this.#db, orgId, {
+      all: true,
+      ...(pool.tags ? { tags: pool.tags } : {}),
+      ...(pool.group_id ? { group_id: pool.group_id } : {}),
+    });
+    // tags and group were matched by the query
+    const known = { tags: pool.tags ?? [], group_id: pool.group_id ?? null };
+    return agents.filter((agent) => inPool({ ...agent, ...known }, pool, interpreter));
+  }
+
+  /**
+   * Tells the nodes holding sockets of connected agents of each waiting pooled job's pool that
+   * work waits (up to AGENTS_PER_ANNOUNCEMENT of them: the first to ask takes it). Agents over HTTP
+   * look for pooled work at each heartbeat.
+   */
+  async #wakePools(jobs: readonly JobRow[]): Promise<void> {
+    const pools = new Map<string, { orgId: string; pool: PoolSelector; interpreter: Interpreter }>();
+    for (const job of jobs) {
+      if (job.pool === null || job.agent_id !== null || job.status !== 'queued' || !job.admitted) continue;
+      const key = `${job.org_id}\n${job.interpreter}\n${JSON.stringify(job.pool)}`;
+      if (!pools.has(key))
+        pools.set(key, {
+          orgId: job.org_id,
+          pool: job.pool,
+          interpreter: job.interpreter as Interpreter,
+        });
+    }
+    for (const { orgId, pool, interpreter } of pools.values()) {
+      const members = await this.#poolMembers(orgId, pool, interpreter);
+      const connected = members.filter((agent) => agent.connected).map((agent) => agent.id);
+      if (connected.length === 0) continue;
+      this.#bus.publish({
+        type: 'agent.jobs_available',
+        org_id: orgId,
+        agent_ids: shuffled(connected).slice(0, AGENTS_PER_ANNOUNCEMENT),
+        pooled: true,
+      });
+    }
+  }
+
+  /** Wakes the pools of pooled jobs still waiting (a woken agent may have gone meanwhile): the sweep calls it. */
+  async sweepPools(): Promise<void> {
+    await this.#wakePools(await jobsRepo.pooledQueued(this.#db, POOLS_PER_SWEEP));
   }
 
   /** Tells whichever node holds each agent's socket that work waits; call after the commit. */
@@ -236,7 +327,8 @@ export class JobsService {
     const agentsByOrg = new Map<string, Set<string>>();
     for (const job of jobs) {
       this.#publishState(job);
-      if (job.admitted !== 1) continue;
+      // a pooled job waiting has no agent: #wakePools tells its pool
+      if (!job.admitted || job.agent_id === null) continue;
       const agents = agentsByOrg.get(job.org_id);
       if (agents) agents.add(job.agent_id);
       else agentsByOrg.set(job.org_id, new Set([job.agent_id]));
@@ -320,19 +412,60 @@ export class JobsService {
       return after;
     });
     if (job.status === 'canceled') await this.#finished(job);
-    else
+    // only a job handed out is asked to stop, and it has its agent
+    else if (job.agent_id !== null)
       this.#bus.publish({ type: 'job.cancel', org_id: job.org_id, agent_id: job.agent_id, job_id: job.id });
     return job;
   }
 
-  /** Leases waiting jobs to an agent (up to 100) and returns what it must run. */
-  async claim(agentId: string): Promise<JobSpec[]> {
-    const jobs = await this.#batches.claim.add(agentId);
+  /**
+   * Leases waiting jobs to an agent (up to 100) and returns what it must run; with `pooled`, also
+   * pooled jobs of the pools it is in (a few at a time, so a pool's agents share them).
+   */
+  async claim(agentId: string, options: { pooled?: boolean } = {}): Promise<JobSpec[]> {
+    const own = await this.#batches.claim.add(agentId);
+    const jobs = options.pooled ? [...own, ...(await this.#claimPooled(agentId))] : own;
     for (const job of jobs) {
       this.#recent.keep(job);
       this.#publishState(job);
     }
     return jobs.map((job) => this.#spec(job));
+  }
+
+  async #claimPooled(agentId: string): Promise<AgentJob[]> {
+    const waiting = await jobsRepo.pooledWaiting(this.#db, agentId, POOL_WINDOW);
+    if (waiting.length === 0) return [];
+    const agent = await agentsRepo.get(this.#db, waiting[0]!.org_id, agentId);
+    if (!agent) return [];
+    const member = {
+      os_type: agent.os_type,
+      interpreters: agent.interpreters,
+      tags: agent.tags,
+      group_id: agent.group_id,
+    };
+    const eligible = waiting
+      .filter((job) => inPool(member, job.pool ?? {}, job.interpreter as Interpreter))
+      .map((job) => job.id);
+    // Agents woken together see the same oldest jobs: each tries a random few of the oldest, and
+    // once more among the rest for those others took first.
+    const first = shuffled(eligible.slice(0, POOLED_PER_CLAIM * 4)).slice(0, POOLED_PER_CLAIM);
+    const claimed = await this.#leasePooled(agentId, first);
+    if (claimed.length === POOLED_PER_CLAIM || claimed.length === eligible.length) return claimed;
+    const rest = eligible.filter((id) => !first.includes(id));
+    return [
+      ...claimed,
+      ...(await this.#leasePooled(agentId, rest.slice(0, POOLED_PER_CLAIM - claimed.length))),
+    ];
+  }
+
+  #leasePooled(agentId: string, ids: readonly string[]): Promise<AgentJob[]> {
+    const now = this.#clock.now();
+    return jobsRepo.claimPooled(this.#db, {
+      ids,
+      agentId,
+      now: now.toISOString(),
+      leaseExpiresAt: new Date(now.getTime() + this.#leaseMs).toISOString(),
+    });
   }
 
   /**
@@ -352,6 +485,7 @@ export class JobsService {
       leaseExpiresAt: new Date(now.getTime() + this.#leaseMs).toISOString(),
     });
     for (const job of [...requeued, ...released]) this.#publishState(job);
+    await this.#wakePools(requeued);
   }
 
   pendingCancels(agentId: string): Promise<{ id: string }[]> {
@@ -363,7 +497,6 @@ export class JobsService {
       this.#db,
       agentIds,
       new Date(this.#clock.now().getTime() + this.#leaseMs).toISOString(),
-      this.#caps.skipLocked,
     );
   }
 
@@ -428,14 +561,15 @@ export class JobsService {
         'job leases expired',
       );
     this.announce(requeued);
+    await this.#wakePools(requeued);
     for (const job of ended) await this.#finished(job);
     return requeued.length + ended.length;
   }
 
-  async enqueueUninstall(trx: Executor, scope: AuditScope, agent: AgentRow, reason: string): Promise<void> {
+  async enqueueUninstall(trx: Executor, scope: AuditScope, agent: Agent, reason: string): Promise<void> {
     const [job] = await this.prepare(
       agent.org_id,
-      [{ ...agent, interpreters: '[]', os_type: 'linux' }],
+      [{ ...agent, interpreters: [], os_type: 'linux' }],
       { interpreter: 'sh', command: '' },
       {
         runId: null,
@@ -449,7 +583,7 @@ export class JobsService {
     const uninstall: JobRow = {
       ...job,
       kind: 'agent_uninstall',
-      env: JSON.stringify({ FLEETPLANE_UNINSTALL_REASON: reason }),
+      env: { FLEETPLANE_UNINSTALL_REASON: reason },
       timeout_seconds: 60,
     };
     await jobsRepo.insert(trx, [uninstall]);
@@ -484,7 +618,7 @@ export class JobsService {
     }
   }
 
-  async #applyAck(job: JobRow, attempt: number): Promise<EventVerdict> {
+  async #applyAck(job: AgentJob, attempt: number): Promise<EventVerdict> {
     if (job.status !== 'dispatched' || job.attempt !== attempt) return DUPLICATE;
     const now = this.#clock.now().toISOString();
     const changes = { started_at: now, updated_at: now };
@@ -492,21 +626,21 @@ export class JobsService {
       this.#recent.drop(job.id);
       return DUPLICATE;
     }
-    const running: JobRow = { ...job, ...changes, status: 'running' };
+    const running: AgentJob = { ...job, ...changes, status: 'running' };
     this.#recent.keep(running);
     this.#publishState(running);
     return APPLIED;
   }
 
-  async #applyOutput(job: JobRow, event: Extract<JobEvent, { type: 'output' }>): Promise<EventVerdict> {
+  async #applyOutput(job: AgentJob, event: Extract<JobEvent, { type: 'output' }>): Promise<EventVerdict> {
     // the agent replays output after a reconnect; once the result is in, it is a repeat
     if (isFinal(job.status)) return DUPLICATE;
     const remaining = job.output_cap_bytes - job.output_bytes;
     if (remaining <= 0) {
       // past the cap the chunk is taken and dropped, as the cap says
-      if (job.output_truncated === 0) {
+      if (!job.output_truncated) {
         await this.#batches.outputBytes.add({ id: job.id, bytes: 0, truncated: true });
-        this.#recent.keep({ ...job, output_truncated: 1 });
+        this.#recent.keep({ ...job, output_truncated: true });
       }
       return APPLIED;
     }
@@ -530,7 +664,7 @@ export class JobsService {
     this.#recent.keep({
       ...job,
       output_bytes: job.output_bytes + counted,
-      output_truncated: truncated ? 1 : job.output_truncated,
+      output_truncated: truncated || job.output_truncated,
     });
     this.#bus.publish({
       type: 'job.output',
@@ -544,7 +678,7 @@ export class JobsService {
     return APPLIED;
   }
 
-  async #applyResult(job: JobRow, event: Extract<JobEvent, { type: 'result' }>): Promise<EventVerdict> {
+  async #applyResult(job: AgentJob, event: Extract<JobEvent, { type: 'result' }>): Promise<EventVerdict> {
     if (isFinal(job.status)) return this.#sameResult(job, event);
     const now = this.#clock.now().toISOString();
     const changes = {
@@ -578,6 +712,14 @@ export class JobsService {
 
   async #finished(job: JobRow): Promise<void> {
     this.#publishState(job);
+    // its agent may take the pool's next job
+    if (job.pool !== null && job.agent_id !== null)
+      this.#bus.publish({
+        type: 'agent.jobs_available',
+        org_id: job.org_id,
+        agent_ids: [job.agent_id],
+        pooled: true,
+      });
     for (const listener of this.#finalListeners) {
       try {
         await listener(job);
@@ -605,8 +747,8 @@ export class JobsService {
   /** What the agent runs: the job with its sealed environment values opened, `secret_env` merged in. */
   #spec(job: JobRow): JobSpec {
     const env = {
-      ...(JSON.parse(job.env) as Record<string, string>),
-      ...(JSON.parse(job.secret_env) as Record<string, string>),
+      ...job.env,
+      ...job.secret_env,
     };
     return {
       job_id: job.id,
@@ -623,12 +765,13 @@ export class JobsService {
   #auditView(job: JobRow) {
     return {
       agent_id: job.agent_id,
+      pool: job.pool,
       run_id: job.run_id,
       kind: job.kind,
       interpreter: job.interpreter,
       command: job.command,
-      env: JSON.parse(job.env) as unknown,
-      secret_env: JSON.parse(job.secret_env) as unknown,
+      env: job.env,
+      secret_env: job.secret_env,
       timeout_seconds: job.timeout_seconds,
     };
   }

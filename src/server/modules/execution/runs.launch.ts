@@ -1,6 +1,6 @@
 import type { Executor } from '../../db/executor.js';
 import { AppError, type ErrorDetail } from '../../lib/errors.js';
-import type { TargetRow, TargetSelector } from '../agents/agents.repo.js';
+import type { TargetAgent, TargetSelector } from '../agents/agents.repo.js';
 import type { AuditScope } from '../audit/audit.service.js';
 import type { JobRow } from './jobs.repo.js';
 import type { JobInput, JobPlacement, JobsService } from './jobs.service.js';
@@ -23,9 +23,9 @@ export interface RunLaunch {
   /** Shown in the run's audit event beside its name, source, target and size. */
   audit: Record<string, unknown>;
   /** The caller's own rule about the selected agents (a profile's OS); throws to refuse. */
-  assertAgents?: (agents: readonly TargetRow[]) => void;
+  assertAgents?: (agents: readonly TargetAgent[]) => void;
   /** Written in the run's transaction. */
-  alsoInTransaction?: (trx: Executor, agents: readonly TargetRow[]) => Promise<void>;
+  alsoInTransaction?: (trx: Executor, agents: readonly TargetAgent[]) => Promise<void>;
 }
 
 /** The spec with its secret values sealed, as runs store it. */
@@ -42,7 +42,7 @@ export function sealSpec(
 }
 
 /** Agents grouped by OS family: what a step runs depends on it, and nothing else does. */
-function byFamily<T extends Pick<TargetRow, 'os_type'>>(agents: readonly T[]): T[][] {
+function byFamily<T extends Pick<TargetAgent, 'os_type'>>(agents: readonly T[]): T[][] {
   const groups = new Map<string, T[]>();
   for (const agent of agents) {
     const family = familyOf(agent.os_type);
@@ -61,12 +61,12 @@ export async function firstJobs(
   jobs: JobsService,
   orgId: string,
   steps: readonly PlanStep[],
-  agents: readonly TargetRow[],
+  agents: readonly TargetAgent[],
   placement: JobPlacement,
   /** The steps are a plan's tasks (jobs say which), not a command run's one job. */
   numbered: boolean,
 ): Promise<JobRow[]> {
-  const kinds = [...new Map(agents.map((a) => [`${a.os_type}\n${a.interpreters}`, a])).values()];
+  const kinds = [...new Map(agents.map((a) => [`${a.os_type}\n${a.interpreters.join(' ')}`, a])).values()];
   const details: ErrorDetail[] = [];
   const first: JobRow[] = [];
   for (const step of steps) {

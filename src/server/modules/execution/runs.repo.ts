@@ -1,20 +1,40 @@
 import { sql } from 'kysely';
 import { jobTransitions, runTransitions, statusesLeadingTo, type RunStatus } from '../../../protocol/jobs.js';
-import type { Executor } from '../../db/executor.js';
-import type { JobsTable, RunsTable } from '../../db/schema.js';
-import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
+import { capsOf, type Executor } from '../../db/executor.js';
+import type { RunsTable } from '../../db/schema.js';
+import { mapPage, paginate, type Page, type PageParams } from '../../lib/pagination.js';
+import type { TargetSelector } from '../agents/agents.repo.js';
+import { jobOf, type JobRow } from './jobs.repo.js';
+import type { JobInput } from './jobs.service.js';
+import type { PlanDocument } from './plan.js';
 
-export type RunRow = RunsTable;
+/** A run as services see it: its target and its stored plan decoded. */
+export interface RunRow extends Omit<RunsTable, 'target' | 'spec'> {
+  target: TargetSelector;
+  /** A command run's job, or a plan document (see `stepsOf`), its secret values sealed. */
+  spec: JobInput | PlanDocument;
+}
 
 /** A job just admitted, as much as announcing it takes. */
 export type AdmittedJob = Pick<
-  JobsTable,
+  JobRow,
   'id' | 'org_id' | 'agent_id' | 'run_id' | 'status' | 'attempt' | 'exit_code' | 'admitted'
 >;
 
+function runOf(row: RunsTable): RunRow {
+  return {
+    ...row,
+    target: JSON.parse(row.target) as TargetSelector,
+    spec: JSON.parse(row.spec) as JobInput | PlanDocument,
+  };
+}
+
 export const runsRepo = {
   insert(db: Executor, run: RunRow): Promise<unknown> {
-    return db.insertInto('runs').values(run).execute();
+    return db
+      .insertInto('runs')
+      .values({ ...run, target: JSON.stringify(run.target), spec: JSON.stringify(run.spec) })
+      .execute();
   },
 
   get(db: Executor, orgId: string, id: string): Promise<RunRow | undefined> {
@@ -23,20 +43,26 @@ export const runsRepo = {
       .selectAll()
       .where('org_id', '=', orgId)
       .where('id', '=', id)
-      .executeTakeFirst();
+      .executeTakeFirst()
+      .then((row) => row && runOf(row));
   },
 
   /** Reads a run for a change; with row locks (PostgreSQL) other nodes wait, so admission never overshoots. */
-  lock(db: Executor, id: string, rowLocks: boolean): Promise<RunRow | undefined> {
+  lock(db: Executor, id: string): Promise<RunRow | undefined> {
     let q = db.selectFrom('runs').selectAll().where('id', '=', id);
-    if (rowLocks) q = q.forUpdate();
-    return q.executeTakeFirst();
+    if (capsOf(db).rowLocks) q = q.forUpdate();
+    return q.executeTakeFirst().then((row) => row && runOf(row));
   },
 
-  list(db: Executor, orgId: string, filter: { status?: RunStatus }, page: PageParams): Promise<Page<RunRow>> {
+  async list(
+    db: Executor,
+    orgId: string,
+    filter: { status?: RunStatus },
+    page: PageParams,
+  ): Promise<Page<RunRow>> {
     let q = db.selectFrom('runs').selectAll().where('org_id', '=', orgId);
     if (filter.status) q = q.where('status', '=', filter.status);
-    return paginate(q, 'id', page);
+    return mapPage(await paginate(q, 'id', page), runOf);
   },
 
   /**
@@ -99,19 +125,21 @@ export const runsRepo = {
       .set({ admitted: 1, updated_at: now })
       .where('id', 'in', candidates)
       .where('admitted', '=', 0)
-      .returning(['id', 'org_id', 'agent_id', 'run_id', 'status', 'attempt', 'exit_code', 'admitted'])
-      .execute();
+      .returning(['id', 'org_id', 'agent_id', 'run_id', 'status', 'attempt', 'exit_code'])
+      .execute()
+      .then((rows) => rows.map((row) => ({ ...row, admitted: true })));
   },
 
   /** Ends a run's jobs that never left the queue; returns them. */
-  cancelQueued(db: Executor, runId: string, error: string, now: string): Promise<JobsTable[]> {
+  cancelQueued(db: Executor, runId: string, error: string, now: string): Promise<JobRow[]> {
     return db
       .updateTable('jobs')
       .set({ status: 'canceled', error, finished_at: now, updated_at: now })
       .where('run_id', '=', runId)
       .where('status', 'in', statusesLeadingTo(jobTransitions, 'canceled', ['queued']))
       .returningAll()
-      .execute();
+      .execute()
+      .then((rows) => rows.map(jobOf));
   },
 
   leasedJobs(db: Executor, runId: string): Promise<{ id: string }[]> {
@@ -140,7 +168,7 @@ export const runsRepo = {
   },
 
   /** Ends every run's jobs still queued past their deadline, in one statement; returns them. */
-  cancelPastDeadline(db: Executor, error: string, now: string): Promise<JobsTable[]> {
+  cancelPastDeadline(db: Executor, error: string, now: string): Promise<JobRow[]> {
     return db
       .updateTable('jobs')
       .set({ status: 'canceled', error, finished_at: now, updated_at: now })
@@ -148,6 +176,7 @@ export const runsRepo = {
       .where('run_id', 'is not', null)
       .where('deadline_at', '<', now)
       .returningAll()
-      .execute();
+      .execute()
+      .then((rows) => rows.map(jobOf));
   },
 };

@@ -17,8 +17,9 @@ export function runsRoutes(deps: { runs: RunsService; jobs: JobsService }): Fast
     app.post(
       '/api/v1/runs',
       {
-        config: { permission: 'runs:execute' },
+        config: { permission: 'runs:execute', errors: ['unprocessable'] },
         schema: {
+          operationId: 'createRun',
           tags,
           summary: 'Run one command on a target set, with a concurrency limit and a failure threshold',
           body: RunCreateBody,
@@ -36,6 +37,7 @@ export function runsRoutes(deps: { runs: RunsService; jobs: JobsService }): Fast
       {
         config: { permission: 'runs:read' },
         schema: {
+          operationId: 'listRuns',
           tags,
           summary: 'Runs, newest first',
           querystring: RunListQuery,
@@ -51,6 +53,7 @@ export function runsRoutes(deps: { runs: RunsService; jobs: JobsService }): Fast
       {
         config: { permission: 'runs:read' },
         schema: {
+          operationId: 'getRun',
           tags,
           summary: 'A run with its job counts',
           params: IdParams,
@@ -65,6 +68,7 @@ export function runsRoutes(deps: { runs: RunsService; jobs: JobsService }): Fast
       {
         config: { permission: 'runs:read' },
         schema: {
+          operationId: 'listRunJobs',
           tags,
           summary: "A run's jobs",
           params: IdParams,
@@ -85,8 +89,9 @@ export function runsRoutes(deps: { runs: RunsService; jobs: JobsService }): Fast
     app.post(
       '/api/v1/runs/:id/cancel',
       {
-        config: { permission: 'runs:execute' },
+        config: { permission: 'runs:execute', errors: ['conflict'] },
         schema: {
+          operationId: 'cancelRun',
           tags,
           summary: 'Cancel what has not finished',
           params: IdParams,

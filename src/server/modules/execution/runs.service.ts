@@ -1,5 +1,4 @@
 import type { RunStatus } from '../../../protocol/jobs.js';
-import type { DialectCaps } from '../../db/database.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, notFound } from '../../lib/errors.js';
@@ -82,7 +81,6 @@ export class RunsService {
   readonly #audit: AuditLog;
   readonly #bus: EventBus;
   readonly #jobs: JobsService;
-  readonly #caps: DialectCaps;
   readonly #logger: Logger;
   readonly #followUp: ((job: JobRow) => Promise<void>) | undefined;
   readonly #settling = new Map<string, Settling>();
@@ -96,7 +94,6 @@ export class RunsService {
     audit: AuditLog;
     bus: EventBus;
     jobs: JobsService;
-    caps: DialectCaps;
     logger: Logger;
     /** Called when one of a run's jobs ends, before the run is settled (profile runs queue their next task). */
     followUp?: (job: JobRow) => Promise<void>;
@@ -106,7 +103,6 @@ export class RunsService {
     this.#audit = deps.audit;
     this.#bus = deps.bus;
     this.#jobs = deps.jobs;
-    this.#caps = deps.caps;
     this.#logger = deps.logger;
     this.#followUp = deps.followUp;
     this.#jobs.onFinal(async (job) => {
@@ -179,8 +175,8 @@ export class RunsService {
       org_id: orgId,
       name: input.name,
       source: input.source,
-      target: JSON.stringify(input.target),
-      spec: JSON.stringify(spec),
+      target: input.target,
+      spec,
       concurrency: input.options.concurrency ?? 50,
       failure_threshold: input.options.failure_threshold ?? null,
       status: 'running',
@@ -326,7 +322,7 @@ export class RunsService {
   async #settleOnce(runId: string): Promise<void> {
     const now = this.#clock.now().toISOString();
     const { run, admitted, canceled } = await inTransaction(this.#db, async (trx) => {
-      const run = await runsRepo.lock(trx, runId, this.#caps.rowLocks);
+      const run = await runsRepo.lock(trx, runId);
       if (!run) return { run: undefined, admitted: [] as AdmittedJob[], canceled: [] as JobRow[] };
       let canceled: JobRow[] = [];
       if (run.status === 'running' && run.failure_threshold !== null) {
@@ -379,9 +375,9 @@ export class RunsService {
     const { org_id: _org, target, spec, ...rest } = run;
     return {
       ...rest,
-      target: JSON.parse(target) as TargetSelector,
+      target,
       // The spec's env may hold secrets (script parameters): shown masked, like a job's env.
-      spec: maskSecrets(JSON.parse(spec)) as JobInput,
+      spec: maskSecrets(spec) as JobInput,
       counts,
     };
   }

@@ -1,4 +1,3 @@
-import type { DialectCaps } from '../../db/database.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
@@ -42,14 +41,12 @@ export class StepSequencer {
   readonly #db: Executor;
   readonly #clock: Clock;
   readonly #jobs: JobsService;
-  readonly #caps: DialectCaps;
   readonly #logger: Logger;
 
-  constructor(deps: { db: Executor; clock: Clock; jobs: JobsService; caps: DialectCaps; logger: Logger }) {
+  constructor(deps: { db: Executor; clock: Clock; jobs: JobsService; logger: Logger }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#jobs = deps.jobs;
-    this.#caps = deps.caps;
     this.#logger = deps.logger;
   }
 
@@ -66,13 +63,15 @@ export class StepSequencer {
   }
 
   async #next(trx: Executor, runId: string, index: number, job: JobRow): Promise<JobRow[]> {
-    const run = await runsRepo.lock(trx, runId, this.#caps.rowLocks);
+    const run = await runsRepo.lock(trx, runId);
     if (!run) return [];
-    const steps = stepsOf(JSON.parse(run.spec));
+    const steps = stepsOf(run.spec);
     const done = steps[index];
     const [next, ...after] = steps.slice(index + 1);
     if (!done || !next) return [];
     const now = this.#clock.now();
+    // a run's jobs are each for an agent
+    if (job.agent_id === null) return [];
     const agent = await agentsRepo.get(trx, job.org_id, job.agent_id);
     const osType = agent?.os_type ?? 'other';
     const skip = (steps: PlanStep[], why: string) => steps.map((s) => skipped(job, s, osType, why, now));
@@ -150,14 +149,14 @@ function skipped(template: JobRow, step: PlanStep, osType: string, error: string
     id: newId(),
     interpreter: input.interpreter,
     command: input.command,
-    env: JSON.stringify(input.env ?? {}),
+    env: input.env ?? {},
     // Sealed as the run's plan keeps them; never the template job's own.
-    secret_env: JSON.stringify(input.secret_env ?? {}),
+    secret_env: input.secret_env ?? {},
     script_id: input.script_id ?? null,
     script_version: input.script_version ?? null,
     timeout_seconds: input.timeout_seconds ?? template.timeout_seconds,
     status: 'canceled',
-    admitted: 0,
+    admitted: false,
     attempt: 0,
     lease_expires_at: null,
     cancel_requested_at: null,
@@ -169,7 +168,7 @@ function skipped(template: JobRow, step: PlanStep, osType: string, error: string
     duration_ms: null,
     error,
     output_bytes: 0,
-    output_truncated: 0,
+    output_truncated: false,
     created_at: at,
     updated_at: at,
     task_index: step.index,

@@ -14,6 +14,7 @@ export function orgsRoutes(deps: { orgs: OrgsService }): FastifyPluginAsyncTypeb
       {
         config: { permission: 'authenticated' },
         schema: {
+          operationId: 'listOrgs',
           tags,
           summary: 'Organisations you belong to',
           response: { 200: Type.Object({ items: Type.Array(OrgSchema) }) },
@@ -35,6 +36,7 @@ export function orgsRoutes(deps: { orgs: OrgsService }): FastifyPluginAsyncTypeb
       {
         config: { permission: 'authenticated' },
         schema: {
+          operationId: 'createOrg',
           tags,
           summary: 'Create an organisation that you own',
           body: OrgBody,
@@ -49,7 +51,12 @@ export function orgsRoutes(deps: { orgs: OrgsService }): FastifyPluginAsyncTypeb
       '/api/v1/orgs/current',
       {
         config: { permission: 'organization:read' },
-        schema: { tags, summary: 'The organisation this request acts in', response: { 200: OrgSchema } },
+        schema: {
+          operationId: 'getCurrentOrg',
+          tags,
+          summary: 'The organisation this request acts in',
+          response: { 200: OrgSchema },
+        },
       },
       async (request) => orgs.get(contextOf(request).orgId),
     );
@@ -58,7 +65,13 @@ export function orgsRoutes(deps: { orgs: OrgsService }): FastifyPluginAsyncTypeb
       '/api/v1/orgs/current',
       {
         config: { permission: 'organization:update' },
-        schema: { tags, summary: 'Rename the organisation', body: OrgBody, response: { 200: OrgSchema } },
+        schema: {
+          operationId: 'updateCurrentOrg',
+          tags,
+          summary: 'Rename the organisation',
+          body: OrgBody,
+          response: { 200: OrgSchema },
+        },
       },
       async (request) => orgs.rename(contextOf(request), request.body.name),
     );

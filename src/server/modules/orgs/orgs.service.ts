@@ -7,23 +7,13 @@ import type { RequestContext } from '../access/context.js';
 import { accessRepo } from '../access/access.repo.js';
 import { builtinRoleDescriptions, builtinRoleNames, type BuiltinRoleName } from '../access/permissions.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
-import { orgsRepo, type OrgRow } from './orgs.repo.js';
+import { orgsRepo, type Org } from './orgs.repo.js';
 
-export interface OrgView {
-  id: string;
-  name: string;
-  is_primary: boolean;
-  created_at: string;
-  updated_at: string;
-}
+export type OrgView = Org;
 
 /** The primary organisation (the first one created), whose settings are the instance's. */
-export function primaryOrg(db: Executor): Promise<OrgRow | undefined> {
+export function primaryOrg(db: Executor): Promise<Org | undefined> {
   return orgsRepo.primary(db);
-}
-
-export function orgView(row: OrgRow): OrgView {
-  return { ...row, is_primary: row.is_primary === 1 };
 }
 
 export class OrgsService {
@@ -45,13 +35,13 @@ export class OrgsService {
     trx: Executor,
     scope: AuditScope,
     input: { name: string; ownerUserId: string },
-  ): Promise<OrgRow> {
+  ): Promise<Org> {
     const now = this.#clock.now().toISOString();
     const isFirst = (await orgsRepo.count(trx)) === 0;
-    const org: OrgRow = {
+    const org: Org = {
       id: newId(),
       name: input.name,
-      is_primary: isFirst ? 1 : 0,
+      is_primary: isFirst,
       created_at: now,
       updated_at: now,
     };
@@ -64,8 +54,8 @@ export class OrgsService {
         org_id: org.id,
         name,
         description: builtinRoleDescriptions[name],
-        permissions: '[]',
-        builtin: 1,
+        permissions: [],
+        builtin: true,
         created_at: now,
         updated_at: now,
       });
@@ -77,7 +67,7 @@ export class OrgsService {
     await this.#audit.record(
       trx,
       { ...scope, orgId: org.id },
-      { action: 'created', entityType: 'organization', entityId: org.id, after: orgView(org) },
+      { action: 'created', entityType: 'organization', entityId: org.id, after: org },
     );
     return org;
   }
@@ -85,25 +75,22 @@ export class OrgsService {
   async create(ctx: RequestContext, name: string): Promise<OrgView> {
     if (!ctx.userId || ctx.actor.type !== 'user') throw notFound('user');
     const userId = ctx.userId;
-    return orgView(
-      await inTransaction(this.#db, (trx) => this.createWithOwner(trx, ctx, { name, ownerUserId: userId })),
-    );
+    return inTransaction(this.#db, (trx) => this.createWithOwner(trx, ctx, { name, ownerUserId: userId }));
   }
 
   async listForUser(userId: string): Promise<OrgView[]> {
-    return (await orgsRepo.listForUser(this.#db, userId)).map(orgView);
+    return orgsRepo.listForUser(this.#db, userId);
   }
 
   /** The first organisation of the instance: it holds the instance-wide settings. */
   async primary(): Promise<OrgView | undefined> {
-    const org = await orgsRepo.primary(this.#db);
-    return org ? orgView(org) : undefined;
+    return orgsRepo.primary(this.#db);
   }
 
   async get(orgId: string): Promise<OrgView> {
     const org = await orgsRepo.get(this.#db, orgId);
     if (!org) throw notFound('organization');
-    return orgView(org);
+    return org;
   }
 
   async rename(ctx: RequestContext, name: string): Promise<OrgView> {
@@ -117,10 +104,10 @@ export class OrgsService {
         action: 'modified',
         entityType: 'organization',
         entityId: ctx.orgId,
-        before: orgView(before),
-        after: orgView(after),
+        before,
+        after,
       });
-      return orgView(after);
+      return after;
     });
   }
 }

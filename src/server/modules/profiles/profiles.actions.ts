@@ -3,9 +3,9 @@ import { assertNever } from '../../lib/errors.js';
 import type { JobInput } from '../execution/jobs.service.js';
 import type { OsFamily, PlanDocument, PlanStep } from '../execution/plan.js';
 import { jobInputOf } from '../scripts/scripts.runner.js';
-import type { ScriptRow } from '../scripts/scripts.repo.js';
-import type { TaskRow } from './profiles.repo.js';
-import type { TaskAction, TaskParameterValues } from './profiles.schemas.js';
+import type { Script } from '../scripts/scripts.repo.js';
+import type { Task } from './profiles.repo.js';
+import type { TaskAction } from './profiles.schemas.js';
 
 /**
  * What each task action runs on an agent: the one place that knows the command text of a reboot
@@ -121,10 +121,10 @@ function fileEnv(file: FileSpec): Record<string, string> {
  * now (a missing or mistyped value throws 422, as running the script would).
  */
 export function stepOf(
-  task: TaskRow,
+  task: Task,
   index: number,
   profileOs: string | null,
-  script: ScriptRow | undefined,
+  script: Script | undefined,
 ): TaskStep {
   const action = task.action as TaskAction;
   const base = {
@@ -132,7 +132,7 @@ export function stepOf(
     task_id: task.id,
     name: task.name,
     action,
-    continue_on_error: task.continue_on_error === 1,
+    continue_on_error: task.continue_on_error,
     target_os_type: profileOs,
   };
   const common = {
@@ -141,12 +141,12 @@ export function stepOf(
     target_os_type: profileOs ?? undefined,
   };
   // Sealed as the task stores them; the plan keeps them sealed in the run's spec.
-  const secretEnv = JSON.parse(task.secret_env) as Record<string, string>;
+  const secretEnv = task.secret_env;
   switch (action) {
     case 'script': {
       if (!script) throw new Error(`task ${task.id} has no script`);
       const job = jobInputOf(script, {
-        parameters: JSON.parse(task.parameters) as TaskParameterValues,
+        parameters: task.parameters,
         secret_env: secretEnv,
         timeout_seconds: task.timeout_seconds ?? undefined,
         max_attempts: task.max_attempts ?? undefined,

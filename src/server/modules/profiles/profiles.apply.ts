@@ -1,10 +1,9 @@
-import type { DialectCaps } from '../../db/database.js';
 import type { Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, notFound, type ErrorDetail } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RequestContext, RequestMeta } from '../access/context.js';
-import type { AgentRow, TargetRow, TargetSelector } from '../agents/agents.repo.js';
+import type { Agent, TargetAgent, TargetSelector } from '../agents/agents.repo.js';
 import { assignProfile } from '../agents/agents.service.js';
 import { findGroup } from '../agents/groups.service.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
@@ -13,7 +12,7 @@ import type { RunsService, RunView } from '../execution/runs.service.js';
 import { unprocessable } from '../scripts/scripts.params.js';
 import { findScript } from '../scripts/scripts.service.js';
 import { stepOf, type ProfilePlan, type TaskStep } from './profiles.actions.js';
-import { profilesRepo, type ProfileRow } from './profiles.repo.js';
+import { profilesRepo, type Profile } from './profiles.repo.js';
 import type { ApplyBody } from './profiles.schemas.js';
 
 /** Problems reported per agent at most: a run over ten thousand agents must not answer a megabyte. */
@@ -45,14 +44,7 @@ export class ProfileApplier {
   readonly #runs: RunsService;
   readonly #logger: Logger;
 
-  constructor(deps: {
-    db: Executor;
-    clock: Clock;
-    audit: AuditLog;
-    caps: DialectCaps;
-    runs: RunsService;
-    logger: Logger;
-  }) {
+  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; runs: RunsService; logger: Logger }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
@@ -72,7 +64,7 @@ export class ProfileApplier {
    * its assigned profile unless it has one. Called after registration; a failure (the profile
    * does not suit the agent, say) is logged and never fails the registration.
    */
-  async applyOnEnroll(agent: AgentRow, meta: RequestMeta): Promise<void> {
+  async applyOnEnroll(agent: Agent, meta: RequestMeta): Promise<void> {
     if (agent.group_id === null) return;
     try {
       const group = await findGroup(this.#db, agent.org_id, agent.group_id);
@@ -97,10 +89,10 @@ export class ProfileApplier {
   #start(
     scope: AuditScope,
     createdBy: string | null,
-    profile: ProfileRow,
+    profile: Profile,
     target: TargetSelector,
     options: RunOptions,
-    assignTo?: AgentRow,
+    assignTo?: Agent,
   ): Promise<string> {
     return this.#plan(profile).then((plan) =>
       this.#runs.launch({
@@ -122,7 +114,7 @@ export class ProfileApplier {
   }
 
   /** The tasks as steps, with script parameters rendered from the scripts as they are now. */
-  async #plan(profile: ProfileRow): Promise<ProfilePlan> {
+  async #plan(profile: Profile): Promise<ProfilePlan> {
     const tasks = await profilesRepo.tasks(this.#db, profile.id);
     if (tasks.length === 0)
       throw unprocessable('the profile has no tasks', [{ field: 'tasks', message: 'add a task first' }]);
@@ -150,7 +142,7 @@ export class ProfileApplier {
   }
 
   /** The profile's OS is every agent's: one agent of another OS refuses the whole apply. */
-  #assertOs(profile: ProfileRow, agents: readonly TargetRow[]): void {
+  #assertOs(profile: Profile, agents: readonly TargetAgent[]): void {
     const os = profile.target_os_type;
     if (os === null) return;
     const wrong = agents.filter((a) => !osMatches(os, a.os_type));
@@ -164,7 +156,7 @@ export class ProfileApplier {
       ]);
   }
 
-  async #assign(trx: Executor, scope: AuditScope, agent: AgentRow, profileId: string): Promise<void> {
+  async #assign(trx: Executor, scope: AuditScope, agent: Agent, profileId: string): Promise<void> {
     const now = this.#clock.now().toISOString();
     await assignProfile(trx, this.#audit, { scope, agent, profileId, now });
   }

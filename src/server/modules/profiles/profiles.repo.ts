@@ -1,22 +1,74 @@
-import type { Executor } from '../../db/executor.js';
+import { capsOf, type Executor } from '../../db/executor.js';
 import type { ProfilesTable, ProfileTasksTable } from '../../db/schema.js';
-import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
+import { mapPage, paginate, type Page, type PageParams } from '../../lib/pagination.js';
 import { containsText, unlessTaken } from '../../db/search.js';
+import type { ParameterDefinition } from '../scripts/scripts.schemas.js';
+import type { TaskParameterValues } from './profiles.schemas.js';
 
-export type ProfileRow = ProfilesTable;
-export type TaskRow = ProfileTasksTable;
-export type ProfileWithCount = ProfileRow & { task_count: number | string | bigint | null };
-/** A task with its script's parameter definitions (JSON), to mask the values of secrets. */
-export type TaskWithDefinitions = TaskRow & { script_parameters: string | null };
+type ProfileRow = ProfilesTable;
+type TaskRow = ProfileTasksTable;
 
-export type ProfileChanges = Partial<
-  Pick<ProfileRow, 'name' | 'description' | 'target_os_type' | 'updated_at'>
->;
-export type TaskChanges = Partial<Omit<TaskRow, 'id' | 'profile_id' | 'created_at'>>;
+export interface Profile extends Omit<ProfileRow, 'is_template'> {
+  is_template: boolean;
+}
+export type ProfileWithCount = Profile & { task_count: number };
+
+export interface Task extends Omit<TaskRow, 'parameters' | 'secret_env' | 'continue_on_error'> {
+  parameters: TaskParameterValues;
+  /** Sealed values. */
+  secret_env: Record<string, string>;
+  continue_on_error: boolean;
+}
+/** A task with its script's parameter definitions (none when the task runs no script), to mask secrets. */
+export type TaskWithDefinitions = Task & { script_parameters: ParameterDefinition[] | null };
+
+export type ProfileChanges = Partial<Pick<Profile, 'name' | 'description' | 'target_os_type' | 'updated_at'>>;
+export type TaskChanges = Partial<Omit<Task, 'id' | 'profile_id' | 'created_at'>>;
 
 /** Profiles and templates share the table; every query names which it wants. */
 function flag(isTemplate: boolean): number {
   return isTemplate ? 1 : 0;
+}
+
+function decode(row: ProfileRow): Profile {
+  return { ...row, is_template: row.is_template === 1 };
+}
+
+function decodeTask({
+  script_parameters,
+  ...row
+}: TaskRow & { script_parameters: string | null }): TaskWithDefinitions {
+  return {
+    ...row,
+    parameters: JSON.parse(row.parameters) as TaskParameterValues,
+    secret_env: JSON.parse(row.secret_env) as Record<string, string>,
+    continue_on_error: row.continue_on_error === 1,
+    script_parameters:
+      script_parameters === null ? null : (JSON.parse(script_parameters) as ParameterDefinition[]),
+  };
+}
+
+function encodeTaskChanges({
+  parameters,
+  secret_env,
+  continue_on_error,
+  ...rest
+}: TaskChanges): Partial<TaskRow> {
+  return {
+    ...rest,
+    ...(parameters === undefined ? {} : { parameters: JSON.stringify(parameters) }),
+    ...(secret_env === undefined ? {} : { secret_env: JSON.stringify(secret_env) }),
+    ...(continue_on_error === undefined ? {} : { continue_on_error: continue_on_error ? 1 : 0 }),
+  };
+}
+
+function encodeTask(task: Task): TaskRow {
+  return {
+    ...task,
+    parameters: JSON.stringify(task.parameters),
+    secret_env: JSON.stringify(task.secret_env),
+    continue_on_error: task.continue_on_error ? 1 : 0,
+  };
 }
 
 function tasksQuery(db: Executor) {
@@ -29,44 +81,44 @@ function tasksQuery(db: Executor) {
 
 export const profilesRepo = {
   /** False when the organisation already has a profile (or template) of that name. */
-  insert(db: Executor, row: ProfileRow): Promise<boolean> {
-    return unlessTaken(db.insertInto('profiles').values(row).execute());
+  insert(db: Executor, profile: Profile): Promise<boolean> {
+    return unlessTaken(
+      db
+        .insertInto('profiles')
+        .values({ ...profile, is_template: flag(profile.is_template) })
+        .execute(),
+    );
   },
 
-  get(db: Executor, orgId: string, id: string, isTemplate: boolean): Promise<ProfileRow | undefined> {
-    return db
+  async get(db: Executor, orgId: string, id: string, isTemplate: boolean): Promise<Profile | undefined> {
+    const row = await db
       .selectFrom('profiles')
       .selectAll()
       .where('org_id', '=', orgId)
       .where('id', '=', id)
       .where('is_template', '=', flag(isTemplate))
       .executeTakeFirst();
+    return row && decode(row);
   },
 
   /** Reads a profile for a change of it or its tasks; with row locks (PostgreSQL) other writers wait. */
-  lock(
-    db: Executor,
-    orgId: string,
-    id: string,
-    isTemplate: boolean,
-    rowLocks: boolean,
-  ): Promise<ProfileRow | undefined> {
+  async lock(db: Executor, orgId: string, id: string, isTemplate: boolean): Promise<Profile | undefined> {
     let q = db
       .selectFrom('profiles')
       .selectAll()
       .where('org_id', '=', orgId)
       .where('id', '=', id)
       .where('is_template', '=', flag(isTemplate));
-    if (rowLocks) q = q.forUpdate();
-    return q.executeTakeFirst();
+    if (capsOf(db).rowLocks) q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    return row && decode(row);
   },
 
-  list(
+  async list(
     db: Executor,
     orgId: string,
     filter: { isTemplate: boolean; text?: string },
     page: PageParams,
-    like: 'like' | 'ilike',
   ): Promise<Page<ProfileWithCount>> {
     let q = db
       .selectFrom('profiles')
@@ -86,10 +138,14 @@ export const profilesRepo = {
         containsText(
           (['profiles.name', 'profiles.description'] as const).map((c) => eb.ref(c)),
           text,
-          like,
+          capsOf(db).ilike,
         ),
       );
-    return paginate(q, 'profiles.id', page);
+    return mapPage(await paginate(q, 'profiles.id', page), ({ task_count, ...row }) => ({
+      ...decode(row),
+      // A count comes back as a string or bigint from some drivers.
+      task_count: Number(task_count ?? 0),
+    }));
   },
 
   /** False when a rename takes a name already used. */
@@ -121,28 +177,30 @@ export const profilesRepo = {
   },
 
   /** A profile's tasks in order; the caller has checked the profile's organisation. */
-  tasks(db: Executor, profileId: string): Promise<TaskWithDefinitions[]> {
-    return tasksQuery(db)
+  async tasks(db: Executor, profileId: string): Promise<TaskWithDefinitions[]> {
+    const rows = await tasksQuery(db)
       .where('profile_tasks.profile_id', '=', profileId)
       .orderBy('profile_tasks.position')
       .execute();
+    return rows.map(decodeTask);
   },
 
-  task(db: Executor, profileId: string, taskId: string): Promise<TaskWithDefinitions | undefined> {
-    return tasksQuery(db)
+  async task(db: Executor, profileId: string, taskId: string): Promise<TaskWithDefinitions | undefined> {
+    const row = await tasksQuery(db)
       .where('profile_tasks.profile_id', '=', profileId)
       .where('profile_tasks.id', '=', taskId)
       .executeTakeFirst();
+    return row && decodeTask(row);
   },
 
-  async insertTasks(db: Executor, rows: TaskRow[]): Promise<void> {
-    if (rows.length > 0) await db.insertInto('profile_tasks').values(rows).execute();
+  async insertTasks(db: Executor, tasks: readonly Task[]): Promise<void> {
+    if (tasks.length > 0) await db.insertInto('profile_tasks').values(tasks.map(encodeTask)).execute();
   },
 
   updateTask(db: Executor, profileId: string, taskId: string, changes: TaskChanges): Promise<unknown> {
     return db
       .updateTable('profile_tasks')
-      .set(changes)
+      .set(encodeTaskChanges(changes))
       .where('profile_id', '=', profileId)
       .where('id', '=', taskId)
       .execute();
@@ -171,12 +229,12 @@ export const profilesRepo = {
   },
 
   /** Profiles and templates whose tasks run the script. */
-  usersOfScript(
+  async usersOfScript(
     db: Executor,
     orgId: string,
     scriptId: string,
-  ): Promise<Pick<ProfileRow, 'id' | 'name' | 'is_template'>[]> {
-    return db
+  ): Promise<Pick<Profile, 'id' | 'name' | 'is_template'>[]> {
+    const rows = await db
       .selectFrom('profiles')
       .select(['profiles.id', 'profiles.name', 'profiles.is_template'])
       .where('profiles.org_id', '=', orgId)
@@ -191,5 +249,6 @@ export const profilesRepo = {
       )
       .orderBy('profiles.name')
       .execute();
+    return rows.map((r) => ({ ...r, is_template: r.is_template === 1 }));
   },
 };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { contextOf } from '../../http/context.js';
-import { IdParams } from '../../http/schemas.js';
+import { IdParams, NoContent } from '../../http/schemas.js';
 import { PageOf, pageParams } from '../../lib/pagination.js';
 import { RunSchema } from '../execution/runs.schemas.js';
 import type { ProfileApplier } from './profiles.apply.js';
@@ -15,10 +15,13 @@ import {
 } from './profiles.schemas.js';
 import type { ProfileKind, ProfilesService } from './profiles.service.js';
 
-/** Where each kind lives: a template is never found under /profiles, nor a profile under /templates. */
-export const profileKinds: { kind: ProfileKind; base: string; plural: string }[] = [
-  { kind: 'profile', base: '/api/v1/profiles', plural: 'profiles' },
-  { kind: 'template', base: '/api/v1/templates', plural: 'templates' },
+/**
+ * Where each kind lives: a template is never found under /profiles, nor a profile under /templates.
+ * `noun` names its operations (`listProfiles`, `getTemplateTask`).
+ */
+export const profileKinds: { kind: ProfileKind; base: string; plural: string; noun: string }[] = [
+  { kind: 'profile', base: '/api/v1/profiles', plural: 'profiles', noun: 'Profile' },
+  { kind: 'template', base: '/api/v1/templates', plural: 'templates', noun: 'Template' },
 ];
 
 export function profilesRoutes(deps: {
@@ -27,13 +30,14 @@ export function profilesRoutes(deps: {
 }): FastifyPluginAsyncTypebox {
   const { profiles, applier } = deps;
   return async (app) => {
-    for (const { kind, base, plural } of profileKinds) {
+    for (const { kind, base, plural, noun } of profileKinds) {
       const tags = [plural];
       app.get(
         base,
         {
           config: { permission: 'profiles:read' },
           schema: {
+            operationId: `list${noun}s`,
             tags,
             summary: `Deployment ${plural}, newest first, with their task counts`,
             querystring: ProfileListQuery,
@@ -47,8 +51,9 @@ export function profilesRoutes(deps: {
       app.post(
         base,
         {
-          config: { permission: 'profiles:create' },
+          config: { permission: 'profiles:create', errors: ['conflict', 'unprocessable'] },
           schema: {
+            operationId: `create${noun}`,
             tags,
             summary: `Add a ${kind}, with its tasks if given; names are unique among the organisation's ${plural}`,
             body: ProfileCreateBody,
@@ -64,6 +69,7 @@ export function profilesRoutes(deps: {
         {
           config: { permission: 'profiles:read' },
           schema: {
+            operationId: `get${noun}`,
             tags,
             summary: `Get a ${kind} with its tasks in order`,
             params: IdParams,
@@ -76,8 +82,9 @@ export function profilesRoutes(deps: {
       app.patch(
         `${base}/:id`,
         {
-          config: { permission: 'profiles:update' },
+          config: { permission: 'profiles:update', errors: ['conflict', 'unprocessable'] },
           schema: {
+            operationId: `update${noun}`,
             tags,
             summary: `Rename or describe a ${kind}, or change its target OS`,
             params: IdParams,
@@ -91,13 +98,15 @@ export function profilesRoutes(deps: {
       app.delete(
         `${base}/:id`,
         {
-          config: { permission: 'profiles:delete' },
+          config: { permission: 'profiles:delete', errors: ['conflict'] },
           schema: {
+            operationId: `delete${noun}`,
             tags,
             summary: `Delete a ${kind} and its tasks`,
             description:
               'Agents and groups that name it lose the reference; a profile a schedule runs is 409, naming the schedules',
             params: IdParams,
+            response: { 204: NoContent },
           },
         },
         async (request, reply) => {
@@ -110,8 +119,9 @@ export function profilesRoutes(deps: {
     app.post(
       '/api/v1/profiles/:id/apply',
       {
-        config: { permission: 'profiles:execute' },
+        config: { permission: 'profiles:execute', errors: ['unprocessable'] },
         schema: {
+          operationId: 'applyProfile',
           tags: ['profiles'],
           summary:
             'Apply the profile to agents (`agent_ids`) or a `target` selector: one run in which each ' +
@@ -128,8 +138,9 @@ export function profilesRoutes(deps: {
     app.post(
       '/api/v1/templates/:id/instantiate',
       {
-        config: { permission: 'profiles:create' },
+        config: { permission: 'profiles:create', errors: ['conflict'] },
         schema: {
+          operationId: 'instantiateTemplate',
           tags: ['templates'],
           summary: 'Copy the template and its tasks into a new profile, named as given or as the template',
           params: IdParams,

@@ -1,5 +1,4 @@
 import type { OsType } from '../../../protocol/jobs.js';
-import type { DialectCaps } from '../../db/database.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, notFound } from '../../lib/errors.js';
@@ -8,7 +7,7 @@ import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
 import { assertUnused, type EntityUser, type Usage } from '../../lib/usage.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import { profilesRepo, type ProfileRow, type ProfileWithCount } from './profiles.repo.js';
+import { profilesRepo, type Profile, type ProfileWithCount } from './profiles.repo.js';
 import type { InstantiateBody, ProfileCreateBody, ProfileUpdateBody } from './profiles.schemas.js';
 import { taskView, type TaskView } from './profiles.tasks.js';
 import type { TasksService } from './tasks.service.js';
@@ -36,13 +35,13 @@ export function isTemplate(kind: ProfileKind): boolean {
   return kind === 'template';
 }
 
-function view(row: ProfileRow, taskCount: number): ProfileView {
+function view(row: Profile, taskCount: number): ProfileView {
   return {
     id: row.id,
     name: row.name,
     description: row.description,
     target_os_type: row.target_os_type as OsType | null,
-    is_template: row.is_template === 1,
+    is_template: row.is_template,
     task_count: taskCount,
     created_by: row.created_by,
     created_at: row.created_at,
@@ -51,7 +50,7 @@ function view(row: ProfileRow, taskCount: number): ProfileView {
 }
 
 function listView(row: ProfileWithCount): ProfileView {
-  return view(row, Number(row.task_count ?? 0));
+  return view(row, row.task_count);
 }
 
 function nameTaken(kind: ProfileKind, name: string): AppError {
@@ -73,7 +72,7 @@ export async function requireProfile(db: Executor, orgId: string, id: string, fi
 export const profileScriptUsage: Usage = {
   async usersOf(db, orgId, scriptId): Promise<EntityUser[]> {
     const rows = await profilesRepo.usersOfScript(db, orgId, scriptId);
-    return rows.map((r) => ({ type: r.is_template === 1 ? 'template' : 'profile', id: r.id, name: r.name }));
+    return rows.map((r) => ({ type: r.is_template ? 'template' : 'profile', id: r.id, name: r.name }));
   },
 };
 
@@ -85,7 +84,6 @@ export class ProfilesService {
   readonly #db: Executor;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
-  readonly #caps: DialectCaps;
   readonly #tasks: TasksService;
 
   readonly #usage: Usage;
@@ -94,7 +92,6 @@ export class ProfilesService {
     db: Executor;
     clock: Clock;
     audit: AuditLog;
-    caps: DialectCaps;
     tasks: TasksService;
     /** Who runs a profile (schedules): such a profile cannot be deleted. */
     usage: Usage;
@@ -102,7 +99,6 @@ export class ProfilesService {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
-    this.#caps = deps.caps;
     this.#tasks = deps.tasks;
     this.#usage = deps.usage;
   }
@@ -118,7 +114,6 @@ export class ProfilesService {
       orgId,
       { isTemplate: isTemplate(kind), text: filter.text },
       page,
-      this.#caps.ilike,
     );
     return mapPage(rows, listView);
   }
@@ -131,13 +126,13 @@ export class ProfilesService {
 
   async create(ctx: RequestContext, kind: ProfileKind, input: ProfileCreateBody): Promise<ProfileDetail> {
     const now = this.#clock.now().toISOString();
-    const row: ProfileRow = {
+    const row: Profile = {
       id: newId(),
       org_id: ctx.orgId,
       name: input.name,
       description: input.description ?? '',
       target_os_type: input.target_os_type ?? null,
-      is_template: isTemplate(kind) ? 1 : 0,
+      is_template: isTemplate(kind),
       created_by: ctx.userId,
       created_at: now,
       updated_at: now,
@@ -164,7 +159,7 @@ export class ProfilesService {
   ): Promise<ProfileDetail> {
     return inTransaction(this.#db, async (trx) => {
       const before = await this.#locked(trx, ctx.orgId, kind, id);
-      const next: ProfileRow = {
+      const next: Profile = {
         ...before,
         name: input.name ?? before.name,
         description: input.description ?? before.description,
@@ -207,12 +202,12 @@ export class ProfilesService {
       const template = await profilesRepo.get(trx, ctx.orgId, templateId, true);
       if (!template) throw notFound('template');
       const now = this.#clock.now().toISOString();
-      const row: ProfileRow = {
+      const row: Profile = {
         ...template,
         id: newId(),
         name: input.name ?? template.name,
         description: input.description ?? template.description,
-        is_template: 0,
+        is_template: false,
         created_by: ctx.userId,
         created_at: now,
         updated_at: now,
@@ -241,13 +236,13 @@ export class ProfilesService {
     });
   }
 
-  async #locked(trx: Executor, orgId: string, kind: ProfileKind, id: string): Promise<ProfileRow> {
-    const row = await profilesRepo.lock(trx, orgId, id, isTemplate(kind), this.#caps.rowLocks);
+  async #locked(trx: Executor, orgId: string, kind: ProfileKind, id: string): Promise<Profile> {
+    const row = await profilesRepo.lock(trx, orgId, id, isTemplate(kind));
     if (!row) throw notFound(kind);
     return row;
   }
 
-  async #detail(db: Executor, row: ProfileRow): Promise<ProfileDetail> {
+  async #detail(db: Executor, row: Profile): Promise<ProfileDetail> {
     const tasks = (await profilesRepo.tasks(db, row.id)).map(taskView);
     return { ...view(row, tasks.length), tasks };
   }

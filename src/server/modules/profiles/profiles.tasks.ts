@@ -4,9 +4,8 @@ import { newId } from '../../lib/ids.js';
 import { MASK, maskAll } from '../../lib/secrets.js';
 import { envProblems } from '../execution/jobs.env.js';
 import { mapSecretValues, renderParameters } from '../scripts/scripts.params.js';
-import type { ScriptRow } from '../scripts/scripts.repo.js';
-import type { ParameterDefinition } from '../scripts/scripts.schemas.js';
-import type { TaskRow, TaskWithDefinitions } from './profiles.repo.js';
+import type { Script } from '../scripts/scripts.repo.js';
+import type { Task, TaskWithDefinitions } from './profiles.repo.js';
 import type { TaskAction, TaskInput, TaskParameterValues } from './profiles.schemas.js';
 
 /** A task's own fields, whole, before it is checked and stored. */
@@ -79,7 +78,7 @@ export function draftOf(input: TaskInput): TaskDraft {
   };
 }
 
-export function draftOfRow(row: TaskRow): TaskDraft {
+export function draftOfTask(row: Task): TaskDraft {
   return {
     name: row.name,
     description: row.description,
@@ -87,11 +86,11 @@ export function draftOfRow(row: TaskRow): TaskDraft {
     script_id: row.script_id,
     content: row.content,
     interpreter: row.interpreter as Interpreter | null,
-    parameters: JSON.parse(row.parameters) as TaskParameterValues,
-    secret_env: JSON.parse(row.secret_env) as Record<string, string>,
+    parameters: row.parameters,
+    secret_env: row.secret_env,
     source_url: row.source_url,
     destination: row.destination,
-    continue_on_error: row.continue_on_error === 1,
+    continue_on_error: row.continue_on_error,
     timeout_seconds: row.timeout_seconds,
     max_attempts: row.max_attempts,
   };
@@ -131,7 +130,7 @@ function isHttpUrl(text: string): boolean {
  * task's parameters are checked by the scripts module's own rules, against the script's
  * definitions as they are now.
  */
-export function checkTask(draft: TaskDraft, script: ScriptRow | undefined, prefix = ''): ErrorDetail[] {
+export function checkTask(draft: TaskDraft, script: Script | undefined, prefix = ''): ErrorDetail[] {
   const details: ErrorDetail[] = [];
   const add = (field: string, message: string) => details.push({ field: `${prefix}${field}`, message });
   const uses = fieldsOf[draft.action];
@@ -165,9 +164,9 @@ export function checkTask(draft: TaskDraft, script: ScriptRow | undefined, prefi
   return details;
 }
 
-function parameterProblems(script: ScriptRow, values: TaskParameterValues, prefix: string): ErrorDetail[] {
+function parameterProblems(script: Script, values: TaskParameterValues, prefix: string): ErrorDetail[] {
   try {
-    renderParameters(JSON.parse(script.parameters) as ParameterDefinition[], values);
+    renderParameters(script.parameters, values);
     return [];
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
@@ -175,13 +174,13 @@ function parameterProblems(script: ScriptRow, values: TaskParameterValues, prefi
   }
 }
 
-export function taskRow(
+export function taskOf(
   draft: TaskDraft,
   profileId: string,
   position: number,
   now: string,
   id: string = newId(),
-): TaskRow {
+): Task {
   return {
     id,
     profile_id: profileId,
@@ -192,11 +191,11 @@ export function taskRow(
     script_id: draft.script_id,
     content: draft.content,
     interpreter: draft.interpreter,
-    parameters: JSON.stringify(draft.parameters),
-    secret_env: JSON.stringify(draft.secret_env),
+    parameters: draft.parameters,
+    secret_env: draft.secret_env,
     source_url: draft.source_url,
     destination: draft.destination,
-    continue_on_error: draft.continue_on_error ? 1 : 0,
+    continue_on_error: draft.continue_on_error,
     timeout_seconds: draft.timeout_seconds,
     max_attempts: draft.max_attempts,
     created_at: now,
@@ -205,7 +204,7 @@ export function taskRow(
 }
 
 export function taskView(row: TaskWithDefinitions): TaskView {
-  const draft = draftOfRow(row);
+  const draft = draftOfTask(row);
   return {
     id: row.id,
     profile_id: row.profile_id,

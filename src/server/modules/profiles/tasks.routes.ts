@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { contextOf } from '../../http/context.js';
-import { IdParams } from '../../http/schemas.js';
+import { IdParams, NoContent } from '../../http/schemas.js';
 import { profileKinds } from './profiles.routes.js';
 import {
   TaskBulkBody,
@@ -22,7 +22,7 @@ function listOf(items: TaskView[]) {
 export function tasksRoutes(deps: { tasks: TasksService }): FastifyPluginAsyncTypebox {
   const { tasks } = deps;
   return async (app) => {
-    for (const { kind, base, plural } of profileKinds) {
+    for (const { kind, base, plural, noun } of profileKinds) {
       const tags = [plural];
       const path = `${base}/:id/tasks`;
 
@@ -31,6 +31,7 @@ export function tasksRoutes(deps: { tasks: TasksService }): FastifyPluginAsyncTy
         {
           config: { permission: 'profiles:read' },
           schema: {
+            operationId: `list${noun}Tasks`,
             tags,
             summary: `A ${kind}'s tasks, in order (all of them, in one page)`,
             params: IdParams,
@@ -43,8 +44,9 @@ export function tasksRoutes(deps: { tasks: TasksService }): FastifyPluginAsyncTy
       app.post(
         path,
         {
-          config: { permission: 'profiles:update' },
+          config: { permission: 'profiles:update', errors: ['unprocessable'] },
           schema: {
+            operationId: `create${noun}Task`,
             tags,
             summary: `Add a task to a ${kind}, at the end or at \`position\``,
             params: IdParams,
@@ -61,8 +63,9 @@ export function tasksRoutes(deps: { tasks: TasksService }): FastifyPluginAsyncTy
       app.put(
         `${path}/order`,
         {
-          config: { permission: 'profiles:update' },
+          config: { permission: 'profiles:update', errors: ['unprocessable'] },
           schema: {
+            operationId: `reorder${noun}Tasks`,
             tags,
             summary: `Reorder a ${kind}'s tasks: every task id, in the new order`,
             params: IdParams,
@@ -77,8 +80,9 @@ export function tasksRoutes(deps: { tasks: TasksService }): FastifyPluginAsyncTy
       app.put(
         `${path}/bulk`,
         {
-          config: { permission: 'profiles:update' },
+          config: { permission: 'profiles:update', errors: ['unprocessable'] },
           schema: {
+            operationId: `replace${noun}Tasks`,
             tags,
             summary: `Replace all of a ${kind}'s tasks at once; a bad task anywhere changes nothing`,
             params: IdParams,
@@ -94,7 +98,13 @@ export function tasksRoutes(deps: { tasks: TasksService }): FastifyPluginAsyncTy
         `${path}/:taskId`,
         {
           config: { permission: 'profiles:read' },
-          schema: { tags, summary: 'Get a task', params: TaskParams, response: { 200: TaskSchema } },
+          schema: {
+            operationId: `get${noun}Task`,
+            tags,
+            summary: 'Get a task',
+            params: TaskParams,
+            response: { 200: TaskSchema },
+          },
         },
         async (request) =>
           tasks.get(contextOf(request).orgId, kind, request.params.id, request.params.taskId),
@@ -103,8 +113,9 @@ export function tasksRoutes(deps: { tasks: TasksService }): FastifyPluginAsyncTy
       app.patch(
         `${path}/:taskId`,
         {
-          config: { permission: 'profiles:update' },
+          config: { permission: 'profiles:update', errors: ['unprocessable'] },
           schema: {
+            operationId: `update${noun}Task`,
             tags,
             summary:
               'Change a task; `null` clears a field, and a new action drops the fields it does not use',
@@ -121,7 +132,13 @@ export function tasksRoutes(deps: { tasks: TasksService }): FastifyPluginAsyncTy
         `${path}/:taskId`,
         {
           config: { permission: 'profiles:update' },
-          schema: { tags, summary: 'Remove a task; the ones after it move up', params: TaskParams },
+          schema: {
+            operationId: `delete${noun}Task`,
+            tags,
+            summary: 'Remove a task; the ones after it move up',
+            params: TaskParams,
+            response: { 204: NoContent },
+          },
         },
         async (request, reply) => {
           await tasks.remove(contextOf(request), kind, request.params.id, request.params.taskId);

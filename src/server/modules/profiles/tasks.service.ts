@@ -1,4 +1,3 @@
-import type { DialectCaps } from '../../db/database.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import type { SecretBox } from '../../lib/crypto.js';
@@ -7,16 +6,16 @@ import { keepMasked } from '../../lib/secrets.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { mapSecretValues, restoreMaskedSecrets, unprocessable } from '../scripts/scripts.params.js';
-import type { ScriptRow } from '../scripts/scripts.repo.js';
+import type { Script } from '../scripts/scripts.repo.js';
 import { findScript } from '../scripts/scripts.service.js';
-import { profilesRepo, type ProfileRow } from './profiles.repo.js';
+import { profilesRepo, type Profile } from './profiles.repo.js';
 import { MAX_TASKS, type TaskCreateBody, type TaskInput, type TaskUpdateBody } from './profiles.schemas.js';
 import type { ProfileKind } from './profiles.service.js';
 import {
   checkTask,
   draftOf,
-  draftOfRow,
-  taskRow,
+  draftOfTask,
+  taskOf,
   taskView,
   withAction,
   type TaskDraft,
@@ -25,7 +24,7 @@ import {
 
 /** The scripts the drafts name, those of the organisation only: another's id is simply missing. */
 async function scriptsOf(trx: Executor, orgId: string, drafts: readonly TaskDraft[]) {
-  const scripts = new Map<string, ScriptRow>();
+  const scripts = new Map<string, Script>();
   for (const id of new Set(drafts.map((d) => d.script_id).filter((id) => id !== null))) {
     const script = await findScript(trx, orgId, id);
     if (script) scripts.set(id, script);
@@ -47,14 +46,12 @@ export class TasksService {
   readonly #db: Executor;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
-  readonly #caps: DialectCaps;
   readonly #box: SecretBox;
 
-  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; caps: DialectCaps; box: SecretBox }) {
+  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; box: SecretBox }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
-    this.#caps = deps.caps;
     this.#box = deps.box;
   }
 
@@ -116,7 +113,7 @@ export class TasksService {
       const draft = await this.#soundOne(trx, ctx.orgId, draftOf(fields));
       const now = await this.#touch(trx, ctx.orgId, profileId);
       const position = Math.min(wanted ?? ids.length, ids.length);
-      const row = taskRow(draft, profileId, position, now);
+      const row = taskOf(draft, profileId, position, now);
       await profilesRepo.insertTasks(trx, [row]);
       ids.splice(position, 0, row.id);
       await profilesRepo.setPositions(trx, profileId, ids, now);
@@ -142,7 +139,7 @@ export class TasksService {
       await this.#profile(trx, ctx.orgId, kind, profileId, true);
       const row = await profilesRepo.task(trx, profileId, taskId);
       if (!row) throw notFound('task');
-      const before = draftOfRow(row);
+      const before = draftOfTask(row);
       let changed: TaskDraft = { ...before };
       for (const [key, value] of Object.entries(input))
         if (value !== undefined) Object.assign(changed, { [key]: value });
@@ -162,7 +159,7 @@ export class TasksService {
         position: _pos,
         created_at: _c,
         ...changes
-      } = taskRow(draft, profileId, row.position, now);
+      } = taskOf(draft, profileId, row.position, now);
       await profilesRepo.updateTask(trx, profileId, taskId, changes);
       const after = await this.#task(trx, profileId, taskId);
       await this.#audit.record(trx, ctx, {
@@ -264,7 +261,7 @@ export class TasksService {
     const drafts = await this.#sound(trx, orgId, inputs.map(draftOf), (i) => `tasks.${i}.`);
     await profilesRepo.insertTasks(
       trx,
-      drafts.map((draft, position) => taskRow(draft, profileId, position, now)),
+      drafts.map((draft, position) => taskOf(draft, profileId, position, now)),
     );
     return (await profilesRepo.tasks(trx, profileId)).map(taskView);
   }
@@ -275,10 +272,10 @@ export class TasksService {
     kind: ProfileKind,
     id: string,
     forChange: boolean,
-  ): Promise<ProfileRow> {
+  ): Promise<Profile> {
     const isTemplate = kind === 'template';
     const row = forChange
-      ? await profilesRepo.lock(db, orgId, id, isTemplate, this.#caps.rowLocks)
+      ? await profilesRepo.lock(db, orgId, id, isTemplate)
       : await profilesRepo.get(db, orgId, id, isTemplate);
     if (!row) throw notFound(kind);
     return row;

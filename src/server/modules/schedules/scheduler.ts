@@ -6,8 +6,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { RequestContext } from '../access/context.js';
 import { PermissionSet } from '../access/permissions.js';
 import { permissionFor, type ScheduleLauncher } from './schedules.launcher.js';
-import { schedulesRepo, type ScheduleRow } from './schedules.repo.js';
-import type { ScheduleTarget } from './schedules.schemas.js';
+import { schedulesRepo, type Schedule } from './schedules.repo.js';
 import { nextFireAfter, timingOf } from './schedules.timing.js';
 import { actionOf } from './schedules.views.js';
 
@@ -103,7 +102,7 @@ export class Scheduler {
   }
 
   /** Claims the fire that is due and starts its run; false when another node claimed it first. */
-  async #fire(row: ScheduleRow, now: Date): Promise<boolean> {
+  async #fire(row: Schedule, now: Date): Promise<boolean> {
     const dueAt = row.next_fire_at;
     if (dueAt === null) return false;
     let next: string | null;
@@ -131,14 +130,14 @@ export class Scheduler {
     return true;
   }
 
-  async #launch(row: ScheduleRow): Promise<Outcome> {
+  async #launch(row: Schedule): Promise<Outcome> {
     const ctx = await this.#contextOf(row);
     if (typeof ctx === 'string') return { last_run_id: null, last_error: ctx };
     try {
       const run = await this.#launcher.launch(ctx, {
         name: row.name,
         action: actionOf(row),
-        target: JSON.parse(row.target) as ScheduleTarget,
+        target: row.target,
         concurrency: row.concurrency ?? undefined,
         failure_threshold: row.failure_threshold ?? undefined,
         deadline_seconds: row.deadline_seconds ?? undefined,
@@ -152,17 +151,11 @@ export class Scheduler {
   }
 
   /** The creator as they are now, acting through the schedule; or why the schedule cannot act. */
-  async #contextOf(row: ScheduleRow): Promise<RequestContext | string> {
+  async #contextOf(row: Schedule): Promise<RequestContext | string> {
     if (row.created_by === null) return 'the schedule has no creator to run as';
     const roles = await schedulesRepo.rolesOfActiveMember(this.#db, row.org_id, row.created_by);
     if (roles.length === 0) return 'creator is no longer a member';
-    const permissions = PermissionSet.fromRoles(
-      roles.map((r) => ({
-        name: r.name,
-        builtin: r.builtin === 1,
-        permissions: JSON.parse(r.permissions) as string[],
-      })),
-    );
+    const permissions = PermissionSet.fromRoles(roles);
     const needed = permissionFor(actionOf(row).kind);
     if (!permissions.has(needed)) return `creator no longer holds the permission "${needed}"`;
     return {

@@ -7,7 +7,7 @@ import type { ProfileApplier } from '../profiles/profiles.apply.js';
 import type { ProfilesService } from '../profiles/profiles.service.js';
 import type { RunView } from '../execution/runs.service.js';
 import { mapSecretValues, restoreMaskedSecrets, unprocessable } from '../scripts/scripts.params.js';
-import type { ScriptRow } from '../scripts/scripts.repo.js';
+import type { Script } from '../scripts/scripts.repo.js';
 import { jobInputOf, type ScriptRunner } from '../scripts/scripts.runner.js';
 import type { ScriptsService } from '../scripts/scripts.service.js';
 import type { ScheduleAction, ScheduleTarget } from './schedules.schemas.js';
@@ -88,7 +88,7 @@ export class LibraryLauncher implements ScheduleLauncher {
     switch (action.kind) {
       case 'script':
       case 'command': {
-        const script: ScriptRow = await referenced(
+        const script: Script = await referenced(
           this.#scripts.row(ctx.orgId, action.script_id),
           'action.script_id',
           'script',

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { contextOf } from '../../http/context.js';
-import { IdParams } from '../../http/schemas.js';
+import { IdParams, NoContent } from '../../http/schemas.js';
 import { PageOf, pageParams } from '../../lib/pagination.js';
 import {
   ScheduleCreateBody,
@@ -20,6 +20,7 @@ export function schedulesRoutes(deps: { schedules: SchedulesService }): FastifyP
       {
         config: { permission: 'schedules:read' },
         schema: {
+          operationId: 'listSchedules',
           tags,
           summary: 'Schedules, newest first (`?enabled=`, `?kind=script|command|profile`)',
           querystring: ScheduleListQuery,
@@ -35,8 +36,9 @@ export function schedulesRoutes(deps: { schedules: SchedulesService }): FastifyP
     app.post(
       '/api/v1/schedules',
       {
-        config: { permission: 'schedules:create' },
+        config: { permission: 'schedules:create', errors: ['conflict', 'unprocessable'] },
         schema: {
+          operationId: 'createSchedule',
           tags,
           summary:
             'Schedule a script, saved command or profile on a target set, by cron expression (in a time ' +
@@ -54,6 +56,7 @@ export function schedulesRoutes(deps: { schedules: SchedulesService }): FastifyP
       {
         config: { permission: 'schedules:read' },
         schema: {
+          operationId: 'getSchedule',
           tags,
           summary: 'A schedule with its last and next fire',
           params: IdParams,
@@ -66,8 +69,9 @@ export function schedulesRoutes(deps: { schedules: SchedulesService }): FastifyP
     app.patch(
       '/api/v1/schedules/:id',
       {
-        config: { permission: 'schedules:update' },
+        config: { permission: 'schedules:update', errors: ['conflict', 'unprocessable'] },
         schema: {
+          operationId: 'updateSchedule',
           tags,
           summary: 'Change a schedule; a change of timing counts the next fire from now',
           params: IdParams,
@@ -82,7 +86,13 @@ export function schedulesRoutes(deps: { schedules: SchedulesService }): FastifyP
       '/api/v1/schedules/:id',
       {
         config: { permission: 'schedules:delete' },
-        schema: { tags, summary: 'Delete a schedule; its past runs stay', params: IdParams },
+        schema: {
+          operationId: 'deleteSchedule',
+          tags,
+          summary: 'Delete a schedule; its past runs stay',
+          params: IdParams,
+          response: { 204: NoContent },
+        },
       },
       async (request, reply) => {
         await schedules.remove(contextOf(request), request.params.id);
@@ -97,8 +107,9 @@ export function schedulesRoutes(deps: { schedules: SchedulesService }): FastifyP
       app.post(
         `/api/v1/schedules/:id/${verb}`,
         {
-          config: { permission: 'schedules:update' },
+          config: { permission: 'schedules:update', errors: ['unprocessable'] },
           schema: {
+            operationId: `${verb}Schedule`,
             tags,
             summary: enabled
               ? 'Enable a schedule: its next fire is the next time after now (times passed are not caught up)'

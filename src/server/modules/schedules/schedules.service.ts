@@ -1,5 +1,4 @@
 import { requireKnownTarget } from '../agents/agents.service.js';
-import type { DialectCaps } from '../../db/database.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, notFound } from '../../lib/errors.js';
@@ -8,12 +7,7 @@ import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { permissionFor, type ScheduleLauncher } from './schedules.launcher.js';
-import {
-  schedulesRepo,
-  type ScheduleChanges,
-  type ScheduleFilter,
-  type ScheduleRow,
-} from './schedules.repo.js';
+import { schedulesRepo, type Schedule, type ScheduleChanges, type ScheduleFilter } from './schedules.repo.js';
 import type { ScheduleAction, ScheduleCreateBody, ScheduleUpdateBody } from './schedules.schemas.js';
 import { firstFireAfter, timingFields, timingOf, type TimingFields } from './schedules.timing.js';
 import { actionColumns, actionOf, scheduleView, type ScheduleView } from './schedules.views.js';
@@ -25,7 +19,7 @@ function nameTaken(name: string): AppError {
 }
 
 /** The timing a change asks for: `cron` replaces an interval, `interval_seconds` a cron expression. */
-function changedTiming(before: ScheduleRow, input: ScheduleUpdateBody): TimingFields | undefined {
+function changedTiming(before: Schedule, input: ScheduleUpdateBody): TimingFields | undefined {
   if (input.cron === undefined && input.interval_seconds === undefined && input.timezone === undefined)
     return undefined;
   if (input.cron !== undefined || input.interval_seconds !== undefined)
@@ -49,20 +43,12 @@ export class SchedulesService {
   readonly #db: Executor;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
-  readonly #caps: DialectCaps;
   readonly #launcher: ScheduleLauncher;
 
-  constructor(deps: {
-    db: Executor;
-    clock: Clock;
-    audit: AuditLog;
-    caps: DialectCaps;
-    launcher: ScheduleLauncher;
-  }) {
+  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; launcher: ScheduleLauncher }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
-    this.#caps = deps.caps;
     this.#launcher = deps.launcher;
   }
 
@@ -79,14 +65,14 @@ export class SchedulesService {
     const action = await this.#runnable(ctx, input.action);
     await requireKnownTarget(this.#db, ctx.orgId, input.target);
     const enabled = input.enabled ?? true;
-    const row: ScheduleRow = {
+    const row: Schedule = {
       id: newId(),
       org_id: ctx.orgId,
       name: input.name,
       description: input.description ?? '',
-      enabled: enabled ? 1 : 0,
+      enabled,
       ...actionColumns(action),
-      target: JSON.stringify(input.target),
+      target: input.target,
       concurrency: input.concurrency ?? null,
       failure_threshold: input.failure_threshold ?? null,
       deadline_seconds: input.deadline_seconds ?? null,
@@ -129,7 +115,7 @@ export class SchedulesService {
     }
     if (input.target) await requireKnownTarget(this.#db, ctx.orgId, input.target);
     return inTransaction(this.#db, async (trx) => {
-      const locked = await schedulesRepo.lock(trx, ctx.orgId, id, this.#caps.rowLocks);
+      const locked = await schedulesRepo.lock(trx, ctx.orgId, id);
       if (!locked) throw notFound('schedule');
       const before = await this.#view(trx, ctx.orgId, id);
       const now = this.#clock.now();
@@ -137,7 +123,7 @@ export class SchedulesService {
         name: input.name,
         description: input.description,
         ...(action ? actionColumns(action) : {}),
-        target: input.target === undefined ? undefined : JSON.stringify(input.target),
+        target: input.target,
         concurrency: input.concurrency,
         failure_threshold: input.failure_threshold,
         deadline_seconds: input.deadline_seconds,
@@ -147,7 +133,7 @@ export class SchedulesService {
       if (fields) {
         const timing = timingOf(fields, now);
         Object.assign(changes, timingFields(timing));
-        if (locked.enabled === 1) changes.next_fire_at = firstFireAfter(timing, now)?.toISOString() ?? null;
+        if (locked.enabled) changes.next_fire_at = firstFireAfter(timing, now)?.toISOString() ?? null;
       }
       if (!(await schedulesRepo.update(trx, ctx.orgId, id, changes)))
         throw nameTaken(input.name ?? locked.name);
@@ -165,7 +151,7 @@ export class SchedulesService {
 
   async remove(ctx: RequestContext, id: string): Promise<void> {
     await inTransaction(this.#db, async (trx) => {
-      if (!(await schedulesRepo.lock(trx, ctx.orgId, id, this.#caps.rowLocks))) throw notFound('schedule');
+      if (!(await schedulesRepo.lock(trx, ctx.orgId, id))) throw notFound('schedule');
       const before = await this.#view(trx, ctx.orgId, id);
       await schedulesRepo.remove(trx, ctx.orgId, id);
       await this.#audit.record(trx, ctx, { action: 'deleted', entityType: 'schedule', entityId: id, before });
@@ -175,13 +161,13 @@ export class SchedulesService {
   /** Enables (the next fire counted from now) or disables a schedule; asking twice changes nothing. */
   async setEnabled(ctx: RequestContext, id: string, enabled: boolean): Promise<ScheduleView> {
     return inTransaction(this.#db, async (trx) => {
-      const locked = await schedulesRepo.lock(trx, ctx.orgId, id, this.#caps.rowLocks);
+      const locked = await schedulesRepo.lock(trx, ctx.orgId, id);
       if (!locked) throw notFound('schedule');
-      if ((locked.enabled === 1) === enabled) return this.#view(trx, ctx.orgId, id);
+      if (locked.enabled === enabled) return this.#view(trx, ctx.orgId, id);
       const now = this.#clock.now();
       const next = enabled ? (firstFireAfter(timingOf(locked, now), now)?.toISOString() ?? null) : null;
       await schedulesRepo.update(trx, ctx.orgId, id, {
-        enabled: enabled ? 1 : 0,
+        enabled,
         next_fire_at: next,
         updated_at: now.toISOString(),
       });

@@ -1,31 +1,21 @@
 import type { Executor } from '../../db/executor.js';
 import { MASK, maskAll } from '../../lib/secrets.js';
 import { mapSecretValues } from '../scripts/scripts.params.js';
-import type { ParameterValue } from '../scripts/scripts.schemas.js';
+import type { ParameterDefinition } from '../scripts/scripts.schemas.js';
 import type { EntityUser, Usage } from '../../lib/usage.js';
-import { schedulesRepo, type ScheduleRow, type ScheduleWithScript } from './schedules.repo.js';
-import type { ScheduleAction, ScheduleActionKind, ScheduleTarget } from './schedules.schemas.js';
+import { schedulesRepo, type Schedule, type ScheduleWithScript } from './schedules.repo.js';
+import type { ScheduleAction, ScheduleActionKind } from './schedules.schemas.js';
 
-/** A schedule as the API shows it: its row, with the action and target parsed and no org id. */
+/** A schedule as the API shows it: its fields, with the action gathered and no org id. */
 export interface ScheduleView extends Omit<
-  ScheduleRow,
-  | 'org_id'
-  | 'enabled'
-  | 'target'
-  | 'action_kind'
-  | 'script_id'
-  | 'profile_id'
-  | 'parameters'
-  | 'secret_env'
-  | 'timeout_seconds'
+  Schedule,
+  'org_id' | 'action_kind' | 'script_id' | 'profile_id' | 'parameters' | 'secret_env' | 'timeout_seconds'
 > {
-  enabled: boolean;
   action: ScheduleAction;
-  target: ScheduleTarget;
 }
 
 type ActionColumns = Pick<
-  ScheduleRow,
+  Schedule,
   'action_kind' | 'script_id' | 'profile_id' | 'parameters' | 'secret_env' | 'timeout_seconds'
 >;
 
@@ -36,8 +26,8 @@ export function actionOf(row: ActionColumns): ScheduleAction {
   return {
     kind,
     script_id: row.script_id ?? '',
-    parameters: JSON.parse(row.parameters) as Record<string, ParameterValue>,
-    secret_env: JSON.parse(row.secret_env) as Record<string, string>,
+    parameters: row.parameters,
+    secret_env: row.secret_env,
     ...(row.timeout_seconds === null ? {} : { timeout_seconds: row.timeout_seconds }),
   };
 }
@@ -48,16 +38,16 @@ export function actionColumns(action: ScheduleAction): ActionColumns {
         action_kind: 'profile',
         script_id: null,
         profile_id: action.profile_id,
-        parameters: '{}',
-        secret_env: '{}',
+        parameters: {},
+        secret_env: {},
         timeout_seconds: null,
       }
     : {
         action_kind: action.kind,
         script_id: action.script_id,
         profile_id: null,
-        parameters: JSON.stringify(action.parameters ?? {}),
-        secret_env: JSON.stringify(action.secret_env ?? {}),
+        parameters: action.parameters ?? {},
+        secret_env: action.secret_env ?? {},
         timeout_seconds: action.timeout_seconds ?? null,
       };
 }
@@ -66,7 +56,7 @@ export function actionColumns(action: ScheduleAction): ActionColumns {
  * Secret parameter values and secret_env values are never shown, here or in the audit log (which
  * records these views).
  */
-function masked(action: ScheduleAction, definitions: string | null): ScheduleAction {
+function masked(action: ScheduleAction, definitions: readonly ParameterDefinition[] | null): ScheduleAction {
   if (action.kind === 'profile') return action;
   return {
     ...action,
@@ -82,9 +72,9 @@ export function scheduleView(row: ScheduleWithScript): ScheduleView {
     id: row.id,
     name: row.name,
     description: row.description,
-    enabled: row.enabled === 1,
+    enabled: row.enabled,
     action: masked(actionOf(row), row.script_parameters),
-    target: JSON.parse(row.target) as ScheduleTarget,
+    target: row.target,
     concurrency: row.concurrency,
     failure_threshold: row.failure_threshold,
     deadline_seconds: row.deadline_seconds,

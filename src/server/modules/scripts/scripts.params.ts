@@ -19,15 +19,14 @@ export function envNameOf(definition: Pick<ParameterDefinition, 'name' | 'type'>
 
 /**
  * The values with each secret parameter's value passed through `change`: masked when shown,
- * sealed when stored. `definitionsJson` is a script's `parameters` column.
+ * sealed when stored. `definitions` are the script's; none when the script is gone.
  */
 export function mapSecretValues(
   values: Readonly<Record<string, ParameterValue>>,
-  definitionsJson: string | null,
+  definitions: readonly ParameterDefinition[] | null,
   change: (value: string, name: string) => string,
 ): Record<string, ParameterValue> {
-  const definitions = JSON.parse(definitionsJson ?? '[]') as ParameterDefinition[];
-  const secrets = new Set(definitions.filter((d) => d.type === 'secret').map((d) => d.name));
+  const secrets = new Set((definitions ?? []).filter((d) => d.type === 'secret').map((d) => d.name));
   return Object.fromEntries(
     Object.entries(values).map(([name, value]) => [
       name,
@@ -43,9 +42,9 @@ export function mapSecretValues(
 export function restoreMaskedSecrets(
   values: Readonly<Record<string, ParameterValue>>,
   stored: Readonly<Record<string, ParameterValue>>,
-  definitionsJson: string | null,
+  definitions: readonly ParameterDefinition[] | null,
 ): Record<string, ParameterValue> {
-  return mapSecretValues(values, definitionsJson, (value, name) => {
+  return mapSecretValues(values, definitions, (value, name) => {
     const kept = stored[name];
     return value === MASK && typeof kept === 'string' ? kept : value;
   });

@@ -1,11 +1,37 @@
 import type { ExpressionBuilder } from 'kysely';
-import type { Executor } from '../../db/executor.js';
+import { capsOf, type Executor } from '../../db/executor.js';
 import type { DB, ScriptsTable, ScriptVersionsTable } from '../../db/schema.js';
-import { paginate, type Page, type PageParams } from '../../lib/pagination.js';
+import { mapPage, paginate, type Page, type PageParams } from '../../lib/pagination.js';
 import { containsText, hasJsonTag, unlessTaken } from '../../db/search.js';
+import type { ParameterDefinition } from './scripts.schemas.js';
 
-export type ScriptRow = ScriptsTable;
-export type ScriptVersionRow = ScriptVersionsTable;
+type ScriptRow = ScriptsTable;
+type ScriptVersionRow = ScriptVersionsTable;
+
+export interface Script extends Omit<ScriptRow, 'parameters' | 'tags'> {
+  parameters: ParameterDefinition[];
+  tags: string[];
+}
+
+export interface ScriptVersion extends Omit<ScriptVersionRow, 'parameters'> {
+  parameters: ParameterDefinition[];
+}
+
+function decode(row: ScriptRow): Script {
+  return {
+    ...row,
+    parameters: JSON.parse(row.parameters) as ParameterDefinition[],
+    tags: JSON.parse(row.tags) as string[],
+  };
+}
+
+function encode(script: Script): ScriptRow {
+  return { ...script, parameters: JSON.stringify(script.parameters), tags: JSON.stringify(script.tags) };
+}
+
+function decodeVersion(row: ScriptVersionRow): ScriptVersion {
+  return { ...row, parameters: JSON.parse(row.parameters) as ParameterDefinition[] };
+}
 
 export interface ScriptFilter {
   kind?: string;
@@ -14,7 +40,7 @@ export interface ScriptFilter {
   text?: string;
 }
 
-export type ScriptChanges = Partial<Omit<ScriptRow, 'id' | 'org_id' | 'created_by' | 'created_at'>>;
+export type ScriptChanges = Partial<Omit<Script, 'id' | 'org_id' | 'created_by' | 'created_at'>>;
 
 function hasTag(eb: ExpressionBuilder<DB, 'scripts'>, tag: string) {
   return hasJsonTag(eb.ref('scripts.tags'), tag);
@@ -22,33 +48,29 @@ function hasTag(eb: ExpressionBuilder<DB, 'scripts'>, tag: string) {
 
 export const scriptsRepo = {
   /** False when the organisation already has a script of that name. */
-  insert(db: Executor, row: ScriptRow): Promise<boolean> {
-    return unlessTaken(db.insertInto('scripts').values(row).execute());
+  insert(db: Executor, script: Script): Promise<boolean> {
+    return unlessTaken(db.insertInto('scripts').values(encode(script)).execute());
   },
 
-  get(db: Executor, orgId: string, id: string): Promise<ScriptRow | undefined> {
-    return db
+  async get(db: Executor, orgId: string, id: string): Promise<Script | undefined> {
+    const row = await db
       .selectFrom('scripts')
       .selectAll()
       .where('org_id', '=', orgId)
       .where('id', '=', id)
       .executeTakeFirst();
+    return row && decode(row);
   },
 
   /** Reads a script for a change; with row locks (PostgreSQL) a concurrent edit waits, so none is lost. */
-  lock(db: Executor, orgId: string, id: string, rowLocks: boolean): Promise<ScriptRow | undefined> {
+  async lock(db: Executor, orgId: string, id: string): Promise<Script | undefined> {
     let q = db.selectFrom('scripts').selectAll().where('org_id', '=', orgId).where('id', '=', id);
-    if (rowLocks) q = q.forUpdate();
-    return q.executeTakeFirst();
+    if (capsOf(db).rowLocks) q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    return row && decode(row);
   },
 
-  list(
-    db: Executor,
-    orgId: string,
-    filter: ScriptFilter,
-    page: PageParams,
-    like: 'like' | 'ilike',
-  ): Promise<Page<ScriptRow>> {
+  async list(db: Executor, orgId: string, filter: ScriptFilter, page: PageParams): Promise<Page<Script>> {
     let q = db.selectFrom('scripts').selectAll().where('org_id', '=', orgId);
     if (filter.kind) q = q.where('kind', '=', filter.kind);
     if (filter.language) q = q.where('language', '=', filter.language);
@@ -60,16 +82,22 @@ export const scriptsRepo = {
         containsText(
           (['name', 'description'] as const).map((c) => eb.ref(c)),
           text,
-          like,
+          capsOf(db).ilike,
         ),
       );
-    return paginate(q, 'id', page);
+    return mapPage(await paginate(q, 'id', page), decode);
   },
 
   /** False when a rename takes a name the organisation already uses. */
   update(db: Executor, orgId: string, id: string, changes: ScriptChanges): Promise<boolean> {
+    const { parameters, tags, ...rest } = changes;
+    const row: Partial<ScriptRow> = {
+      ...rest,
+      ...(parameters === undefined ? {} : { parameters: JSON.stringify(parameters) }),
+      ...(tags === undefined ? {} : { tags: JSON.stringify(tags) }),
+    };
     return unlessTaken(
-      db.updateTable('scripts').set(changes).where('org_id', '=', orgId).where('id', '=', id).execute(),
+      db.updateTable('scripts').set(row).where('org_id', '=', orgId).where('id', '=', id).execute(),
     );
   },
 
@@ -78,25 +106,32 @@ export const scriptsRepo = {
     return db.deleteFrom('scripts').where('org_id', '=', orgId).where('id', '=', id).execute();
   },
 
-  insertVersion(db: Executor, row: ScriptVersionRow): Promise<unknown> {
-    return db.insertInto('script_versions').values(row).execute();
+  insertVersion(db: Executor, version: ScriptVersion): Promise<unknown> {
+    return db
+      .insertInto('script_versions')
+      .values({ ...version, parameters: JSON.stringify(version.parameters) })
+      .execute();
   },
 
   /** A script's versions, newest first; the caller has checked the script's organisation. */
-  listVersions(db: Executor, scriptId: string, page: PageParams): Promise<Page<ScriptVersionRow>> {
-    return paginate(
-      db.selectFrom('script_versions').selectAll().where('script_id', '=', scriptId),
-      'id',
-      page,
+  async listVersions(db: Executor, scriptId: string, page: PageParams): Promise<Page<ScriptVersion>> {
+    return mapPage(
+      await paginate(
+        db.selectFrom('script_versions').selectAll().where('script_id', '=', scriptId),
+        'id',
+        page,
+      ),
+      decodeVersion,
     );
   },
 
-  getVersion(db: Executor, scriptId: string, version: number): Promise<ScriptVersionRow | undefined> {
-    return db
+  async getVersion(db: Executor, scriptId: string, version: number): Promise<ScriptVersion | undefined> {
+    const row = await db
       .selectFrom('script_versions')
       .selectAll()
       .where('script_id', '=', scriptId)
       .where('version', '=', version)
       .executeTakeFirst();
+    return row && decodeVersion(row);
   },
 };

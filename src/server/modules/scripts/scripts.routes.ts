@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { isFinal } from '../../../protocol/jobs.js';
 import { contextOf } from '../../http/context.js';
-import { IdParams } from '../../http/schemas.js';
+import { IdParams, NoContent } from '../../http/schemas.js';
 import { PageOf, PageQuery, pageParams } from '../../lib/pagination.js';
 import { jobView } from '../execution/jobs.routes.js';
 import { JobSchema, WaitQuery } from '../execution/jobs.schemas.js';
@@ -34,6 +34,7 @@ export function scriptsRoutes(deps: {
       {
         config: { permission: 'scripts:read' },
         schema: {
+          operationId: 'listScripts',
           tags,
           summary: 'Library scripts and saved commands (`?kind=command`), newest first',
           querystring: ScriptListQuery,
@@ -53,8 +54,9 @@ export function scriptsRoutes(deps: {
     app.post(
       '/api/v1/scripts',
       {
-        config: { permission: 'scripts:create' },
+        config: { permission: 'scripts:create', errors: ['conflict', 'unprocessable'] },
         schema: {
+          operationId: 'createScript',
           tags,
           summary: 'Add a script or saved command; names are unique in the organisation',
           body: ScriptCreateBody,
@@ -69,7 +71,13 @@ export function scriptsRoutes(deps: {
       '/api/v1/scripts/:id',
       {
         config: { permission: 'scripts:read' },
-        schema: { tags, summary: 'Get a script', params: IdParams, response: { 200: ScriptSchema } },
+        schema: {
+          operationId: 'getScript',
+          tags,
+          summary: 'Get a script',
+          params: IdParams,
+          response: { 200: ScriptSchema },
+        },
       },
       async (request) => scripts.get(contextOf(request).orgId, request.params.id),
     );
@@ -77,8 +85,9 @@ export function scriptsRoutes(deps: {
     app.patch(
       '/api/v1/scripts/:id',
       {
-        config: { permission: 'scripts:update' },
+        config: { permission: 'scripts:update', errors: ['conflict', 'unprocessable'] },
         schema: {
+          operationId: 'updateScript',
           tags,
           summary: 'Change a script; a change to its content, language or parameters adds a version',
           params: IdParams,
@@ -92,12 +101,14 @@ export function scriptsRoutes(deps: {
     app.delete(
       '/api/v1/scripts/:id',
       {
-        config: { permission: 'scripts:delete' },
+        config: { permission: 'scripts:delete', errors: ['conflict'] },
         schema: {
+          operationId: 'deleteScript',
           tags,
           summary: 'Delete a script and its versions',
           description: 'A script a profile task or a schedule runs is 409, naming them',
           params: IdParams,
+          response: { 204: NoContent },
         },
       },
       async (request, reply) => {
@@ -111,6 +122,7 @@ export function scriptsRoutes(deps: {
       {
         config: { permission: 'scripts:read' },
         schema: {
+          operationId: 'listScriptVersions',
           tags,
           summary: "A script's versions, newest first",
           params: IdParams,
@@ -127,6 +139,7 @@ export function scriptsRoutes(deps: {
       {
         config: { permission: 'scripts:read' },
         schema: {
+          operationId: 'getScriptVersion',
           tags,
           summary: 'One version of a script, as it was',
           params: VersionParams,
@@ -140,8 +153,9 @@ export function scriptsRoutes(deps: {
     app.post(
       '/api/v1/scripts/:id/run',
       {
-        config: { permission: 'scripts:execute' },
+        config: { permission: 'scripts:execute', errors: ['unprocessable'] },
         schema: {
+          operationId: 'runScript',
           tags,
           summary:
             'Run the script on one agent; parameters reach it as FP_PARAM_<NAME> (FP_SECRET_<NAME>) ' +
@@ -164,8 +178,9 @@ export function scriptsRoutes(deps: {
     app.post(
       '/api/v1/scripts/:id/execute',
       {
-        config: { permission: 'scripts:execute' },
+        config: { permission: 'scripts:execute', errors: ['unprocessable'] },
         schema: {
+          operationId: 'executeScript',
           tags,
           summary: 'Run the script on a target set: a run with a concurrency limit and a failure threshold',
           params: IdParams,

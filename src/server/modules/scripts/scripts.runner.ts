@@ -5,13 +5,8 @@ import type { JobRow } from '../execution/jobs.repo.js';
 import type { JobInput, JobsService } from '../execution/jobs.service.js';
 import type { RunsService, RunView } from '../execution/runs.service.js';
 import { renderParameters } from './scripts.params.js';
-import type { ScriptRow } from './scripts.repo.js';
-import type {
-  ParameterDefinition,
-  ScriptExecuteBody,
-  ScriptLanguage,
-  ScriptRunBody,
-} from './scripts.schemas.js';
+import type { Script } from './scripts.repo.js';
+import type { ScriptExecuteBody, ScriptLanguage, ScriptRunBody } from './scripts.schemas.js';
 import type { ScriptsService } from './scripts.service.js';
 
 /** Each script language runs under the interpreter of the same name (PowerShell as pwsh off Windows). */
@@ -65,10 +60,10 @@ export class ScriptRunner {
  * `secret_env` given with them is checked (422) and passed on as it is.
  */
 export function jobInputOf(
-  script: ScriptRow,
+  script: Script,
   input: Pick<ScriptRunBody, 'parameters' | 'secret_env' | 'timeout_seconds' | 'max_attempts'>,
 ): JobInput {
-  const env = renderParameters(JSON.parse(script.parameters) as ParameterDefinition[], input.parameters);
+  const env = renderParameters(script.parameters, input.parameters);
   assertEnvNames({ secret_env: input.secret_env });
   return {
     interpreter: interpreterOf[script.language as ScriptLanguage],

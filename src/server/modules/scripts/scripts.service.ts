@@ -1,5 +1,5 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { OsType } from '../../../protocol/jobs.js';
-import type { DialectCaps } from '../../db/database.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, notFound } from '../../lib/errors.js';
@@ -11,10 +11,10 @@ import type { AuditLog } from '../audit/audit.service.js';
 import { checkDefinitions, checkKind, normalizeDefinitions, unprocessable } from './scripts.params.js';
 import {
   scriptsRepo,
+  type Script,
   type ScriptChanges,
   type ScriptFilter,
-  type ScriptRow,
-  type ScriptVersionRow,
+  type ScriptVersion,
 } from './scripts.repo.js';
 import type {
   ParameterDefinition,
@@ -53,11 +53,11 @@ export interface ScriptVersionView {
 }
 
 /** A live script of the organisation (a saved command too), or undefined. */
-export function findScript(db: Executor, orgId: string, id: string): Promise<ScriptRow | undefined> {
+export function findScript(db: Executor, orgId: string, id: string): Promise<Script | undefined> {
   return scriptsRepo.get(db, orgId, id);
 }
 
-export function scriptView(row: ScriptRow): ScriptView {
+export function scriptView(row: Script): ScriptView {
   return {
     id: row.id,
     name: row.name,
@@ -66,8 +66,8 @@ export function scriptView(row: ScriptRow): ScriptView {
     language: row.language as ScriptLanguage,
     content: row.content,
     target_os_type: row.target_os_type as OsType | null,
-    parameters: JSON.parse(row.parameters) as ParameterDefinition[],
-    tags: JSON.parse(row.tags) as string[],
+    parameters: row.parameters,
+    tags: row.tags,
     timeout_seconds: row.timeout_seconds,
     max_attempts: row.max_attempts,
     version: row.version,
@@ -77,13 +77,13 @@ export function scriptView(row: ScriptRow): ScriptView {
   };
 }
 
-function versionView(row: ScriptVersionRow): ScriptVersionView {
+function versionView(row: ScriptVersion): ScriptVersionView {
   return {
     script_id: row.script_id,
     version: row.version,
     language: row.language as ScriptLanguage,
     content: row.content,
-    parameters: JSON.parse(row.parameters) as ParameterDefinition[],
+    parameters: row.parameters,
     created_by: row.created_by,
     created_at: row.created_at,
   };
@@ -96,11 +96,8 @@ function nameTaken(name: string): AppError {
 }
 
 /** Refuses (422) parameters or content that could never run as the script says. */
-function assertRunnable(row: Pick<ScriptRow, 'kind' | 'content' | 'parameters'>): void {
-  const details = [
-    ...checkDefinitions(JSON.parse(row.parameters) as ParameterDefinition[]),
-    ...checkKind(row.kind, row.content),
-  ];
+function assertRunnable(row: Pick<Script, 'kind' | 'content' | 'parameters'>): void {
+  const details = [...checkDefinitions(row.parameters), ...checkKind(row.kind, row.content)];
   if (details.length > 0) throw unprocessable('script is not valid', details);
 }
 
@@ -114,20 +111,18 @@ export class ScriptsService {
   readonly #db: Executor;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
-  readonly #caps: DialectCaps;
   readonly #usage: Usage;
 
-  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; caps: DialectCaps; usage: Usage }) {
+  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; usage: Usage }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
-    this.#caps = deps.caps;
     this.#usage = deps.usage;
   }
 
   async create(ctx: RequestContext, input: ScriptCreateBody): Promise<ScriptView> {
     const now = this.#clock.now().toISOString();
-    const row: ScriptRow = {
+    const row: Script = {
       id: newId(),
       org_id: ctx.orgId,
       name: input.name,
@@ -136,8 +131,8 @@ export class ScriptsService {
       language: input.language,
       content: input.content,
       target_os_type: input.target_os_type ?? null,
-      parameters: JSON.stringify(normalizeDefinitions(input.parameters ?? [])),
-      tags: JSON.stringify([...new Set(input.tags ?? [])]),
+      parameters: normalizeDefinitions(input.parameters ?? []),
+      tags: [...new Set(input.tags ?? [])],
       timeout_seconds: input.timeout_seconds ?? null,
       max_attempts: input.max_attempts ?? null,
       version: 1,
@@ -161,7 +156,7 @@ export class ScriptsService {
   }
 
   async list(orgId: string, filter: ScriptFilter, page: PageParams): Promise<Page<ScriptView>> {
-    return mapPage(await scriptsRepo.list(this.#db, orgId, filter, page, this.#caps.ilike), scriptView);
+    return mapPage(await scriptsRepo.list(this.#db, orgId, filter, page), scriptView);
   }
 
   async get(orgId: string, id: string): Promise<ScriptView> {
@@ -169,7 +164,7 @@ export class ScriptsService {
   }
 
   /** The stored row, for running it; another organisation's id is not found. */
-  async row(orgId: string, id: string): Promise<ScriptRow> {
+  async row(orgId: string, id: string): Promise<Script> {
     const row = await scriptsRepo.get(this.#db, orgId, id);
     if (!row) throw notFound('script');
     return row;
@@ -177,9 +172,9 @@ export class ScriptsService {
 
   async update(ctx: RequestContext, id: string, input: ScriptUpdateBody): Promise<ScriptView> {
     return inTransaction(this.#db, async (trx) => {
-      const before = await scriptsRepo.lock(trx, ctx.orgId, id, this.#caps.rowLocks);
+      const before = await scriptsRepo.lock(trx, ctx.orgId, id);
       if (!before) throw notFound('script');
-      const next: ScriptRow = {
+      const next: Script = {
         ...before,
         name: input.name ?? before.name,
         description: input.description ?? before.description,
@@ -188,10 +183,8 @@ export class ScriptsService {
         content: input.content ?? before.content,
         target_os_type: input.target_os_type === undefined ? before.target_os_type : input.target_os_type,
         parameters:
-          input.parameters === undefined
-            ? before.parameters
-            : JSON.stringify(normalizeDefinitions(input.parameters)),
-        tags: input.tags === undefined ? before.tags : JSON.stringify([...new Set(input.tags)]),
+          input.parameters === undefined ? before.parameters : normalizeDefinitions(input.parameters),
+        tags: input.tags === undefined ? before.tags : [...new Set(input.tags)],
         timeout_seconds: input.timeout_seconds === undefined ? before.timeout_seconds : input.timeout_seconds,
         max_attempts: input.max_attempts === undefined ? before.max_attempts : input.max_attempts,
         updated_at: this.#clock.now().toISOString(),
@@ -200,7 +193,7 @@ export class ScriptsService {
       const runsDifferently =
         next.content !== before.content ||
         next.language !== before.language ||
-        next.parameters !== before.parameters;
+        !isDeepStrictEqual(next.parameters, before.parameters);
       if (runsDifferently) next.version = before.version + 1;
       const { id: _id, org_id: _org, created_by: _by, created_at: _at, ...changes } = next;
       if (!(await scriptsRepo.update(trx, ctx.orgId, id, changes satisfies ScriptChanges)))
@@ -221,7 +214,7 @@ export class ScriptsService {
   /** Deletes a script and its versions; refused (409, naming them) while something uses it. */
   async remove(ctx: RequestContext, id: string): Promise<void> {
     await inTransaction(this.#db, async (trx) => {
-      const before = await scriptsRepo.lock(trx, ctx.orgId, id, this.#caps.rowLocks);
+      const before = await scriptsRepo.lock(trx, ctx.orgId, id);
       if (!before) throw notFound('script');
       await assertUnused(this.#usage, trx, ctx.orgId, 'script', id);
       await scriptsRepo.remove(trx, ctx.orgId, id);
@@ -246,7 +239,7 @@ export class ScriptsService {
     return versionView(row);
   }
 
-  #keepVersion(trx: Executor, script: ScriptRow, userId: string | null): Promise<unknown> {
+  #keepVersion(trx: Executor, script: Script, userId: string | null): Promise<unknown> {
     return scriptsRepo.insertVersion(trx, {
       id: newId(),
       script_id: script.id,

@@ -31,6 +31,7 @@ export function settingsRoutes(deps: { settings: SettingsService }): FastifyPlug
       {
         config: { permission: 'settings:read' },
         schema: {
+          operationId: 'getSettings',
           tags,
           summary: 'Every settings group; secrets masked',
           response: { 200: Type.Object(settingsCatalog) },
@@ -42,11 +43,17 @@ export function settingsRoutes(deps: { settings: SettingsService }): FastifyPlug
     // A route per group, so each has its own typed schema in validation and in the OpenAPI document.
     for (const group of settingsGroups) {
       const schema = settingsCatalog[group];
+      const title = group.charAt(0).toUpperCase() + group.slice(1);
       app.get(
         `/api/v1/settings/${group}`,
         {
           config: { permission: 'settings:read' },
-          schema: { tags, summary: `The ${group} settings; secrets masked`, response: { 200: schema } },
+          schema: {
+            operationId: `get${title}Settings`,
+            tags,
+            summary: `The ${group} settings; secrets masked`,
+            response: { 200: schema },
+          },
         },
         async (request) => settings.readMasked(contextOf(request).orgId, group),
       );
@@ -55,6 +62,7 @@ export function settingsRoutes(deps: { settings: SettingsService }): FastifyPlug
         {
           config: { permission: 'settings:update' },
           schema: {
+            operationId: `update${title}Settings`,
             tags,
             summary: `Change ${group} settings (send only the keys to change; a masked secret keeps its value)`,
             body: withoutDefaults(Type.Partial(schema, { additionalProperties: false })),

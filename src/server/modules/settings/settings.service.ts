@@ -12,7 +12,7 @@ import {
   type SettingsGroup,
   type SettingsValues,
 } from './settings.catalog.js';
-import { settingsRepo, type SettingRow } from './settings.repo.js';
+import { settingsRepo, type Setting } from './settings.repo.js';
 
 type AnyValues = Record<string, unknown>;
 
@@ -78,13 +78,15 @@ export class SettingsService {
         ([key, value]) => !(secrets.includes(key) && value === MASK),
       );
       for (const [key, value] of changes) {
-        const secret = secrets.includes(key) && value !== '';
+        const stored =
+          secrets.includes(key) && value !== ''
+            ? { sealed: true as const, value: this.#box.seal(JSON.stringify(value)) }
+            : { sealed: false as const, value };
         await settingsRepo.upsert(trx, {
           org_id: ctx.orgId,
           group_name: group,
           key,
-          value: secret ? this.#box.seal(JSON.stringify(value)) : JSON.stringify(value),
-          encrypted: secret ? 1 : 0,
+          ...stored,
           updated_at: now,
           updated_by: ctx.actor.id,
         });
@@ -101,11 +103,12 @@ export class SettingsService {
     });
   }
 
-  #merge<G extends SettingsGroup>(group: G, rows: SettingRow[]): SettingsValues<G> {
+  #merge<G extends SettingsGroup>(group: G, rows: Setting[]): SettingsValues<G> {
     const values: AnyValues = { ...settingsDefaults(group) };
     for (const row of rows) {
       if (!(row.key in values)) continue;
-      values[row.key] = JSON.parse(row.encrypted ? this.#box.open(row.value) : row.value);
+      // A secret is sealed as the JSON of its value.
+      values[row.key] = row.sealed ? JSON.parse(this.#box.open(row.value)) : row.value;
     }
     return values as SettingsValues<G>;
   }

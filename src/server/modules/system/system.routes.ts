@@ -17,6 +17,7 @@ export function systemRoutes(deps: { system: SystemService; metrics: Registry })
         config: { permission: 'public' },
         logLevel: 'warn',
         schema: {
+          operationId: 'getHealth',
           tags,
           summary: 'Liveness: the process answers',
           response: { 200: Type.Object({ status: Type.Literal('ok') }) },
@@ -28,9 +29,10 @@ export function systemRoutes(deps: { system: SystemService; metrics: Registry })
     app.get(
       '/ready',
       {
-        config: { permission: 'public' },
+        config: { permission: 'public', errors: ['not_ready'] },
         logLevel: 'warn',
         schema: {
+          operationId: 'getReadiness',
           tags,
           summary: 'Readiness: the database answers and events of other nodes are heard',
           response: { 200: Type.Object({ status: Type.Literal('ready') }) },
@@ -52,6 +54,7 @@ export function systemRoutes(deps: { system: SystemService; metrics: Registry })
       {
         config: { permission: 'authenticated' },
         schema: {
+          operationId: 'getSystemInfo',
           tags,
           summary: 'Version, uptime, database kind and counts for your organisation',
           response: {

@@ -1,0 +1,91 @@
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent } from '../support/agents.js';
+import { browserAvailable, signIn, useBrowser } from '../support/browser.js';
+import { signup, type Session } from '../support/client.js';
+import { startTestServer, type TestServer } from '../support/harness.js';
+
+// The console is the same on either database (the API under it is tested on both): SQLite only.
+describe.runIf(browserAvailable)('console sign-in', () => {
+  const browser = useBrowser();
+  let server: TestServer;
+  let owner: Session;
+  beforeAll(async () => {
+    server = await startTestServer('sqlite');
+    owner = await signup(server);
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('console: a wrong password shows the server’s message; the right one lands on the overview', async () => {
+    const page = await browser.open(server, '/');
+    await page.waitForURL(/\/sign-in/);
+    await signIn(page, owner.email, 'not the password at all');
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('email or password');
+    await browser.shot(page, 'sign-in-failed');
+
+    await signIn(page, owner.email, owner.password);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/');
+    await browser.shot(page, 'overview');
+    // the refresh token stays in the httpOnly cookie; nothing is kept in storage
+    expect(await page.evaluate('localStorage.length + sessionStorage.length')).toBe(0);
+    expect(await page.evaluate('document.cookie')).not.toContain('fp_refresh');
+
+    // a reload signs in again from the cookie, without the form
+    await page.reload();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+
+    await page.getByRole('button', { name: 'User menu' }).click();
+    await page.getByRole('menuitem', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/sign-in/);
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  });
+
+  it('console: a deep link opened signed out goes through sign-in and back to the agent', async () => {
+    const agentId = await createAgent(server, owner, 'debian');
+    const page = await browser.open(server, `/agents/${agentId}`);
+    await page.waitForURL(/\/sign-in\?next=/);
+    await signIn(page, owner.email, owner.password);
+    await page.waitForURL(new RegExp(`/agents/${agentId}$`));
+    await page.getByText('Hostname').waitFor();
+    await browser.shot(page, 'agent-detail');
+  });
+
+  it('console: an unknown page shows the not-found page inside the shell, and a coming section says so', async () => {
+    const page = await browser.open(server, '/sign-in');
+    await signIn(page, owner.email, owner.password);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.goto(`${server.url}/no/such/page`);
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    await page.getByRole('link', { name: 'Scripts' }).click();
+    await page.getByText('This page is coming to the console').waitFor();
+  });
+
+  it('console: the sign-in page loads under 300 KB of compressed JavaScript', async () => {
+    const page = await browser.open(server, '/');
+    const scripts = new Set<string>();
+    page.on('request', (request) => {
+      if (request.resourceType() === 'script') scripts.add(new URL(request.url()).pathname);
+    });
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    // module preloads count too: index.html names every script the page loads at start
+    const html = readFileSync(path.join(server.config.consoleDir, 'index.html'), 'utf8');
+    for (const [, src] of html.matchAll(/(?:src|href)="(\/assets\/[^"]+\.js)"/g)) if (src) scripts.add(src);
+    expect(scripts.size).toBeGreaterThan(0);
+    const bytes = [...scripts].reduce(
+      (sum, script) => sum + statSync(path.join(server.config.consoleDir, `${script}.br`)).size,
+      0,
+    );
+    console.log(`sign-in page: ${scripts.size} script(s), ${(bytes / 1024).toFixed(1)} KB brotli`);
+    expect(bytes).toBeLessThan(300 * 1024);
+    // the terminal is its own chunk, loaded only where output is shown
+    expect([...scripts].some((script) => script.includes('OutputTerminal'))).toBe(false);
+  });
+});

@@ -1,0 +1,186 @@
+import {
+  Alert,
+  Anchor,
+  Badge,
+  Button,
+  Card,
+  Group,
+  Loader,
+  SimpleGrid,
+  Stack,
+  Table,
+  Text,
+  Title,
+} from '@mantine/core';
+import { modals } from '@mantine/modals';
+import { notifications } from '@mantine/notifications';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState, type ReactNode } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { api } from '../../api/client';
+import { usePermission } from '../auth/session';
+import { JobStatus } from '../execution/JobStatus';
+import { useAgentJobs } from '../execution/queries';
+import { AgentStatus } from './AgentStatus';
+import { CommandBox } from './CommandBox';
+import { useAgent, useAgentLiveStatus, type Agent } from './queries';
+
+function Fact({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div>
+      <Text size="xs" c="dimmed">
+        {label}
+      </Text>
+      <Text size="sm" component="div">
+        {children}
+      </Text>
+    </div>
+  );
+}
+
+function Metrics({ agent }: { agent: Agent }) {
+  const m = agent.metrics;
+  if (!m) return <Text c="dimmed">No metrics reported yet.</Text>;
+  return (
+    <SimpleGrid cols={4}>
+      <Fact label="CPU">{m.cpu_percent.toFixed(0)} %</Fact>
+      <Fact label="Memory">{m.memory_percent.toFixed(0)} %</Fact>
+      <Fact label="Disk">{m.disk_percent.toFixed(0)} %</Fact>
+      <Fact label="Uptime">{Math.round(m.uptime_seconds / 3600)} h</Fact>
+    </SimpleGrid>
+  );
+}
+
+function JobHistory({ agentId }: { agentId: string }) {
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const jobs = useAgentJobs(agentId, cursors[cursors.length - 1]);
+  const items = jobs.data?.items ?? [];
+  return (
+    <Stack>
+      <Table>
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Command</Table.Th>
+            <Table.Th>Status</Table.Th>
+            <Table.Th>Exit</Table.Th>
+            <Table.Th>Created</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {items.map((job) => (
+            <Table.Tr key={job.id}>
+              <Table.Td>
+                <Anchor component={Link} to={`/jobs/${job.id}`} ff="monospace" size="sm">
+                  {job.command.slice(0, 80)}
+                </Anchor>
+              </Table.Td>
+              <Table.Td>
+                <JobStatus status={job.status} />
+              </Table.Td>
+              <Table.Td>{job.exit_code ?? '—'}</Table.Td>
+              <Table.Td>{new Date(job.created_at).toLocaleString()}</Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+      {jobs.isSuccess && items.length === 0 && <Text c="dimmed">No job has run on this agent yet.</Text>}
+      <Group justify="flex-end">
+        <Button
+          variant="default"
+          disabled={cursors.length < 2}
+          onClick={() => setCursors((c) => c.slice(0, -1))}
+        >
+          Newer
+        </Button>
+        <Button
+          variant="default"
+          disabled={!jobs.data?.next_cursor}
+          onClick={() => setCursors((c) => [...c, jobs.data?.next_cursor ?? undefined])}
+        >
+          Older
+        </Button>
+      </Group>
+    </Stack>
+  );
+}
+
+export function AgentDetailPage() {
+  const { id = '' } = useParams();
+  const agent = useAgent(id);
+  const canRun = usePermission('jobs:execute');
+  const canDelete = usePermission('agents:delete');
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  useAgentLiveStatus();
+  const remove = useMutation({
+    mutationFn: () => api((c) => c.DELETE('/api/v1/agents/{id}', { params: { path: { id } } })),
+    onSuccess: () => {
+      notifications.show({ color: 'green', message: 'Agent deleted: it uninstalls itself' });
+      void queryClient.invalidateQueries({ queryKey: ['agents'] });
+      void navigate('/agents');
+    },
+    onError: (error) => notifications.show({ color: 'red', title: 'Delete failed', message: error.message }),
+  });
+
+  if (agent.isPending) return <Loader />;
+  if (agent.error) return <Alert color="red">{agent.error.message}</Alert>;
+  const a = agent.data;
+  const confirmDelete = () =>
+    modals.openConfirmModal({
+      title: `Uninstall and delete ${a.name}?`,
+      children: <Text size="sm">The agent is told to uninstall itself; its job history is kept.</Text>,
+      labels: { confirm: 'Uninstall and delete', cancel: 'Keep' },
+      confirmProps: { color: 'red' },
+      onConfirm: () => remove.mutate(),
+    });
+
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Group>
+          <Title order={2}>{a.name}</Title>
+          <AgentStatus status={a.status} />
+        </Group>
+        {canDelete && (
+          <Button color="red" variant="light" onClick={confirmDelete}>
+            Uninstall
+          </Button>
+        )}
+      </Group>
+      <Card withBorder>
+        <SimpleGrid cols={{ base: 2, md: 4 }}>
+          <Fact label="Hostname">{a.hostname}</Fact>
+          <Fact label="OS">
+            {a.os_type} {a.os_version} ({a.arch})
+          </Fact>
+          <Fact label="IP">{a.ip ?? '—'}</Fact>
+          <Fact label="Agent version">{a.agent_version ?? '—'}</Fact>
+          <Fact label="Interpreters">{a.interpreters.join(', ') || '—'}</Fact>
+          <Fact label="Tags">
+            <Group gap={4}>
+              {a.tags.map((tag) => (
+                <Badge key={tag} variant="outline" size="sm">
+                  {tag}
+                </Badge>
+              ))}
+            </Group>
+          </Fact>
+          <Fact label="Last seen">
+            {a.last_seen_at ? new Date(a.last_seen_at).toLocaleString() : 'never'}
+          </Fact>
+          <Fact label="Enrolled">{new Date(a.created_at).toLocaleString()}</Fact>
+        </SimpleGrid>
+      </Card>
+      <Title order={4}>Latest metrics</Title>
+      <Metrics agent={a} />
+      {canRun && (
+        <>
+          <Title order={4}>Run a command</Title>
+          <CommandBox agent={a} />
+        </>
+      )}
+      <Title order={4}>Job history</Title>
+      <JobHistory agentId={id} />
+    </Stack>
+  );
+}

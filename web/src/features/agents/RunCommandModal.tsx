@@ -1,0 +1,59 @@
+import { Button, Group, Modal, Select, Stack, Textarea } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { useMutation } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api } from '../../api/client';
+import type { Interpreter } from '../execution/queries';
+
+const interpreters: Interpreter[] = ['sh', 'bash', 'powershell', 'pwsh', 'cmd', 'python'];
+
+/** Runs one command on the selected agents as a run (POST /api/v1/runs with their ids). */
+export function RunCommandModal(props: { agentIds: string[]; opened: boolean; onClose: () => void }) {
+  const [interpreter, setInterpreter] = useState<Interpreter>('sh');
+  const [command, setCommand] = useState('');
+  const run = useMutation({
+    mutationFn: () =>
+      api((c) =>
+        c.POST('/api/v1/runs', {
+          body: { target: { agent_ids: props.agentIds }, job: { interpreter, command } },
+        }),
+      ),
+    onSuccess: (created) => {
+      props.onClose();
+      notifications.show({
+        color: 'green',
+        message: `Run ${created.id} started on ${props.agentIds.length} agent(s)`,
+      });
+    },
+    onError: (error) => notifications.show({ color: 'red', title: 'Run refused', message: error.message }),
+  });
+  return (
+    <Modal
+      opened={props.opened}
+      onClose={props.onClose}
+      title={`Run a command on ${props.agentIds.length} agent(s)`}
+    >
+      <Stack>
+        <Select
+          label="Interpreter"
+          data={interpreters}
+          value={interpreter}
+          onChange={(value) => value && setInterpreter(value)}
+          allowDeselect={false}
+        />
+        <Textarea
+          label="Command"
+          autosize
+          minRows={3}
+          value={command}
+          onChange={(e) => setCommand(e.currentTarget.value)}
+        />
+        <Group justify="flex-end">
+          <Button onClick={() => run.mutate()} loading={run.isPending} disabled={!command.trim()}>
+            Run
+          </Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}

@@ -1,0 +1,33 @@
+import { createBrowserRouter } from 'react-router';
+import { PasswordResetPage } from './features/auth/PasswordResetPage';
+import { RequireSession } from './features/auth/RequireSession';
+import { SignInPage } from './features/auth/SignInPage';
+import { AgentDetailPage } from './features/agents/AgentDetailPage';
+import { AgentsPage } from './features/agents/AgentsPage';
+import { JobDetailPage } from './features/execution/JobDetailPage';
+import { OverviewPage } from './features/overview/OverviewPage';
+import { ComingSoon, NotFound } from './shell/EmptyStates';
+import { Layout } from './shell/Layout';
+import { sections } from './shell/sections';
+
+export const router = createBrowserRouter([
+  { path: '/sign-in', element: <SignInPage /> },
+  { path: '/password-reset', element: <PasswordResetPage /> },
+  {
+    element: (
+      <RequireSession>
+        <Layout />
+      </RequireSession>
+    ),
+    children: [
+      { index: true, element: <OverviewPage /> },
+      { path: 'agents', element: <AgentsPage /> },
+      { path: 'agents/:id', element: <AgentDetailPage /> },
+      { path: 'jobs/:id', element: <JobDetailPage /> },
+      ...sections
+        .filter((section) => !section.ready)
+        .map((section) => ({ path: section.path, element: <ComingSoon title={section.label} /> })),
+      { path: '*', element: <NotFound /> },
+    ],
+  },
+]);

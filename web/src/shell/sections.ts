@@ -1,0 +1,14 @@
+/** Every section of the console, in the order of the navigation; `ready: false` shows "coming". */
+export const sections = [
+  { path: '/', label: 'Overview', ready: true },
+  { path: '/agents', label: 'Agents', ready: true },
+  { path: '/runs', label: 'Runs', ready: false },
+  { path: '/scripts', label: 'Scripts', ready: false },
+  { path: '/profiles', label: 'Profiles & templates', ready: false },
+  { path: '/schedules', label: 'Schedules', ready: false },
+  { path: '/enrollment', label: 'Enrollment', ready: false },
+  { path: '/audit', label: 'Audit', ready: false },
+  { path: '/settings', label: 'Settings', ready: false },
+  { path: '/users', label: 'Users & roles', ready: false },
+  { path: '/api-keys', label: 'API keys', ready: false },
+] as const;
