@@ -4,8 +4,12 @@ import { RequireSession } from './features/auth/RequireSession';
 import { SignInPage } from './features/auth/SignInPage';
 import { AgentDetailPage } from './features/agents/AgentDetailPage';
 import { AgentsPage } from './features/agents/AgentsPage';
+import { AuditPage } from './features/audit/AuditPage';
+import { EnrollmentPage } from './features/enrollment/EnrollmentPage';
 import { JobDetailPage } from './features/execution/JobDetailPage';
 import { OverviewPage } from './features/overview/OverviewPage';
+import { RunDetailPage } from './features/runs/RunDetailPage';
+import { RunsPage } from './features/runs/RunsPage';
 import { ComingSoon, NotFound } from './shell/EmptyStates';
 import { Layout } from './shell/Layout';
 import { sections } from './shell/sections';
@@ -24,6 +28,10 @@ export const router = createBrowserRouter([
       { path: 'agents', element: <AgentsPage /> },
       { path: 'agents/:id', element: <AgentDetailPage /> },
       { path: 'jobs/:id', element: <JobDetailPage /> },
+      { path: 'runs', element: <RunsPage /> },
+      { path: 'runs/:id', element: <RunDetailPage /> },
+      { path: 'enrollment', element: <EnrollmentPage /> },
+      { path: 'audit', element: <AuditPage /> },
       ...sections
         .filter((section) => !section.ready)
         .map((section) => ({ path: section.path, element: <ComingSoon title={section.label} /> })),
