@@ -4,12 +4,16 @@ import { RequireSession } from './features/auth/RequireSession';
 import { SignInPage } from './features/auth/SignInPage';
 import { AgentDetailPage } from './features/agents/AgentDetailPage';
 import { AgentsPage } from './features/agents/AgentsPage';
+import { ApiKeysPage } from './features/apikeys/ApiKeysPage';
+import { UsersPage } from './features/access/UsersPage';
 import { AuditPage } from './features/audit/AuditPage';
 import { EnrollmentPage } from './features/enrollment/EnrollmentPage';
 import { JobDetailPage } from './features/execution/JobDetailPage';
 import { OverviewPage } from './features/overview/OverviewPage';
 import { RunDetailPage } from './features/runs/RunDetailPage';
 import { RunsPage } from './features/runs/RunsPage';
+import { SchedulesPage } from './features/schedules/SchedulesPage';
+import { SettingsPage } from './features/settings/SettingsPage';
 import { ComingSoon, NotFound } from './shell/EmptyStates';
 import { Layout } from './shell/Layout';
 import { sections } from './shell/sections';
@@ -32,6 +36,10 @@ export const router = createBrowserRouter([
       { path: 'runs/:id', element: <RunDetailPage /> },
       { path: 'enrollment', element: <EnrollmentPage /> },
       { path: 'audit', element: <AuditPage /> },
+      { path: 'schedules', element: <SchedulesPage /> },
+      { path: 'settings', element: <SettingsPage /> },
+      { path: 'users', element: <UsersPage /> },
+      { path: 'api-keys', element: <ApiKeysPage /> },
       ...sections
         .filter((section) => !section.ready)
         .map((section) => ({ path: section.path, element: <ComingSoon title={section.label} /> })),
