@@ -46,6 +46,13 @@ describe.each(dialects)('execution: batched writes on %s', (dialect) => {
         SocketAgent.connect(server, (await enroll(server, owner, { secret })).agentToken),
       ),
     );
+    // each socket's catch-up (cancels due, work waiting) runs after it opens: let it end first
+    await eventually(
+      async () =>
+        (await counter.during(() => new Promise((resolve) => setTimeout(resolve, 200)))).statements.length ===
+        0,
+      { what: 'the agents’ catch-up to end' },
+    );
   });
   afterAll(async () => {
     for (const agent of agents ?? []) agent.close();
