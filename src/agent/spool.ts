@@ -26,27 +26,8 @@ export class Spool {
     await writePrivateFile(this.fileFor(result.job_id), JSON.stringify(result));
   }
 
-  async list(): Promise<ResultEvent[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
-    const results: ResultEvent[] = [];
-    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-      const file = path.join(this.dir, name);
-      const result = await this.read(file);
-      if (result) {
-        results.push(result);
-      } else {
-        // an unreadable result can never be sent; keeping it would resend nothing forever
-        this.log(`spool file ${file} is unreadable; removed`);
-        await rm(file, { force: true });
-      }
-    }
-    return results;
+  list(): Promise<ResultEvent[]> {
+    return readJobFiles(this.dir, (file) => this.read(file), this.log, 'spool');
   }
 
   /** Removes the job's result if it is this attempt's; a newer attempt's result stays. */
@@ -58,13 +39,11 @@ export class Spool {
     return true;
   }
 
-  private async read(file: string): Promise<ResultEvent | null> {
-    try {
-      const value: unknown = JSON.parse(await readFile(file, 'utf8'));
-      return checkEvent.Check(value) && value.type === 'result' ? value : null;
-    } catch {
-      return null;
-    }
+  private read(file: string): Promise<ResultEvent | null> {
+    return readJsonFile(
+      file,
+      (value): value is ResultEvent => checkEvent.Check(value) && value.type === 'result',
+    );
   }
 
   private fileFor(jobId: string): string {
@@ -76,4 +55,44 @@ export class Spool {
 export function jobFile(dir: string, jobId: string): string {
   const safe = /^[\w-]{1,128}$/.test(jobId) ? jobId : `h-${createHash('sha256').update(jobId).digest('hex')}`;
   return path.join(dir, `${safe}.json`);
+}
+
+/** A JSON file of the agent's state, if it holds what `is` accepts; null when missing or unreadable. */
+export async function readJsonFile<T>(file: string, is: (value: unknown) => value is T): Promise<T | null> {
+  try {
+    const value: unknown = JSON.parse(await readFile(file, 'utf8'));
+    return is(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The job files of a directory (see `jobFile`), read in name order. One that cannot be read is
+ * logged and removed: only a crash mid-write leaves one, and nothing could ever be done with it.
+ */
+export async function readJobFiles<T>(
+  dir: string,
+  read: (file: string) => Promise<T | null>,
+  log: AgentLog,
+  what: string,
+): Promise<T[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const found: T[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    const file = path.join(dir, name);
+    const value = await read(file);
+    if (value) found.push(value);
+    else {
+      log(`${what} file ${file} is unreadable; removed`);
+      await rm(file, { force: true });
+    }
+  }
+  return found;
 }

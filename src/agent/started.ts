@@ -1,9 +1,8 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { AgentLog } from './log.js';
-import { jobFile, type ResultEvent } from './spool.js';
+import { jobFile, readJobFiles, readJsonFile, type ResultEvent } from './spool.js';
 import { ensurePrivateDir, writeDurableFile } from './state.js';
 
 const StartedJob = Type.Object({
@@ -40,35 +39,10 @@ export class StartedJobs {
     await rm(jobFile(this.dir, jobId), { force: true });
   }
 
-  async list(): Promise<StartedJob[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
-    const jobs: StartedJob[] = [];
-    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-      const file = path.join(this.dir, name);
-      const job = await this.read(file);
-      if (job) jobs.push(job);
-      else {
-        // only a crash mid-write leaves one (written through a rename, so rarely): nothing to report
-        this.log(`started-job file ${file} is unreadable; removed`);
-        await rm(file, { force: true });
-      }
-    }
-    return jobs;
-  }
-
-  private async read(file: string): Promise<StartedJob | null> {
-    try {
-      const value: unknown = JSON.parse(await readFile(file, 'utf8'));
-      return checkStarted.Check(value) ? value : null;
-    } catch {
-      return null;
-    }
+  list(): Promise<StartedJob[]> {
+    const read = (file: string) =>
+      readJsonFile(file, (value): value is StartedJob => checkStarted.Check(value));
+    return readJobFiles(this.dir, read, this.log, 'started-job');
   }
 }
 

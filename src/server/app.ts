@@ -268,6 +268,20 @@ function requestId(header: string | string[] | undefined): string {
   return typeof header === 'string' && /^[\w.-]{1,100}$/.test(header) ? header : newId();
 }
 
+/** How long a console's socket has to answer the close frame before it is cut. */
+const SOCKET_CLOSE_GRACE_MS = 1000;
+
+/** Closes every socket left; one that does not answer the close handshake is cut after a grace. */
+async function closeSockets(server: FastifyInstance['websocketServer']): Promise<void> {
+  const closed = new Promise((resolve) => server.close(resolve));
+  for (const client of server.clients) client.close(1001, 'server shutting down');
+  const cut = setTimeout(() => {
+    for (const client of server.clients) client.terminate();
+  }, SOCKET_CLOSE_GRACE_MS);
+  await closed;
+  clearTimeout(cut);
+}
+
 /** Builds the HTTP app; it never listens by itself, so tests and main.ts both use it. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, database } = deps;
@@ -332,8 +346,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // sockets, then every other socket (consoles) is closed.
     async preClose() {
       await services.gateway.stop();
-      for (const client of app.websocketServer.clients) client.close(1001, 'server shutting down');
-      await new Promise((resolve) => app.websocketServer.close(resolve));
+      await closeSockets(app.websocketServer);
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

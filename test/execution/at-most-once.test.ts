@@ -1,20 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enroll, METRICS } from '../support/agents.js';
 import { call, expectStatus, signup, type Session } from '../support/client.js';
-import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
+import {
+  dialects,
+  HAND_DRIVEN,
+  LEASE_MS,
+  startTestServer,
+  TestClock,
+  type TestServer,
+} from '../support/harness.js';
 import { StatementCounter } from '../support/statements.js';
 
 const HOUR = 3_600_000;
-const LEASE_MS = 90_000;
-/** Timers that never fire during a test: it flushes heartbeats and sweeps by hand. */
-const fleet = {
-  heartbeatIntervalMs: 15_000,
-  offlineAfterMs: 60_000,
-  heartbeatFlushMs: HOUR,
-  leaseMs: LEASE_MS,
-  sweepIntervalMs: HOUR,
-};
-
 describe.each(dialects)('execution: at most once, retries and lease expiry on %s', (dialect) => {
   let server: TestServer;
   let owner: Session;
@@ -23,7 +20,7 @@ describe.each(dialects)('execution: at most once, retries and lease expiry on %s
 
   beforeAll(async () => {
     // the test clock runs for hours: the owner's access token must outlast it
-    const config = { fleet, accessTokenTtlMs: 1_000 * HOUR };
+    const config = { ...HAND_DRIVEN, accessTokenTtlMs: 1_000 * HOUR };
     server = await startTestServer(dialect, { clock, config, plugins: [counter] });
     owner = await signup(server);
   });
@@ -191,7 +188,11 @@ describe.each(dialects)('execution: at most once, retries and lease expiry on %s
     await a.ack(claimed!);
     const before = Date.parse((await jobOf(created.id)).lease_expires_at);
     // the server restarts: another node of the same database, on the same clock
-    const restarted = await startTestServer(dialect, { clock, config: { fleet }, shareDatabaseWith: server });
+    const restarted = await startTestServer(dialect, {
+      clock,
+      config: HAND_DRIVEN,
+      shareDatabaseWith: server,
+    });
     try {
       // a sweep waits for the extension the start queued before it
       await restarted.app.services.sweeper.sweep();

@@ -5,11 +5,10 @@ import { jobOf, jobsRepo } from '../../src/server/modules/execution/jobs.repo.js
 import { createAgent, enroll, enrollmentToken } from '../support/agents.js';
 import { call, expectStatus, signup, type Session } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
-import { dialects, startTestServer, type TestServer } from '../support/harness.js';
+import { dialects, HAND_DRIVEN, startTestServer, type TestServer } from '../support/harness.js';
 import { SocketAgent } from '../support/socket-agent.js';
 import { StatementCounter } from '../support/statements.js';
 
-const HOUR = 3_600_000;
 const AGENTS = 40;
 
 /**
@@ -28,16 +27,7 @@ describe.each(dialects)('execution: batched writes on %s', (dialect) => {
     // no timer of the server's own runs during a count
     server = await startTestServer(dialect, {
       plugins: [counter],
-      config: {
-        fleet: {
-          heartbeatIntervalMs: 15_000,
-          offlineAfterMs: 60_000,
-          heartbeatFlushMs: HOUR,
-          leaseMs: 90_000,
-          sweepIntervalMs: HOUR,
-        },
-        schedules: { tickMs: HOUR },
-      },
+      config: HAND_DRIVEN,
     });
     owner = await signup(server, 'batching');
     const { secret } = await enrollmentToken(server, owner);

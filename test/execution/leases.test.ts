@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../support/harness.js';
-import { Engine, LEASE_MS } from './support.js';
+import { LEASE_MS } from '../support/harness.js';
+import { Engine } from './support.js';
 
 /**
  * Leases as the state machine sees them (at-most-once.test.ts has when a lapse requeues or loses):

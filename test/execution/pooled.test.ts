@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobSpec } from '../../src/protocol/agent.js';
-import { enroll } from '../support/agents.js';
-import { expectError, expectStatus } from '../support/client.js';
+import { enroll, METRICS } from '../support/agents.js';
+import { call, expectError, expectStatus } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
 import { dialects, type TestServer } from '../support/harness.js';
 import { SocketAgent } from '../support/socket-agent.js';
@@ -103,6 +103,30 @@ describe.each(dialects)('execution: pooled jobs on %s', (dialect) => {
     expect(await first.report(taken!, 'succeeded', 0)).toMatchObject({ outcome: 'impossible' });
     expect(await second.report(retaken!, 'succeeded', 0)).toMatchObject({ outcome: 'applied' });
     expect(await engine.job(job.id)).toMatchObject({ status: 'succeeded', agent_id: second.id });
+  });
+
+  it('execution: a pooled job its agent says it does not hold goes back to its pool at once, for any agent of it', async () => {
+    const { agentId, agentToken } = await enroll(engine.server, engine.owner);
+    await expectStatus(engine.api('PATCH', `/api/v1/agents/${agentId}`, { tags: ['unheld'] }), 200);
+    const forgetful = new HttpAgent(engine.server, agentId, agentToken);
+    const other = await agentWith(['unheld']);
+    const job = await expectStatus(submit({ tags: ['unheld'] }), 202);
+    const [taken] = await forgetful.claim();
+    expect(taken!.job_id).toBe(job.id);
+
+    // the agent left the pool, and restarted without the job: its next poll says it holds nothing
+    await expectStatus(engine.api('PATCH', `/api/v1/agents/${agentId}`, { tags: ['elsewhere'] }), 200);
+    const reply = await expectStatus(
+      call(engine.server, 'POST', '/api/v1/agent/heartbeat', {
+        token: agentToken,
+        body: { metrics: METRICS, running_job_ids: [] },
+      }),
+      200,
+    );
+    expect(reply.jobs).toEqual([]);
+    const [retaken] = await other.claim();
+    expect(retaken).toMatchObject({ job_id: job.id, attempt: 2 });
+    expect(await engine.job(job.id)).toMatchObject({ status: 'dispatched', agent_id: other.id });
   });
 
   it('execution: a connected agent of the pool is handed a pooled job without asking', async () => {

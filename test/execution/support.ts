@@ -1,7 +1,14 @@
 import { enroll } from '../support/agents.js';
 import { call, expectStatus, signup, type Reply, type Session } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
-import { startTestServer, TestClock, type Dialect, type TestServer } from '../support/harness.js';
+import {
+  HAND_DRIVEN,
+  LEASE_MS,
+  startTestServer,
+  TestClock,
+  type Dialect,
+  type TestServer,
+} from '../support/harness.js';
 import { SocketAgent } from '../support/socket-agent.js';
 import { HttpAgent, WsAgent, type DrivenAgent } from './drivers.js';
 
@@ -11,14 +18,6 @@ import { HttpAgent, WsAgent, type DrivenAgent } from './drivers.js';
  * says so, so every step of a test happens in the order it is written.
  */
 const HOUR = 3_600_000;
-export const LEASE_MS = 90_000;
-const fleet = {
-  heartbeatIntervalMs: 15_000,
-  offlineAfterMs: 60_000,
-  heartbeatFlushMs: HOUR,
-  leaseMs: LEASE_MS,
-  sweepIntervalMs: HOUR,
-};
 
 export type Transport = 'http' | 'ws';
 export const transports: Transport[] = ['http', 'ws'];
@@ -35,7 +34,7 @@ export class Engine {
     // the test clock runs for hours: the owner's access token must outlast it
     const server = await startTestServer(dialect, {
       clock,
-      config: { fleet, accessTokenTtlMs: 1_000 * HOUR },
+      config: { ...HAND_DRIVEN, accessTokenTtlMs: 1_000 * HOUR },
     });
     return new Engine(server, await signup(server, label), clock);
   }
@@ -164,7 +163,7 @@ export class Engine {
   node(): Promise<TestServer> {
     return startTestServer('postgres', {
       clock: this.clock,
-      config: { fleet, accessTokenTtlMs: 1_000 * HOUR },
+      config: { ...HAND_DRIVEN, accessTokenTtlMs: 1_000 * HOUR },
       shareDatabaseWith: this.server,
     });
   }

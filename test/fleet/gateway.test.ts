@@ -61,6 +61,23 @@ describe.each(dialects)('fleet: the agent gateway on %s', (dialect) => {
     sockets[2]!.close();
   });
 
+  it('fleet: a console socket that never answers the close frame does not hold up a node stopping', async () => {
+    const second = await startTestServer(dialect, { shareDatabaseWith: first });
+    const url = `${second.url.replace('http', 'ws')}/api/v1/events/ws?access_token=${encodeURIComponent(owner.token)}`;
+    const console = new WebSocket(url);
+    await new Promise((resolve, reject) => console.once('open', resolve).once('error', reject));
+    const cut = new Promise<number>((resolve) => console.once('close', resolve));
+    // A client that stops reading never sees the close frame, so it never answers it.
+    const socket = (console as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+
+    const started = Date.now();
+    await second.close();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    socket.resume();
+    expect(await cut).toBe(1001);
+  });
+
   it("fleet: each node's /metrics counts the agent sockets that node holds", async () => {
     const second = await startTestServer(dialect, { shareDatabaseWith: first });
     /** Waits until `fleetplane_agent_sockets` in the node's /metrics reads `expected`; fails if it never does. */

@@ -7,17 +7,7 @@ import { Liveness } from '../../src/server/modules/agents/liveness.js';
 import type { FleetEvent } from '../../src/server/realtime/events.js';
 import { enroll, enrollmentToken } from '../support/agents.js';
 import { call, expectStatus, signup, type Session } from '../support/client.js';
-import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
-
-const HOUR = 3_600_000;
-/** Timers that never fire during a test: the test flushes and sweeps by hand. */
-const fleet = {
-  heartbeatIntervalMs: 15_000,
-  offlineAfterMs: 60_000,
-  heartbeatFlushMs: HOUR,
-  leaseMs: 90_000,
-  sweepIntervalMs: HOUR,
-};
+import { dialects, HAND_DRIVEN, startTestServer, TestClock, type TestServer } from '../support/harness.js';
 
 function metrics(n: number): AgentMetrics {
   return { cpu_percent: n, memory_percent: n + 1, disk_percent: n + 2, uptime_seconds: 1000 + n };
@@ -33,7 +23,7 @@ describe.each(dialects)('fleet: liveness on %s', (dialect) => {
   let unsubscribe: () => void;
 
   beforeAll(async () => {
-    server = await startTestServer(dialect, { clock, config: { fleet } });
+    server = await startTestServer(dialect, { clock, config: HAND_DRIVEN });
     unsubscribe = server.app.services.bus.subscribe((event) => events.push(event));
     owner = await signup(server);
   });
@@ -92,7 +82,7 @@ describe.each(dialects)('fleet: liveness on %s', (dialect) => {
   it('fleet: a silent agent goes offline at the sweep and agent.status is published', async () => {
     const ids = await enrollThree();
     const [alive, silent1, silent2] = ids as [string, string, string];
-    clock.advance(fleet.offlineAfterMs + 1_000);
+    clock.advance(HAND_DRIVEN.fleet.offlineAfterMs + 1_000);
     liveness().record(alive, metrics(1));
     const swept = await liveness().sweep();
     expect(swept.map((a) => a.id)).toEqual(expect.arrayContaining([silent1, silent2]));
@@ -116,7 +106,7 @@ describe.each(dialects)('fleet: liveness on %s', (dialect) => {
 
   it('fleet: a heartbeat brings an offline agent back online and publishes it', async () => {
     const [id] = (await enrollThree()) as [string];
-    clock.advance(fleet.offlineAfterMs + 1_000);
+    clock.advance(HAND_DRIVEN.fleet.offlineAfterMs + 1_000);
     await liveness().sweep();
     expect((await getAgent(id)).status).toBe('offline');
     await vi.waitFor(() => expect(statusEvents(id).at(-1)).toMatchObject({ status: 'offline' }));
@@ -198,7 +188,7 @@ describe.each(dialects)('fleet: liveness on %s', (dialect) => {
       db,
       clock,
       bus: server.app.services.bus,
-      fleet,
+      fleet: HAND_DRIVEN.fleet,
       hold: new OutageHold({ graceMs: 0, probe: async () => true }),
       logger: silentLogger,
       onSeen: async (agentIds) => {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { TestServer } from './harness.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -29,13 +29,17 @@ const FLAGS = [
 /**
  * One Chromium for the test file (playwright gives each launch a fresh profile), closed after
  * it. `open` starts a page of its own context (cookies included) at a path of the server, and
- * `shot` saves a screenshot under test-results/screenshots/.
+ * `shot` saves a screenshot under test-results/screenshots/. A test's pages close after it, so
+ * no live socket of theirs holds up the server's close.
  */
 export function useBrowser() {
   let browser: Browser | undefined;
   const pages: Page[] = [];
   beforeAll(async () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  });
+  afterEach(async () => {
+    await Promise.all(pages.splice(0).map((page) => page.context().close()));
   });
   afterAll(async () => {
     await browser?.close();

@@ -46,6 +46,26 @@ export class TestClock implements Clock {
   }
 }
 
+const HOUR = 3_600_000;
+/** The job lease of a hand-driven server (below). */
+export const LEASE_MS = 90_000;
+
+/**
+ * A server whose timers never fire during a test: it flushes heartbeats, sweeps leases and ticks
+ * schedules only when the test says so, so every step happens in the order it is written, and a
+ * statement count sees nothing of the server's own.
+ */
+export const HAND_DRIVEN: Pick<Config, 'fleet' | 'schedules'> = {
+  fleet: {
+    heartbeatIntervalMs: 15_000,
+    offlineAfterMs: 60_000,
+    heartbeatFlushMs: HOUR,
+    leaseMs: LEASE_MS,
+    sweepIntervalMs: HOUR,
+  },
+  schedules: { tickMs: HOUR },
+};
+
 export function isolatedDatabase(dialect: Dialect, dir: string, url = pgUrl): DatabaseConfig {
   if (dialect === 'sqlite') return { kind: 'sqlite', file: path.join(dir, 'fleetplane.db') };
   if (!url) throw new Error('PostgreSQL is not configured');

@@ -11,10 +11,9 @@ import {
   uniqueName,
   type Session,
 } from '../support/client.js';
-import { dialects, startTestServer, type TestServer } from '../support/harness.js';
+import { dialects, HAND_DRIVEN, startTestServer, type TestServer } from '../support/harness.js';
 import { StatementCounter } from '../support/statements.js';
 
-const HOUR = 3_600_000;
 const ITEMS = 100;
 /** What one list request may cost: authentication, a check of the parent, the page, one grouped lookup. */
 const MAX_STATEMENTS = 6;
@@ -47,16 +46,7 @@ describe.each(dialects)('lists: statements per request on %s', (dialect) => {
     // no timer of the server's own runs during a measure
     server = await startTestServer(dialect, {
       plugins: [counter],
-      config: {
-        fleet: {
-          heartbeatIntervalMs: 15_000,
-          offlineAfterMs: 60_000,
-          heartbeatFlushMs: HOUR,
-          leaseMs: 90_000,
-          sweepIntervalMs: HOUR,
-        },
-        schedules: { tickMs: HOUR },
-      },
+      config: HAND_DRIVEN,
     });
     owner = await signup(server, 'lists');
     member = await addMember(server, owner, 'operator');

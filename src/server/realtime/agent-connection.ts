@@ -39,9 +39,9 @@ export class AgentConnection {
   /** A frame came since the last round of pings: the socket is alive without asking. */
   #heard = false;
   #queue: Promise<void> = Promise.resolve();
-  /** The next dispatch looks for pooled work too (see AgentGateway). */
-  poolWanted = false;
   #dispatching = false;
+  /** A dispatch asked for pooled work that no round has looked for yet. */
+  #poolWanted = false;
   #dispatchAgain = false;
 
   constructor(
@@ -95,7 +95,12 @@ export class AgentConnection {
     return run;
   }
 
-  async dispatch(claim: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `claim` now, or folds into one more round of the dispatch under way. `pooled` asks a
+   * round to look for pooled work too; the wish is kept until a round does.
+   */
+  async dispatch(claim: (pooled: boolean) => Promise<void>, pooled = false): Promise<void> {
+    this.#poolWanted ||= pooled;
     if (this.#dispatching) {
       this.#dispatchAgain = true;
       return;
@@ -104,7 +109,9 @@ export class AgentConnection {
     try {
       do {
         this.#dispatchAgain = false;
-        await claim();
+        const withPool = this.#poolWanted;
+        this.#poolWanted = false;
+        await claim(withPool);
       } while (this.#dispatchAgain && this.state === 'ready');
     } finally {
       this.#dispatching = false;

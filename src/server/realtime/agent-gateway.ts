@@ -260,14 +260,10 @@ export class AgentGateway {
 
   /** Hands the agent its waiting jobs; with `pooled`, pooled jobs of its pools too. */
   #dispatch(connection: AgentConnection, pooled = false): Promise<void> {
-    // a dispatch under way folds this one into its next round: the wish for pooled work waits there
-    connection.poolWanted ||= pooled;
-    return connection.dispatch(async () => {
-      const options = { pooled: connection.poolWanted };
-      connection.poolWanted = false;
-      for (const job of await this.#session.jobsToRun(connection.agent.id, options))
+    return connection.dispatch(async (withPool) => {
+      for (const job of await this.#session.jobsToRun(connection.agent.id, { pooled: withPool }))
         connection.send({ type: 'job', job });
-    });
+    }, pooled);
   }
 
   /** Work started by an event rather than a frame: retried through an outage, failures told. */

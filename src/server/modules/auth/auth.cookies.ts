@@ -1,6 +1,7 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { newSecret } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
 
 /**
@@ -32,7 +33,7 @@ export function setSessionCookies(
     path: REFRESH_PATH,
     maxAge,
   });
-  void reply.setCookie(CSRF_COOKIE, randomBytes(24).toString('base64url'), {
+  void reply.setCookie(CSRF_COOKIE, newSecret('csrf'), {
     ...baseOptions(request),
     httpOnly: false,
     path: '/',

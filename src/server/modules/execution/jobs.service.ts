@@ -252,7 +252,8 @@ export class JobsService {
    * for work takes it (`claim`). 422 when no agent of the organisation is in the pool now.
    */
   async createPooled(ctx: RequestContext, pool: PoolSelector, input: JobInput): Promise<JobRow> {
-    if ((await this.#poolMembers(ctx.orgId, pool, input.interpreter)).length === 0)
+    const members = await this.#poolMembers(ctx.orgId, pool, input.interpreter);
+    if (members.length === 0)
       throw new AppError('unprocessable', 'no agent of the organisation is in this pool', {
         details: [{ field: 'pool', message: `no agent matches it and runs ${input.interpreter}` }],
       });
@@ -266,7 +267,7 @@ export class JobsService {
     };
     await this.#insertAudited(ctx, job);
     this.#publishState(job);
-    await this.#wakePools([job]);
+    this.#wake(ctx.orgId, members);
     return job;
   }
 
@@ -299,17 +300,20 @@ export class JobsService {
           interpreter: job.interpreter as Interpreter,
         });
     }
-    for (const { orgId, pool, interpreter } of pools.values()) {
-      const members = await this.#poolMembers(orgId, pool, interpreter);
-      const connected = members.filter((agent) => agent.connected).map((agent) => agent.id);
-      if (connected.length === 0) continue;
-      this.#bus.publish({
-        type: 'agent.jobs_available',
-        org_id: orgId,
-        agent_ids: shuffled(connected).slice(0, AGENTS_PER_ANNOUNCEMENT),
-        pooled: true,
-      });
-    }
+    for (const { orgId, pool, interpreter } of pools.values())
+      this.#wake(orgId, await this.#poolMembers(orgId, pool, interpreter));
+  }
+
+  /** Wakes up to AGENTS_PER_ANNOUNCEMENT of a pool's connected members, at random, for its pooled work. */
+  #wake(orgId: string, members: readonly { id: string; connected: boolean }[]): void {
+    const connected = members.filter((agent) => agent.connected).map((agent) => agent.id);
+    if (connected.length === 0) return;
+    this.#bus.publish({
+      type: 'agent.jobs_available',
+      org_id: orgId,
+      agent_ids: shuffled(connected).slice(0, AGENTS_PER_ANNOUNCEMENT),
+      pooled: true,
+    });
   }
 
   /** Wakes the pools of pooled jobs still waiting (a woken agent may have gone meanwhile): the sweep calls it. */

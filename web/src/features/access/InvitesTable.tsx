@@ -2,7 +2,6 @@ import {
   Alert,
   Badge,
   Button,
-  Code,
   Group,
   Modal,
   Select,
@@ -13,12 +12,12 @@ import {
   Title,
 } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { modals } from '@mantine/modals';
-import { notifications } from '@mantine/notifications';
 import { useState } from 'react';
 import { usePermission } from '../auth/session';
-import { Pager, useCursorPages } from '../runs/Pager';
+import { Pager, useCursorPages } from '../../shell/paging';
 import { useCreateInvite, useInvites, useRevokeInvite, useRoles, type Invite } from './queries';
+import { confirmDestructive, notifyFailure } from '../../shell/confirm';
+import { ShownOnce } from '../../shell/ShownOnce';
 
 const statusColor: Record<Invite['status'], string> = {
   pending: 'blue',
@@ -46,17 +45,15 @@ function InviteModal(props: { opened: boolean; onClose: () => void }) {
   return (
     <Modal opened={props.opened} onClose={close} title="Invite someone">
       {created ? (
-        <Stack>
-          <Text size="sm">
-            {created.invite.email} is invited. The invite token is shown this once; they sign up with it.
-          </Text>
-          <Code block data-testid="invite-token">
-            {created.token}
-          </Code>
-          <Group justify="flex-end">
-            <Button onClick={close}>Done</Button>
-          </Group>
-        </Stack>
+        <ShownOnce
+          what="invite token for"
+          name={created.invite.email}
+          secret={created.token}
+          testId="invite-token"
+          onDone={close}
+        >
+          <Text size="sm">They sign up with it.</Text>
+        </ShownOnce>
       ) : (
         <Stack>
           <TextInput label="Email" required value={email} onChange={(e) => setEmail(e.currentTarget.value)} />
@@ -84,7 +81,7 @@ function InviteModal(props: { opened: boolean; onClose: () => void }) {
 }
 
 export function InvitesTable() {
-  const pages = useCursorPages('');
+  const pages = useCursorPages();
   const invites = useInvites(pages.cursor);
   const roles = useRoles();
   const [inviting, inviteModal] = useDisclosure();
@@ -94,15 +91,13 @@ export function InvitesTable() {
 
   const roleName = new Map((roles.data?.items ?? []).map((role) => [role.id, role.name]));
   const confirmRevoke = (invite: Invite) =>
-    modals.openConfirmModal({
+    confirmDestructive({
       title: `Revoke the invite of ${invite.email}?`,
-      children: <Text size="sm">Its token no longer lets anyone join.</Text>,
-      labels: { confirm: 'Revoke', cancel: 'Keep' },
-      confirmProps: { color: 'red' },
-      onConfirm: () =>
+      body: 'Its token no longer lets anyone join.',
+      confirm: 'Revoke',
+      run: () =>
         revoke.mutate(invite.id, {
-          onError: (error) =>
-            notifications.show({ color: 'red', title: 'Revoke failed', message: error.message }),
+          onError: notifyFailure('Revoke failed'),
         }),
     });
 

@@ -1,10 +1,9 @@
-import { Alert, Badge, Button, Group, Modal, MultiSelect, Stack, Table, Text, Title } from '@mantine/core';
-import { modals } from '@mantine/modals';
-import { notifications } from '@mantine/notifications';
+import { Alert, Badge, Button, Group, Modal, MultiSelect, Stack, Table, Title } from '@mantine/core';
 import { useState } from 'react';
 import { usePermission } from '../auth/session';
-import { Pager, useCursorPages } from '../runs/Pager';
+import { Pager, useCursorPages } from '../../shell/paging';
 import { useMembers, useRemoveMember, useRoles, useSetMemberRoles, type Member } from './queries';
+import { confirmDestructive, notifyFailure } from '../../shell/confirm';
 
 /** States: closed → editing a member's roles → saved (closed) | refused (stays, with the server's message). */
 function MemberRolesModal({ member, onClose }: { member: Member | null; onClose: () => void }) {
@@ -44,7 +43,7 @@ function MemberRolesModal({ member, onClose }: { member: Member | null; onClose:
 }
 
 export function MembersTable() {
-  const pages = useCursorPages('');
+  const pages = useCursorPages();
   const members = useMembers(pages.cursor);
   const [editing, setEditing] = useState<Member | null>(null);
   const canUpdate = usePermission('users:update');
@@ -52,15 +51,13 @@ export function MembersTable() {
   const remove = useRemoveMember();
 
   const confirmRemove = (member: Member) =>
-    modals.openConfirmModal({
+    confirmDestructive({
       title: `Remove ${member.name}?`,
-      children: <Text size="sm">{member.email} loses access to this organisation.</Text>,
-      labels: { confirm: 'Remove', cancel: 'Keep' },
-      confirmProps: { color: 'red' },
-      onConfirm: () =>
+      body: `${member.email} loses access to this organisation.`,
+      confirm: 'Remove',
+      run: () =>
         remove.mutate(member.id, {
-          onError: (error) =>
-            notifications.show({ color: 'red', title: 'Remove failed', message: error.message }),
+          onError: notifyFailure('Remove failed'),
         }),
     });
 

@@ -10,8 +10,6 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { modals } from '@mantine/modals';
-import { notifications } from '@mantine/notifications';
 import { useState } from 'react';
 import { usePermission } from '../auth/session';
 import {
@@ -22,6 +20,7 @@ import {
   useUpdateRolePermissions,
   type Role,
 } from './queries';
+import { confirmDestructive, notifyFailure } from '../../shell/confirm';
 
 function NewRoleForm() {
   const [name, setName] = useState('');
@@ -62,21 +61,18 @@ export function RolesMatrix() {
   const update = useUpdateRolePermissions();
   const remove = useDeleteRole();
 
-  const failed = (title: string) => (error: Error) =>
-    notifications.show({ color: 'red', title, message: error.message });
   const toggle = (role: Role, permission: string, on: boolean) => {
     const permissions = on
       ? [...role.permissions, permission]
       : role.permissions.filter((held) => held !== permission);
-    update.mutate({ id: role.id, permissions }, { onError: failed('Change failed') });
+    update.mutate({ id: role.id, permissions }, { onError: notifyFailure('Change failed') });
   };
   const confirmDelete = (role: Role) =>
-    modals.openConfirmModal({
+    confirmDestructive({
       title: `Delete the role ${role.name}?`,
-      children: <Text size="sm">Only a role that nobody holds can be deleted.</Text>,
-      labels: { confirm: 'Delete', cancel: 'Keep' },
-      confirmProps: { color: 'red' },
-      onConfirm: () => remove.mutate(role.id, { onError: failed('Delete failed') }),
+      body: 'Only a role that nobody holds can be deleted.',
+      confirm: 'Delete',
+      run: () => remove.mutate(role.id, { onError: notifyFailure('Delete failed') }),
     });
 
   const items = roles.data?.items ?? [];

@@ -12,10 +12,9 @@ import {
   Text,
   Title,
 } from '@mantine/core';
-import { modals } from '@mantine/modals';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState, type ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api } from '../../api/client';
 import { usePermission } from '../auth/session';
@@ -24,6 +23,8 @@ import { useAgentJobs } from '../execution/queries';
 import { AgentStatus } from './AgentStatus';
 import { CommandBox } from './CommandBox';
 import { useAgent, useAgentLiveStatus, type Agent } from './queries';
+import { confirmDestructive, notifyFailure } from '../../shell/confirm';
+import { Pager, useCursorPages } from '../../shell/paging';
 
 function Fact({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -52,8 +53,8 @@ function Metrics({ agent }: { agent: Agent }) {
 }
 
 function JobHistory({ agentId }: { agentId: string }) {
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const jobs = useAgentJobs(agentId, cursors[cursors.length - 1]);
+  const pages = useCursorPages();
+  const jobs = useAgentJobs(agentId, pages.cursor);
   const items = jobs.data?.items ?? [];
   return (
     <Stack>
@@ -84,22 +85,7 @@ function JobHistory({ agentId }: { agentId: string }) {
         </Table.Tbody>
       </Table>
       {jobs.isSuccess && items.length === 0 && <Text c="dimmed">No job has run on this agent yet.</Text>}
-      <Group justify="flex-end">
-        <Button
-          variant="default"
-          disabled={cursors.length < 2}
-          onClick={() => setCursors((c) => c.slice(0, -1))}
-        >
-          Newer
-        </Button>
-        <Button
-          variant="default"
-          disabled={!jobs.data?.next_cursor}
-          onClick={() => setCursors((c) => [...c, jobs.data?.next_cursor ?? undefined])}
-        >
-          Older
-        </Button>
-      </Group>
+      <Pager pages={pages} nextCursor={jobs.data?.next_cursor} labels={['Newer', 'Older']} />
     </Stack>
   );
 }
@@ -119,19 +105,18 @@ export function AgentDetailPage() {
       void queryClient.invalidateQueries({ queryKey: ['agents'] });
       void navigate('/agents');
     },
-    onError: (error) => notifications.show({ color: 'red', title: 'Delete failed', message: error.message }),
+    onError: notifyFailure('Delete failed'),
   });
 
   if (agent.isPending) return <Loader />;
   if (agent.error) return <Alert color="red">{agent.error.message}</Alert>;
   const a = agent.data;
   const confirmDelete = () =>
-    modals.openConfirmModal({
+    confirmDestructive({
       title: `Uninstall and delete ${a.name}?`,
-      children: <Text size="sm">The agent is told to uninstall itself; its job history is kept.</Text>,
-      labels: { confirm: 'Uninstall and delete', cancel: 'Keep' },
-      confirmProps: { color: 'red' },
-      onConfirm: () => remove.mutate(),
+      body: 'The agent is told to uninstall itself; its job history is kept.',
+      confirm: 'Uninstall and delete',
+      run: () => remove.mutate(),
     });
 
   return (

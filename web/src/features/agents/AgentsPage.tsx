@@ -1,6 +1,5 @@
 import { Alert, Anchor, Badge, Button, Checkbox, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { modals } from '@mantine/modals';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
@@ -12,6 +11,8 @@ import { AgentStatus } from './AgentStatus';
 import { useAgentLiveStatus, useAgents, type Agent } from './queries';
 import { RunCommandModal } from './RunCommandModal';
 import { TagModal } from './TagModal';
+import { confirmDestructive, notifyFailure } from '../../shell/confirm';
+import { Pager, useCursorPages } from '../../shell/paging';
 
 /**
  * The fleet, a page at a time. Pages follow the server's `next_cursor`; the cursors of the pages
@@ -20,9 +21,9 @@ import { TagModal } from './TagModal';
  */
 export function AgentsPage() {
   const [filters, setFilter] = useAgentFilters();
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
-  const agents = useAgents(filters, cursor);
+  const filterKey = JSON.stringify(filters);
+  const pages = useCursorPages(filterKey);
+  const agents = useAgents(filters, pages.cursor);
   const [selected, setSelected] = useState<Map<string, Agent>>(new Map());
   const [running, runModal] = useDisclosure();
   const [tagging, tagModal] = useDisclosure();
@@ -32,11 +33,7 @@ export function AgentsPage() {
   const queryClient = useQueryClient();
   useAgentLiveStatus();
 
-  const filterKey = JSON.stringify(filters);
-  useEffect(() => {
-    setCursors([undefined]);
-    setSelected(new Map());
-  }, [filterKey]);
+  useEffect(() => setSelected(new Map()), [filterKey]);
 
   const remove = useMutation({
     mutationFn: (ids: string[]) =>
@@ -49,15 +46,14 @@ export function AgentsPage() {
       setSelected(new Map());
       void queryClient.invalidateQueries({ queryKey: ['agents'] });
     },
-    onError: (error) => notifications.show({ color: 'red', title: 'Delete failed', message: error.message }),
+    onError: notifyFailure('Delete failed'),
   });
   const confirmDelete = () =>
-    modals.openConfirmModal({
+    confirmDestructive({
       title: `Delete ${selected.size} agent(s)?`,
-      children: <Text size="sm">Each agent is told to uninstall itself; its history is kept.</Text>,
-      labels: { confirm: 'Delete', cancel: 'Keep' },
-      confirmProps: { color: 'red' },
-      onConfirm: () => remove.mutate([...selected.keys()]),
+      body: 'Each agent is told to uninstall itself; its history is kept.',
+      confirm: 'Delete',
+      run: () => remove.mutate([...selected.keys()]),
     });
 
   const items = agents.data?.items ?? [];
@@ -152,22 +148,7 @@ export function AgentsPage() {
           No agent matches. Enroll a machine with an enrollment token, or change the filters.
         </Text>
       )}
-      <Group justify="flex-end">
-        <Button
-          variant="default"
-          disabled={cursors.length < 2}
-          onClick={() => setCursors((c) => c.slice(0, -1))}
-        >
-          Previous
-        </Button>
-        <Button
-          variant="default"
-          disabled={!agents.data?.next_cursor}
-          onClick={() => setCursors((c) => [...c, agents.data?.next_cursor ?? undefined])}
-        >
-          Next
-        </Button>
-      </Group>
+      <Pager pages={pages} nextCursor={agents.data?.next_cursor} />
       <RunCommandModal agentIds={[...selected.keys()]} opened={running} onClose={runModal.close} />
       <TagModal agents={[...selected.values()]} opened={tagging} onClose={tagModal.close} />
     </Stack>

@@ -4,6 +4,7 @@ import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api } from '../../api/client';
 import type { Interpreter } from '../execution/queries';
+import { notifyFailure } from '../../shell/confirm';
 
 const interpreters: Interpreter[] = ['sh', 'bash', 'powershell', 'pwsh', 'cmd', 'python'];
 
@@ -25,7 +26,7 @@ export function RunCommandModal(props: { agentIds: string[]; opened: boolean; on
         message: `Run ${created.id} started on ${props.agentIds.length} agent(s)`,
       });
     },
-    onError: (error) => notifications.show({ color: 'red', title: 'Run refused', message: error.message }),
+    onError: notifyFailure('Run refused'),
   });
   return (
     <Modal

@@ -1,9 +1,9 @@
 import { Button, Group, Modal, Stack, TagsInput } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api } from '../../api/client';
 import type { Agent } from './queries';
+import { notifyFailure } from '../../shell/confirm';
 
 /** Adds tags to each selected agent, keeping the tags it has. */
 export function TagModal(props: { agents: Agent[]; opened: boolean; onClose: () => void }) {
@@ -26,7 +26,7 @@ export function TagModal(props: { agents: Agent[]; opened: boolean; onClose: () 
       setTags([]);
       void queryClient.invalidateQueries({ queryKey: ['agents'] });
     },
-    onError: (error) => notifications.show({ color: 'red', title: 'Tagging failed', message: error.message }),
+    onError: notifyFailure('Tagging failed'),
   });
   return (
     <Modal opened={props.opened} onClose={props.onClose} title={`Tag ${props.agents.length} agent(s)`}>

@@ -1,12 +1,11 @@
 import { Alert, Badge, Button, Code, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { modals } from '@mantine/modals';
-import { notifications } from '@mantine/notifications';
 import { useRoles } from '../access/queries';
 import { usePermission } from '../auth/session';
-import { Pager, useCursorPages } from '../runs/Pager';
+import { Pager, useCursorPages } from '../../shell/paging';
 import { CreateApiKeyModal } from './CreateApiKeyModal';
 import { useApiKeys, useRevokeApiKey, type ApiKey } from './queries';
+import { confirmDestructive, notifyFailure } from '../../shell/confirm';
 
 function statusOf(key: ApiKey): 'active' | 'revoked' | 'expired' {
   if (key.revoked_at) return 'revoked';
@@ -22,7 +21,7 @@ function when(value: string | null, otherwise: string): string {
 
 /** API keys, masked to their prefix; the whole key is shown once, by the create modal. */
 export function ApiKeysPage() {
-  const pages = useCursorPages('');
+  const pages = useCursorPages();
   const keys = useApiKeys(pages.cursor);
   const roles = useRoles();
   const [creating, createModal] = useDisclosure();
@@ -32,15 +31,13 @@ export function ApiKeysPage() {
 
   const roleName = new Map((roles.data?.items ?? []).map((role) => [role.id, role.name]));
   const confirmRevoke = (key: ApiKey) =>
-    modals.openConfirmModal({
+    confirmDestructive({
       title: `Revoke ${key.name}?`,
-      children: <Text size="sm">Requests with this key are refused from now on.</Text>,
-      labels: { confirm: 'Revoke', cancel: 'Keep' },
-      confirmProps: { color: 'red' },
-      onConfirm: () =>
+      body: 'Requests with this key are refused from now on.',
+      confirm: 'Revoke',
+      run: () =>
         revoke.mutate(key.id, {
-          onError: (error) =>
-            notifications.show({ color: 'red', title: 'Revoke failed', message: error.message }),
+          onError: notifyFailure('Revoke failed'),
         }),
     });
 

@@ -1,7 +1,8 @@
-import { Alert, Button, Code, CopyButton, Group, Modal, Select, Stack, Text, TextInput } from '@mantine/core';
+import { Alert, Button, Group, Modal, Select, Stack, TextInput } from '@mantine/core';
 import { useState } from 'react';
 import { useRoles } from '../access/queries';
 import { useCreateApiKey, type ApiKeyBody } from './queries';
+import { ShownOnce } from '../../shell/ShownOnce';
 
 const DAY_MS = 86_400_000;
 const expiries = [
@@ -41,24 +42,13 @@ export function CreateApiKeyModal(props: { opened: boolean; onClose: () => void 
   return (
     <Modal opened={props.opened} onClose={close} title="Create an API key" size="lg">
       {created ? (
-        <Stack>
-          <Text size="sm">
-            The key <b>{created.key.name}</b> is shown this once: copy it now.
-          </Text>
-          <Code block data-testid="api-key-secret">
-            {created.secret}
-          </Code>
-          <Group justify="flex-end">
-            <CopyButton value={created.secret}>
-              {({ copied, copy }) => (
-                <Button variant="light" onClick={copy}>
-                  {copied ? 'Copied' : 'Copy'}
-                </Button>
-              )}
-            </CopyButton>
-            <Button onClick={close}>Done</Button>
-          </Group>
-        </Stack>
+        <ShownOnce
+          what="key"
+          name={created.key.name}
+          secret={created.secret}
+          testId="api-key-secret"
+          onDone={close}
+        />
       ) : (
         <Stack>
           <TextInput label="Name" required value={name} onChange={(e) => setName(e.currentTarget.value)} />

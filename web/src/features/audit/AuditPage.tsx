@@ -1,8 +1,9 @@
-import { Alert, Button, Group, Stack, Table, Text, Title } from '@mantine/core';
-import { Fragment, useEffect, useState } from 'react';
+import { Alert, Button, Stack, Table, Text, Title } from '@mantine/core';
+import { Fragment, useState } from 'react';
 import { AuditDiff } from './AuditDiff';
 import { AuditFilterBar, useAuditFilters } from './AuditFilters';
 import { useAuditEvents } from './queries';
+import { Pager, useCursorPages } from '../../shell/paging';
 
 /**
  * The audit log, newest first, a page at a time (the server's cursors, kept to go back). A filter
@@ -10,12 +11,9 @@ import { useAuditEvents } from './queries';
  */
 export function AuditPage() {
   const [filters, setFilter] = useAuditFilters();
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const events = useAuditEvents(filters, cursors[cursors.length - 1]);
+  const pages = useCursorPages(JSON.stringify(filters));
+  const events = useAuditEvents(filters, pages.cursor);
   const [open, setOpen] = useState<string | null>(null);
-
-  const filterKey = JSON.stringify(filters);
-  useEffect(() => setCursors([undefined]), [filterKey]);
 
   const items = events.data?.items ?? [];
   return (
@@ -77,22 +75,7 @@ export function AuditPage() {
           No audit event matches these filters.
         </Text>
       )}
-      <Group justify="flex-end">
-        <Button
-          variant="default"
-          disabled={cursors.length < 2}
-          onClick={() => setCursors((c) => c.slice(0, -1))}
-        >
-          Previous
-        </Button>
-        <Button
-          variant="default"
-          disabled={!events.data?.next_cursor}
-          onClick={() => setCursors((c) => [...c, events.data?.next_cursor ?? undefined])}
-        >
-          Next
-        </Button>
-      </Group>
+      <Pager pages={pages} nextCursor={events.data?.next_cursor} />
     </Stack>
   );
 }

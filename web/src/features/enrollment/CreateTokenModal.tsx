@@ -1,20 +1,9 @@
-import {
-  Alert,
-  Button,
-  Code,
-  Group,
-  Modal,
-  NumberInput,
-  Select,
-  Stack,
-  TagsInput,
-  Text,
-  TextInput,
-} from '@mantine/core';
+import { Alert, Button, Group, Modal, NumberInput, Select, Stack, TagsInput, TextInput } from '@mantine/core';
 import { useState } from 'react';
 import { useGroups } from '../agents/queries';
 import { EnrollCommands } from './EnrollCommands';
 import { useCreateEnrollmentToken, type EnrollmentTokenBody } from './queries';
+import { ShownOnce } from '../../shell/ShownOnce';
 
 const HOUR_MS = 3_600_000;
 const expiries = [
@@ -59,18 +48,15 @@ export function CreateTokenModal(props: { opened: boolean; onClose: () => void }
   return (
     <Modal opened={props.opened} onClose={close} title="Create an enrollment token" size="lg">
       {created ? (
-        <Stack>
-          <Text size="sm">
-            The token <b>{created.enrollment_token.name}</b> is shown this once: copy it now.
-          </Text>
-          <Code block data-testid="enrollment-secret">
-            {created.secret}
-          </Code>
+        <ShownOnce
+          what="token"
+          name={created.enrollment_token.name}
+          secret={created.secret}
+          testId="enrollment-secret"
+          onDone={close}
+        >
           <EnrollCommands token={created.secret} />
-          <Group justify="flex-end">
-            <Button onClick={close}>Done</Button>
-          </Group>
-        </Stack>
+        </ShownOnce>
       ) : (
         <Stack>
           <TextInput label="Name" required value={name} onChange={(e) => setName(e.currentTarget.value)} />

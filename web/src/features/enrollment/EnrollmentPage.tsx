@@ -1,13 +1,13 @@
 import { Alert, Badge, Button, Code, Group, Modal, Stack, Table, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { modals } from '@mantine/modals';
-import { notifications } from '@mantine/notifications';
 import { useState } from 'react';
 import { usePermission } from '../auth/session';
 import { useGroups } from '../agents/queries';
 import { CreateTokenModal } from './CreateTokenModal';
 import { EnrollCommands } from './EnrollCommands';
 import { useEnrollmentTokens, useRevokeEnrollmentToken, type EnrollmentToken } from './queries';
+import { confirmDestructive, notifyFailure } from '../../shell/confirm';
+import { Pager, useCursorPages } from '../../shell/paging';
 
 const statusColor: Record<EnrollmentToken['status'], string> = {
   active: 'green',
@@ -22,8 +22,8 @@ function when(value: string | null, otherwise: string): string {
 
 /** Enrollment tokens a page at a time (the server's cursors, kept to go back), and their commands. */
 export function EnrollmentPage() {
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const tokens = useEnrollmentTokens(cursors[cursors.length - 1]);
+  const pages = useCursorPages();
+  const tokens = useEnrollmentTokens(pages.cursor);
   const groups = useGroups();
   const [creating, createModal] = useDisclosure();
   const [shown, setShown] = useState<EnrollmentToken | null>(null);
@@ -33,15 +33,13 @@ export function EnrollmentPage() {
 
   const groupName = new Map((groups.data?.items ?? []).map((group) => [group.id, group.name]));
   const confirmRevoke = (token: EnrollmentToken) =>
-    modals.openConfirmModal({
+    confirmDestructive({
       title: `Revoke ${token.name}?`,
-      children: <Text size="sm">No machine can enroll with it any more; agents it enrolled stay.</Text>,
-      labels: { confirm: 'Revoke', cancel: 'Keep' },
-      confirmProps: { color: 'red' },
-      onConfirm: () =>
+      body: 'No machine can enroll with it any more; agents it enrolled stay.',
+      confirm: 'Revoke',
+      run: () =>
         revoke.mutate(token.id, {
-          onError: (error) =>
-            notifications.show({ color: 'red', title: 'Revoke failed', message: error.message }),
+          onError: notifyFailure('Revoke failed'),
         }),
     });
 
@@ -113,22 +111,7 @@ export function EnrollmentPage() {
           No enrollment token yet. Create one, then run its command on each machine.
         </Text>
       )}
-      <Group justify="flex-end">
-        <Button
-          variant="default"
-          disabled={cursors.length < 2}
-          onClick={() => setCursors((c) => c.slice(0, -1))}
-        >
-          Previous
-        </Button>
-        <Button
-          variant="default"
-          disabled={!tokens.data?.next_cursor}
-          onClick={() => setCursors((c) => [...c, tokens.data?.next_cursor ?? undefined])}
-        >
-          Next
-        </Button>
-      </Group>
+      <Pager pages={pages} nextCursor={tokens.data?.next_cursor} />
       <CreateTokenModal opened={creating} onClose={createModal.close} />
       <Modal
         opened={shown !== null}

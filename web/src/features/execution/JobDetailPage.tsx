@@ -11,8 +11,6 @@ import {
   Text,
   Title,
 } from '@mantine/core';
-import { modals } from '@mantine/modals';
-import { notifications } from '@mantine/notifications';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
@@ -21,6 +19,7 @@ import { usePermission } from '../auth/session';
 import { JobOutput } from './JobOutput';
 import { JobStatus } from './JobStatus';
 import { FINISHED, useJob, useJobStateUpdates } from './queries';
+import { confirmDestructive, notifyFailure } from '../../shell/confirm';
 
 function Fact({ label, value }: { label: string; value: ReactNode }) {
   return (
@@ -42,19 +41,19 @@ export function JobDetailPage() {
   const cancel = useMutation({
     mutationFn: () => api((c) => c.POST('/api/v1/jobs/{id}/cancel', { params: { path: { id } } })),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['jobs', 'detail', id] }),
-    onError: (error) => notifications.show({ color: 'red', title: 'Cancel failed', message: error.message }),
+    onError: notifyFailure('Cancel failed'),
   });
 
   if (job.isPending) return <Loader />;
   if (job.error) return <Alert color="red">{job.error.message}</Alert>;
   const data = job.data;
   const confirmCancel = () =>
-    modals.openConfirmModal({
+    confirmDestructive({
       title: 'Cancel this job?',
-      children: <Text size="sm">The agent stops the command if it is running.</Text>,
-      labels: { confirm: 'Cancel job', cancel: 'Keep running' },
-      confirmProps: { color: 'red' },
-      onConfirm: () => cancel.mutate(),
+      body: 'The agent stops the command if it is running.',
+      confirm: 'Cancel job',
+      keep: 'Keep running',
+      run: () => cancel.mutate(),
     });
 
   return (

@@ -1,6 +1,4 @@
 import { Alert, Button, Card, Group, Loader, SimpleGrid, Stack, Text, Title } from '@mantine/core';
-import { modals } from '@mantine/modals';
-import { notifications } from '@mantine/notifications';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useParams } from 'react-router';
 import { api } from '../../api/client';
@@ -9,6 +7,7 @@ import { useRun, useRunProgress } from './queries';
 import { RunJobsTable } from './RunJobsTable';
 import { RunProgress } from './RunProgress';
 import { RunStatus } from './RunStatus';
+import { confirmDestructive, notifyFailure } from '../../shell/confirm';
 
 function Fact({ label, value }: { label: string; value: string | number | null }) {
   return (
@@ -34,21 +33,19 @@ export function RunDetailPage() {
       queryClient.setQueryData(['runs', 'detail', id], canceled);
       void queryClient.invalidateQueries({ queryKey: ['runs', 'jobs', id] });
     },
-    onError: (error) => notifications.show({ color: 'red', title: 'Cancel failed', message: error.message }),
+    onError: notifyFailure('Cancel failed'),
   });
 
   if (run.isPending) return <Loader />;
   if (run.error) return <Alert color="red">{run.error.message}</Alert>;
   const data = run.data;
   const confirmCancel = () =>
-    modals.openConfirmModal({
+    confirmDestructive({
       title: 'Cancel this run?',
-      children: (
-        <Text size="sm">Jobs not started are canceled; the agents stop the ones that are running.</Text>
-      ),
-      labels: { confirm: 'Cancel run', cancel: 'Keep running' },
-      confirmProps: { color: 'red' },
-      onConfirm: () => cancel.mutate(),
+      body: 'Jobs not started are canceled; the agents stop the ones that are running.',
+      confirm: 'Cancel run',
+      keep: 'Keep running',
+      run: () => cancel.mutate(),
     });
 
   return (

@@ -2,7 +2,7 @@ import { Alert, Anchor, Group, Select, Stack, Table, Text, Title } from '@mantin
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { JobStatus } from '../execution/JobStatus';
-import { Pager, useCursorPages } from './Pager';
+import { Pager, useCursorPages } from '../../shell/paging';
 import { JOB_STATES, useRunJobs, type JobState } from './queries';
 
 /** A run's jobs, one per agent, filtered by status; each links to its job page for the output. */

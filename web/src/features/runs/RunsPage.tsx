@@ -1,6 +1,6 @@
 import { Alert, Anchor, Group, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { Link, useSearchParams } from 'react-router';
-import { Pager, useCursorPages } from './Pager';
+import { Pager, useCursorPages } from '../../shell/paging';
 import { RUN_STATES, useRunProgress, useRuns, type RunState } from './queries';
 import { RunProgress } from './RunProgress';
 import { RunStatus } from './RunStatus';

@@ -1,13 +1,12 @@
 import { Alert, Badge, Button, Code, Group, Stack, Switch, Table, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { modals } from '@mantine/modals';
-import { notifications } from '@mantine/notifications';
 import { Link } from 'react-router';
 import { useGroups } from '../agents/queries';
 import { usePermission } from '../auth/session';
-import { Pager, useCursorPages } from '../runs/Pager';
+import { Pager, useCursorPages } from '../../shell/paging';
 import { CreateScheduleModal } from './CreateScheduleModal';
 import { useDeleteSchedule, useSchedules, useSetScheduleEnabled, type Schedule } from './queries';
+import { confirmDestructive, notifyFailure } from '../../shell/confirm';
 
 function when(value: string | null, otherwise: string): string {
   return value ? new Date(value).toLocaleString() : otherwise;
@@ -33,7 +32,7 @@ function describeTarget(target: Schedule['target'], groupName: Map<string, strin
  * no human-readable cron preview, which would need a new dependency.
  */
 export function SchedulesPage() {
-  const pages = useCursorPages('');
+  const pages = useCursorPages();
   const schedules = useSchedules(pages.cursor);
   const groups = useGroups();
   const [creating, createModal] = useDisclosure();
@@ -48,20 +47,17 @@ export function SchedulesPage() {
     setEnabled.mutate(
       { id: schedule.id, enabled },
       {
-        onError: (error) =>
-          notifications.show({ color: 'red', title: 'Change failed', message: error.message }),
+        onError: notifyFailure('Change failed'),
       },
     );
   const confirmDelete = (schedule: Schedule) =>
-    modals.openConfirmModal({
+    confirmDestructive({
       title: `Delete ${schedule.name}?`,
-      children: <Text size="sm">It fires no more; the runs it started stay.</Text>,
-      labels: { confirm: 'Delete', cancel: 'Keep' },
-      confirmProps: { color: 'red' },
-      onConfirm: () =>
+      body: 'It fires no more; the runs it started stay.',
+      confirm: 'Delete',
+      run: () =>
         remove.mutate(schedule.id, {
-          onError: (error) =>
-            notifications.show({ color: 'red', title: 'Delete failed', message: error.message }),
+          onError: notifyFailure('Delete failed'),
         }),
     });
 

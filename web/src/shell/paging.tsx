@@ -5,7 +5,7 @@ import { useEffect, useState } from 'react';
  * Cursor pages: the page shown follows the server's `next_cursor`, and the cursors of the pages
  * before are kept to go back. A change of `resetKey` (a filter) starts again at the first page.
  */
-export function useCursorPages(resetKey: string) {
+export function useCursorPages(resetKey = '') {
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   useEffect(() => setCursors([undefined]), [resetKey]);
   return {
@@ -19,17 +19,20 @@ export function useCursorPages(resetKey: string) {
 export function Pager({
   pages,
   nextCursor,
+  labels = ['Previous', 'Next'],
 }: {
   pages: ReturnType<typeof useCursorPages>;
   nextCursor: string | null | undefined;
+  /** What the buttons say: the page before, the page after. */
+  labels?: [string, string];
 }) {
   return (
     <Group justify="flex-end">
       <Button variant="default" disabled={!pages.hasPrevious} onClick={pages.previous}>
-        Previous
+        {labels[0]}
       </Button>
       <Button variant="default" disabled={!nextCursor} onClick={() => nextCursor && pages.next(nextCursor)}>
-        Next
+        {labels[1]}
       </Button>
     </Group>
   );
