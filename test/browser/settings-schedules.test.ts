@@ -87,8 +87,16 @@ describe.runIf(browserAvailable)('console settings and schedules', () => {
     await dialog.getByLabel('Name').fill('made-in-page');
     await dialog.getByRole('combobox', { name: 'Script' }).click();
     await page.getByRole('option', { name: 'nightly cleanup' }).click();
+    await dialog.getByLabel('Cron expression').fill('0 3 * * 99');
+    await expect
+      .poll(() => dialog.getByTestId('timing-preview').textContent())
+      .toContain('Invalid value for dayOfWeek');
     await dialog.getByLabel('Cron expression').fill('0 3 * * *');
     await dialog.getByLabel('Time zone').fill('Europe/Paris');
+    const preview = dialog.getByTestId('timing-preview');
+    await expect.poll(() => preview.textContent()).toContain('At 03:00');
+    expect(await preview.getByRole('listitem').count()).toBe(5);
+    expect(await preview.getByRole('listitem').first().textContent()).toContain('3:00');
     await dialog.getByRole('combobox', { name: 'Target' }).click();
     await page.getByRole('option', { name: 'Agents with tags' }).click();
     await dialog.getByRole('combobox', { name: 'Tags' }).fill('web');
@@ -107,6 +115,17 @@ describe.runIf(browserAvailable)('console settings and schedules', () => {
       target: { tags: ['web'] },
     });
     expect(created.next_fire_at).not.toBeNull();
+
+    await pageRow.getByRole('button', { name: 'Edit' }).click();
+    const editor = page.getByRole('dialog');
+    await editor.getByText('Interval', { exact: true }).click();
+    await editor.getByLabel('Every (seconds)').fill('7200');
+    await expect.poll(() => editor.getByTestId('timing-preview').textContent()).toContain('every 2 hours');
+    await editor.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => pageRow.textContent()).toContain('every 2 hours');
+    expect(
+      await expectStatus(call(server, 'GET', `/api/v1/schedules/${created.id}`, { token: owner.token }), 200),
+    ).toMatchObject({ cron: null, timezone: null, interval_seconds: 7200, target: { tags: ['web'] } });
 
     // the switch's input is visually hidden: click its track, as a user does
     await apiRow.locator('.mantine-Switch-track').click();
@@ -135,6 +154,7 @@ describe.runIf(browserAvailable)('console settings and schedules', () => {
     await row.waitFor();
     expect(await page.getByRole('button', { name: 'Create schedule' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Delete' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Edit' }).count()).toBe(0);
     expect(await row.getByRole('switch').isDisabled()).toBe(true);
 
     await page.goto(`${server.url}/settings`);

@@ -1,20 +1,36 @@
 import { Alert, Badge, Button, Code, Group, Stack, Switch, Table, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
+import { useState } from 'react';
 import { Link } from 'react-router';
 import { useGroups } from '../agents/queries';
 import { usePermission } from '../auth/session';
 import { Pager, useCursorPages } from '../../shell/paging';
-import { CreateScheduleModal } from './CreateScheduleModal';
+import { ScheduleModal } from './ScheduleModal';
 import { useDeleteSchedule, useSchedules, useSetScheduleEnabled, type Schedule } from './queries';
 import { confirmDestructive, notifyFailure } from '../../shell/confirm';
+import { previewTiming } from './timing';
 
 function when(value: string | null, otherwise: string): string {
   return value ? new Date(value).toLocaleString() : otherwise;
 }
 
-function timing(schedule: Schedule): string {
-  if (schedule.cron) return `${schedule.cron} (${schedule.timezone ?? 'UTC'})`;
-  return `every ${schedule.interval_seconds ?? '?'} s`;
+/** The timing in words, with the cron expression and its zone as written. */
+function Timing(props: { schedule: Schedule }) {
+  const { cron, timezone, interval_seconds } = props.schedule;
+  const preview = previewTiming(
+    cron ? { cron, timezone: timezone ?? 'UTC' } : { intervalSeconds: interval_seconds ?? 0 },
+    0,
+  );
+  return (
+    <Stack gap={2}>
+      <Text size="sm">{'words' in preview ? preview.words : preview.error}</Text>
+      {cron && (
+        <Code>
+          {cron} ({timezone ?? 'UTC'})
+        </Code>
+      )}
+    </Stack>
+  );
 }
 
 function describeTarget(target: Schedule['target'], groupName: Map<string, string>): string {
@@ -27,15 +43,13 @@ function describeTarget(target: Schedule['target'], groupName: Map<string, strin
   return parts.join('; ');
 }
 
-/**
- * Schedules a page at a time. The API gives one next fire time per schedule (none while disabled);
- * no human-readable cron preview, which would need a new dependency.
- */
+/** Schedules a page at a time, each timing in words; created and edited with a live preview. */
 export function SchedulesPage() {
   const pages = useCursorPages();
   const schedules = useSchedules(pages.cursor);
   const groups = useGroups();
   const [creating, createModal] = useDisclosure();
+  const [editing, setEditing] = useState<Schedule | null>(null);
   const canCreate = usePermission('schedules:create');
   const canUpdate = usePermission('schedules:update');
   const canDelete = usePermission('schedules:delete');
@@ -98,7 +112,7 @@ export function SchedulesPage() {
                 <Badge variant="light">{schedule.action.kind}</Badge>
               </Table.Td>
               <Table.Td>
-                <Code>{timing(schedule)}</Code>
+                <Timing schedule={schedule} />
               </Table.Td>
               <Table.Td>{describeTarget(schedule.target, groupName)}</Table.Td>
               <Table.Td data-testid="next-fire">{when(schedule.next_fire_at, '—')}</Table.Td>
@@ -115,13 +129,18 @@ export function SchedulesPage() {
                 )}
               </Table.Td>
               <Table.Td>
-                {canDelete && (
-                  <Group justify="flex-end" wrap="nowrap">
+                <Group justify="flex-end" wrap="nowrap">
+                  {canUpdate && (
+                    <Button size="xs" variant="light" onClick={() => setEditing(schedule)}>
+                      Edit
+                    </Button>
+                  )}
+                  {canDelete && (
                     <Button size="xs" color="red" variant="light" onClick={() => confirmDelete(schedule)}>
                       Delete
                     </Button>
-                  </Group>
-                )}
+                  )}
+                </Group>
               </Table.Td>
             </Table.Tr>
           ))}
@@ -133,7 +152,10 @@ export function SchedulesPage() {
         </Text>
       )}
       <Pager pages={pages} nextCursor={schedules.data?.next_cursor} />
-      <CreateScheduleModal opened={creating} onClose={createModal.close} />
+      <ScheduleModal opened={creating} onClose={createModal.close} />
+      {editing && (
+        <ScheduleModal key={editing.id} opened schedule={editing} onClose={() => setEditing(null)} />
+      )}
     </Stack>
   );
 }

@@ -5,7 +5,10 @@ import type { paths } from '../../api/schema';
 export type SchedulePage = Json<'/api/v1/schedules', 'get'>;
 export type Schedule = SchedulePage['items'][number];
 export type ScheduleBody = paths['/api/v1/schedules']['post']['requestBody']['content']['application/json'];
-export type ScriptKind = 'script' | 'command';
+export type ScheduleChanges =
+  paths['/api/v1/schedules/{id}']['patch']['requestBody']['content']['application/json'];
+export type ScheduleAction = Schedule['action'];
+export type ActionKind = ScheduleAction['kind'];
 
 export function useSchedules(cursor: string | undefined, limit = 50) {
   return useQuery({
@@ -15,12 +18,18 @@ export function useSchedules(cursor: string | undefined, limit = 50) {
   });
 }
 
-/** Library scripts or saved commands matching `q`, for the action picker. */
-export function useScriptChoices(kind: ScriptKind, q: string) {
+/** Library scripts, saved commands or profiles matching `q`, for the action picker. */
+export function useActionChoices(kind: ActionKind, q: string) {
   return useQuery({
-    queryKey: ['scripts', 'choices', kind, q],
-    queryFn: () =>
-      api((c) => c.GET('/api/v1/scripts', { params: { query: { kind, q: q || undefined, limit: 50 } } })),
+    queryKey: ['schedules', 'action-choices', kind, q],
+    queryFn: async () => {
+      const query = { q: q || undefined, limit: 50 };
+      const page =
+        kind === 'profile'
+          ? await api((c) => c.GET('/api/v1/profiles', { params: { query } }))
+          : await api((c) => c.GET('/api/v1/scripts', { params: { query: { ...query, kind } } }));
+      return page.items.map((item) => ({ value: item.id, label: item.name }));
+    },
     placeholderData: keepPreviousData,
   });
 }
@@ -29,6 +38,15 @@ export function useCreateSchedule() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (body: ScheduleBody) => api((c) => c.POST('/api/v1/schedules', { body })),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['schedules'] }),
+  });
+}
+
+export function useUpdateSchedule() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, changes }: { id: string; changes: ScheduleChanges }) =>
+      api((c) => c.PATCH('/api/v1/schedules/{id}', { params: { path: { id } }, body: changes })),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['schedules'] }),
   });
 }
