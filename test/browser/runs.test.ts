@@ -46,6 +46,14 @@ describe.runIf(browserAvailable)('console runs', () => {
     await page.getByRole('heading', { name: 'nightly-patch' }).waitFor();
     await expect.poll(() => page.getByTestId('run-job-row').count()).toBe(2);
     await expect.poll(() => page.getByTestId('run-finished').textContent()).toBe('0 of 2 finished');
+    // each job row names its agent, as the API now answers it
+    for (const agent of [first, second]) {
+      const { name } = await expectStatus(
+        call(server, 'GET', `/api/v1/agents/${agent.id}`, { token: owner.token }),
+        200,
+      );
+      await page.getByTestId('run-job-row').getByRole('link', { name, exact: true }).waitFor();
+    }
 
     // one agent finishes its job: the page hears it from the events socket, no reload
     const job = await first.next();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../support/agents.js';
+import { expectError, expectStatus } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
 import { dialects } from '../support/harness.js';
 import { handedOut, untilHandedOut } from './drivers.js';
@@ -52,6 +53,33 @@ describe.each(dialects)('execution: run limits on %s', (dialect) => {
       status: 'failed',
       counts: { total: 5, failed: 1, timed_out: 1, succeeded: 1, canceled: 2 },
     });
+  });
+
+  it("execution: a run's jobs filter by status, and each names its agent", async () => {
+    const [good, bad] = await Promise.all([engine.httpAgent(), engine.httpAgent()]);
+    const run = await engine.launch([good.id, bad.id]);
+    const [goodJob] = await good.claim();
+    const [badJob] = await bad.claim();
+    await good.report(goodJob!, 'succeeded', 0);
+    await bad.report(badJob!, 'failed', 3);
+    await engine.finishedRun(run.id);
+    const nameOf = async (id: string) =>
+      (await expectStatus(engine.api('GET', `/api/v1/agents/${id}`), 200)).name;
+
+    const failed = await expectStatus(engine.api('GET', `/api/v1/runs/${run.id}/jobs?status=failed`), 200);
+    expect(failed.items).toEqual([
+      expect.objectContaining({ agent_id: bad.id, agent_name: await nameOf(bad.id), exit_code: 3 }),
+    ]);
+    const all = await engine.runJobs(run.id);
+    expect(all.map((job) => job.agent_name).sort()).toEqual(
+      [await nameOf(good.id), await nameOf(bad.id)].sort(),
+    );
+    expect(await engine.job(goodJob!.job_id)).toMatchObject({ agent_name: await nameOf(good.id) });
+    expectError(
+      await engine.api('GET', `/api/v1/runs/${run.id}/jobs?status=sleeping`),
+      400,
+      'validation_failed',
+    );
   });
 
   it("execution: a run's deadline ends the jobs of agents not online by then; one back in time runs", async () => {

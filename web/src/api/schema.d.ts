@@ -6880,6 +6880,8 @@ export interface operations {
                             id: string;
                             /** @description Null while a pooled job waits for an agent */
                             agent_id: string | null;
+                            /** @description The agent's name; null with no agent */
+                            agent_name: string | null;
                             /** @description Who may take a pooled job; null for one agent’s */
                             pool: {
                                 tags?: string[];
@@ -7030,6 +7032,8 @@ export interface operations {
                         id: string;
                         /** @description Null while a pooled job waits for an agent */
                         agent_id: string | null;
+                        /** @description The agent's name; null with no agent */
+                        agent_name: string | null;
                         /** @description Who may take a pooled job; null for one agent’s */
                         pool: {
                             tags?: string[];
@@ -7091,6 +7095,8 @@ export interface operations {
                         id: string;
                         /** @description Null while a pooled job waits for an agent */
                         agent_id: string | null;
+                        /** @description The agent's name; null with no agent */
+                        agent_name: string | null;
                         /** @description Who may take a pooled job; null for one agent’s */
                         pool: {
                             tags?: string[];
@@ -7235,6 +7241,8 @@ export interface operations {
                             id: string;
                             /** @description Null while a pooled job waits for an agent */
                             agent_id: string | null;
+                            /** @description The agent's name; null with no agent */
+                            agent_name: string | null;
                             /** @description Who may take a pooled job; null for one agent’s */
                             pool: {
                                 tags?: string[];
@@ -7382,6 +7390,8 @@ export interface operations {
                         id: string;
                         /** @description Null while a pooled job waits for an agent */
                         agent_id: string | null;
+                        /** @description The agent's name; null with no agent */
+                        agent_name: string | null;
                         /** @description Who may take a pooled job; null for one agent’s */
                         pool: {
                             tags?: string[];
@@ -7443,6 +7453,8 @@ export interface operations {
                         id: string;
                         /** @description Null while a pooled job waits for an agent */
                         agent_id: string | null;
+                        /** @description The agent's name; null with no agent */
+                        agent_name: string | null;
                         /** @description Who may take a pooled job; null for one agent’s */
                         pool: {
                             tags?: string[];
@@ -7573,6 +7585,8 @@ export interface operations {
                         id: string;
                         /** @description Null while a pooled job waits for an agent */
                         agent_id: string | null;
+                        /** @description The agent's name; null with no agent */
+                        agent_name: string | null;
                         /** @description Who may take a pooled job; null for one agent’s */
                         pool: {
                             tags?: string[];
@@ -7694,6 +7708,8 @@ export interface operations {
                         id: string;
                         /** @description Null while a pooled job waits for an agent */
                         agent_id: string | null;
+                        /** @description The agent's name; null with no agent */
+                        agent_name: string | null;
                         /** @description Who may take a pooled job; null for one agent’s */
                         pool: {
                             tags?: string[];
@@ -8211,6 +8227,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
+                status?: "queued" | "dispatched" | "running" | "succeeded" | "failed" | "timed_out" | "canceled" | "lost";
             };
             header?: never;
             path: {
@@ -8232,6 +8249,8 @@ export interface operations {
                             id: string;
                             /** @description Null while a pooled job waits for an agent */
                             agent_id: string | null;
+                            /** @description The agent's name; null with no agent */
+                            agent_name: string | null;
                             /** @description Who may take a pooled job; null for one agent’s */
                             pool: {
                                 tags?: string[];
@@ -9263,6 +9282,8 @@ export interface operations {
                         id: string;
                         /** @description Null while a pooled job waits for an agent */
                         agent_id: string | null;
+                        /** @description The agent's name; null with no agent */
+                        agent_name: string | null;
                         /** @description Who may take a pooled job; null for one agent’s */
                         pool: {
                             tags?: string[];
@@ -9322,6 +9343,8 @@ export interface operations {
                         id: string;
                         /** @description Null while a pooled job waits for an agent */
                         agent_id: string | null;
+                        /** @description The agent's name; null with no agent */
+                        agent_name: string | null;
                         /** @description Who may take a pooled job; null for one agent’s */
                         pool: {
                             tags?: string[];

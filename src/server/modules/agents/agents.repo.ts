@@ -116,6 +116,18 @@ export const agentsRepo = {
   },
 
   /** Live agents of the organisation: all, online, and holding a socket; one scan of the org's rows. */
+  /** The names of these agents of the organisation (deleted ones too), by id. */
+  async names(db: Executor, orgId: string, ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await db
+      .selectFrom('agents')
+      .select(['id', 'name'])
+      .where('org_id', '=', orgId)
+      .where('id', 'in', ids)
+      .execute();
+    return new Map(rows.map((row) => [row.id, row.name]));
+  },
+
   async countByState(
     db: Executor,
     orgId: string,

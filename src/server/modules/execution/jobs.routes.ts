@@ -17,7 +17,7 @@ import {
   PooledJobCreateBody,
   WaitQuery,
 } from './jobs.schemas.js';
-import type { JobsService } from './jobs.service.js';
+import type { JobsService, NamedJob } from './jobs.service.js';
 
 const tags = ['jobs'];
 
@@ -27,10 +27,11 @@ function outputText(job: JobRow, chunks: readonly OutputRow[]): string {
   return job.output_truncated ? `${text}\n[output truncated at the size cap]\n` : text;
 }
 
-export function jobView(job: JobRow) {
+export function jobView(job: NamedJob) {
   return {
     id: job.id,
     agent_id: job.agent_id,
+    agent_name: job.agent_name,
     pool: job.pool,
     run_id: job.run_id,
     kind: job.kind,
@@ -67,7 +68,10 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
 
   /** The job once final within `wait` seconds, with its output; otherwise as it stands. */
   async function waited(orgId: string, created: JobRow, wait = 0) {
-    const job = wait > 0 ? await jobs.waitForFinal(orgId, created.id, wait * 1000) : created;
+    const job = await jobs.namedOne(
+      orgId,
+      wait > 0 ? await jobs.waitForFinal(orgId, created.id, wait * 1000) : created,
+    );
     if (!isFinal(job.status)) return jobView(job);
     const { chunks } = await jobs.output(orgId, job.id);
     return { ...jobView(job), output: outputText(job, chunks) };
@@ -138,11 +142,11 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
           response: { 200: PageOf(JobSchema) },
         },
       },
-      async (request) =>
-        mapPage(
-          await jobs.listForAgent(contextOf(request).orgId, request.params.id, pageParams(request.query)),
-          jobView,
-        ),
+      async (request) => {
+        const orgId = contextOf(request).orgId;
+        const page = await jobs.listForAgent(orgId, request.params.id, pageParams(request.query));
+        return mapPage(await jobs.namedPage(orgId, page), jobView);
+      },
     );
 
     app.get(
@@ -159,12 +163,13 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
       },
       async (request) => {
         const q = request.query;
+        const orgId = contextOf(request).orgId;
         const page = await jobs.list(
-          contextOf(request).orgId,
+          orgId,
           { agentId: q.agent_id, runId: q.run_id, status: q.status },
           pageParams(q),
         );
-        return mapPage(page, jobView);
+        return mapPage(await jobs.namedPage(orgId, page), jobView);
       },
     );
 
@@ -180,7 +185,10 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
           response: { 200: JobSchema },
         },
       },
-      async (request) => jobView(await jobs.get(contextOf(request).orgId, request.params.id)),
+      async (request) => {
+        const orgId = contextOf(request).orgId;
+        return jobView(await jobs.namedOne(orgId, await jobs.get(orgId, request.params.id)));
+      },
     );
 
     app.post(
@@ -195,8 +203,11 @@ export function jobsRoutes(deps: { jobs: JobsService }): FastifyPluginAsyncTypeb
           response: { 202: JobSchema },
         },
       },
-      async (request, reply) =>
-        reply.status(202).send(jobView(await jobs.cancel(contextOf(request), request.params.id))),
+      async (request, reply) => {
+        const ctx = contextOf(request);
+        const job = await jobs.cancel(ctx, request.params.id);
+        return reply.status(202).send(jobView(await jobs.namedOne(ctx.orgId, job)));
+      },
     );
 
     app.get(

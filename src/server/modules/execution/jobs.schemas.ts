@@ -105,6 +105,9 @@ export const WaitQuery = Type.Object({
 export const JobSchema = Type.Object({
   id: Id,
   agent_id: Type.Union([Id, Type.Null()], { description: 'Null while a pooled job waits for an agent' }),
+  agent_name: Type.Union([Type.String(), Type.Null()], {
+    description: "The agent's name; null with no agent",
+  }),
   pool: Type.Union([PoolSelector, Type.Null()], {
     description: 'Who may take a pooled job; null for one agent’s',
   }),
@@ -148,6 +151,8 @@ export const JobWithOutputSchema = Type.Object(
   },
   { description: 'A job that ended while the request waited, with its output' },
 );
+
+export const RunJobsQuery = Type.Intersect([PageQuery, Type.Object({ status: Type.Optional(JobStatus) })]);
 
 export const JobListQuery = Type.Intersect([
   PageQuery,

@@ -24,6 +24,9 @@ import { jobsRepo, type AgentJob, type JobFilter, type JobRow, type OutputRow } 
 import { inPool, resolveInterpreter } from './jobs.rules.js';
 import type { PoolSelector } from './jobs.schemas.js';
 
+/** A job as the API shows it: with its agent's name, so no client looks each one up. */
+export type NamedJob = JobRow & { agent_name: string | null };
+
 export interface JobInput {
   interpreter: Interpreter;
   command: string;
@@ -346,6 +349,25 @@ export class JobsService {
           agent_ids: ids.slice(i, i + AGENTS_PER_ANNOUNCEMENT),
         });
     }
+  }
+
+  /** The jobs with their agents' names: one lookup for them all. */
+  async named(orgId: string, jobs: readonly JobRow[]): Promise<NamedJob[]> {
+    const ids = [...new Set(jobs.flatMap((job) => (job.agent_id ? [job.agent_id] : [])))];
+    const names = await agentsRepo.names(this.#db, orgId, ids);
+    return jobs.map((job) => ({
+      ...job,
+      agent_name: job.agent_id ? (names.get(job.agent_id) ?? null) : null,
+    }));
+  }
+
+  async namedPage(orgId: string, page: Page<JobRow>): Promise<Page<NamedJob>> {
+    return { items: await this.named(orgId, page.items), next_cursor: page.next_cursor };
+  }
+
+  async namedOne(orgId: string, job: JobRow): Promise<NamedJob> {
+    const [named] = await this.named(orgId, [job]);
+    return named!;
   }
 
   async get(orgId: string, id: string): Promise<JobRow> {

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { contextOf } from '../../http/context.js';
 import { IdParams } from '../../http/schemas.js';
-import { PageOf, PageQuery, mapPage, pageParams } from '../../lib/pagination.js';
+import { PageOf, mapPage, pageParams } from '../../lib/pagination.js';
 import { assertEnvNames } from './jobs.env.js';
 import { jobView } from './jobs.routes.js';
-import { JobSchema } from './jobs.schemas.js';
+import { JobSchema, RunJobsQuery } from './jobs.schemas.js';
 import type { JobsService } from './jobs.service.js';
 import { RunCreateBody, RunListQuery, RunSchema } from './runs.schemas.js';
 import type { RunsService } from './runs.service.js';
@@ -72,17 +72,16 @@ export function runsRoutes(deps: { runs: RunsService; jobs: JobsService }): Fast
           tags,
           summary: "A run's jobs",
           params: IdParams,
-          querystring: PageQuery,
+          querystring: RunJobsQuery,
           response: { 200: PageOf(JobSchema) },
         },
       },
       async (request) => {
         const orgId = contextOf(request).orgId;
         await runs.get(orgId, request.params.id);
-        return mapPage(
-          await jobs.list(orgId, { runId: request.params.id }, pageParams(request.query)),
-          jobView,
-        );
+        const filter = { runId: request.params.id, status: request.query.status };
+        const page = await jobs.list(orgId, filter, pageParams(request.query));
+        return mapPage(await jobs.namedPage(orgId, page), jobView);
       },
     );
 

@@ -171,7 +171,9 @@ export function scriptsRoutes(deps: {
         let job = await runner.run(ctx, request.params.id, request.body);
         const wait = request.query.wait ?? 0;
         if (wait > 0) job = await jobs.waitForFinal(ctx.orgId, job.id, wait * 1000);
-        return reply.status(isFinal(job.status) ? 200 : 202).send(jobView(job));
+        return reply
+          .status(isFinal(job.status) ? 200 : 202)
+          .send(jobView(await jobs.namedOne(ctx.orgId, job)));
       },
     );
 

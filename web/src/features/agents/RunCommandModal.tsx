@@ -1,17 +1,18 @@
 import { Button, Group, Modal, Select, Stack, Textarea } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
+import { useNavigate } from 'react-router';
 import { api } from '../../api/client';
 import type { Interpreter } from '../execution/queries';
 import { notifyFailure } from '../../shell/confirm';
 
 const interpreters: Interpreter[] = ['sh', 'bash', 'powershell', 'pwsh', 'cmd', 'python'];
 
-/** Runs one command on the selected agents as a run (POST /api/v1/runs with their ids). */
+/** Runs one command on the selected agents as a run (POST /api/v1/runs with their ids), then shows the run. */
 export function RunCommandModal(props: { agentIds: string[]; opened: boolean; onClose: () => void }) {
   const [interpreter, setInterpreter] = useState<Interpreter>('sh');
   const [command, setCommand] = useState('');
+  const navigate = useNavigate();
   const run = useMutation({
     mutationFn: () =>
       api((c) =>
@@ -21,10 +22,7 @@ export function RunCommandModal(props: { agentIds: string[]; opened: boolean; on
       ),
     onSuccess: (created) => {
       props.onClose();
-      notifications.show({
-        color: 'green',
-        message: `Run ${created.id} started on ${props.agentIds.length} agent(s)`,
-      });
+      void navigate(`/runs/${created.id}`);
     },
     onError: notifyFailure('Run refused'),
   });

@@ -76,7 +76,7 @@ export function JobDetailPage() {
             value={
               data.agent_id && (
                 <Anchor component={Link} to={`/agents/${data.agent_id}`}>
-                  {data.agent_id}
+                  {data.agent_name ?? data.agent_id}
                 </Anchor>
               )
             }

@@ -43,8 +43,8 @@ export function RunJobsTable({ runId }: { runId: string }) {
             <Table.Tr key={job.id} data-testid="run-job-row">
               <Table.Td>
                 {job.agent_id ? (
-                  <Anchor component={Link} to={`/agents/${job.agent_id}`} ff="monospace" size="sm">
-                    {job.agent_id}
+                  <Anchor component={Link} to={`/agents/${job.agent_id}`} size="sm">
+                    {job.agent_name ?? job.agent_id}
                   </Anchor>
                 ) : (
                   <Text size="sm" c="dimmed">

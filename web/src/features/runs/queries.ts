@@ -36,23 +36,16 @@ export function useRun(id: string) {
   });
 }
 
-/**
- * A run's jobs. `GET /runs/{id}/jobs` has no status filter, so a filtered view asks
- * `GET /jobs?run_id=…&status=…`, which answers the same job view.
- */
+/** A run's jobs, filtered by status. */
 export function useRunJobs(runId: string, status: JobState | undefined, cursor: string | undefined) {
   return useQuery({
     queryKey: ['runs', 'jobs', runId, status, cursor],
     queryFn: () =>
-      status
-        ? api((c) =>
-            c.GET('/api/v1/jobs', { params: { query: { run_id: runId, status, cursor, limit: 50 } } }),
-          )
-        : api((c) =>
-            c.GET('/api/v1/runs/{id}/jobs', {
-              params: { path: { id: runId }, query: { cursor, limit: 50 } },
-            }),
-          ),
+      api((c) =>
+        c.GET('/api/v1/runs/{id}/jobs', {
+          params: { path: { id: runId }, query: { status, cursor, limit: 50 } },
+        }),
+      ),
     placeholderData: keepPreviousData,
   });
 }
