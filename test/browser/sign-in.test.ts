@@ -28,9 +28,14 @@ describe.runIf(browserAvailable)('console sign-in', () => {
     expect(await alert.textContent()).toContain('email or password');
     await browser.shot(page, 'sign-in-failed');
 
+    await createAgent(server, owner, 'windows_server');
+    await createAgent(server, owner, 'windows_server');
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/');
+    // the counts are the server's, by OS
+    await expect.poll(() => page.getByTestId('agents-total').textContent()).toBe('0 of 2 online');
+    expect(await page.getByTestId('agents-windows_server').textContent()).toContain('2 pending');
     await browser.shot(page, 'overview');
     // the refresh token stays in the httpOnly cookie; nothing is kept in storage
     expect(await page.evaluate('localStorage.length + sessionStorage.length')).toBe(0);

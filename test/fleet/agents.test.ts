@@ -70,6 +70,39 @@ describe.each(dialects)('fleet: agents and groups on %s', (dialect) => {
     expectError(await list('status=lost'), 400, 'validation_failed');
     expectError(await list('tag=Web'), 400, 'validation_failed');
 
+    // the overview's counts: by status, in all and per OS; the deleted one counts no more
+    const deleted = await enroll(server, owner, { facts: { hostname: 'gone', os_type: 'rhel' } });
+    await expectStatus(api(owner, 'DELETE', `/api/v1/agents/${deleted.agentId}`), 204);
+    expect(await expectStatus(api(owner, 'GET', '/api/v1/agents/summary'), 200)).toEqual({
+      total: 5,
+      online: 4,
+      offline: 0,
+      pending: 1,
+      by_os: [
+        { os_type: 'ubuntu', total: 2, online: 2, offline: 0, pending: 0 },
+        expect.objectContaining({ total: 1 }),
+        expect.objectContaining({ total: 1 }),
+        expect.objectContaining({ total: 1 }),
+      ],
+    });
+    const summary = await expectStatus(api(owner, 'GET', '/api/v1/agents/summary'), 200);
+    expect(Object.fromEntries(summary.by_os.map((os: any) => [os.os_type, [os.online, os.pending]]))).toEqual(
+      {
+        ubuntu: [2, 0],
+        windows: [1, 0],
+        rhel: [1, 0],
+        macos: [0, 1],
+      },
+    );
+    const other = await signup(server);
+    expect(await expectStatus(api(other, 'GET', '/api/v1/agents/summary'), 200)).toEqual({
+      total: 0,
+      online: 0,
+      offline: 0,
+      pending: 0,
+      by_os: [],
+    });
+
     const seen: string[] = [];
     let cursor: string | null = null;
     let pages = 0;

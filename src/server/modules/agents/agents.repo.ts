@@ -128,6 +128,21 @@ export const agentsRepo = {
     return new Map(rows.map((row) => [row.id, row.name]));
   },
 
+  async countByOsAndStatus(
+    db: Executor,
+    orgId: string,
+  ): Promise<{ os_type: string; status: string; count: number }[]> {
+    const rows = await db
+      .selectFrom('agents')
+      .select((eb) => ['os_type', 'status', eb.fn.countAll<number | string>().as('count')])
+      .where('org_id', '=', orgId)
+      .where('deleted_at', 'is', null)
+      .groupBy(['os_type', 'status'])
+      .execute();
+    // count() is a bigint string on PostgreSQL.
+    return rows.map((row) => ({ ...row, count: Number(row.count) }));
+  },
+
   async countByState(
     db: Executor,
     orgId: string,

@@ -8,6 +8,7 @@ import {
   AgentDeleteQuery,
   AgentListQuery,
   AgentSchema,
+  AgentSummarySchema,
   AgentUpdateBody,
 } from './agents.schemas.js';
 import type { AgentsService } from './agents.service.js';
@@ -37,6 +38,20 @@ export function agentsRoutes(deps: { agents: AgentsService }): FastifyPluginAsyn
           pageParams(q),
         );
       },
+    );
+
+    app.get(
+      '/api/v1/agents/summary',
+      {
+        config: { permission: 'agents:read' },
+        schema: {
+          operationId: 'getAgentSummary',
+          tags,
+          summary: 'Agents counted by status, in all and per OS',
+          response: { 200: AgentSummarySchema },
+        },
+      },
+      async (request) => agents.summary(contextOf(request).orgId),
     );
 
     app.post(

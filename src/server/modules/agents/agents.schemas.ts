@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { AgentMetrics } from '../../../protocol/agent.js';
 import { OsType } from '../../../protocol/jobs.js';
 import { Id, Name, NullableTimestamp, Timestamp } from '../../http/schemas.js';
@@ -18,6 +18,20 @@ export const Notes = Type.String({ maxLength: 4000 });
 export const agentStatuses = ['pending', 'online', 'offline'] as const;
 export type AgentStatus = (typeof agentStatuses)[number];
 export const AgentStatusSchema = Type.Enum(agentStatuses);
+
+const StatusCounts = {
+  total: Type.Integer(),
+  online: Type.Integer(),
+  offline: Type.Integer(),
+  pending: Type.Integer(),
+};
+export const AgentSummarySchema = Type.Object({
+  ...StatusCounts,
+  by_os: Type.Array(Type.Object({ os_type: Type.String(), ...StatusCounts }), {
+    description: 'Per OS, the largest first',
+  }),
+});
+export type AgentSummary = Static<typeof AgentSummarySchema>;
 
 export const AgentSchema = Type.Object({
   id: Id,

@@ -10,7 +10,7 @@ import type { RequestContext } from '../access/context.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
 import { requireProfile } from '../profiles/profiles.service.js';
 import { agentsRepo, type Agent, type AgentFilter, type TargetSelector } from './agents.repo.js';
-import type { AgentStatus } from './agents.schemas.js';
+import type { AgentStatus, AgentSummary } from './agents.schemas.js';
 import { groupsRepo } from './groups.repo.js';
 import { requireGroup } from './groups.service.js';
 
@@ -52,7 +52,6 @@ function statusOf(status: string): AgentStatus {
   return status === 'online' || status === 'offline' ? status : 'pending';
 }
 
-/** The public face of an agent: never its token or key hashes, nor its fingerprint. */
 /** Agents by state, for the system summary. */
 export function countAgents(db: Executor, orgId: string) {
   return agentsRepo.countByState(db, orgId);
@@ -170,6 +169,22 @@ export class AgentsService {
 
   async list(orgId: string, filter: AgentFilter, page: PageParams): Promise<Page<AgentView>> {
     return mapPage(await agentsRepo.list(this.#db, orgId, filter, page), agentView);
+  }
+
+  /** The organisation's agents counted by OS and status, for the overview. */
+  async summary(orgId: string): Promise<AgentSummary> {
+    const byOs = new Map<string, AgentSummary['by_os'][number]>();
+    const totals = { total: 0, online: 0, offline: 0, pending: 0 };
+    for (const { os_type, status, count } of await agentsRepo.countByOsAndStatus(this.#db, orgId)) {
+      const os = byOs.get(os_type) ?? { os_type, total: 0, online: 0, offline: 0, pending: 0 };
+      const state = statusOf(status);
+      os[state] += count;
+      os.total += count;
+      totals[state] += count;
+      totals.total += count;
+      byOs.set(os_type, os);
+    }
+    return { ...totals, by_os: [...byOs.values()].sort((a, b) => b.total - a.total) };
   }
 
   async get(orgId: string, id: string): Promise<AgentView> {

@@ -1,52 +1,74 @@
 import { Alert, Anchor, Card, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useCallback, useEffect, useRef } from 'react';
 import { Link } from 'react-router';
 import { api } from '../../api/client';
-import { useAgentLiveStatus, type Agent } from '../agents/queries';
+import { useFleetEvents, type FleetEvent } from '../../api/events';
+import { RunProgress } from '../runs/RunProgress';
+import { useRunProgress } from '../runs/queries';
 import { JobStatus } from '../execution/JobStatus';
 import { useJobStateUpdates } from '../execution/queries';
 
-const PAGE = 200;
+/** How often, at most, the counts are read again while agents come and go. */
+const RECOUNT_MS = 1000;
 
-/** Every agent, page by page: the overview counts them by OS and status. */
-async function allAgents(): Promise<Agent[]> {
-  const agents: Agent[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await api((c) => c.GET('/api/v1/agents', { params: { query: { limit: PAGE, cursor } } }));
-    agents.push(...page.items);
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor);
-  return agents;
+/**
+ * The server's counts by OS and status (one query, however large the fleet), read again at most
+ * once a second while agents change state: a fleet flapping at once costs one request a second.
+ */
+function useAgentSummary() {
+  const queryClient = useQueryClient();
+  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(pending.current), []);
+  const onEvent = useCallback(
+    (event: FleetEvent) => {
+      if (!event.type.startsWith('agent.') || pending.current) return;
+      pending.current = setTimeout(() => {
+        pending.current = undefined;
+        void queryClient.invalidateQueries({ queryKey: ['agents', 'summary'] });
+      }, RECOUNT_MS);
+    },
+    [queryClient],
+  );
+  useFleetEvents(onEvent);
+  return useQuery({
+    queryKey: ['agents', 'summary'],
+    queryFn: () => api((c) => c.GET('/api/v1/agents/summary')),
+  });
 }
 
 function AgentsByOs() {
-  const agents = useQuery({ queryKey: ['agents', 'list', 'overview'], queryFn: allAgents });
-  useAgentLiveStatus();
-  if (agents.error) return <Alert color="red">{agents.error.message}</Alert>;
-  const byOs = new Map<string, { online: number; offline: number }>();
-  for (const agent of agents.data ?? []) {
-    const counts = byOs.get(agent.os_type) ?? { online: 0, offline: 0 };
-    if (agent.status === 'online') counts.online += 1;
-    else counts.offline += 1;
-    byOs.set(agent.os_type, counts);
-  }
+  const summary = useAgentSummary();
+  if (summary.error) return <Alert color="red">{summary.error.message}</Alert>;
+  const byOs = summary.data?.by_os ?? [];
   return (
     <Card withBorder>
-      <Title order={4} mb="sm">
-        Agents
-      </Title>
-      {byOs.size === 0 && <Text c="dimmed">No agent is enrolled yet.</Text>}
+      <Group justify="space-between" mb="sm">
+        <Title order={4}>Agents</Title>
+        {summary.data && (
+          <Text size="sm" c="dimmed" data-testid="agents-total">
+            {summary.data.online} of {summary.data.total} online
+          </Text>
+        )}
+      </Group>
+      {summary.isSuccess && byOs.length === 0 && <Text c="dimmed">No agent is enrolled yet.</Text>}
       <SimpleGrid cols={{ base: 2, md: 4 }}>
-        {[...byOs].map(([os, counts]) => (
-          <div key={os} data-testid={`agents-${os}`}>
-            <Text fw={600}>{os}</Text>
+        {byOs.map((os) => (
+          <div key={os.os_type} data-testid={`agents-${os.os_type}`}>
+            <Anchor component={Link} to={`/agents?os_type=${encodeURIComponent(os.os_type)}`} fw={600}>
+              {os.os_type}
+            </Anchor>
             <Text size="sm" c="green">
-              {counts.online} online
+              {os.online} online
             </Text>
             <Text size="sm" c="dimmed">
-              {counts.offline} offline
+              {os.offline} offline
             </Text>
+            {os.pending > 0 && (
+              <Text size="sm" c="dimmed">
+                {os.pending} pending
+              </Text>
+            )}
           </div>
         ))}
       </SimpleGrid>
@@ -59,6 +81,7 @@ function RunsInProgress() {
     queryKey: ['runs', 'list', 'running'],
     queryFn: () => api((c) => c.GET('/api/v1/runs', { params: { query: { status: 'running', limit: 10 } } })),
   });
+  useRunProgress();
   return (
     <Card withBorder>
       <Title order={4} mb="sm">
@@ -66,16 +89,14 @@ function RunsInProgress() {
       </Title>
       {runs.error && <Alert color="red">{runs.error.message}</Alert>}
       {runs.data?.items.length === 0 && <Text c="dimmed">Nothing is running.</Text>}
-      <Stack gap="xs">
+      <Stack gap="sm">
         {runs.data?.items.map((run) => (
-          <Group key={run.id} justify="space-between">
-            <Text size="sm">{run.name}</Text>
-            <Text size="xs" c="dimmed">
-              {Object.entries(run.counts)
-                .map(([status, count]) => `${count} ${status}`)
-                .join(', ')}
-            </Text>
-          </Group>
+          <Stack key={run.id} gap={4} data-testid="overview-run">
+            <Anchor component={Link} to={`/runs/${run.id}`} size="sm">
+              {run.name}
+            </Anchor>
+            <RunProgress counts={run.counts} size="sm" />
+          </Stack>
         ))}
       </Stack>
     </Card>
@@ -104,6 +125,7 @@ function RecentFailures() {
                   {job.command.slice(0, 60)}
                 </Anchor>
               </Table.Td>
+              <Table.Td>{job.agent_name ?? '—'}</Table.Td>
               <Table.Td>
                 <JobStatus status={job.status} />
               </Table.Td>
