@@ -85,6 +85,29 @@ describe.each(dialects)('profiles: task secret_env on %s', (dialect) => {
     expect(JSON.stringify(specs)).not.toContain(SECRET);
   });
 
+  it('profiles: bulk replace keeps a secret given back masked with its task id, and refuses one without', async () => {
+    const profile = await createProfile(server, owner, {
+      tasks: [commandTask('deploy', 'true', { secret_env: { DB_PASS: SECRET } })],
+    });
+    const bulk = `/api/v1/profiles/${profile.id}/tasks/bulk`;
+    const [read] = (await expectStatus(api('GET', `/api/v1/profiles/${profile.id}/tasks`), 200)).items;
+    expect(read.secret_env).toEqual({ DB_PASS: MASK });
+    const asRead = commandTask('deploy it', read.content, { secret_env: read.secret_env });
+
+    const refused = await api('PUT', bulk, { tasks: [asRead] });
+    expectError(refused, 422, 'unprocessable');
+    expect(refused.body.error.details).toEqual([
+      expect.objectContaining({ field: 'tasks.0.secret_env.DB_PASS' }),
+    ]);
+    const stranger = await api('PUT', bulk, { tasks: [{ ...asRead, id: profile.id }] });
+    expectError(stranger, 422, 'unprocessable');
+    expect(await claimedEnv(profile.id)).toEqual({ DB_PASS: SECRET });
+
+    const replaced = await expectStatus(api('PUT', bulk, { tasks: [{ ...asRead, id: read.id }] }), 200);
+    expect(replaced.items[0]).toMatchObject({ name: 'deploy it', secret_env: { DB_PASS: MASK } });
+    expect(await claimedEnv(profile.id)).toEqual({ DB_PASS: SECRET });
+  });
+
   it('templates: an instantiated profile keeps the sealed secret_env of the template task', async () => {
     const template = await createProfile(
       server,

@@ -11618,6 +11618,11 @@ export interface operations {
                         timeout_seconds?: number;
                         /** @description How many times the job may start. 1 (the default, from the jobs settings) runs it at most once: if its agent vanishes while running it, it ends `lost` and is not run again. Above 1, such a job is queued again until its attempts are used up: only for idempotent work */
                         max_attempts?: number;
+                        /**
+                         * Format: uuid
+                         * @description The task this one replaces: a secret given back masked keeps that task’s value (without it, a masked value is refused)
+                         */
+                        id?: string;
                     }[];
                 };
             };
@@ -12514,6 +12519,11 @@ export interface operations {
                         timeout_seconds?: number;
                         /** @description How many times the job may start. 1 (the default, from the jobs settings) runs it at most once: if its agent vanishes while running it, it ends `lost` and is not run again. Above 1, such a job is queued again until its attempts are used up: only for idempotent work */
                         max_attempts?: number;
+                        /**
+                         * Format: uuid
+                         * @description The task this one replaces: a secret given back masked keeps that task’s value (without it, a masked value is refused)
+                         */
+                        id?: string;
                     }[];
                 };
             };

@@ -128,8 +128,23 @@ export const TaskOrderBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const TaskBulkItem = Type.Object(
+  {
+    ...taskFields,
+    id: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        description:
+          'The task this one replaces: a secret given back masked keeps that task’s value (without it, a masked value is refused)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type TaskBulkItem = Static<typeof TaskBulkItem>;
+
 export const TaskBulkBody = Type.Object(
-  { tasks: Type.Array(TaskInput, { maxItems: MAX_TASKS }) },
+  { tasks: Type.Array(TaskBulkItem, { maxItems: MAX_TASKS }) },
   { additionalProperties: false },
 );
 

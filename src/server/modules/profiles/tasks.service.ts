@@ -2,14 +2,20 @@ import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import type { SecretBox } from '../../lib/crypto.js';
 import { notFound, type ErrorDetail } from '../../lib/errors.js';
-import { keepMasked } from '../../lib/secrets.js';
+import { MASK, keepMasked } from '../../lib/secrets.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { mapSecretValues, restoreMaskedSecrets, unprocessable } from '../scripts/scripts.params.js';
 import type { Script } from '../scripts/scripts.repo.js';
 import { findScript } from '../scripts/scripts.service.js';
-import { profilesRepo, type Profile } from './profiles.repo.js';
-import { MAX_TASKS, type TaskCreateBody, type TaskInput, type TaskUpdateBody } from './profiles.schemas.js';
+import { profilesRepo, type Profile, type TaskWithDefinitions } from './profiles.repo.js';
+import {
+  MAX_TASKS,
+  type TaskBulkItem,
+  type TaskCreateBody,
+  type TaskInput,
+  type TaskUpdateBody,
+} from './profiles.schemas.js';
 import type { ProfileKind } from './profiles.service.js';
 import {
   checkTask,
@@ -230,11 +236,13 @@ export class TasksService {
     ctx: RequestContext,
     kind: ProfileKind,
     profileId: string,
-    inputs: readonly TaskInput[],
+    items: readonly TaskBulkItem[],
   ): Promise<TaskView[]> {
     return inTransaction(this.#db, async (trx) => {
       await this.#profile(trx, ctx.orgId, kind, profileId, true);
-      const before = (await profilesRepo.tasks(trx, profileId)).map(taskView);
+      const rows = await profilesRepo.tasks(trx, profileId);
+      const inputs = withSecretsKept(items, rows);
+      const before = rows.map(taskView);
       const now = await this.#touch(trx, ctx.orgId, profileId);
       await profilesRepo.deleteTasks(trx, profileId);
       const after = await this.writeAll(trx, ctx.orgId, profileId, inputs, now);
@@ -293,4 +301,33 @@ export class TasksService {
     await profilesRepo.update(trx, orgId, profileId, { updated_at: now });
     return now;
   }
+}
+
+/**
+ * A bulk list as read back from the API carries its secrets masked: each task naming the task it
+ * replaces (`id`) keeps that task's values, and a mask left with nothing to keep is refused, so a
+ * secret is never overwritten with asterisks.
+ */
+function withSecretsKept(items: readonly TaskBulkItem[], rows: readonly TaskWithDefinitions[]): TaskInput[] {
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const details: ErrorDetail[] = [];
+  const inputs = items.map(({ id, ...input }, index) => {
+    const row = id === undefined ? undefined : byId.get(id);
+    const kept: TaskInput = { ...input };
+    if (row && input.secret_env) kept.secret_env = keepMasked(input.secret_env, row.secret_env);
+    if (row && input.parameters && input.script_id === row.script_id)
+      kept.parameters = restoreMaskedSecrets(input.parameters, row.parameters, row.script_parameters);
+    for (const [name, value] of [
+      ...Object.entries(kept.secret_env ?? {}).map(([n, v]) => [`secret_env.${n}`, v] as const),
+      ...Object.entries(kept.parameters ?? {}).map(([n, v]) => [`parameters.${n}`, v] as const),
+    ])
+      if (value === MASK)
+        details.push({
+          field: `tasks.${index}.${name}`,
+          message: 'a masked secret can be kept only with the id of the task it comes from; give the value',
+        });
+    return kept;
+  });
+  if (details.length > 0) throw unprocessable('a secret was given back masked', details);
+  return inputs;
 }
