@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { benchConsoleAgents, consoleAgentsTable, type ConsoleAgentsResult } from './console-agents.js';
 import { DEFAULT_BENCH_PG_URL, type BenchDb } from './fleet-cluster.js';
 import { fleetSummary, fleetTable, type FleetResult } from './fleet-report.js';
 import { benchFleet, defaultFleetOptions, fleetLimitProblem } from './fleet-sim.js';
@@ -6,19 +7,23 @@ import { benchHttp, httpTable, type HttpRow } from './http.js';
 import { exitCleanlyOnInterrupt, hardOpenFilesLimit, log, machineLoad, secondsSince } from './support.js';
 
 /**
- * `npm run bench [-- --only http|fleet] [--agents N]... [--db sqlite|postgres] [--nodes N]
+ * `npm run bench [-- --only http|fleet|console] [--agents N]... [--db sqlite|postgres] [--nodes N]
  * [--heartbeat-ms MS] [--window-heartbeat-ms MS] [--profile DIR]`: the HTTP benchmark, then the
- * fleet simulation for 1,000 and 10,000 agents (or each N given), then one summary.
+ * fleet simulation for 1,000 and 10,000 agents (or each N given), then the console's agents page
+ * with 10,000 agents (filter change to filtered table, in Chromium), then one summary.
  * `--db postgres` creates a fresh database on FLEETPLANE_BENCH_PG_URL's server and drops it at the
  * end; `--nodes N` starts N server nodes on it. `--profile DIR` writes each node's CPU profile and
  * statement timings of the run there (bench/node-probe.ts) and prints where the time went.
  */
 const USAGE =
-  'usage: npm run bench -- [--only http|fleet] [--agents N]... [--db sqlite|postgres] [--nodes N]\n' +
+  'usage: npm run bench -- [--only http|fleet|console] [--agents N]... [--db sqlite|postgres] [--nodes N]\n' +
   '         [--heartbeat-ms MS] [--window-heartbeat-ms MS] [--profile DIR]';
 /** Four simulators of 12,500 sockets, three nodes of about 16,700: what this machine's limits allow. */
 const MAX_AGENTS = 50_000;
 const MAX_NODES = 8;
+/** The console bench's fleet, as the issue asks, and its rounds of filter changes. */
+const CONSOLE_AGENTS = 10_000;
+const CONSOLE_ROUNDS = 10;
 
 const { values } = parseArgs({
   options: {
@@ -46,7 +51,8 @@ const problems = [
   values.only !== undefined &&
     values.only !== 'http' &&
     values.only !== 'fleet' &&
-    '--only takes http or fleet',
+    values.only !== 'console' &&
+    '--only takes http, fleet or console',
   agentCounts.some(Number.isNaN) && `--agents takes 1 to ${MAX_AGENTS}`,
   values.db !== 'sqlite' && values.db !== 'postgres' && '--db takes sqlite or postgres',
   Number.isNaN(nodes) && `--nodes takes 1 to ${MAX_NODES}`,
@@ -70,8 +76,10 @@ const started = performance.now();
 log(`Fleetplane benchmarks: node ${process.version}, ${machineLoad()}`);
 let http: HttpRow[] = [];
 const fleet: FleetResult[] = [];
-if (values.only !== 'fleet') http = await benchHttp({ connections: 10, durationS: 5 });
-if (values.only !== 'http') {
+let consoleAgents: ConsoleAgentsResult | undefined;
+const runs = (name: string) => values.only === undefined || values.only === name;
+if (runs('http')) http = await benchHttp({ connections: 10, durationS: 5 });
+if (runs('fleet')) {
   for (const agents of agentCounts) {
     const defaults = defaultFleetOptions(agents);
     fleet.push(
@@ -88,7 +96,11 @@ if (values.only !== 'http') {
   }
 }
 
+if (runs('console'))
+  consoleAgents = await benchConsoleAgents({ agents: CONSOLE_AGENTS, rounds: CONSOLE_ROUNDS });
+
 log(`\n== Summary (${secondsSince(started)} in all, ${machineLoad()})`);
 if (http.length > 0) log(`\n${httpTable(http)}`);
 if (fleet.length > 0) log(`\n${fleetTable(fleet)}\n\n${fleetSummary(fleet)}`);
+if (consoleAgents) log(`\n${consoleAgentsTable(consoleAgents)}`);
 if (values.profile) log(`\nCPU profiles and statement timings of the runs: ${values.profile}`);

@@ -62,14 +62,19 @@ describe.runIf(browserAvailable)('console sign-in', () => {
     await browser.shot(page, 'agent-detail');
   });
 
-  it('console: an unknown page shows the not-found page inside the shell, and a coming section says so', async () => {
+  it('console: an unknown page shows the not-found page inside the shell, and a section loads its page on demand', async () => {
     const page = await browser.open(server, '/sign-in');
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     await page.goto(`${server.url}/no/such/page`);
     await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    const chunks: string[] = [];
+    page.on('request', (request) => {
+      if (request.resourceType() === 'script') chunks.push(new URL(request.url()).pathname);
+    });
     await page.getByRole('link', { name: 'Scripts' }).click();
-    await page.getByText('This page is coming to the console').waitFor();
+    await page.getByRole('heading', { name: 'Scripts' }).waitFor();
+    expect(chunks.some((chunk) => /ScriptsPage-/.test(chunk))).toBe(true);
   });
 
   it('console: the sign-in page loads under 300 KB of compressed JavaScript', async () => {

@@ -1,22 +1,18 @@
+import type { ComponentType } from 'react';
 import { createBrowserRouter } from 'react-router';
 import { PasswordResetPage } from './features/auth/PasswordResetPage';
 import { RequireSession } from './features/auth/RequireSession';
 import { SignInPage } from './features/auth/SignInPage';
-import { AgentDetailPage } from './features/agents/AgentDetailPage';
-import { AgentsPage } from './features/agents/AgentsPage';
-import { ApiKeysPage } from './features/apikeys/ApiKeysPage';
-import { UsersPage } from './features/access/UsersPage';
-import { AuditPage } from './features/audit/AuditPage';
-import { EnrollmentPage } from './features/enrollment/EnrollmentPage';
-import { JobDetailPage } from './features/execution/JobDetailPage';
-import { OverviewPage } from './features/overview/OverviewPage';
-import { RunDetailPage } from './features/runs/RunDetailPage';
-import { RunsPage } from './features/runs/RunsPage';
-import { SchedulesPage } from './features/schedules/SchedulesPage';
-import { SettingsPage } from './features/settings/SettingsPage';
-import { ComingSoon, NotFound } from './shell/EmptyStates';
+import { NotFound } from './shell/EmptyStates';
 import { Layout } from './shell/Layout';
-import { sections } from './shell/sections';
+
+/**
+ * A page loaded when first visited: each is a chunk of its own, so signing in loads only the
+ * shell, and one page's libraries (editors, drag and drop) never weigh on another.
+ */
+const page = (load: () => Promise<ComponentType>) => ({
+  lazy: async () => ({ Component: await load() }),
+});
 
 export const router = createBrowserRouter([
   { path: '/sign-in', element: <SignInPage /> },
@@ -27,22 +23,59 @@ export const router = createBrowserRouter([
         <Layout />
       </RequireSession>
     ),
+    hydrateFallbackElement: null,
     children: [
-      { index: true, element: <OverviewPage /> },
-      { path: 'agents', element: <AgentsPage /> },
-      { path: 'agents/:id', element: <AgentDetailPage /> },
-      { path: 'jobs/:id', element: <JobDetailPage /> },
-      { path: 'runs', element: <RunsPage /> },
-      { path: 'runs/:id', element: <RunDetailPage /> },
-      { path: 'enrollment', element: <EnrollmentPage /> },
-      { path: 'audit', element: <AuditPage /> },
-      { path: 'schedules', element: <SchedulesPage /> },
-      { path: 'settings', element: <SettingsPage /> },
-      { path: 'users', element: <UsersPage /> },
-      { path: 'api-keys', element: <ApiKeysPage /> },
-      ...sections
-        .filter((section) => !section.ready)
-        .map((section) => ({ path: section.path, element: <ComingSoon title={section.label} /> })),
+      { index: true, ...page(async () => (await import('./features/overview/OverviewPage')).OverviewPage) },
+      { path: 'agents', ...page(async () => (await import('./features/agents/AgentsPage')).AgentsPage) },
+      {
+        path: 'agents/:id',
+        ...page(async () => (await import('./features/agents/AgentDetailPage')).AgentDetailPage),
+      },
+      {
+        path: 'jobs/:id',
+        ...page(async () => (await import('./features/execution/JobDetailPage')).JobDetailPage),
+      },
+      { path: 'runs', ...page(async () => (await import('./features/runs/RunsPage')).RunsPage) },
+      {
+        path: 'runs/:id',
+        ...page(async () => (await import('./features/runs/RunDetailPage')).RunDetailPage),
+      },
+      { path: 'scripts', ...page(async () => (await import('./features/scripts/ScriptsPage')).ScriptsPage) },
+      {
+        path: 'scripts/new',
+        ...page(async () => (await import('./features/scripts/ScriptEditorPage')).ScriptEditorPage),
+      },
+      {
+        path: 'scripts/:id',
+        ...page(async () => (await import('./features/scripts/ScriptEditorPage')).ScriptEditorPage),
+      },
+      {
+        path: 'profiles',
+        ...page(async () => (await import('./features/profiles/ProfilesPage')).ProfilesPage),
+      },
+      {
+        path: 'profiles/:id',
+        ...page(async () => (await import('./features/profiles/ProfileDetailPage')).ProfilePage),
+      },
+      {
+        path: 'templates/:id',
+        ...page(async () => (await import('./features/profiles/ProfileDetailPage')).TemplatePage),
+      },
+      {
+        path: 'schedules',
+        ...page(async () => (await import('./features/schedules/SchedulesPage')).SchedulesPage),
+      },
+      {
+        path: 'enrollment',
+        ...page(async () => (await import('./features/enrollment/EnrollmentPage')).EnrollmentPage),
+      },
+      { path: 'audit', ...page(async () => (await import('./features/audit/AuditPage')).AuditPage) },
+      {
+        path: 'settings',
+        ...page(async () => (await import('./features/settings/SettingsPage')).SettingsPage),
+      },
+      { path: 'users', ...page(async () => (await import('./features/access/UsersPage')).UsersPage) },
+      { path: 'api-keys', ...page(async () => (await import('./features/apikeys/ApiKeysPage')).ApiKeysPage) },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -1,15 +1,6 @@
 import { Button, Stack, Text, Title } from '@mantine/core';
 import { Link } from 'react-router';
 
-export function ComingSoon({ title }: { title: string }) {
-  return (
-    <Stack align="center" mt="xl" gap="xs">
-      <Title order={2}>{title}</Title>
-      <Text c="dimmed">This page is coming to the console. Its API is ready: see /docs.</Text>
-    </Stack>
-  );
-}
-
 export function NotFound() {
   return (
     <Stack align="center" mt="xl" gap="xs">

@@ -1,14 +1,14 @@
-/** Every section of the console, in the order of the navigation; `ready: false` shows "coming". */
+/** Every section of the console, in the order of the navigation. */
 export const sections = [
-  { path: '/', label: 'Overview', ready: true },
-  { path: '/agents', label: 'Agents', ready: true },
-  { path: '/runs', label: 'Runs', ready: true },
-  { path: '/scripts', label: 'Scripts', ready: false },
-  { path: '/profiles', label: 'Profiles & templates', ready: false },
-  { path: '/schedules', label: 'Schedules', ready: true },
-  { path: '/enrollment', label: 'Enrollment', ready: true },
-  { path: '/audit', label: 'Audit', ready: true },
-  { path: '/settings', label: 'Settings', ready: true },
-  { path: '/users', label: 'Users & roles', ready: true },
-  { path: '/api-keys', label: 'API keys', ready: true },
+  { path: '/', label: 'Overview' },
+  { path: '/agents', label: 'Agents' },
+  { path: '/runs', label: 'Runs' },
+  { path: '/scripts', label: 'Scripts' },
+  { path: '/profiles', label: 'Profiles & templates' },
+  { path: '/schedules', label: 'Schedules' },
+  { path: '/enrollment', label: 'Enrollment' },
+  { path: '/audit', label: 'Audit' },
+  { path: '/settings', label: 'Settings' },
+  { path: '/users', label: 'Users & roles' },
+  { path: '/api-keys', label: 'API keys' },
 ] as const;

@@ -1,5 +1,5 @@
 import { Group, Select, TextInput } from '@mantine/core';
-import { useDebouncedCallback } from '@mantine/hooks';
+import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { useGroups, type AgentFilters } from './queries';
 
@@ -16,9 +16,7 @@ const osTypes: NonNullable<AgentFilters['os_type']>[] = [
   'other',
 ];
 
-/** The filters live in the URL's query string: a filtered view can be linked and survives reload. */
-export function useAgentFilters(): [AgentFilters, (name: keyof AgentFilters, value: string | null) => void] {
-  const [params, setParams] = useSearchParams();
+function filtersOf(params: URLSearchParams): AgentFilters {
   const filters: AgentFilters = {};
   const status = params.get('status');
   if (status === 'online' || status === 'offline' || status === 'pending') filters.status = status;
@@ -28,20 +26,49 @@ export function useAgentFilters(): [AgentFilters, (name: keyof AgentFilters, val
     const value = params.get(name);
     if (value) filters[name] = value;
   }
-  const set = (name: keyof AgentFilters, value: string | null) =>
-    setParams(
-      (current) => {
-        const next = new URLSearchParams(current);
-        if (value) next.set(name, value);
-        else next.delete(name);
-        return next;
-      },
-      { replace: true },
-    );
+  return filters;
+}
+
+/**
+ * The filters live in the URL's query string: a filtered view can be linked and survives reload.
+ * The router applies a URL change as a transition, rendered after the browser paints, which
+ * would hold the list's request back: so the list follows a change from this state at once, the
+ * URL follows it, and a URL changed otherwise (a link, Back) is taken up.
+ */
+export function useAgentFilters(): [AgentFilters, (name: keyof AgentFilters, value: string | null) => void] {
+  const [params, setParams] = useSearchParams();
+  const query = params.toString();
+  const [filters, setFilters] = useState(() => filtersOf(params));
+  const latest = useRef(query);
+  /** Queries written to the URL and not yet seen there, oldest first. */
+  const written = useRef<string[]>([]);
+  useEffect(() => {
+    const ours = written.current.indexOf(query);
+    if (ours >= 0) {
+      written.current.splice(0, ours + 1);
+      return;
+    }
+    written.current = [];
+    latest.current = query;
+    setFilters(filtersOf(new URLSearchParams(query)));
+  }, [query]);
+  // the router's setter changes with each URL: the ref keeps `set` one function, so the filter
+  // bar and the table (memoized) are not rendered again when only the URL catches up
+  const setParamsRef = useRef(setParams);
+  setParamsRef.current = setParams;
+  const set = useCallback((name: keyof AgentFilters, value: string | null) => {
+    const next = new URLSearchParams(latest.current);
+    if (value) next.set(name, value);
+    else next.delete(name);
+    latest.current = next.toString();
+    written.current.push(latest.current);
+    setFilters(filtersOf(next));
+    setParamsRef.current(next, { replace: true });
+  }, []);
   return [filters, set];
 }
 
-export function AgentFilterBar({
+export const AgentFilterBar = memo(function AgentFilterBar({
   filters,
   onChange,
 }: {
@@ -49,7 +76,8 @@ export function AgentFilterBar({
   onChange: (name: keyof AgentFilters, value: string | null) => void;
 }) {
   const groups = useGroups();
-  const setText = useDebouncedCallback((value: string) => onChange('q', value.trim() || null), 250);
+  // no debounce: the list answers a keystroke at once; the request for the text before it is cancelled
+  const setText = (value: string) => onChange('q', value.trim() || null);
   return (
     <Group>
       <TextInput
@@ -93,4 +121,4 @@ export function AgentFilterBar({
       />
     </Group>
   );
-}
+});

@@ -1,33 +1,44 @@
-import { Alert, Anchor, Badge, Button, Checkbox, Group, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Button, Group, Stack, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
-import { Link } from 'react-router';
+import { useCallback, useEffect, useState } from 'react';
 import { api } from '../../api/client';
 import { usePermission } from '../auth/session';
 import { AgentFilterBar, useAgentFilters } from './AgentFilters';
-import { AgentStatus } from './AgentStatus';
+import { AgentTable } from './AgentTable';
+import { ApplyProfileModal } from '../profiles/ApplyProfileModal';
+import { ExecuteScriptModal } from '../scripts/ExecuteScriptModal';
+import { MoveToGroupModal } from './MoveToGroupModal';
 import { useAgentLiveStatus, useAgents, type Agent } from './queries';
 import { RunCommandModal } from './RunCommandModal';
 import { TagModal } from './TagModal';
 import { confirmDestructive, notifyFailure } from '../../shell/confirm';
 import { Pager, useCursorPages } from '../../shell/paging';
 
+/** The API's largest page: the table is virtualized, so a long page costs no more to show. */
+const PAGE_SIZE = 200;
+const NO_AGENTS: Agent[] = [];
+
 /**
  * The fleet, a page at a time. Pages follow the server's `next_cursor`; the cursors of the pages
- * before are kept to go back. A filter change starts again at the first page and clears the
- * selection.
+ * before are kept to go back. The selection may span pages; a filter change starts again at the
+ * first page and clears it.
  */
 export function AgentsPage() {
   const [filters, setFilter] = useAgentFilters();
   const filterKey = JSON.stringify(filters);
   const pages = useCursorPages(filterKey);
-  const agents = useAgents(filters, pages.cursor);
+  const agents = useAgents(filters, pages.cursor, PAGE_SIZE);
   const [selected, setSelected] = useState<Map<string, Agent>>(new Map());
   const [running, runModal] = useDisclosure();
   const [tagging, tagModal] = useDisclosure();
+  const [moving, moveModal] = useDisclosure();
+  const [scripting, scriptModal] = useDisclosure();
+  const [applying, applyModal] = useDisclosure();
   const canRun = usePermission('runs:execute');
+  const canRunScript = usePermission('scripts:execute');
+  const canApply = usePermission('profiles:execute');
   const canUpdate = usePermission('agents:update');
   const canDelete = usePermission('agents:delete');
   const queryClient = useQueryClient();
@@ -56,16 +67,30 @@ export function AgentsPage() {
       run: () => remove.mutate([...selected.keys()]),
     });
 
-  const items = agents.data?.items ?? [];
+  const items = agents.data?.items ?? NO_AGENTS;
   const allSelected = items.length > 0 && items.every((agent) => selected.has(agent.id));
-  const toggle = (agent: Agent) =>
-    setSelected((current) => {
-      const next = new Map(current);
-      if (!next.delete(agent.id)) next.set(agent.id, agent);
-      return next;
-    });
-  const toggleAll = () =>
-    setSelected(allSelected ? new Map() : new Map(items.map((agent) => [agent.id, agent])));
+  // stable handlers: the table is memoized, and renders again only for its rows or the selection
+  const toggle = useCallback(
+    (agent: Agent) =>
+      setSelected((current) => {
+        const next = new Map(current);
+        if (!next.delete(agent.id)) next.set(agent.id, agent);
+        return next;
+      }),
+    [],
+  );
+  const toggleAll = useCallback(
+    () =>
+      setSelected((current) => {
+        const next = new Map(current);
+        for (const agent of items) {
+          if (allSelected) next.delete(agent.id);
+          else next.set(agent.id, agent);
+        }
+        return next;
+      }),
+    [items, allSelected],
+  );
 
   return (
     <Stack>
@@ -77,9 +102,24 @@ export function AgentsPage() {
               Run command
             </Button>
           )}
+          {canRunScript && (
+            <Button variant="default" disabled={selected.size === 0} onClick={scriptModal.open}>
+              Run script
+            </Button>
+          )}
+          {canApply && (
+            <Button variant="default" disabled={selected.size === 0} onClick={applyModal.open}>
+              Apply profile
+            </Button>
+          )}
           {canUpdate && (
             <Button variant="default" disabled={selected.size === 0} onClick={tagModal.open}>
               Tag
+            </Button>
+          )}
+          {canUpdate && (
+            <Button variant="default" disabled={selected.size === 0} onClick={moveModal.open}>
+              Move to group
             </Button>
           )}
           {canDelete && (
@@ -91,58 +131,13 @@ export function AgentsPage() {
       </Group>
       <AgentFilterBar filters={filters} onChange={setFilter} />
       {agents.error && <Alert color="red">{agents.error.message}</Alert>}
-      <Table striped highlightOnHover>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th w={40}>
-              <Checkbox aria-label="Select all" checked={allSelected} onChange={toggleAll} />
-            </Table.Th>
-            <Table.Th>Name</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th>OS</Table.Th>
-            <Table.Th>IP</Table.Th>
-            <Table.Th>Tags</Table.Th>
-            <Table.Th>Last seen</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {items.map((agent) => (
-            <Table.Tr key={agent.id} data-testid="agent-row">
-              <Table.Td>
-                <Checkbox
-                  aria-label={`Select ${agent.name}`}
-                  checked={selected.has(agent.id)}
-                  onChange={() => toggle(agent)}
-                />
-              </Table.Td>
-              <Table.Td>
-                <Anchor component={Link} to={`/agents/${agent.id}`}>
-                  {agent.name}
-                </Anchor>
-              </Table.Td>
-              <Table.Td>
-                <AgentStatus status={agent.status} />
-              </Table.Td>
-              <Table.Td>
-                {agent.os_type} {agent.os_version}
-              </Table.Td>
-              <Table.Td>{agent.ip ?? '—'}</Table.Td>
-              <Table.Td>
-                <Group gap={4}>
-                  {agent.tags.map((tag) => (
-                    <Badge key={tag} variant="outline" size="sm">
-                      {tag}
-                    </Badge>
-                  ))}
-                </Group>
-              </Table.Td>
-              <Table.Td>
-                {agent.last_seen_at ? new Date(agent.last_seen_at).toLocaleString() : 'never'}
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+      <AgentTable
+        items={items}
+        selected={selected}
+        onToggle={toggle}
+        onToggleAll={toggleAll}
+        resetKey={`${filterKey} ${pages.cursor ?? ''}`}
+      />
       {agents.isSuccess && items.length === 0 && (
         <Text c="dimmed" ta="center">
           No agent matches. Enroll a machine with an enrollment token, or change the filters.
@@ -150,7 +145,18 @@ export function AgentsPage() {
       )}
       <Pager pages={pages} nextCursor={agents.data?.next_cursor} />
       <RunCommandModal agentIds={[...selected.keys()]} opened={running} onClose={runModal.close} />
+      <ExecuteScriptModal agentIds={[...selected.keys()]} opened={scripting} onClose={scriptModal.close} />
+      <ApplyProfileModal agentIds={[...selected.keys()]} opened={applying} onClose={applyModal.close} />
       <TagModal agents={[...selected.values()]} opened={tagging} onClose={tagModal.close} />
+      <MoveToGroupModal
+        agents={[...selected.values()]}
+        opened={moving}
+        onClose={moveModal.close}
+        onMoved={() => {
+          moveModal.close();
+          setSelected(new Map());
+        }}
+      />
     </Stack>
   );
 }

@@ -26,7 +26,9 @@ export type AgentFilters = {
 export function useAgents(filters: AgentFilters, cursor: string | undefined, limit = 50) {
   return useQuery({
     queryKey: ['agents', 'list', filters, cursor, limit],
-    queryFn: () => api((c) => c.GET('/api/v1/agents', { params: { query: { ...filters, cursor, limit } } })),
+    // a filter typed on drops the request of the text before it
+    queryFn: ({ signal }) =>
+      api((c) => c.GET('/api/v1/agents', { params: { query: { ...filters, cursor, limit } }, signal })),
     placeholderData: keepPreviousData,
   });
 }

@@ -1,5 +1,4 @@
 import {
-  Alert,
   Button,
   Group,
   Modal,
@@ -11,7 +10,7 @@ import {
   TextInput,
 } from '@mantine/core';
 import { useState } from 'react';
-import { ApiError } from '../../api/client';
+import { RefusalAlert } from '../../shell/refusal';
 import { useGroups } from '../agents/queries';
 import {
   useCreateSchedule,
@@ -272,18 +271,7 @@ export function ScheduleModal(props: { opened: boolean; onClose: () => void; sch
             onChange={(value) => set('groupId', value)}
           />
         )}
-        {saving.error && (
-          <Alert color="red">
-            {saving.error.message}
-            {saving.error instanceof ApiError &&
-              saving.error.details.map((detail) => (
-                <div key={`${detail.field ?? ''}${detail.message}`}>
-                  {detail.field ? `${detail.field}: ` : ''}
-                  {detail.message}
-                </div>
-              ))}
-          </Alert>
-        )}
+        <RefusalAlert error={saving.error} />
         <Group justify="flex-end">
           <Button onClick={submit} loading={saving.isPending} disabled={!ready}>
             {schedule ? 'Save' : 'Create'}

@@ -13,7 +13,7 @@ import {
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useState } from 'react';
-import { ApiError } from '../../api/client';
+import { fieldErrorsOf, RefusalAlert } from '../../shell/refusal';
 import { usePermission } from '../auth/session';
 import { useSettings, useUpdateSettings, type Settings, type SettingsGroup } from './queries';
 
@@ -90,23 +90,12 @@ const groups: { [G in SettingsGroup]: { title: string; fields: { [K in keyof Set
 };
 
 /** The server names a bad key `body.<key>`: that message goes under the key's field. */
-function fieldErrors(error: Error | null): { byField: Record<string, string>; other: string | null } {
-  if (!error) return { byField: {}, other: null };
-  const byField: Record<string, string> = {};
-  const details = error instanceof ApiError ? error.details : [];
-  for (const detail of details) {
-    const key = detail.field?.replace(/^body\./, '');
-    if (key) byField[key] = detail.message;
-  }
-  return { byField, other: Object.keys(byField).length === 0 ? error.message : null };
-}
-
 function GroupForm<G extends SettingsGroup>(props: { group: G; values: Settings[G]; canEdit: boolean }) {
   const { title, fields } = groups[props.group];
   const saved = props.values as Record<string, Value>;
   const [draft, setDraft] = useState<Record<string, Value>>(saved);
   const update = useUpdateSettings(props.group);
-  const errors = fieldErrors(update.error);
+  const errors = fieldErrorsOf(update.error);
   const changed = Object.fromEntries(Object.entries(draft).filter(([key, value]) => value !== saved[key]));
 
   const set = (key: string, value: Value) => setDraft((d) => ({ ...d, [key]: value }));
@@ -133,7 +122,7 @@ function GroupForm<G extends SettingsGroup>(props: { group: G; values: Settings[
             const common = {
               label: field.label,
               description: field.description,
-              error: errors.byField[key],
+              error: errors[key],
               disabled: !props.canEdit,
             };
             const value = draft[key];
@@ -189,7 +178,7 @@ function GroupForm<G extends SettingsGroup>(props: { group: G; values: Settings[
                 );
             }
           })}
-          {errors.other && <Alert color="red">{errors.other}</Alert>}
+          <RefusalAlert error={update.error} shown={Object.keys(fields)} />
           {props.canEdit && (
             <Group justify="flex-end">
               <Button type="submit" loading={update.isPending} disabled={Object.keys(changed).length === 0}>
