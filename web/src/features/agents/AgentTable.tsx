@@ -1,11 +1,18 @@
-import { Anchor, Badge, Box, Checkbox, Group, Table } from '@mantine/core';
+import { Anchor, Badge, Box, Group, Table } from '@mantine/core';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useEffect, useRef } from 'react';
 import { Link } from 'react-router';
+import classes from './AgentTable.module.css';
 import { AgentStatus } from './AgentStatus';
 import type { Agent } from './queries';
 
-/** A row's height before it is measured (tags may wrap it taller). */
+/** One formatter for every row: `toLocaleString` builds a new one per call. */
+const lastSeen = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
+
+/**
+ * Every row is this tall (tags that do not fit are cut, not wrapped): the virtualizer places rows
+ * without measuring them, as each measure forces the browser to lay the page out.
+ */
 const ROW_HEIGHT = 41;
 const COLUMNS = 7;
 
@@ -34,7 +41,7 @@ export const AgentTable = memo(function AgentTable({
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
     getItemKey: (index) => items[index]!.id,
-    overscan: 10,
+    overscan: 4,
     useFlushSync: false,
   });
   useEffect(() => virtualizer.scrollToOffset(0), [resetKey, virtualizer]);
@@ -57,10 +64,14 @@ export const AgentTable = memo(function AgentTable({
         <Table.Thead>
           <Table.Tr>
             <Table.Th w={40}>
-              <Checkbox
+              <input
+                type="checkbox"
+                className={classes.rowCheckbox}
                 aria-label="Select all on this page"
                 checked={allSelected}
-                indeterminate={someSelected}
+                ref={(box) => {
+                  if (box) box.indeterminate = someSelected;
+                }}
                 onChange={onToggleAll}
               />
             </Table.Th>
@@ -79,14 +90,15 @@ export const AgentTable = memo(function AgentTable({
             return (
               <Table.Tr
                 key={row.key}
-                ref={virtualizer.measureElement}
-                data-index={row.index}
+                h={ROW_HEIGHT}
                 aria-rowindex={row.index + 2}
                 data-testid="agent-row"
                 bg={selected.has(agent.id) ? 'var(--mantine-primary-color-light)' : undefined}
               >
                 <Table.Td>
-                  <Checkbox
+                  <input
+                    type="checkbox"
+                    className={classes.rowCheckbox}
                     aria-label={`Select ${agent.name}`}
                     checked={selected.has(agent.id)}
                     onChange={() => onToggle(agent)}
@@ -105,7 +117,7 @@ export const AgentTable = memo(function AgentTable({
                 </Table.Td>
                 <Table.Td>{agent.ip ?? '—'}</Table.Td>
                 <Table.Td>
-                  <Group gap={4}>
+                  <Group gap={4} wrap="nowrap" style={{ overflow: 'hidden' }}>
                     {agent.tags.map((tag) => (
                       <Badge key={tag} variant="outline" size="sm">
                         {tag}
@@ -113,8 +125,8 @@ export const AgentTable = memo(function AgentTable({
                     ))}
                   </Group>
                 </Table.Td>
-                <Table.Td>
-                  {agent.last_seen_at ? new Date(agent.last_seen_at).toLocaleString() : 'never'}
+                <Table.Td className={classes.oneLine}>
+                  {agent.last_seen_at ? lastSeen.format(new Date(agent.last_seen_at)) : 'never'}
                 </Table.Td>
               </Table.Tr>
             );

@@ -16,8 +16,11 @@ import { TagModal } from './TagModal';
 import { confirmDestructive, notifyFailure } from '../../shell/confirm';
 import { Pager, useCursorPages } from '../../shell/paging';
 
-/** The API's largest page: the table is virtualized, so a long page costs no more to show. */
-const PAGE_SIZE = 200;
+/**
+ * Rows a page: the table is virtualized, so a long page costs little to show, but its answer
+ * still has to cross the network and be parsed (200 made a filter change 20 ms slower).
+ */
+const PAGE_SIZE = 100;
 const NO_AGENTS: Agent[] = [];
 
 /**
@@ -144,19 +147,22 @@ export function AgentsPage() {
         </Text>
       )}
       <Pager pages={pages} nextCursor={agents.data?.next_cursor} />
-      <RunCommandModal agentIds={[...selected.keys()]} opened={running} onClose={runModal.close} />
-      <ExecuteScriptModal agentIds={[...selected.keys()]} opened={scripting} onClose={scriptModal.close} />
-      <ApplyProfileModal agentIds={[...selected.keys()]} opened={applying} onClose={applyModal.close} />
-      <TagModal agents={[...selected.values()]} opened={tagging} onClose={tagModal.close} />
-      <MoveToGroupModal
-        agents={[...selected.values()]}
-        opened={moving}
-        onClose={moveModal.close}
-        onMoved={() => {
-          moveModal.close();
-          setSelected(new Map());
-        }}
-      />
+      {/* mounted only while open: a filter change renders the page, not five idle dialogs */}
+      {running && <RunCommandModal agentIds={[...selected.keys()]} opened onClose={runModal.close} />}
+      {scripting && <ExecuteScriptModal agentIds={[...selected.keys()]} opened onClose={scriptModal.close} />}
+      {applying && <ApplyProfileModal agentIds={[...selected.keys()]} opened onClose={applyModal.close} />}
+      {tagging && <TagModal agents={[...selected.values()]} opened onClose={tagModal.close} />}
+      {moving && (
+        <MoveToGroupModal
+          agents={[...selected.values()]}
+          opened
+          onClose={moveModal.close}
+          onMoved={() => {
+            moveModal.close();
+            setSelected(new Map());
+          }}
+        />
+      )}
     </Stack>
   );
 }
