@@ -208,6 +208,7 @@ export function createServices(deps: {
       logger,
       refreshTtlMs: config.refreshTokenTtlMs,
       resetTtlMs: config.passwordResetTtlMs,
+      publicUrl: config.publicUrl,
       principals,
     }),
     access: new AccessService({ db, clock, audit, apiKeys, principals }),

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../support/agents.js';
 import { browserAvailable, signIn, useBrowser } from '../support/browser.js';
-import { signup, type Session } from '../support/client.js';
+import { call, expectStatus, signup, type Session } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/harness.js';
 
 // The console is the same on either database (the API under it is tested on both): SQLite only.
@@ -75,6 +75,59 @@ describe.runIf(browserAvailable)('console sign-in', () => {
     await page.getByRole('link', { name: 'Scripts' }).click();
     await page.getByRole('heading', { name: 'Scripts' }).waitFor();
     expect(chunks.some((chunk) => /ScriptsPage-/.test(chunk))).toBe(true);
+  });
+
+  it("console: a password is reset from the mail's link, and the new one signs in", async () => {
+    const user = await signup(server, 'forgetful');
+    const page = await browser.open(server, '/sign-in');
+    await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    await page.getByLabel('Email').fill(user.email);
+    await page.getByRole('button', { name: 'Send reset email' }).click();
+    await page.getByText('a reset link is on its way').waitFor();
+
+    // no SMTP in tests: the mail is in the server's log, with the console's link in it
+    const mail = server.logs
+      .flatMap((line) => {
+        const sent = line.mail as { to: string; text: string } | undefined;
+        return sent?.to === user.email ? [sent.text] : [];
+      })
+      .at(-1);
+    const link = mail?.match(/\/password-reset\?token=[\w-]+/)?.[0];
+    if (!link) throw new Error(`no reset link in the mail: ${mail}`);
+    await page.goto(`${server.url}${link}`);
+    await page.getByLabel('New password').fill('short');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await page.getByRole('alert').first().waitFor();
+    await page.getByLabel('New password').fill('a brand new passphrase 42');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await page.getByText('Your password is set').waitFor();
+    await browser.shot(page, 'password-reset');
+
+    await page.getByRole('link', { name: 'Back to sign in' }).click();
+    await signIn(page, user.email, 'a brand new passphrase 42');
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    // the link is single-use
+    const replay = await call(server, 'POST', '/api/v1/auth/password-reset/confirm', {
+      body: { token: link.split('=')[1], new_password: 'yet another passphrase 43' },
+    });
+    expect(replay.status).toBe(400);
+  });
+
+  it('console: switching organisation from the user menu shows the other organisation', async () => {
+    await expectStatus(
+      call(server, 'POST', '/api/v1/orgs', { token: owner.token, body: { name: 'Second Org' } }),
+      201,
+    );
+    const page = await browser.open(server, '/');
+    await signIn(page, owner.email, owner.password);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByRole('button', { name: 'User menu' }).click();
+    await page.getByRole('menuitem', { name: 'Second Org' }).click();
+    await page.getByText('Second Org', { exact: true }).first().waitFor();
+    // the new organisation has no agent: the overview counts its own
+    await expect.poll(() => page.getByText('No agent is enrolled yet.').count()).toBe(1);
+    await page.reload();
+    await page.getByText('Second Org', { exact: true }).first().waitFor();
   });
 
   it('console: the sign-in page loads under 300 KB of compressed JavaScript', async () => {

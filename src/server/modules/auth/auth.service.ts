@@ -79,6 +79,7 @@ export class AuthService {
   readonly #logger: Logger;
   readonly #refreshTtlMs: number;
   readonly #resetTtlMs: number;
+  readonly #publicUrl: string | undefined;
   readonly #principals: PrincipalChanges;
 
   constructor(deps: {
@@ -92,6 +93,8 @@ export class AuthService {
     logger: Logger;
     refreshTtlMs: number;
     resetTtlMs: number;
+    /** Where the console is, for the link in a reset mail; a path alone without it. */
+    publicUrl: string | undefined;
     principals: PrincipalChanges;
   }) {
     this.#db = deps.db;
@@ -104,6 +107,7 @@ export class AuthService {
     this.#logger = deps.logger;
     this.#refreshTtlMs = deps.refreshTtlMs;
     this.#resetTtlMs = deps.resetTtlMs;
+    this.#publicUrl = deps.publicUrl;
     this.#principals = deps.principals;
   }
 
@@ -298,7 +302,10 @@ export class AuthService {
     await this.#mailer.send({
       to: user.email,
       subject: 'Reset your Fleetplane password',
-      text: `Use this token within ${Math.round(this.#resetTtlMs / 60_000)} minutes to set a new password:\n\n${token}\n\nPOST /api/v1/auth/password-reset/confirm {"token": "...", "new_password": "..."}`,
+      text:
+        `Use this token within ${Math.round(this.#resetTtlMs / 60_000)} minutes to set a new password:\n\n${token}\n\n` +
+        `In the console: ${this.#publicUrl ?? ''}/password-reset?token=${token}\n` +
+        `Or through the API: POST /api/v1/auth/password-reset/confirm {"token": "...", "new_password": "..."}`,
     });
   }
 
