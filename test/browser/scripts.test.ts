@@ -140,6 +140,12 @@ describe.runIf(browserAvailable)('console scripts', () => {
     await page.getByRole('heading', { name: 'greet-fleet' }).waitFor();
     await page.getByText('One version so far').waitFor();
     await typeCode(page, 'echo "changed=$FP_PARAM_GREETING"');
+    // leaving with the change unsaved asks first; staying keeps it
+    await page.getByRole('link', { name: 'Scripts', exact: true }).click();
+    const leave = page.getByRole('dialog', { name: 'Leave without saving?' });
+    await leave.getByRole('button', { name: 'Stay' }).click();
+    await leave.waitFor({ state: 'detached' });
+    expect(new URL(page.url()).pathname).toBe(`/scripts/${scriptId}`);
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.getByText('v2', { exact: true }).first().waitFor();
     await expect.poll(() => page.getByTestId('version-row').count()).toBe(2);

@@ -1,7 +1,7 @@
-import { Button, Group, Modal, Stack, Textarea, TextInput } from '@mantine/core';
+import { Button, Group, Modal, Stack } from '@mantine/core';
 import { useState } from 'react';
 import { useNavigate } from 'react-router';
-import { errorUnder, fieldErrorsOf, RefusalAlert } from '../../shell/refusal';
+import { NameAndDescription } from './NameAndDescription';
 import { pageOf, useCreateProfile, type ProfileKind } from './queries';
 
 /** A new, empty profile or template; its page follows, where tasks are added. */
@@ -10,8 +10,6 @@ export function CreateProfileModal(props: { kind: ProfileKind; opened: boolean; 
   const create = useCreateProfile(props.kind);
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const errors = fieldErrorsOf(create.error);
-  const shown = ['name', 'description'];
 
   const close = () => {
     props.onClose();
@@ -32,23 +30,14 @@ export function CreateProfileModal(props: { kind: ProfileKind; opened: boolean; 
   return (
     <Modal opened={props.opened} onClose={close} title={`Create a ${props.kind}`}>
       <Stack>
-        <TextInput
-          label="Name"
-          required
-          data-autofocus
-          value={name}
-          onChange={(e) => setName(e.currentTarget.value)}
-          error={errorUnder(errors, 'name')}
+        <NameAndDescription
+          name={name}
+          description={description}
+          onName={setName}
+          onDescription={setDescription}
+          error={create.error}
+          autoFocus
         />
-        <Textarea
-          label="Description"
-          autosize
-          minRows={2}
-          value={description}
-          onChange={(e) => setDescription(e.currentTarget.value)}
-          error={errorUnder(errors, 'description')}
-        />
-        <RefusalAlert error={create.error} shown={shown} />
         <Group justify="flex-end">
           <Button onClick={submit} loading={create.isPending} disabled={!name.trim()}>
             Create

@@ -1,6 +1,6 @@
-import { Button, Group, Stack, Textarea, TextInput } from '@mantine/core';
+import { Button, Group, Stack } from '@mantine/core';
 import { useState } from 'react';
-import { errorUnder, fieldErrorsOf, RefusalAlert } from '../../shell/refusal';
+import { NameAndDescription } from './NameAndDescription';
 import { useUpdateProfile, type ProfileDetail, type ProfileKind } from './queries';
 
 /** The name and description, saved together; the save is offered only once something changed. */
@@ -8,27 +8,17 @@ export function ProfileDetailsForm({ kind, profile }: { kind: ProfileKind; profi
   const [name, setName] = useState(profile.name);
   const [description, setDescription] = useState(profile.description);
   const update = useUpdateProfile(kind, profile.id);
-  const errors = fieldErrorsOf(update.error);
-  const shown = ['name', 'description'];
   const changed = name !== profile.name || description !== profile.description;
 
   return (
     <Stack gap="xs">
-      <TextInput
-        label="Name"
-        value={name}
-        onChange={(e) => setName(e.currentTarget.value)}
-        error={errorUnder(errors, 'name')}
+      <NameAndDescription
+        name={name}
+        description={description}
+        onName={setName}
+        onDescription={setDescription}
+        error={update.error}
       />
-      <Textarea
-        label="Description"
-        autosize
-        minRows={2}
-        value={description}
-        onChange={(e) => setDescription(e.currentTarget.value)}
-        error={errorUnder(errors, 'description')}
-      />
-      <RefusalAlert error={update.error} shown={shown} />
       {changed && (
         <Group justify="flex-end">
           <Button

@@ -18,7 +18,7 @@ import { notifications } from '@mantine/notifications';
 import { lazy, Suspense, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { usePermission } from '../auth/session';
-import { confirmDestructive, notifyFailure } from '../../shell/confirm';
+import { confirmDestructive, DONE_HERE, notifyFailure, useConfirmLeave } from '../../shell/confirm';
 import { ExecuteScriptModal } from './ExecuteScriptModal';
 import { fieldErrorsOf, RefusalAlert } from '../../shell/refusal';
 import { definitionOf, draftOf, type ParameterDraft } from './parameterDrafts';
@@ -87,7 +87,7 @@ function ScriptActions({ script }: { script: Script }) {
       confirm: 'Delete',
       run: () =>
         remove.mutate(script.id, {
-          onSuccess: () => void navigate('/scripts'),
+          onSuccess: () => void navigate('/scripts', { state: DONE_HERE }),
           onError: notifyFailure('Delete failed'),
         }),
     });
@@ -126,12 +126,14 @@ function ScriptForm({ script, readOnly }: { script?: Script; readOnly: boolean }
   const errors = fieldErrorsOf(save.error);
   const set = <K extends keyof ScriptDraft>(key: K, value: ScriptDraft[K]) =>
     setDraft((d) => ({ ...d, [key]: value }));
+  const saved = JSON.stringify(bodyOf(draftOfScript(script)));
+  useConfirmLeave(!readOnly && JSON.stringify(bodyOf(draft)) !== saved);
 
   const submit = () => {
     const body = bodyOf(draft);
     if (!script)
       create.mutate(body, {
-        onSuccess: (created) => void navigate(`/scripts/${created.id}`, { replace: true }),
+        onSuccess: (created) => void navigate(`/scripts/${created.id}`, { replace: true, state: DONE_HERE }),
       });
     else
       update.mutate(body, {
