@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerWithAgents } from '../support/agents.js';
 import { browserAvailable, signIn, useBrowser } from '../support/browser.js';
 import { addMember, call, expectError, expectStatus, type Session } from '../support/client.js';
+import { eventually } from '../support/eventually.js';
 
 interface TaskRow {
   id: string;
@@ -160,7 +161,7 @@ describe.runIf(browserAvailable)('console profiles', () => {
     ]);
   }, 180_000);
 
-  it('templates: made in the page, instantiated into a profile that opens', async () => {
+  it('templates: made in the page, instantiated into a profile; a task secret set there reaches the agent, the target OS is kept', async () => {
     const page = await browser.open(fleet.server, '/profiles?tab=templates');
     await signIn(page, fleet.owner.email, fleet.owner.password);
     await page.getByText('No template yet.').waitFor();
@@ -181,6 +182,57 @@ describe.runIf(browserAvailable)('console profiles', () => {
     await expect.poll(() => shownNames(page)).toEqual(['prepare']);
     const created = page.url().split('/').pop() ?? '';
     expect(await taskNames(created)).toEqual(['prepare']);
+
+    // a secret variable set in the page reaches the agent, and is never shown again
+    await page.getByRole('button', { name: 'Edit prepare' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit task' });
+    await edit.getByLabel('Command').fill('echo "key=$PREP_KEY"');
+    await edit.getByRole('button', { name: 'Add secret' }).click();
+    await edit.getByLabel('Secret 1 name').fill('PREP_KEY');
+    await edit.getByLabel('Secret 1 value').fill('s3cret-from-the-page');
+    await edit.getByRole('button', { name: 'Save task' }).click();
+    await edit.waitFor({ state: 'detached' });
+    const [task] = (
+      await get<{ items: (TaskRow & { secret_env: object })[] }>(`/api/v1/profiles/${created}/tasks`)
+    ).items;
+    expect(task?.secret_env).toEqual({ PREP_KEY: '********' });
+    // edited again without retyping it, the secret is kept
+    await page.getByRole('button', { name: 'Edit prepare' }).click();
+    await expect
+      .poll(() => edit.getByLabel('Secret 1 value').getAttribute('placeholder'))
+      .toBe('kept as stored');
+    await edit.getByRole('button', { name: 'Save task' }).click();
+    await edit.waitFor({ state: 'detached' });
+    const run = await expectStatus<{ id: string }>(
+      call(fleet.server, 'POST', `/api/v1/profiles/${created}/apply`, {
+        token: fleet.owner.token,
+        body: { target: { agent_ids: [fleet.agent.id] } },
+      }),
+      202,
+    );
+    const job = await eventually(
+      async () => {
+        const [only] = (await get<{ items: (JobRow & { id: string })[] }>(`/api/v1/runs/${run.id}/jobs`))
+          .items;
+        return only?.status === 'succeeded' ? only : undefined;
+      },
+      { what: 'the applied profile to succeed' },
+    );
+    const output = await call<string>(fleet.server, 'GET', `/api/v1/jobs/${job.id}/output`, {
+      token: fleet.owner.token,
+    });
+    expect(output.body).toContain('key=s3cret-from-the-page');
+
+    // the target OS is kept with the profile
+    await page.getByRole('combobox', { name: 'Target OS' }).click();
+    await page.getByRole('option', { name: 'windows', exact: true }).click();
+    await page.getByRole('button', { name: 'Save details' }).click();
+    await expect
+      .poll(
+        async () =>
+          (await get<{ target_os_type: string | null }>(`/api/v1/profiles/${created}`)).target_os_type,
+      )
+      .toBe('windows');
 
     // deleting asks first, then the profile is gone
     await page.getByRole('button', { name: 'Delete', exact: true }).click();

@@ -1,27 +1,14 @@
 import { Group, Select, TextInput } from '@mantine/core';
 import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
-import { useGroups, type AgentFilters } from './queries';
-
-const osTypes: NonNullable<AgentFilters['os_type']>[] = [
-  'linux',
-  'ubuntu',
-  'debian',
-  'rhel',
-  'centos',
-  'proxmox',
-  'windows',
-  'windows_server',
-  'macos',
-  'other',
-];
+import { OS_TYPES, useGroups, type AgentFilters } from './queries';
 
 function filtersOf(params: URLSearchParams): AgentFilters {
   const filters: AgentFilters = {};
   const status = params.get('status');
   if (status === 'online' || status === 'offline' || status === 'pending') filters.status = status;
   const os = params.get('os_type');
-  if (os && (osTypes as string[]).includes(os)) filters.os_type = os as AgentFilters['os_type'];
+  if (os && (OS_TYPES as string[]).includes(os)) filters.os_type = os as AgentFilters['os_type'];
   for (const name of ['tag', 'group_id', 'q'] as const) {
     const value = params.get(name);
     if (value) filters[name] = value;
@@ -98,7 +85,7 @@ export const AgentFilterBar = memo(function AgentFilterBar({
         aria-label="Operating system"
         placeholder="Any OS"
         clearable
-        data={osTypes}
+        data={OS_TYPES}
         value={filters.os_type ?? null}
         onChange={(value) => onChange('os_type', value)}
       />

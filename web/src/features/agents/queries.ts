@@ -23,6 +23,20 @@ export type AgentFilters = {
   q?: string;
 };
 
+/** The operating systems the API knows, for pickers. */
+export const OS_TYPES: NonNullable<AgentFilters['os_type']>[] = [
+  'linux',
+  'ubuntu',
+  'debian',
+  'rhel',
+  'centos',
+  'proxmox',
+  'windows',
+  'windows_server',
+  'macos',
+  'other',
+];
+
 export function useAgents(filters: AgentFilters, cursor: string | undefined, limit = 50) {
   return useQuery({
     queryKey: ['agents', 'list', filters, cursor, limit],

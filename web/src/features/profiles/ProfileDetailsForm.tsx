@@ -1,5 +1,6 @@
-import { Button, Group, Stack } from '@mantine/core';
+import { Button, Group, Select, Stack } from '@mantine/core';
 import { useState } from 'react';
+import { OS_TYPES } from '../agents/queries';
 import { NameAndDescription } from './NameAndDescription';
 import { useUpdateProfile, type ProfileDetail, type ProfileKind } from './queries';
 
@@ -7,8 +8,10 @@ import { useUpdateProfile, type ProfileDetail, type ProfileKind } from './querie
 export function ProfileDetailsForm({ kind, profile }: { kind: ProfileKind; profile: ProfileDetail }) {
   const [name, setName] = useState(profile.name);
   const [description, setDescription] = useState(profile.description);
+  const [targetOs, setTargetOs] = useState(profile.target_os_type);
   const update = useUpdateProfile(kind, profile.id);
-  const changed = name !== profile.name || description !== profile.description;
+  const changed =
+    name !== profile.name || description !== profile.description || targetOs !== profile.target_os_type;
 
   return (
     <Stack gap="xs">
@@ -19,6 +22,15 @@ export function ProfileDetailsForm({ kind, profile }: { kind: ProfileKind; profi
         onDescription={setDescription}
         error={update.error}
       />
+      <Select
+        label="Target OS"
+        description="Applying it to an agent of another OS is refused"
+        placeholder="Any OS"
+        clearable
+        data={OS_TYPES}
+        value={targetOs}
+        onChange={setTargetOs}
+      />
       {changed && (
         <Group justify="flex-end">
           <Button
@@ -26,6 +38,7 @@ export function ProfileDetailsForm({ kind, profile }: { kind: ProfileKind; profi
             onClick={() => {
               setName(profile.name);
               setDescription(profile.description);
+              setTargetOs(profile.target_os_type);
               update.reset();
             }}
           >
@@ -34,7 +47,7 @@ export function ProfileDetailsForm({ kind, profile }: { kind: ProfileKind; profi
           <Button
             loading={update.isPending}
             disabled={!name.trim()}
-            onClick={() => update.mutate({ name: name.trim(), description })}
+            onClick={() => update.mutate({ name: name.trim(), description, target_os_type: targetOs })}
           >
             Save details
           </Button>

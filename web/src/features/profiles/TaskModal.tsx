@@ -1,6 +1,7 @@
 import { Button, Group, Modal, NumberInput, Select, Stack, Switch, TextInput } from '@mantine/core';
 import { useState } from 'react';
 import { CodeTextarea } from '../../shell/CodeTextarea';
+import { SecretEnvEditor, secretEnvOf, secretVarsOf, type SecretVar } from './SecretEnvEditor';
 import { errorUnder, fieldErrorsOf, RefusalAlert } from '../../shell/refusal';
 import {
   TASK_ACTIONS,
@@ -42,6 +43,7 @@ interface Draft {
   continueOnError: boolean;
   timeout: number | string;
   maxAttempts: number | string;
+  secretEnv: SecretVar[];
 }
 
 function draftOf(task: Task | undefined): Draft {
@@ -58,6 +60,7 @@ function draftOf(task: Task | undefined): Draft {
     continueOnError: task?.continue_on_error ?? false,
     timeout: task?.timeout_seconds ?? '',
     maxAttempts: task?.max_attempts ?? '',
+    secretEnv: secretVarsOf(task?.secret_env ?? {}),
   };
 }
 
@@ -73,10 +76,16 @@ function bodyOf(draft: Draft): TaskInput {
   if (typeof draft.maxAttempts === 'number') body.max_attempts = draft.maxAttempts;
   switch (draft.action) {
     case 'command':
-      return { ...body, interpreter: draft.interpreter, content: draft.content };
+      return {
+        ...body,
+        interpreter: draft.interpreter,
+        content: draft.content,
+        secret_env: secretEnvOf(draft.secretEnv),
+      };
     case 'script':
       return {
         ...body,
+        secret_env: secretEnvOf(draft.secretEnv),
         script_id: draft.scriptId ?? '',
         parameters: draft.parameters.trim() ? (JSON.parse(draft.parameters) as TaskInput['parameters']) : {},
       };
@@ -253,6 +262,13 @@ export function TaskModal(props: {
             error={errorUnder(errors, 'max_attempts')}
           />
         </Group>
+        {(draft.action === 'command' || draft.action === 'script') && (
+          <SecretEnvEditor
+            value={draft.secretEnv}
+            onChange={(value) => set('secretEnv', value)}
+            errorOf={(name) => errors[`secret_env.${name}`]}
+          />
+        )}
         <Switch
           label="Continue on error"
           description="When this task fails, the next ones still run on that agent"
