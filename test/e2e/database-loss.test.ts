@@ -87,6 +87,13 @@ describe.each(dialects.filter((d) => d === 'postgres'))(
       });
     };
     /** Jobs through the second node, spread over the agents: each notes its start and prints its number. */
+    /**
+     * Every job has started on its agent (a slow machine may finish one before the next is
+     * looked at: started is enough, and `running` alone would wait forever for it).
+     */
+    const untilAllStarted = async (jobs: readonly { id: string }[]) => {
+      for (const { id } of jobs) await untilJob(second, id, (j) => j.started_at !== null, 30_000);
+    };
     const submit = async (label: string, count: number, seconds: number) => {
       const stamp = `${label}-${Date.now()}`;
       const jobs: { id: string; n: number; runs: string }[] = [];
@@ -160,7 +167,7 @@ describe.each(dialects.filter((d) => d === 'postgres'))(
           }),
           202,
         );
-        for (const { id } of jobs) await untilJob(second, id, (j) => j.status === 'running', 30_000);
+        await untilAllStarted(jobs);
 
         const marks = logMarks();
         expect(await terminateBackends()).toBeGreaterThan(0);
@@ -190,7 +197,7 @@ describe.each(dialects.filter((d) => d === 'postgres'))(
       { timeout: 120_000 },
       async () => {
         const jobs = await submit('refused', 4, 1);
-        for (const { id } of jobs) await untilJob(second, id, (j) => j.status === 'running', 30_000);
+        await untilAllStarted(jobs);
 
         const marks = logMarks();
         const outageStart = Date.now();
