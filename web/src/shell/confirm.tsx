@@ -9,20 +9,27 @@ export function notifyFailure(title: string) {
   return (error: Error) => notifications.show({ color: 'red', title, message: error.message });
 }
 
-/** Asks before a destructive action; `run` happens only once confirmed. */
+/**
+ * Asks before a destructive action; `run` happens only once confirmed, and if what it returns
+ * fails, the failure is shown as "<confirm> failed" with the server's message.
+ */
 export function confirmDestructive(options: {
   title: string;
   body: string;
   confirm: string;
   keep?: string;
-  run: () => void;
+  run: () => Promise<unknown> | void;
 }): void {
   modals.openConfirmModal({
     title: options.title,
     children: <Text size="sm">{options.body}</Text>,
     labels: { confirm: options.confirm, cancel: options.keep ?? 'Keep' },
     confirmProps: { color: 'red' },
-    onConfirm: options.run,
+    onConfirm: () => {
+      Promise.resolve()
+        .then(options.run)
+        .catch(notifyFailure(`${options.confirm} failed`));
+    },
   });
 }
 

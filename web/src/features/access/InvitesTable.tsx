@@ -16,7 +16,7 @@ import { useState } from 'react';
 import { usePermission } from '../auth/session';
 import { Pager, useCursorPages } from '../../shell/paging';
 import { useCreateInvite, useInvites, useRevokeInvite, useRoles, type Invite } from './queries';
-import { confirmDestructive, notifyFailure } from '../../shell/confirm';
+import { confirmDestructive } from '../../shell/confirm';
 import { ShownOnce } from '../../shell/ShownOnce';
 
 const statusColor: Record<Invite['status'], string> = {
@@ -95,10 +95,7 @@ export function InvitesTable() {
       title: `Revoke the invite of ${invite.email}?`,
       body: 'Its token no longer lets anyone join.',
       confirm: 'Revoke',
-      run: () =>
-        revoke.mutate(invite.id, {
-          onError: notifyFailure('Revoke failed'),
-        }),
+      run: () => revoke.mutateAsync(invite.id),
     });
 
   const items = invites.data?.items ?? [];

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { usePermission } from '../auth/session';
 import { Pager, useCursorPages } from '../../shell/paging';
 import { useMembers, useRemoveMember, useRoles, useSetMemberRoles, type Member } from './queries';
-import { confirmDestructive, notifyFailure } from '../../shell/confirm';
+import { confirmDestructive } from '../../shell/confirm';
 
 /** States: closed → editing a member's roles → saved (closed) | refused (stays, with the server's message). */
 function MemberRolesModal({ member, onClose }: { member: Member | null; onClose: () => void }) {
@@ -55,10 +55,7 @@ export function MembersTable() {
       title: `Remove ${member.name}?`,
       body: `${member.email} loses access to this organisation.`,
       confirm: 'Remove',
-      run: () =>
-        remove.mutate(member.id, {
-          onError: notifyFailure('Remove failed'),
-        }),
+      run: () => remove.mutateAsync(member.id),
     });
 
   const items = members.data?.items ?? [];

@@ -72,7 +72,7 @@ export function RolesMatrix() {
       title: `Delete the role ${role.name}?`,
       body: 'Only a role that nobody holds can be deleted.',
       confirm: 'Delete',
-      run: () => remove.mutate(role.id, { onError: notifyFailure('Delete failed') }),
+      run: () => remove.mutateAsync(role.id),
     });
 
   const items = roles.data?.items ?? [];

@@ -18,7 +18,8 @@ import { Pager, useCursorPages } from '../../shell/paging';
 
 /**
  * Rows a page: the table is virtualized, so a long page costs little to show, but its answer
- * still has to cross the network and be parsed (200 made a filter change 20 ms slower).
+ * still has to cross the network and be parsed: measured one after the other, a filter change
+ * took 80–105 ms (medians) with 200 and 72–88 ms with 100.
  */
 const PAGE_SIZE = 100;
 const NO_AGENTS: Agent[] = [];

@@ -5,7 +5,7 @@ import { usePermission } from '../auth/session';
 import { Pager, useCursorPages } from '../../shell/paging';
 import { CreateApiKeyModal } from './CreateApiKeyModal';
 import { useApiKeys, useRevokeApiKey, type ApiKey } from './queries';
-import { confirmDestructive, notifyFailure } from '../../shell/confirm';
+import { confirmDestructive } from '../../shell/confirm';
 
 function statusOf(key: ApiKey): 'active' | 'revoked' | 'expired' {
   if (key.revoked_at) return 'revoked';
@@ -35,10 +35,7 @@ export function ApiKeysPage() {
       title: `Revoke ${key.name}?`,
       body: 'Requests with this key are refused from now on.',
       confirm: 'Revoke',
-      run: () =>
-        revoke.mutate(key.id, {
-          onError: notifyFailure('Revoke failed'),
-        }),
+      run: () => revoke.mutateAsync(key.id),
     });
 
   const items = keys.data?.items ?? [];

@@ -6,7 +6,7 @@ import { useGroups } from '../agents/queries';
 import { CreateTokenModal } from './CreateTokenModal';
 import { EnrollCommands } from './EnrollCommands';
 import { useEnrollmentTokens, useRevokeEnrollmentToken, type EnrollmentToken } from './queries';
-import { confirmDestructive, notifyFailure } from '../../shell/confirm';
+import { confirmDestructive } from '../../shell/confirm';
 import { Pager, useCursorPages } from '../../shell/paging';
 
 const statusColor: Record<EnrollmentToken['status'], string> = {
@@ -37,10 +37,7 @@ export function EnrollmentPage() {
       title: `Revoke ${token.name}?`,
       body: 'No machine can enroll with it any more; agents it enrolled stay.',
       confirm: 'Revoke',
-      run: () =>
-        revoke.mutate(token.id, {
-          onError: notifyFailure('Revoke failed'),
-        }),
+      run: () => revoke.mutateAsync(token.id),
     });
 
   const items = tokens.data?.items ?? [];

@@ -33,18 +33,17 @@ function useProfileActions(kind: ProfileKind, profile: ProfileDetail) {
         title: `Delete ${profile.name}?`,
         body: `The ${kind} and its ${profile.tasks.length} task(s) go; runs it started stay.`,
         confirm: `Delete ${kind}`,
-        run: () =>
-          remove.mutate(profile.id, {
-            onSuccess: () => void navigate(kind === 'profile' ? '/profiles' : '/profiles?tab=templates'),
-            onError: notifyFailure('Delete failed'),
-          }),
+        run: async () => {
+          await remove.mutateAsync(profile.id);
+          void navigate(kind === 'profile' ? '/profiles' : '/profiles?tab=templates');
+        },
       }),
     confirmDeleteTask: (task: Task) =>
       confirmDestructive({
         title: `Delete the task ${task.name}?`,
         body: 'The tasks after it move up one place.',
         confirm: 'Delete task',
-        run: () => removeTask.mutate(task.id, { onError: notifyFailure('Delete failed') }),
+        run: () => removeTask.mutateAsync(task.id),
       }),
   };
 }

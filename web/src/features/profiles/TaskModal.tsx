@@ -1,12 +1,12 @@
 import { Button, Group, Modal, NumberInput, Select, Stack, Switch, TextInput } from '@mantine/core';
 import { useState } from 'react';
 import { CodeTextarea } from '../../shell/CodeTextarea';
+import { useScripts } from '../scripts/queries';
 import { SecretEnvEditor, secretEnvOf, secretVarsOf, type SecretVar } from './SecretEnvEditor';
 import { errorUnder, fieldErrorsOf, RefusalAlert } from '../../shell/refusal';
 import {
   TASK_ACTIONS,
   useCreateTask,
-  useScriptChoices,
   useUpdateTask,
   type ProfileKind,
   type Task,
@@ -123,7 +123,7 @@ export function TaskModal(props: {
 }) {
   const [draft, setDraft] = useState(() => draftOf(props.task));
   const [scriptSearch, setScriptSearch] = useState('');
-  const scripts = useScriptChoices(scriptSearch);
+  const scripts = useScripts({ kind: 'script', q: scriptSearch || undefined }, undefined);
   const create = useCreateTask(props.kind, props.profileId);
   const update = useUpdateTask(props.kind, props.profileId);
   const saving = props.task ? update : create;

@@ -209,15 +209,3 @@ export function bulkItemOf(task: Task): TaskBulkItem {
   if (task.max_attempts !== null) input.max_attempts = task.max_attempts;
   return input;
 }
-
-/** Library scripts matching `q`, for a script task's picker. */
-export function useScriptChoices(q: string) {
-  return useQuery({
-    queryKey: ['scripts', 'choices', 'script', q],
-    queryFn: () =>
-      api((c) =>
-        c.GET('/api/v1/scripts', { params: { query: { kind: 'script', q: q || undefined, limit: 50 } } }),
-      ),
-    placeholderData: keepPreviousData,
-  });
-}

@@ -69,10 +69,7 @@ export function SchedulesPage() {
       title: `Delete ${schedule.name}?`,
       body: 'It fires no more; the runs it started stay.',
       confirm: 'Delete',
-      run: () =>
-        remove.mutate(schedule.id, {
-          onError: notifyFailure('Delete failed'),
-        }),
+      run: () => remove.mutateAsync(schedule.id),
     });
 
   const items = schedules.data?.items ?? [];

@@ -18,7 +18,7 @@ import { notifications } from '@mantine/notifications';
 import { lazy, Suspense, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { usePermission } from '../auth/session';
-import { confirmDestructive, DONE_HERE, notifyFailure, useConfirmLeave } from '../../shell/confirm';
+import { confirmDestructive, DONE_HERE, useConfirmLeave } from '../../shell/confirm';
 import { ExecuteScriptModal } from './ExecuteScriptModal';
 import { fieldErrorsOf, RefusalAlert } from '../../shell/refusal';
 import { definitionOf, draftOf, type ParameterDraft } from './parameterDrafts';
@@ -85,11 +85,10 @@ function ScriptActions({ script }: { script: Script }) {
       title: `Delete ${script.name}?`,
       body: 'The script and all its versions go; the jobs and runs it started stay.',
       confirm: 'Delete',
-      run: () =>
-        remove.mutate(script.id, {
-          onSuccess: () => void navigate('/scripts', { state: DONE_HERE }),
-          onError: notifyFailure('Delete failed'),
-        }),
+      run: async () => {
+        await remove.mutateAsync(script.id);
+        void navigate('/scripts', { state: DONE_HERE });
+      },
     });
   return (
     <Group>
