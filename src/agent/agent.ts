@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import type { AgentFacts, AgentMetrics, EventAck, JobEvent, JobSpec } from '../protocol/agent.js';
 import { Backoff, sleep } from './backoff.js';
 import type { ChannelHost } from './channel.js';
@@ -7,6 +8,7 @@ import { collectFacts, detectInterpreters, MetricsSampler, type Interpreters } f
 import { AgentApi } from './http-api.js';
 import { errorMessage, stderrLog, type AgentLog } from './log.js';
 import { OutputReplay } from './output.js';
+import { PackageCache } from './packages.js';
 import { JobRunner, type RunnerSink } from './runner.js';
 import { Spool, type ResultEvent } from './spool.js';
 import { restartedResult, StartedJobs } from './started.js';
@@ -97,6 +99,11 @@ export class Agent implements ChannelHost, RunnerSink {
       tmpDir: os.tmpdir(),
       sink: this,
       log: this.log,
+      packages: new PackageCache({
+        dir: path.join(this.config.stateDir, 'packages'),
+        server: identity.server,
+        token: () => identity.token,
+      }),
     });
     this.connection = new Connection({
       server: identity.server,

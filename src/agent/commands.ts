@@ -23,6 +23,7 @@ const extensions: Record<Interpreter, string> = {
   pwsh: '.ps1',
   powershell: '.ps1',
   cmd: '.cmd',
+  node: '.mjs',
 };
 
 /** The script's file name: PowerShell runs only .ps1 files with -File and cmd.exe needs .cmd. */
@@ -43,6 +44,7 @@ export function scriptContent(interpreter: Interpreter, command: string): Buffer
     case 'bash':
     case 'sh':
     case 'python':
+    case 'node':
       return Buffer.from(command, 'utf8');
   }
 }
@@ -73,6 +75,8 @@ export function commandLine(
       return plain('sh', [script]);
     case 'python':
       return plain(python, [script]);
+    case 'node':
+      return plain(process.execPath, [script]);
     case 'pwsh':
       return plain('pwsh', ['-NoProfile', '-NonInteractive', '-File', script]);
     case 'powershell':

@@ -126,6 +126,8 @@ export function detectInterpreters(
   const python = pythonNames.find((name) => find(name) !== undefined);
   if (python) available.push('python');
   if (find('pwsh')) available.push('pwsh');
+  // the agent's own runtime
+  available.push('node');
   if (platform === 'win32') {
     if (find('powershell')) available.push('powershell');
     // cmd.exe is part of every Windows and lives in System32, which a service's PATH may omit

@@ -1,8 +1,13 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
+import { chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { JobEvent, JobSpec } from '../protocol/agent.js';
+import {
+  PROCESS_RESULT_MAX_BYTES,
+  type JobEvent,
+  type JobSpec,
+  type ProcessSpec,
+} from '../protocol/agent.js';
 import { isEnvName } from '../protocol/jobs.js';
 import {
   commandLine,
@@ -14,6 +19,7 @@ import {
 } from './commands.js';
 import { errorMessage, type AgentLog } from './log.js';
 import { JobOutput, type OutputStream } from './output.js';
+import { entryPath, type PackageCache } from './packages.js';
 import type { ResultEvent } from './spool.js';
 
 /** Where a runner's events go: the agent, which spools results and sends everything on. */
@@ -43,10 +49,29 @@ export interface RunnerOptions {
   tmpDir: string;
   sink: RunnerSink;
   log: AgentLog;
+  /** Where process jobs' packages come from; without it, process jobs fail saying so. */
+  packages?: PackageCache;
+}
+
+/** What a job's child is started with. */
+interface Launch {
+  line: CommandLine;
+  cwd: string;
+  env: Record<string, string>;
+  /** A process job run as its robot's OS user. */
+  user?: { uid: number; gid: number };
+  /** Where a process job writes its JSON result. */
+  outputFile?: string;
 }
 
 type StopReason = { status: 'timed_out' | 'canceled' | 'failed'; error: string };
-type ChildOutcome = { exitCode: number | null; signal: NodeJS.Signals | null; error?: string };
+type ChildOutcome = {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  error?: string;
+  /** A process job's JSON result. */
+  output?: unknown;
+};
 type Child = ChildProcessByStdio<null, Readable, Readable>;
 
 interface Job {
@@ -171,7 +196,6 @@ export class JobRunner {
     const { spec } = job;
     this.options.sink.event({ type: 'ack', job_id: spec.job_id, attempt: spec.attempt });
     this.options.log(`job ${spec.job_id} started (${spec.interpreter})`);
-    const cwd = spec.cwd ?? this.options.defaultCwd;
     let dir: string | undefined;
     let outcome: ChildOutcome;
     try {
@@ -179,19 +203,19 @@ export class JobRunner {
       const badName = Object.keys(spec.env).find((name) => !isEnvName(name));
       if (badName !== undefined)
         throw new Error(`environment variable name ${JSON.stringify(badName)} is not valid; nothing was run`);
-      if (!(await isDirectory(cwd))) throw new Error(`working directory ${cwd} does not exist`);
       dir = await mkdtemp(path.join(this.options.tmpDir, 'fleetplane-job-'));
-      const script = path.join(dir, scriptName(spec.interpreter));
-      await writeFile(script, scriptContent(spec.interpreter, spec.command), { mode: 0o700 });
-      const line = commandLine(spec.interpreter, script, this.options.platform, this.options.python);
-      if ('error' in line) throw new Error(line.error);
+      const launch = spec.process
+        ? await this.processLaunch(spec, spec.process, dir)
+        : await this.scriptLaunch(spec, dir);
       await this.options.sink.started(spec).catch((error: unknown) => {
         throw new Error(
           `could not record on disk that the job started, so it was not run: ${errorMessage(error)}`,
         );
       });
       // a cancel that arrived while the script was being written
-      outcome = job.stop ? { exitCode: null, signal: null } : await this.runChild(job, line, cwd);
+      outcome = job.stop ? { exitCode: null, signal: null } : await this.runChild(job, launch);
+      if (launch.outputFile && outcome.exitCode === 0)
+        outcome = await withProcessResult(outcome, launch.outputFile);
     } catch (error) {
       outcome = { exitCode: null, signal: null, error: errorMessage(error) };
     }
@@ -212,8 +236,50 @@ export class JobRunner {
     }
   }
 
-  private runChild(job: Job, line: CommandLine, cwd: string): Promise<ChildOutcome> {
+  /** A command or script: written to a file in the job's directory, run in its cwd. */
+  private async scriptLaunch(spec: JobSpec, dir: string): Promise<Launch> {
+    const cwd = spec.cwd ?? this.options.defaultCwd;
+    if (!(await isDirectory(cwd))) throw new Error(`working directory ${cwd} does not exist`);
+    const script = path.join(dir, scriptName(spec.interpreter));
+    await writeFile(script, scriptContent(spec.interpreter, spec.command), { mode: 0o700 });
+    const line = commandLine(spec.interpreter, script, this.options.platform, this.options.python);
+    if ('error' in line) throw new Error(line.error);
+    return { line, cwd, env: {} };
+  }
+
+  /**
+   * A process job: its package's entry point, run in the unpacked package with the input JSON in
+   * FP_INPUT_FILE, its declared assets in FP_ASSETS_FILE (readable by the job only) and its result
+   * expected in FP_OUTPUT_FILE; as the robot's OS user when its credential names one.
+   */
+  private async processLaunch(spec: JobSpec, run: ProcessSpec, dir: string): Promise<Launch> {
+    if (!this.options.packages)
+      throw new Error('this agent cannot run process jobs: it has no package cache');
+    const user = run.run_as_user === null ? undefined : osUser(run.run_as_user, this.options.platform);
+    const root = await this.options.packages.unpacked(run.package_hash);
+    const entry = entryPath(root, run.entry_point);
+    const line = commandLine(spec.interpreter, entry, this.options.platform, this.options.python);
+    if ('error' in line) throw new Error(line.error);
+    const files = {
+      FP_INPUT_FILE: path.join(dir, 'input.json'),
+      FP_OUTPUT_FILE: path.join(dir, 'output.json'),
+      FP_ASSETS_FILE: path.join(dir, 'assets.json'),
+    };
+    await writeFile(files.FP_INPUT_FILE, JSON.stringify(run.input ?? null), { mode: 0o600 });
+    await writeFile(files.FP_ASSETS_FILE, JSON.stringify(run.assets), { mode: 0o600 });
+    if (user) await chownAll(dir, Object.values(files), user);
+    return {
+      line,
+      cwd: root,
+      env: { ...files, FP_JOB_ID: spec.job_id, FP_ROBOT_ID: run.robot_id, FP_ROBOT_NAME: run.robot_name },
+      user,
+      outputFile: files.FP_OUTPUT_FILE,
+    };
+  }
+
+  private runChild(job: Job, launch: Launch): Promise<ChildOutcome> {
     const { spec } = job;
+    const { line, cwd } = launch;
     const posix = this.options.platform !== 'win32';
     return new Promise((resolve) => {
       let child: Child;
@@ -225,7 +291,9 @@ export class JobRunner {
             ...this.options.baseEnv,
             ...(spec.interpreter === 'python' ? { PYTHONUNBUFFERED: '1' } : {}),
             ...spec.env,
+            ...launch.env,
           },
+          ...(launch.user ?? {}),
           // the child leads its own process group, so a kill reaches everything it started
           detached: posix,
           windowsHide: true,
@@ -363,6 +431,57 @@ function resultOf(job: Job, outcome: ChildOutcome): ResultEvent {
   const base = { ...baseResult(job.spec, duration), exit_code: outcome.exitCode };
   if (job.stop) return { ...base, status: job.stop.status, error: job.stop.error.slice(0, 4096) };
   if (outcome.error !== undefined) return { ...base, status: 'failed', error: outcome.error.slice(0, 4096) };
-  if (outcome.exitCode === 0) return { ...base, status: 'succeeded' };
+  if (outcome.exitCode === 0)
+    return {
+      ...base,
+      status: 'succeeded',
+      ...(outcome.output === undefined ? {} : { output: outcome.output }),
+    };
   return { ...base, status: 'failed', ...(outcome.signal ? { error: `killed by ${outcome.signal}` } : {}) };
+}
+
+/**
+ * The uid and gid of the OS user a robot's process job runs as. Only an agent running as root on
+ * a POSIX system can become another user; anywhere else the job is refused, saying why.
+ */
+function osUser(name: string, platform: NodeJS.Platform): { uid: number; gid: number } {
+  if (platform === 'win32')
+    throw new Error(`cannot run as ${name}: this agent cannot switch users on Windows; nothing was run`);
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      `cannot run as ${name}: the agent does not run as root, so it cannot switch users; nothing was run`,
+    );
+  if (!/^[a-z_][a-z0-9_.-]{0,31}$/i.test(name))
+    throw new Error(`cannot run as ${JSON.stringify(name)}: not a user name`);
+  try {
+    const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
+    return { uid, gid };
+  } catch {
+    throw new Error(`cannot run as ${name}: no such user on this machine; nothing was run`);
+  }
+}
+
+async function chownAll(dir: string, files: string[], user: { uid: number; gid: number }): Promise<void> {
+  for (const file of [dir, ...files]) await chown(file, user.uid, user.gid);
+}
+
+/** The JSON the process wrote to its output file: none is fine, too large or not JSON fails the job. */
+async function withProcessResult(outcome: ChildOutcome, file: string): Promise<ChildOutcome> {
+  const size = await stat(file).then(
+    (info) => info.size,
+    () => null,
+  );
+  if (size === null) return outcome;
+  if (size > PROCESS_RESULT_MAX_BYTES)
+    return {
+      ...outcome,
+      error: `the process wrote a result of ${size} bytes; at most ${PROCESS_RESULT_MAX_BYTES} are taken`,
+    };
+  const text = await readFile(file, 'utf8');
+  try {
+    return { ...outcome, output: JSON.parse(text) as unknown };
+  } catch {
+    return { ...outcome, error: 'the process wrote a result that is not JSON' };
+  }
 }

@@ -43,11 +43,34 @@ export const RegisterResponse = Type.Object({
 });
 export type RegisterResponse = Static<typeof RegisterResponse>;
 
+/** The largest JSON result a process may hand back (its output file). */
+export const PROCESS_RESULT_MAX_BYTES = 1024 * 1024;
+
+/**
+ * What a process job runs: an entry point of a package the agent fetches by its hash
+ * (`GET /api/v1/agent/packages/{hash}`), checks and unpacks. The input JSON reaches the process on
+ * stdin and in the file `FP_INPUT_FILE`; the JSON it writes to `FP_OUTPUT_FILE` is its result. The
+ * assets its process declares are opened here only, in the file `FP_ASSETS_FILE`.
+ */
+export const ProcessSpec = Type.Object({
+  package_hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  entry_point: Type.String(),
+  input: Type.Unknown(),
+  robot_id: Type.String(),
+  robot_name: Type.String(),
+  /** The OS user the robot's credential names; the agent refuses the job when it cannot become it. */
+  run_as_user: Type.Union([Type.String(), Type.Null()]),
+  assets: Type.Record(Type.String(), Type.Unknown()),
+});
+export type ProcessSpec = Static<typeof ProcessSpec>;
+
 /** What the agent runs. `attempt` tells deliveries of the same job apart. */
 export const JobSpec = Type.Object({
   job_id: Type.String(),
   attempt: Type.Integer({ minimum: 1 }),
-  kind: Type.Union([Type.Literal('exec'), Type.Literal('agent_uninstall')]),
+  kind: Type.Union([Type.Literal('exec'), Type.Literal('agent_uninstall'), Type.Literal('process')]),
+  /** For a process job: the package's entry point to run, with `interpreter` its language. */
+  process: Type.Optional(ProcessSpec),
   interpreter: Interpreter,
   command: Type.String(),
   env: Type.Record(Type.String(), Type.String()),
@@ -84,6 +107,8 @@ export const JobEvent = Type.Union([
     duration_ms: Type.Integer({ minimum: 0 }),
     /** The agent's account of a failure, often the program's own words: kept like output. */
     error: Type.Optional(OutputText({ maxLength: 4096 })),
+    /** A process job's JSON result, as the process wrote it. */
+    output: Type.Optional(Type.Unknown()),
   }),
 ]);
 export type JobEvent = Static<typeof JobEvent>;

@@ -88,7 +88,8 @@ export function statusesLeadingTo<S extends string>(
   return [...among];
 }
 
-export const interpreters = ['bash', 'sh', 'powershell', 'pwsh', 'cmd', 'python'] as const;
+/** `node` runs with the agent's own Node.js, so every agent has it. */
+export const interpreters = ['bash', 'sh', 'powershell', 'pwsh', 'cmd', 'python', 'node'] as const;
 export const Interpreter = Type.Enum(interpreters);
 export type Interpreter = Static<typeof Interpreter>;
 

@@ -1,10 +1,12 @@
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
+import multipart from '@fastify/multipart';
 import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
+import path from 'node:path';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { outageAwareLogger } from './db/availability.js';
@@ -30,12 +32,16 @@ import { groupsRoutes } from './modules/agents/groups.routes.js';
 import { GroupsService } from './modules/agents/groups.service.js';
 import { Liveness } from './modules/agents/liveness.js';
 import { apiKeysRoutes } from './modules/apikeys/apikeys.routes.js';
+import { assetsRoutes } from './modules/assets/assets.routes.js';
+import { AssetsService } from './modules/assets/assets.service.js';
 import { ApiKeysService } from './modules/apikeys/apikeys.service.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { AuditLog } from './modules/audit/audit.service.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { Authenticator } from './modules/auth/authenticator.js';
+import { deviceRoutes } from './modules/auth/device.routes.js';
+import { DeviceService } from './modules/auth/device.service.js';
 import { PrincipalCache } from './modules/auth/principal-cache.js';
 import { AccessTokens } from './modules/auth/tokens.js';
 import { Mailer } from './modules/email/mailer.js';
@@ -44,6 +50,11 @@ import { EnrollmentService } from './modules/enrollment/enrollment.service.js';
 import { RegistrationService } from './modules/enrollment/registration.service.js';
 import { orgsRoutes } from './modules/orgs/orgs.routes.js';
 import { OrgsService } from './modules/orgs/orgs.service.js';
+import { packagesRoutes } from './modules/packages/packages.routes.js';
+import { PackagesService } from './modules/packages/packages.service.js';
+import { processesRoutes } from './modules/processes/processes.routes.js';
+import { processPackageUsage, ProcessesService } from './modules/processes/processes.service.js';
+import { openBlobStore } from './modules/storage/storage.js';
 import { settingsRoutes } from './modules/settings/settings.routes.js';
 import { SettingsService } from './modules/settings/settings.service.js';
 import { systemRoutes } from './modules/system/system.routes.js';
@@ -60,6 +71,8 @@ import { ProfileApplier } from './modules/profiles/profiles.apply.js';
 import { profilesRoutes } from './modules/profiles/profiles.routes.js';
 import { StepSequencer } from './modules/execution/sequencer.js';
 import { profileScriptUsage, ProfilesService } from './modules/profiles/profiles.service.js';
+import { robotsRoutes } from './modules/robots/robots.routes.js';
+import { robotAgentUsage, robotCredentialUsage, RobotsService } from './modules/robots/robots.service.js';
 import { tasksRoutes } from './modules/profiles/tasks.routes.js';
 import { TasksService } from './modules/profiles/tasks.service.js';
 import { Scheduler } from './modules/schedules/scheduler.js';
@@ -74,6 +87,17 @@ import { consoleRoutes } from './realtime/console.routes.js';
 import { InProcessEventBus, PostgresEventBus, type EventBus } from './realtime/events.js';
 import { onSocketError } from './realtime/socket-errors.js';
 import { Sweeper } from './realtime/sweeper.js';
+import { QueueConsumers } from './modules/queues/consumers.service.js';
+import { queueItemsRoutes } from './modules/queues/items.routes.js';
+import { QueueItemsService } from './modules/queues/items.service.js';
+import { queuesRoutes } from './modules/queues/queues.routes.js';
+import { QueuesService } from './modules/queues/queues.service.js';
+import { QueueSweeper } from './modules/queues/queues.sweeper.js';
+import { processJobsRoutes } from './modules/rpa/process-jobs.routes.js';
+import { ProcessJobsService } from './modules/rpa/process-jobs.service.js';
+import { processQueueTrigger } from './modules/rpa/queue-trigger.js';
+import { robotSeats } from './modules/rpa/robot-seats.js';
+import { runnerRoutes } from './modules/rpa/runner.routes.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -118,6 +142,8 @@ export function createServices(deps: {
     leaseMs: config.fleet.leaseMs,
     logger,
     box,
+    // Process jobs seat the robots of the agents that claim them and open their assets.
+    robots: robotSeats({ robots: () => robots, assets: () => assets }),
   });
   // Profile runs queue each agent's next task as the previous one ends, before the run settles.
   const sequencer = new StepSequencer({ db, clock, jobs, logger });
@@ -159,12 +185,51 @@ export function createServices(deps: {
   // principal may do drop it here and, through the bus, on every node.
   const principals = new PrincipalCache({ bus, clock, ttlMs: config.principalCacheTtlMs });
   const apiKeys = new ApiKeysService({ db, clock, audit, settings, principals });
+  // A package a process runs cannot be deleted (409 naming the processes): they answer here.
+  const packages = new PackagesService({
+    db,
+    clock,
+    audit,
+    settings,
+    store: openBlobStore({ kind: config.storage, dataDir: config.dataDir, db, clock }),
+    usage: anyUsage(processPackageUsage),
+    logger,
+    tmpDir: path.join(config.dataDir, 'uploads'),
+  });
+  const processes = new ProcessesService({
+    db,
+    clock,
+    audit,
+    packages,
+    // No process job exists until the execution engine runs them; it answers here then.
+    jobs: {
+      activeJobs: async (db, orgId, processId) =>
+        (await jobs.liveProcessJobs(orgId, processId, 100, db)).map((job) => ({
+          type: 'process_job',
+          id: job.id,
+          name: job.id,
+        })),
+    },
+  });
+  const robots = new RobotsService({ db, clock, audit });
+  const assets = new AssetsService({
+    db,
+    clock,
+    audit,
+    box,
+    // An asset a robot runs as (its credential) cannot be deleted (409 naming the robots).
+    usage: anyUsage(robotCredentialUsage),
+    robotExists: (orgId, robotId) => robots.exists(orgId, robotId),
+  });
+  const processJobs = new ProcessJobsService({ jobs, processes, robots });
   const agents = new AgentsService({
     db,
     clock,
     audit,
     bus,
     uninstaller: jobs,
+    // An agent robots live on cannot be deleted (409 naming them).
+    usage: robotAgentUsage,
   });
   // After a database outage, agents are judged by their silence only once heartbeats are written.
   const outageHold = new OutageHold({
@@ -213,9 +278,14 @@ export function createServices(deps: {
     }),
     access: new AccessService({ db, clock, audit, apiKeys, principals }),
     apiKeys,
+    packages,
+    processes,
+    assets,
+    device: new DeviceService({ db, clock, audit, principals }),
     system: new SystemService({ database, bus }),
     bus,
     agents,
+    robots,
     agentGroups: new GroupsService({ db, clock, audit }),
     enrollment: new EnrollmentService({ db, clock, audit }),
     registration: new RegistrationService({
@@ -259,6 +329,19 @@ export function createServices(deps: {
       runs,
       liveness,
       hold: outageHold,
+      intervalMs: config.fleet.sweepIntervalMs,
+      logger,
+    }),
+    queues: new QueuesService({ db, clock, audit }),
+    queueItems: new QueueItemsService({ db, clock, audit }),
+    processJobs,
+    queueConsumers: new QueueConsumers({ db, clock, audit }),
+    // Abandons items in progress too long, and starts a queue's trigger process while items wait.
+    // noQueueTrigger starts nothing: the processes module's QueueTrigger replaces it once wired.
+    queueSweeper: new QueueSweeper({
+      db,
+      clock,
+      trigger: processQueueTrigger({ jobs, processJobs }),
       intervalMs: config.fleet.sweepIntervalMs,
       logger,
     }),
@@ -315,12 +398,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   services.gateway.start();
   services.runs.start();
   services.sweeper.start();
+  services.queueSweeper.start();
   services.scheduler.start();
   app.addHook('onClose', async () => {
     // Before the runs: a fire under way finishes starting its run.
     await services.scheduler.stop();
     await services.runs.stop();
     await services.sweeper.stop();
+    await services.queueSweeper.stop();
     await services.liveness.stop();
     services.principals.stop();
     await bus.close();
@@ -337,8 +422,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     credentials: true,
   });
   await app.register(cookie);
+  // Uploads (packages) are streamed by their routes, which set their own limits per request.
+  await app.register(multipart);
   await app.register(swagger, openApiOptions({ version: packageVersion(), publicUrl: config.publicUrl }));
-  installGuard(app, { users: services.authenticator, agents: services.agentAuth });
+  installGuard(app, { users: services.authenticator, agents: services.agentAuth, robots: services.robots });
   installOpenApiConventions(app);
   await app.register(websocket, {
     options: { maxPayload: 1024 * 1024 },
@@ -416,10 +503,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(orgsRoutes({ orgs: services.orgs }));
   await app.register(accessRoutes({ access: services.access }));
   await app.register(apiKeysRoutes({ apiKeys: services.apiKeys }));
+  await app.register(packagesRoutes({ packages: services.packages }));
+  await app.register(processesRoutes({ processes: services.processes }));
+  await app.register(assetsRoutes({ assets: services.assets }));
+  await app.register(deviceRoutes({ device: services.device, limiter, publicUrl: config.publicUrl }));
   await app.register(auditRoutes({ audit: services.audit }));
   await app.register(settingsRoutes({ settings: services.settings }));
   await app.register(agentsRoutes({ agents: services.agents }));
   await app.register(groupsRoutes({ groups: services.agentGroups }));
+  await app.register(robotsRoutes({ robots: services.robots, limiter }));
   await app.register(
     enrollmentRoutes({ enrollment: services.enrollment, registration: services.registration }),
   );
@@ -431,6 +523,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(profilesRoutes({ profiles: services.profiles, applier: services.profileApplier }));
   await app.register(tasksRoutes({ tasks: services.profileTasks }));
   await app.register(schedulesRoutes({ schedules: services.schedules }));
+  await app.register(
+    queuesRoutes({ queues: services.queues, items: services.queueItems, consumers: services.queueConsumers }),
+  );
+  await app.register(queueItemsRoutes({ items: services.queueItems, consumers: services.queueConsumers }));
+  await app.register(processJobsRoutes({ processJobs: services.processJobs }));
+  await app.register(
+    runnerRoutes({ jobs: services.jobs, consumers: services.queueConsumers, assets: services.assets }),
+  );
   await app.register(agentChannelRoutes({ gateway: services.gateway, session: services.agentSession }));
   await app.register(consoleRoutes({ bus, jobs: services.jobs }));
   await app.register(webConsole({ dir: config.consoleDir }));

@@ -15,6 +15,11 @@ export interface Config {
   port: number;
   dataDir: string;
   database: DatabaseConfig;
+  /**
+   * Where blobs go: `files` under dataDir (one node, or a shared volume), `database` in the
+   * database itself, so several nodes on one PostgreSQL share them with nothing else to mount.
+   */
+  storage: StorageKind;
   /** 32-byte key as hex; when absent a 0600 key file in dataDir is used. */
   masterKeyHex: string | undefined;
   logLevel: string;
@@ -59,6 +64,9 @@ export interface Config {
   };
 }
 
+/** Where large files (automation packages) are kept: the data directory, or the database. */
+export type StorageKind = 'files' | 'database';
+
 export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
@@ -80,6 +88,12 @@ function databaseFrom(env: Env, dataDir: string): DatabaseConfig {
   }
   if (url.startsWith('sqlite:')) return { kind: 'sqlite', file: url.slice('sqlite:'.length) };
   throw new ConfigError('DATABASE_URL must be a postgres:// URL or sqlite:<file>');
+}
+
+function storageFrom(raw: string | undefined): StorageKind {
+  if (raw === undefined || raw === '' || raw === 'files') return 'files';
+  if (raw === 'database') return 'database';
+  throw new ConfigError(`FLEETPLANE_STORAGE must be "files" or "database", got "${raw}"`);
 }
 
 function publicUrlFrom(raw: string | undefined): string | undefined {
@@ -114,6 +128,7 @@ export function loadConfig(
     port: int(env, 'PORT', 8080),
     dataDir,
     database: databaseFrom(env, dataDir),
+    storage: storageFrom(env.FLEETPLANE_STORAGE),
     masterKeyHex,
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     bodyLimitBytes: int(env, 'FLEETPLANE_BODY_LIMIT_BYTES', 1024 * 1024),

@@ -3,10 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember, call, expectError, openApiOperations, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
 import { accessCases, settingsCases } from './audit-cases/access.js';
+import { assetCases, sdkCases } from './audit-cases/assets.js';
 import { authCases } from './audit-cases/auth.js';
 import { profileAndTemplateCases, scheduleCases, scriptCases } from './audit-cases/automation.js';
 import { AuditFixture, type AuditCases } from './audit-cases/fixture.js';
 import { fleetCases } from './audit-cases/fleet.js';
+import { processCases } from './audit-cases/processes.js';
+import { queueCases } from './audit-cases/queues.js';
+import { robotCases } from './audit-cases/robots.js';
 
 const USER_AGENT = 'fleetplane-audit-test/1.0';
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -17,6 +21,8 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * so a new route cannot ship unaudited.
  */
 const cases: AuditCases = {
+  ...assetCases,
+  ...sdkCases,
   ...authCases,
   ...accessCases,
   ...settingsCases,
@@ -24,6 +30,9 @@ const cases: AuditCases = {
   ...scriptCases,
   ...profileAndTemplateCases,
   ...scheduleCases,
+  ...processCases,
+  ...robotCases,
+  ...queueCases,
 };
 
 /** Mutating operations that write no audit event, and why. Keep it short: each is a decision. */
@@ -32,6 +41,10 @@ const WRITES_NO_AUDIT: Record<string, string> = {
   // and its jobs' states, which the jobs themselves show. A person's change is audited; these are not.
   'POST /api/v1/agent/heartbeat': 'agent liveness and metrics, recorded on the agent',
   'POST /api/v1/agent/jobs/{id}/events': "a job's progress, output and result, recorded on the job",
+  // Anonymous and in no organisation until a user decides; the decision and the token are audited.
+  'POST /api/v1/sdk/device/start':
+    'an SDK asking to sign in: the confirmation and the token issued are audited',
+  'POST /api/v1/runner/heartbeat': 'runner liveness, recorded on the robot (last_heartbeat_at)',
 };
 
 describe.each(dialects)('audit on %s', (dialect) => {

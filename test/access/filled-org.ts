@@ -1,4 +1,5 @@
 import { enroll, facts, register, ScriptedAgent } from '../support/agents.js';
+import { processBody, uploadPackage } from '../processes/support.js';
 import { addMember, call, expectStatus, signup, type Session } from '../support/client.js';
 import type { TestServer } from '../support/harness.js';
 
@@ -20,6 +21,12 @@ export type IdKind =
   | 'template'
   | 'task'
   | 'schedule'
+  | 'process'
+  | 'robot'
+  | 'queue'
+  | 'queueItem'
+  | 'asset'
+  | 'sdkToken'
   | 'request';
 
 export const ID_KINDS: IdKind[] = [
@@ -39,6 +46,12 @@ export const ID_KINDS: IdKind[] = [
   'template',
   'task',
   'schedule',
+  'process',
+  'robot',
+  'queue',
+  'queueItem',
+  'asset',
+  'sdkToken',
   'request',
 ];
 
@@ -68,6 +81,12 @@ export const idKindByPrefix: [prefix: string, kind: IdKind][] = [
   ['/api/v1/profiles/', 'profile'],
   ['/api/v1/templates/', 'template'],
   ['/api/v1/schedules/', 'schedule'],
+  ['/api/v1/processes/', 'process'],
+  ['/api/v1/robots/', 'robot'],
+  ['/api/v1/queues/', 'queue'],
+  ['/api/v1/queue-items/', 'queueItem'],
+  ['/api/v1/assets/', 'asset'],
+  ['/api/v1/sdk/tokens/', 'sdkToken'],
 ];
 
 export function idKindOf(path: string): IdKind | undefined {
@@ -104,6 +123,8 @@ export interface FilledOrg {
   /** The custom role as created. */
   role: any;
   apiKeySecret: string;
+  /** The robot token of its registered runner robot. */
+  robotToken: string;
   /** Names and emails of its rows: text that must never reach another organisation. */
   texts: string[];
 }
@@ -130,8 +151,8 @@ async function finishWithOutput(server: TestServer, agentToken: string, job: any
  * A new organisation holding one of everything the API can create: members, a custom role, an
  * invite, an API key, a group, an enrollment token, an agent enrolled with it (that ran a job
  * with output) and one registered with a machine key, a script with two versions, a saved
- * command, a profile and a template with tasks, a job, runs of every source, schedules, a second
- * organisation of its owner, and the audit events of all that. Every name starts with `label`.
+ * command, a profile and a template with tasks, a job, runs of every source, schedules, an
+ * agent robot and a registered runner robot, a process with two versions, a second organisation of its owner, and the audit events of all that. Every name starts with `label`.
  */
 export async function fillOrganisation(server: TestServer, label: string): Promise<FilledOrg> {
   const owner = await signup(server, label);
@@ -248,6 +269,61 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     },
     201,
   );
+  // A robot on the enrolled agent, and a runner that registered (its token acts in the audit log).
+  const agentRobot = await as(
+    'POST',
+    '/api/v1/robots',
+    { name: `${label} agent robot`, kind: 'agent', agent_id: enrolled.agentId, pools: [label] },
+    201,
+  );
+  const runnerRobot = await as('POST', '/api/v1/robots', { name: `${label} runner`, kind: 'runner' }, 201);
+  const runnerToken = await expectStatus(
+    call(server, 'POST', '/api/v1/runner/register', {
+      body: { name: `${label} runner`, machine_key: runnerRobot.machine_key },
+    }),
+    200,
+  );
+  // A work queue with an item waiting and one taken.
+  const queue = await as('POST', '/api/v1/queues', { name: `${label} queue`, unique_references: true }, 201);
+  const queueItem = await as(
+    'POST',
+    `/api/v1/queues/${queue.id}/items`,
+    { content: { label }, reference: `${label}-ref-1` },
+    201,
+  );
+  const takenItem = await as('POST', `/api/v1/queues/${queue.id}/items`, { content: { label } }, 201);
+  await as('POST', `/api/v1/queues/${queue.id}/items/claim`, undefined, 200);
+  // A credential asset with a global value and the runner's own, and an SDK token of the owner.
+  const asset = await as(
+    'POST',
+    '/api/v1/assets',
+    { name: `${label}-asset`, type: 'credential', value: { username: `${label}-user`, password: 'pw' } },
+    201,
+  );
+  await as(
+    'PUT',
+    `/api/v1/assets/${asset.id}/robots/${runnerRobot.robot.id}/value`,
+    { value: { username: `${label}-runner-user`, password: 'pw' } },
+    200,
+  );
+  const device = await expectStatus(
+    call(server, 'POST', '/api/v1/sdk/device/start', { body: { client_name: `${label} sdk` } }),
+    200,
+  );
+  await as('POST', '/api/v1/sdk/device/confirm', { user_code: device.user_code, approve: true }, 200);
+  await expectStatus(
+    call(server, 'POST', '/api/v1/sdk/device/token', { body: { device_code: device.device_code } }),
+    200,
+  );
+  const sdkTokens = await as('GET', '/api/v1/sdk/tokens', undefined, 200);
+  const processPackage = await uploadPackage(server, owner, `${label}-process-bot`, '1.0.0');
+  const processDef = await as(
+    'POST',
+    '/api/v1/processes',
+    processBody(processPackage.name, { name: `${label} process`, package_version: '1.0.0' }),
+    201,
+  );
+  await as('PATCH', `/api/v1/processes/${processDef.id}`, { timeout_seconds: 600 }, 200);
   // The owner's second organisation: listed to its members only.
   const secondOrg = await as('POST', '/api/v1/orgs', { name: `${label} second org` }, 201);
   const audit = await as('GET', '/api/v1/audit?limit=200', undefined, 200);
@@ -269,6 +345,12 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     template: [template.id],
     task: [profile.tasks[0].id, scriptTask.id, template.tasks[0].id],
     schedule: [schedule.id, profileSchedule.id],
+    process: [processDef.id],
+    robot: [agentRobot.robot.id, runnerRobot.robot.id],
+    queue: [queue.id],
+    queueItem: [queueItem.id, takenItem.id],
+    asset: [asset.id],
+    sdkToken: sdkTokens.items.map((t: { id: string }) => t.id),
     request: audit.items.map((e: { request_id: string | null }) => e.request_id).filter(Boolean),
   };
   return {
@@ -282,6 +364,7 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     taskIds: { profile: profile.tasks[0].id, template: template.tasks[0].id },
     role,
     apiKeySecret: key.secret,
+    robotToken: runnerToken.robot_token,
     texts: [
       owner.email,
       member.email,
@@ -301,7 +384,16 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
       `${label} task`,
       `${label} run`,
       `${label} schedule`,
+      `${label} process`,
       `${label} second org`,
+      `${label} queue`,
+      `${label}-ref-1`,
+      `${label} agent robot`,
+      `${label} runner`,
+      `${label}-asset`,
+      `${label}-user`,
+      `${label}-runner-user`,
+      `${label} sdk`,
     ],
   };
 }

@@ -20,8 +20,8 @@ const filterKinds: Record<string, readonly IdKind[]> = {
   agent_id: ['agent'],
   run_id: ['run'],
   group_id: ['agentGroup'],
-  // Users, API keys, schedules and agents all act in the audit log.
-  actor_id: ['user', 'apiKey', 'schedule', 'agent'],
+  // Users, API keys, schedules, agents and robots all act in the audit log.
+  actor_id: ['user', 'apiKey', 'schedule', 'agent', 'robot'],
   entity_id: ID_KINDS,
   request_id: ['request'],
 };
@@ -84,9 +84,10 @@ describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI docu
   beforeAll(async () => {
     clock = new TestClock();
     server = await startTestServer(dialect, { clock });
-    // Routes for agents take an agent's credential, never a user's: their isolation is the agents' own.
+    // Routes for agents and runners take their own credential, never a user's: their isolation is
+    // their own (a runner's token reads only its own robot, below).
     reads = (await openApiOperations(server)).filter(
-      (op) => op.method === 'GET' && op.permission !== 'agent',
+      (op) => op.method === 'GET' && op.permission !== 'agent' && op.permission !== 'robot',
     );
     // B's ids are read while B is alone on the server, so a route that forgot its organisation
     // cannot slip A's ids among them.
@@ -186,6 +187,13 @@ describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI docu
         },
       ],
       ['POST', '/api/v1/auth/switch-org', { org_id: b.owner.orgId }],
+      ['POST', '/api/v1/robots', { name: 'alpha stray', kind: 'agent', agent_id: agent }],
+      ['PATCH', `/api/v1/robots/${a.ids.robot}`, { agent_id: agent }],
+      [
+        'PUT',
+        `/api/v1/assets/${a.ids.asset}/robots/${b.ids.robot}/value`,
+        { value: { username: 'u', password: 'p' } },
+      ],
     ];
     const wrong: string[] = [];
     for (const [method, route, body] of writes) {
@@ -242,6 +250,34 @@ describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI docu
     });
     expect(wrong).toEqual([]);
   });
+  it("access: A's runner robot, by its token, sees its own robot and nothing of B on every robot route", async () => {
+    const robotReads = (await openApiOperations(server)).filter(
+      (op) => op.method === 'GET' && op.permission === 'robot',
+    );
+    expect(robotReads.map((op) => op.path)).toContain('/api/v1/runner/me');
+    const wrong: string[] = [];
+    for (const op of robotReads) {
+      if (hasPathParams(op)) throw new Error(`no robot route takes a path id yet: map ${op.path}`);
+      const forms: Record<string, string>[] = [
+        { 'x-robot-token': a.robotToken },
+        { authorization: `Bearer ${a.robotToken}` },
+      ];
+      for (const headers of forms) {
+        const reply = await call(server, 'GET', plainRoute(op), { headers });
+        const problem = leakIn(reply) ?? (reply.status !== 200 ? `${reply.status}` : undefined);
+        if (problem) wrong.push(`GET ${op.path} -> ${problem}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    const me = await call(server, 'GET', '/api/v1/runner/me', { headers: { 'x-robot-token': a.robotToken } });
+    expect(a.byKind.robot.has(me.body.id)).toBe(true);
+    // Nor is a robot token a user's credential: B's robot is 401 to it, not 404.
+    const foreign = await call(server, 'GET', `/api/v1/robots/${b.ids.robot}`, {
+      headers: { 'x-robot-token': a.robotToken },
+    });
+    expect(foreign.status).toBe(401);
+  });
+
   it("access: a schedule of A cannot name B's agent or group in its target, on create or on edit", async () => {
     const targets = [{ agent_ids: [b.ids.agent] }, { group_id: b.ids.agentGroup }];
     const schedule = (name: string, target: object) => ({

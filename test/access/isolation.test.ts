@@ -56,6 +56,9 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     if (op.method === 'PATCH' && op.path === '/api/v1/schedules/{id}') return { description: 'x' };
     if (op.method === 'POST' && /^\/api\/v1\/schedules\/\{id\}\/(enable|disable)$/.test(op.path))
       return undefined;
+    if (op.method === 'PATCH' && op.path === '/api/v1/robots/{id}') return { description: 'x' };
+    if (op.method === 'POST' && /^\/api\/v1\/robots\/\{id\}\/(machine-key|revoke-token)$/.test(op.path))
+      return undefined;
     if (op.method === 'POST' || op.method === 'PUT' || op.method === 'PATCH')
       throw new Error(`no valid body known for ${op.method} ${op.path}: add one to bodyFor`);
     return undefined;
@@ -77,9 +80,9 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     aAgentId = aAgent.body.agent.id;
 
     b = await fillOrganisation(server, 'bravo');
-    // Routes for agents take an agent's credential, never a user's: their isolation is the agents' own.
+    // Routes for agents and runners take their own credential, never a user's: their isolation is their own.
     idOps = (await openApiOperations(server)).filter(
-      (op) => op.path.includes('{id}') && op.permission !== 'agent',
+      (op) => op.path.includes('{id}') && op.permission !== 'agent' && op.permission !== 'robot',
     );
   });
   afterAll(async () => {

@@ -68,6 +68,9 @@ const AUTHENTICATED: Record<string, string> = {
   'GET /api/v1/orgs': 'the organisations the caller is a member of',
   'POST /api/v1/orgs': 'a new organisation, which the caller owns; nothing of the current one',
   'GET /api/v1/access/permissions': 'the catalogue of permissions, the same for everyone',
+  'POST /api/v1/sdk/device/confirm': "an SDK sign-in for the caller's own user, or its denial",
+  'GET /api/v1/sdk/tokens': "the caller's own SDK tokens, masked",
+  'DELETE /api/v1/sdk/tokens/{id}': "revokes one of the caller's own SDK tokens",
 };
 
 /** Operations open without credentials, reviewed likewise: the 401 walks below skip them. */
@@ -81,6 +84,9 @@ const PUBLIC: Record<string, string> = {
   'POST /api/v1/auth/password-reset': 'mails a reset token; answers the same for any email',
   'POST /api/v1/auth/password-reset/confirm': 'sets a password with a reset token',
   'POST /api/v1/agent/register': 'an agent trades an enrollment token or machine key for its credential',
+  'POST /api/v1/runner/register': "a runner trades its robot's name and one-time machine key for its token",
+  'POST /api/v1/sdk/device/start': 'an SDK asks to sign in; nothing is granted until a user confirms',
+  'POST /api/v1/sdk/device/token': 'an SDK trades its device code, once a user confirmed it, for its token',
 };
 
 describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (dialect) => {
@@ -115,7 +121,7 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
     expect(ops.length).toBeGreaterThan(20);
     expect(ops.filter((op) => typeof op.permission !== 'string').map(label)).toEqual([]);
     // Nothing but the principal classes and real permissions: a typo would lock a route for everyone.
-    const classes = new Set(['public', 'authenticated', 'agent']);
+    const classes = new Set(['public', 'authenticated', 'agent', 'robot']);
     expect(ops.filter((op) => !classes.has(op.permission ?? '') && !guarded(op)).map(label)).toEqual([]);
     const protectedOps = ops.filter((op) => op.permission !== 'public');
     expect(protectedOps.length).toBeGreaterThan(20);
@@ -223,8 +229,9 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
     expect(reads.some((op) => !held.has(op.permission ?? ''))).toBe(true);
   });
 
-  it("access: agent-only operations answer 401 to every user credential, even an owner's", async () => {
-    const agentOps = ops.filter((op) => op.permission === 'agent');
+  it("access: agent-only and robot-only operations answer 401 to every user credential, even an owner's", async () => {
+    const agentOps = ops.filter((op) => op.permission === 'agent' || op.permission === 'robot');
+    expect(agentOps.some((op) => op.permission === 'robot')).toBe(true);
     const key = await call(server, 'POST', '/api/v1/api-keys', {
       token: owner.token,
       body: { name: 'owner key', role_id: await roleId(server, owner.token, 'owner') },

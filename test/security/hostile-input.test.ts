@@ -164,9 +164,17 @@ describe.each(dialects)('security: hostile input walk over the OpenAPI document 
     return known[property ?? ''];
   };
 
-  /** Sends to the route as its caller would: the agent's token on the agent channel, a valid body by default. */
+  /**
+   * Sends to the route as its caller would: the agent's token on the agent channel, the runner's
+   * on the runner's, a valid body by default.
+   */
   function send(op: ApiOperation, route: string, body?: unknown): Promise<Reply> {
-    const auth = op.permission === 'agent' ? resources.agentToken : owner.token;
+    const auth =
+      op.permission === 'agent'
+        ? resources.agentToken
+        : op.permission === 'robot'
+          ? resources.robotToken
+          : owner.token;
     return call(server, op.method, route, {
       token: auth,
       ...(body !== undefined ? { body } : op.body ? { body: sample(op.body, idFor) } : {}),

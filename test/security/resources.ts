@@ -6,6 +6,8 @@ import type { TestServer } from '../support/harness.js';
 /** One real resource of each main kind in the owner's organisation, and an agent's token. */
 export interface Resources {
   agentToken: string;
+  /** A registered runner robot's token, for the runner routes. */
+  robotToken: string;
   /** Resource ids by the path segment that names them (`agents`, `roles`, `jobs`…). */
   byPath: Record<string, string>;
   /** Task ids by the path segment of their owner (`profiles`, `templates`). */
@@ -107,10 +109,32 @@ export async function seedResources(server: TestServer, owner: Session): Promise
       target: { agent_ids: [agent.agentId] },
     }),
   };
+  // The robot the `{id}` routes are walked with is not the runner whose token the walk speaks
+  // with: a revoke-token call on it must not lock the walk out of the runner routes.
+  byPath.robots = await created(
+    server,
+    owner,
+    '/api/v1/robots',
+    { name: 'walk robot', kind: 'agent', agent_id: agent.agentId },
+    (reply) => reply.robot.id,
+  );
+  byPath.queues = await created(server, owner, '/api/v1/queues', { name: 'walk queue' });
+  byPath['queue-items'] = await created(server, owner, `/api/v1/queues/${byPath.queues}/items`, {
+    content: { walk: true },
+  });
+  const runner = await call(server, 'POST', '/api/v1/robots', {
+    token: owner.token,
+    body: { name: 'walk runner', kind: 'runner' },
+  });
+  const registered = await call(server, 'POST', '/api/v1/runner/register', {
+    body: { name: 'walk runner', machine_key: runner.body.machine_key },
+  });
+  expect(registered.status, JSON.stringify(registered.body)).toBe(200);
   const audit = await call(server, 'GET', '/api/v1/audit?limit=1', { token: owner.token });
   byPath.audit = audit.body.items[0].id;
   return {
     agentToken: agent.agentToken,
+    robotToken: registered.body.robot_token,
     byPath,
     tasks: {
       profiles: await firstTask(server, owner, `/api/v1/profiles/${profile}`),

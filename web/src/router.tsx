@@ -66,6 +66,14 @@ export const router = createBrowserRouter([
         ...page(async () => (await import('./features/schedules/SchedulesPage')).SchedulesPage),
       },
       {
+        path: 'processes',
+        ...page(async () => (await import('./features/processes/ProcessesPage')).ProcessesPage),
+      },
+      {
+        path: 'processes/:id',
+        ...page(async () => (await import('./features/processes/ProcessDetailPage')).ProcessDetailPage),
+      },
+      {
         path: 'enrollment',
         ...page(async () => (await import('./features/enrollment/EnrollmentPage')).EnrollmentPage),
       },

@@ -257,6 +257,13 @@ export interface JobsTable {
   /** In a profile run: the task's place in the profile (0 first) and its name. */
   task_index: number | null;
   task_name: string | null;
+  /** The robot running a process job (set when one of its pool claims a pooled one). */
+  robot_id: string | null;
+  process_id: string | null;
+  /** A process job's JSON ProcessRun: what it ran (process and package versions, entry point, input). */
+  process: string | null;
+  /** A process job's JSON result, as the process wrote it. */
+  result: string | null;
 }
 
 export interface JobOutputTable {
@@ -380,6 +387,222 @@ export interface SchedulesTable {
   updated_at: string;
 }
 
+export interface RobotsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  /** agent (lives on one of our agents) | runner (registers through the runner API) */
+  kind: string;
+  agent_id: string | null;
+  /** JSON array of pool names. */
+  pools: string;
+  credential_asset_id: string | null;
+  /** online | offline | busy */
+  status: string;
+  current_job_id: string | null;
+  last_heartbeat_at: string | null;
+  /** A runner's one-time machine key, until it registers. */
+  machine_key_hash: string | null;
+  token_prefix: string | null;
+  token_hash: string | null;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AssetsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  /** text | integer | boolean | secret | credential */
+  type: string;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AssetValuesTable {
+  id: string;
+  asset_id: string;
+  /** Null: the asset's global value. */
+  robot_id: string | null;
+  /** Sealed (SecretBox) JSON of the typed value, whatever the type. */
+  value: string;
+  updated_by: string | null;
+  updated_at: string;
+}
+
+export interface SdkDevicesTable {
+  id: string;
+  device_code_hash: string;
+  /** Eight characters, stored without the dash. */
+  user_code: string;
+  client_name: string;
+  /** pending | confirmed | denied | consumed */
+  status: string;
+  interval_seconds: number;
+  last_polled_at: string | null;
+  /** Set when confirmed: whom the token will act for. */
+  org_id: string | null;
+  user_id: string | null;
+  ip: string | null;
+  created_at: string;
+  expires_at: string;
+  decided_at: string | null;
+}
+
+export interface SdkTokensTable {
+  id: string;
+  org_id: string;
+  user_id: string;
+  client_name: string;
+  prefix: string;
+  token_hash: string;
+  /** Space-separated permissions the token may use, of those its user holds. */
+  scope: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface BlobsTable {
+  /** Hex SHA-256 of the content. */
+  hash: string;
+  /** Bytes; bigint columns read back as strings on PostgreSQL, so the repo converts. */
+  size: number | string;
+  created_at: string;
+}
+
+export interface BlobChunksTable {
+  /** The blob's hash, or a temporary key while it is written. */
+  hash: string;
+  /** 0 first. */
+  seq: number;
+  data: Buffer;
+}
+
+export interface PackagesTable {
+  id: string;
+  org_id: string;
+  name: string;
+  /** Semantic version, unique per name in the organisation. */
+  version: string;
+  description: string;
+  /** Hex SHA-256 of the zip: its blob, shared with every package of the same content. */
+  hash: string;
+  /** Bytes of the zip; bigint, read back as a string on PostgreSQL. */
+  size: number | string;
+  /** JSON: the manifest (fleetplane.json) as uploaded. */
+  manifest: string;
+  /** JSON array of entry points, from the manifest. */
+  entry_points: string;
+  active: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface QueuesTable {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  max_retries: number;
+  deadline_minutes: number | null;
+  sla_minutes: number | null;
+  unique_references: number;
+  /** 0: the queue refuses new items and claims. */
+  active: number;
+  item_timeout_seconds: number;
+  trigger_process_id: string | null;
+  trigger_max_jobs: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface QueueItemsTable {
+  id: string;
+  org_id: string;
+  queue_id: string;
+  /** new | in_progress | successful | failed | abandoned | retried | deleted */
+  status: string;
+  /** 0 high, 1 normal, 2 low: the claim order. */
+  priority: number;
+  /** JSON object. */
+  content: string;
+  reference: string | null;
+  reference_unique: number;
+  progress: string | null;
+  /** JSON, set on success. */
+  output: string | null;
+  error_type: string | null;
+  error_reason: string | null;
+  robot_id: string | null;
+  retry_of: string | null;
+  retry_number: number;
+  defer_until: string | null;
+  deadline: string | null;
+  sla_due_at: string | null;
+  abandon_at: string | null;
+  started_at: string | null;
+  /** Epoch ms; bigint, read back as a string on PostgreSQL. */
+  started_ms: number | string | null;
+  processing_ms: number | string | null;
+  finished_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProcessesTable {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  package_name: string;
+  /** A semver version; null runs the package's latest active version. */
+  package_version: string | null;
+  /** The package row a pinned version resolved to when saved (null for latest active): what deleting a package asks about. */
+  package_id: string | null;
+  entry_point: string;
+  /** JSON object. */
+  default_input: string;
+  timeout_seconds: number;
+  max_attempts: number;
+  retry_delay_seconds: number;
+  /** The robot pool whose robots may run it; null: any robot of the organisation. */
+  robot_pool: string | null;
+  /** JSON array of credential asset names. */
+  assets: string;
+  /** The current version: the highest in process_versions. */
+  version: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProcessVersionsTable {
+  id: string;
+  process_id: string;
+  version: number;
+  package_name: string;
+  package_version: string | null;
+  entry_point: string;
+  /** JSON object, as it was. */
+  default_input: string;
+  timeout_seconds: number;
+  max_attempts: number;
+  retry_delay_seconds: number;
+  robot_pool: string | null;
+  /** JSON array, as it was. */
+  assets: string;
+  created_by: string | null;
+  created_at: string;
+}
+
 export interface DB {
   orgs: OrgsTable;
   users: UsersTable;
@@ -404,4 +627,16 @@ export interface DB {
   profiles: ProfilesTable;
   profile_tasks: ProfileTasksTable;
   schedules: SchedulesTable;
+  blobs: BlobsTable;
+  blob_chunks: BlobChunksTable;
+  packages: PackagesTable;
+  robots: RobotsTable;
+  assets: AssetsTable;
+  asset_values: AssetValuesTable;
+  sdk_devices: SdkDevicesTable;
+  sdk_tokens: SdkTokensTable;
+  processes: ProcessesTable;
+  process_versions: ProcessVersionsTable;
+  queues: QueuesTable;
+  queue_items: QueueItemsTable;
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../lib/errors.js';
 import type { Authenticator } from '../modules/auth/authenticator.js';
+import type { RobotsService } from '../modules/robots/robots.service.js';
 import type { AgentAuthenticator } from '../realtime/agent-auth.js';
 
 function credentialOf(request: FastifyRequest): string | null {
@@ -16,6 +17,15 @@ function credentialOf(request: FastifyRequest): string | null {
   return null;
 }
 
+/** A runner robot's token: `X-Robot-Token`, or a bearer token. */
+function robotTokenOf(request: FastifyRequest): string | null {
+  const header = request.headers['x-robot-token'];
+  if (typeof header === 'string' && header) return header;
+  const authorization = request.headers.authorization;
+  if (authorization?.toLowerCase().startsWith('bearer ')) return authorization.slice(7).trim() || null;
+  return null;
+}
+
 /**
  * Every route declares the permission it needs (`config.permission`); a route that does not
  * is refused at startup. Authentication and the permission check run before the body is
@@ -23,10 +33,11 @@ function credentialOf(request: FastifyRequest): string | null {
  */
 export function installGuard(
   app: FastifyInstance,
-  auth: { users: Authenticator; agents: AgentAuthenticator },
+  auth: { users: Authenticator; agents: AgentAuthenticator; robots: Pick<RobotsService, 'authenticate'> },
 ): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('agent', null);
+  app.decorateRequest('robot', null);
 
   app.addHook('onRoute', (route) => {
     const permission = route.config?.permission;
@@ -42,6 +53,7 @@ export function installGuard(
         ...route.schema,
         'x-permission': permission,
         ...(permission === 'public' ? { security: [] } : {}),
+        ...(permission === 'robot' ? { security: [{ robotToken: [] }, { bearer: [] }] } : {}),
       } as typeof route.schema;
     }
   });
@@ -49,6 +61,11 @@ export function installGuard(
   app.addHook('onRequest', async (request) => {
     const permission = request.routeOptions.config.permission;
     if (permission === undefined || permission === 'public') return;
+    // A robot token is no user credential, nor the reverse: each kind of route takes its own.
+    if (permission === 'robot') {
+      request.robot = await auth.robots.authenticate(robotTokenOf(request));
+      return;
+    }
     const credential = credentialOf(request);
     if (permission === 'agent') {
       request.agent = await auth.agents.authenticate(credential);

@@ -28,10 +28,18 @@ const tagDescriptions: Record<string, string> = {
   jobs: 'One command on one agent',
   runs: 'One command fanned out to a target set of agents',
   scripts: 'The script library and saved commands, versioned',
+  packages: 'Automation packages: versioned zips with a fleetplane.json manifest, run by robots',
   profiles: 'Deployment profiles: ordered tasks applied to agents',
   templates: 'Deployment templates: profiles to copy from',
   schedules: 'Scripts, saved commands and profiles run by cron expression or interval',
+  queues: 'Work queues and their items, taken by unattended robots or people, with retries and statistics',
   'agent channel': "The agent's side: the HTTP fallback of its WebSocket",
+  processes: "Processes: a package's entry point published for robots to run, versioned",
+  'process jobs': 'Processes run by robots: JSON input in, JSON result out; reassigned or ended by hand when needed',
+  robots: 'The unattended identities that run processes: on one of our agents, or runners of their own',
+  'runner channel': "A runner robot's side: registration with a machine key, then its robot token",
+  assets: 'Credential assets: named values for processes, stored encrypted and never read back',
+  sdk: 'SDK sign-in by device code (RFC 8628) and the SDK tokens it issues',
 };
 
 /** What each error code means; a response describes the codes its route can answer. */
@@ -44,7 +52,7 @@ const codeDescriptions: Record<ErrorCode, string> = {
     '`csrf_failed`: a request authenticated by the session cookie lacks the `X-CSRF-Token` header matching the `fp_csrf` cookie',
   not_found: '`not_found`: no such entity; an id of another organisation answers the same',
   conflict: '`conflict`: the current state refuses it (a name taken, an entity in use, a state already left)',
-  gone: "`gone`: this agent was deleted; it is the agent's order to uninstall",
+  gone: '`gone`: it existed and is no more: a deleted agent (its order to uninstall), an expired device code',
   payload_too_large: '`payload_too_large`: the body is larger than the server accepts',
   unprocessable: '`unprocessable`: well-formed but refused by a rule; the details say which',
   rate_limited: '`rate_limited`: too many attempts; wait `Retry-After` seconds',
@@ -59,7 +67,7 @@ const responseHeaders: Partial<Record<number, object>> = {
   503: { 'Retry-After': { description: 'Seconds to wait before trying again', type: 'integer' } },
 };
 
-const permissionless = new Set(['public', 'authenticated', 'agent']);
+const permissionless = new Set(['public', 'authenticated', 'agent', 'robot']);
 
 /**
  * The error codes a route can answer: those that follow from what it takes (input, a path id, a
@@ -125,6 +133,7 @@ export function openApiOptions(deps: { version: string; publicUrl: string | unde
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or API key' },
           apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+          robotToken: { type: 'apiKey', in: 'header', name: 'X-Robot-Token' },
         },
       },
       security: [{ bearer: [] }, { apiKey: [] }],

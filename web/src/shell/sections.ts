@@ -6,6 +6,7 @@ export const sections = [
   { path: '/scripts', label: 'Scripts' },
   { path: '/profiles', label: 'Profiles & templates' },
   { path: '/schedules', label: 'Schedules' },
+  { path: '/processes', label: 'Processes' },
   { path: '/enrollment', label: 'Enrollment' },
   { path: '/audit', label: 'Audit' },
   { path: '/settings', label: 'Settings' },

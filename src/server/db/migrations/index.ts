@@ -9,6 +9,13 @@ import * as m0007 from './0007_secret_env.js';
 import * as m0008 from './0008_job_states.js';
 import * as m0009 from './0009_max_attempts.js';
 import * as m0010 from './0010_pooled_jobs.js';
+import * as m0011 from './0011_packages.js';
+import * as m0012 from './0012_robots.js';
+import * as m0013 from './0013_queues.js';
+import * as m0014 from './0014_assets.js';
+import * as m0015 from './0015_sdk_devices.js';
+import * as m0016 from './0016_processes.js';
+import * as m0017 from './0017_process_jobs.js';
 
 /** Listed statically so the same migrations run from source and from the built package. */
 const migrations: Record<string, Migration> = {
@@ -22,6 +29,13 @@ const migrations: Record<string, Migration> = {
   '0008_job_states': m0008,
   '0009_max_attempts': m0009,
   '0010_pooled_jobs': m0010,
+  '0011_packages': m0011,
+  '0012_robots': m0012,
+  '0013_queues': m0013,
+  '0014_assets': m0014,
+  '0015_sdk_devices': m0015,
+  '0016_processes': m0016,
+  '0017_process_jobs': m0017,
 };
 
 export const migrationProvider: MigrationProvider = {

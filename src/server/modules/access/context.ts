@@ -1,6 +1,6 @@
 import type { PermissionSet } from './permissions.js';
 
-export type ActorType = 'user' | 'api_key' | 'agent' | 'system' | 'anonymous';
+export type ActorType = 'user' | 'api_key' | 'sdk_token' | 'agent' | 'robot' | 'system' | 'anonymous';
 
 export interface Actor {
   type: ActorType;

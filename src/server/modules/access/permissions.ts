@@ -18,6 +18,13 @@ export const catalogue = {
   scripts: ['read', 'create', 'update', 'delete', 'execute'],
   profiles: ['read', 'create', 'update', 'delete', 'execute'],
   schedules: ['read', 'create', 'update', 'delete'],
+  packages: ['read', 'create', 'update', 'delete'],
+  processes: ['read', 'create', 'update', 'delete'],
+  robots: ['read', 'create', 'update', 'delete'],
+  process_jobs: ['read', 'execute', 'update'],
+  queues: ['read', 'create', 'update', 'delete'],
+  queue_items: ['read', 'create', 'update', 'delete'],
+  assets: ['read', 'create', 'update', 'delete'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Artifact = keyof typeof catalogue;

@@ -5,6 +5,7 @@ import { newSecret, sha256 } from '../../lib/crypto.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
+import { assertUnused, type Usage } from '../../lib/usage.js';
 import type { EventBus } from '../../realtime/events.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
@@ -152,6 +153,7 @@ export class AgentsService {
   readonly #audit: AuditLog;
   readonly #bus: EventBus;
   readonly #uninstaller: AgentUninstaller;
+  readonly #usage: Usage | undefined;
 
   constructor(deps: {
     db: Executor;
@@ -159,12 +161,15 @@ export class AgentsService {
     audit: AuditLog;
     bus: EventBus;
     uninstaller: AgentUninstaller;
+    /** What lives on an agent (robots): deleting it is refused (409, naming them) while any does. */
+    usage?: Usage;
   }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#bus = deps.bus;
     this.#uninstaller = deps.uninstaller;
+    this.#usage = deps.usage;
   }
 
   async list(orgId: string, filter: AgentFilter, page: PageParams): Promise<Page<AgentView>> {
@@ -293,6 +298,9 @@ export class AgentsService {
       const before = await this.#agent(trx, ctx.orgId, id);
       const now = this.#clock.now().toISOString();
       await agentsRepo.softDelete(trx, ctx.orgId, id, reason, now);
+      // Asked after the row is written (and so locked): a robot created meanwhile waits, then
+      // finds the agent gone; the refusal rolls the delete back.
+      if (this.#usage) await assertUnused(this.#usage, trx, ctx.orgId, 'agent', id);
       const after: Agent = { ...before, deleted_at: now, delete_reason: reason, updated_at: now };
       await this.#uninstaller.enqueueUninstall(trx, ctx, after, reason);
       await this.#audit.record(trx, ctx, {

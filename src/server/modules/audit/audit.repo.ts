@@ -35,12 +35,30 @@ function decode({ before_json, after_json, ...rest }: AuditRow): AuditEvent {
   };
 }
 
+/** 14 columns a row: 14,000 parameters a statement, under SQLite's 32,766. */
+const EVENTS_PER_INSERT = 1000;
+
 export const auditRepo = {
   insert(db: Executor, { before, after, ...event }: AuditEvent): Promise<unknown> {
     return db
       .insertInto('audit_events')
       .values({ ...event, before_json: snapshotJson(before), after_json: snapshotJson(after) })
       .execute();
+  },
+
+  /** Inserts events in chunks that keep each statement under the dialects' parameter limits. */
+  async insertMany(db: Executor, events: readonly AuditEvent[]): Promise<void> {
+    for (let i = 0; i < events.length; i += EVENTS_PER_INSERT)
+      await db
+        .insertInto('audit_events')
+        .values(
+          events.slice(i, i + EVENTS_PER_INSERT).map(({ before, after, ...event }) => ({
+            ...event,
+            before_json: snapshotJson(before),
+            after_json: snapshotJson(after),
+          })),
+        )
+        .execute();
   },
 
   async list(db: Executor, orgId: string, filter: AuditFilter, page: PageParams): Promise<Page<AuditEvent>> {

@@ -15,6 +15,8 @@ export const auditActions = [
   'login',
   'logout',
   'login_failed',
+  /** A credential asset's value was handed to a robot (the value itself is never recorded). */
+  'asset_read',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
@@ -47,7 +49,19 @@ export class AuditLog {
 
   /** Writes one event; call it inside the transaction of the change it describes. */
   async record(db: Executor, scope: AuditScope, entry: AuditEntry): Promise<void> {
-    await auditRepo.insert(db, {
+    await auditRepo.insert(db, this.#event(scope, entry));
+  }
+
+  /** Writes the events of many changes made together (a batch of claims) in a few statements. */
+  async recordMany(db: Executor, events: readonly { scope: AuditScope; entry: AuditEntry }[]): Promise<void> {
+    await auditRepo.insertMany(
+      db,
+      events.map(({ scope, entry }) => this.#event(scope, entry)),
+    );
+  }
+
+  #event(scope: AuditScope, entry: AuditEntry): AuditEvent {
+    return {
       id: newId(),
       org_id: scope.orgId,
       actor_type: scope.actor.type,
@@ -62,7 +76,7 @@ export class AuditLog {
       user_agent: scope.meta.userAgent?.slice(0, 512) ?? null,
       request_id: scope.meta.requestId,
       created_at: this.#clock.now().toISOString(),
-    });
+    };
   }
 
   list(orgId: string, filter: AuditFilter, page: PageParams): Promise<Page<AuditEvent>> {

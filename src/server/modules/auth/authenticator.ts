@@ -6,6 +6,8 @@ import type { Principal } from '../access/context.js';
 import { apiKeysRepo } from '../apikeys/apikeys.repo.js';
 import { API_KEY_PREFIX } from '../apikeys/apikeys.service.js';
 import { authRepo } from './auth.repo.js';
+import { deviceRepo } from './device.repo.js';
+import { SDK_TOKEN_PREFIX } from './device.service.js';
 import type { PrincipalCache } from './principal-cache.js';
 import type { AccessClaims, AccessTokens } from './tokens.js';
 
@@ -13,7 +15,7 @@ import type { AccessClaims, AccessTokens } from './tokens.js';
 const TOUCH_INTERVAL_MS = 60_000;
 
 /**
- * Turns a credential (access token or API key) into a principal, or null when it is not valid now.
+ * Turns a credential (access token, API key or SDK token) into a principal, or null when it is not valid now.
  * Principals found are kept in the node's cache (principal-cache.ts) until a change affecting
  * them is heard; credentials found invalid are looked up again each time, so they fill nothing.
  */
@@ -31,9 +33,9 @@ export class Authenticator {
   }
 
   async authenticate(credential: string): Promise<Principal | null> {
-    return credential.startsWith(`${API_KEY_PREFIX}_`)
-      ? this.#fromApiKey(credential)
-      : this.#fromAccessToken(credential);
+    if (credential.startsWith(`${API_KEY_PREFIX}_`)) return this.#fromApiKey(credential);
+    if (credential.startsWith(`${SDK_TOKEN_PREFIX}_`)) return this.#fromSdkToken(credential);
+    return this.#fromAccessToken(credential);
   }
 
   async #fromAccessToken(token: string): Promise<Principal | null> {
@@ -114,6 +116,55 @@ export class Authenticator {
       },
       lastUsedAtMs,
       notAfterMs: row.expires_at ? Date.parse(row.expires_at) : null,
+    };
+  }
+
+  async #fromSdkToken(secret: string): Promise<Principal | null> {
+    const hash = sha256(secret);
+    const key = `sdk_token:${hash}`;
+    const now = this.#clock.now();
+    const cached = this.#cache.get(key);
+    const tokenId = cached?.principal.actor.id;
+    if (cached && tokenId) {
+      if (cached.lastUsedAtMs === null || now.getTime() - cached.lastUsedAtMs > TOUCH_INTERVAL_MS) {
+        await deviceRepo.touchToken(this.#db, tokenId, now.toISOString());
+        this.#cache.touched(key, now.getTime());
+      }
+      return cached.principal;
+    }
+    const generation = this.#cache.generation;
+    const found = await this.#sdkPrincipal(hash, now);
+    if (found) this.#cache.set(key, generation, found);
+    return found?.principal ?? null;
+  }
+
+  /**
+   * An SDK token acts as its user in its organisation: the user's roles as they are now, cut to
+   * the token's scope. A user disabled or no longer a member holds nothing, so the token neither.
+   */
+  async #sdkPrincipal(
+    hash: string,
+    now: Date,
+  ): Promise<{ principal: Principal; lastUsedAtMs: number; notAfterMs: number } | null> {
+    const row = await deviceRepo.principalByHash(this.#db, hash);
+    if (!row || row.revoked_at || row.disabled_at || row.expires_at <= now.toISOString()) return null;
+    if (row.roles.length === 0) return null;
+    let lastUsedAtMs = row.last_used_at ? Date.parse(row.last_used_at) : null;
+    if (lastUsedAtMs === null || now.getTime() - lastUsedAtMs > TOUCH_INTERVAL_MS) {
+      await deviceRepo.touchToken(this.#db, row.id, now.toISOString());
+      lastUsedAtMs = now.getTime();
+    }
+    const scope = new PermissionSet(row.scope.split(' '));
+    return {
+      principal: {
+        orgId: row.org_id,
+        actor: { type: 'sdk_token', id: row.id, label: `${row.client_name} (${row.email})` },
+        userId: row.user_id,
+        sessionId: null,
+        permissions: PermissionSet.fromRoles(row.roles).intersect(scope),
+      },
+      lastUsedAtMs,
+      notAfterMs: Date.parse(row.expires_at),
     };
   }
 }

@@ -4,6 +4,7 @@ import { capsOf, type Executor } from '../../db/executor.js';
 import type { DB, JobOutputTable, JobsTable } from '../../db/schema.js';
 import { mapPage, paginate, type Page, type PageParams } from '../../lib/pagination.js';
 import { jobsBatchRepo, type JobMove } from './jobs.batch.repo.js';
+import type { RobotPool } from './jobs.process.js';
 import type { PoolSelector } from './jobs.schemas.js';
 
 /** A job as services see it: its JSON columns and 0/1 flags decoded (the table's row stays here). */
@@ -15,7 +16,7 @@ export interface JobRow extends Omit<
   env: Record<string, string>;
   /** Every value sealed. */
   secret_env: Record<string, string>;
-  pool: PoolSelector | null;
+  pool: PoolSelector | RobotPool | null;
   /** False while a run holds the job back for its concurrency limit. */
   admitted: boolean;
   output_truncated: boolean;
@@ -28,7 +29,7 @@ export function jobOf<T extends JobsTable>(row: T): Omit<T, keyof JobRow> & JobR
     ...row,
     env: JSON.parse(row.env) as Record<string, string>,
     secret_env: JSON.parse(row.secret_env) as Record<string, string>,
-    pool: row.pool === null ? null : (JSON.parse(row.pool) as PoolSelector),
+    pool: row.pool === null ? null : (JSON.parse(row.pool) as PoolSelector | RobotPool),
     admitted: row.admitted === 1,
     output_truncated: row.output_truncated === 1,
   };
@@ -50,6 +51,9 @@ export type OutputRow = JobOutputTable;
 
 export interface JobFilter {
   agentId?: string;
+  kind?: string;
+  processId?: string;
+  robotId?: string;
   runId?: string;
   status?: JobStatus;
 }
@@ -96,9 +100,24 @@ export const jobsRepo = {
       .then((row) => row && jobOf(row));
   },
 
+  /** A process job as the runner robot holding it sees it. */
+  getForRobot(db: Executor, robotId: string, id: string): Promise<JobRow | undefined> {
+    return db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('robot_id', '=', robotId)
+      .where('agent_id', 'is', null)
+      .where('id', '=', id)
+      .executeTakeFirst()
+      .then((row) => row && jobOf(row));
+  },
+
   async list(db: Executor, orgId: string, filter: JobFilter, page: PageParams): Promise<Page<JobRow>> {
     let q = db.selectFrom('jobs').selectAll().where('org_id', '=', orgId);
     if (filter.agentId) q = q.where('agent_id', '=', filter.agentId);
+    if (filter.kind) q = q.where('kind', '=', filter.kind);
+    if (filter.processId) q = q.where('process_id', '=', filter.processId);
+    if (filter.robotId) q = q.where('robot_id', '=', filter.robotId);
     if (filter.runId) q = q.where('run_id', '=', filter.runId);
     if (filter.status) q = q.where('status', '=', filter.status);
     return mapPage(await paginate(q, 'id', page), jobOf);
@@ -247,7 +266,12 @@ export const jobsRepo = {
   ): Promise<JobRow[]> {
     let q = db
       .updateTable('jobs')
-      .set((eb) => ({ status: 'queued', agent_id: backToPool(eb), lease_expires_at: null, updated_at: now }))
+      .set((eb) => ({
+        status: 'queued',
+        agent_id: backToPool(eb),
+        lease_expires_at: null,
+        updated_at: now,
+      }))
       .where('agent_id', '=', agentId)
       .where('status', 'in', movingTo('queued', ['dispatched']));
     if (heldIds.length > 0) q = q.where('id', 'not in', heldIds);
@@ -399,6 +423,7 @@ export const jobsRepo = {
       .where('agents.id', '=', agentId)
       .where('agents.deleted_at', 'is', null)
       .where('jobs.agent_id', 'is', null)
+      .where('jobs.pool', 'is not', null)
       .where('jobs.status', '=', 'queued')
       .where('jobs.admitted', '=', 1)
       .orderBy('jobs.id')
@@ -413,6 +438,7 @@ export const jobsRepo = {
       .selectFrom('jobs')
       .selectAll()
       .where('agent_id', 'is', null)
+      .where('pool', 'is not', null)
       .where('status', '=', 'queued')
       .where('admitted', '=', 1)
       .orderBy('id')
@@ -455,5 +481,104 @@ export const jobsRepo = {
       .$narrowType<{ agent_id: string }>()
       .execute()
       .then((rows) => rows.map(jobOf));
+  },
+
+  /** Process jobs waiting that a runner robot may take: its own, and pooled ones (its pools are checked by the caller). */
+  runnerWaiting(db: Executor, robot: { id: string; org_id: string }, limit: number): Promise<JobRow[]> {
+    return (
+      db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('org_id', '=', robot.org_id)
+        .where('kind', '=', 'process')
+        .where('agent_id', 'is', null)
+        .where('status', '=', 'queued')
+        .where('admitted', '=', 1)
+        // a pooled job names the robot that last held it, if any: any robot of its pool may take it
+        .where((eb) => eb.or([eb('robot_id', '=', robot.id), eb('pool', 'is not', null)]))
+        .orderBy('id')
+        .limit(limit)
+        .execute()
+        .then(decoded)
+    );
+  },
+
+  /** Leases one waiting process job to a runner robot; exactly one robot gets it. */
+  async claimForRunner(
+    db: Executor,
+    input: { id: string; robotId: string; now: string; leaseExpiresAt: string },
+  ): Promise<JobRow | undefined> {
+    let waiting = db
+      .selectFrom('jobs')
+      .select('id')
+      .where('id', '=', input.id)
+      .where('agent_id', 'is', null)
+      .where('status', 'in', movingTo('dispatched', ['queued']))
+      .where((eb) => eb.or([eb('robot_id', '=', input.robotId), eb('pool', 'is not', null)]));
+    if (capsOf(db).skipLocked) waiting = waiting.forUpdate().skipLocked();
+    const row = await db
+      .updateTable('jobs')
+      .set((eb) => ({
+        robot_id: input.robotId,
+        status: 'dispatched',
+        attempt: eb('attempt', '+', 1),
+        dispatched_at: input.now,
+        lease_expires_at: input.leaseExpiresAt,
+        updated_at: input.now,
+      }))
+      .where('id', 'in', waiting)
+      .where('status', '=', 'queued')
+      .returningAll()
+      .executeTakeFirst();
+    return row && jobOf(row);
+  },
+
+  /** Names the robot of a pooled process job an agent claimed. */
+  setRobot(db: Executor, id: string, robotId: string): Promise<unknown> {
+    return db.updateTable('jobs').set({ robot_id: robotId }).where('id', '=', id).execute();
+  },
+
+  /** Extends the live leases of a runner robot's jobs (its heartbeat). */
+  renewRunnerLeases(db: Executor, robotId: string, leaseExpiresAt: string): Promise<unknown> {
+    return db
+      .updateTable('jobs')
+      .set({ lease_expires_at: leaseExpiresAt })
+      .where('robot_id', '=', robotId)
+      .where('agent_id', 'is', null)
+      .where('status', 'in', LIVE)
+      .execute();
+  },
+
+  /** A queued process job given to another robot (and its agent), or back to its pool. */
+  async reassign(
+    db: Executor,
+    id: string,
+    to: { robotId: string | null; agentId: string | null; pool: RobotPool | null; now: string },
+  ): Promise<boolean> {
+    const result = await db
+      .updateTable('jobs')
+      .set({
+        robot_id: to.robotId,
+        agent_id: to.agentId,
+        pool: to.pool === null ? null : JSON.stringify(to.pool),
+        updated_at: to.now,
+      })
+      .where('id', '=', id)
+      .where('status', '=', 'queued')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+
+  /** A process's jobs not yet ended, oldest first. */
+  liveProcessJobs(db: Executor, orgId: string, processId: string, limit: number): Promise<{ id: string }[]> {
+    return db
+      .selectFrom('jobs')
+      .select('id')
+      .where('org_id', '=', orgId)
+      .where('process_id', '=', processId)
+      .where('status', 'in', ['queued', 'dispatched', 'running'])
+      .orderBy('id')
+      .limit(limit)
+      .execute();
   },
 };

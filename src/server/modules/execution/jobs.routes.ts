@@ -33,6 +33,7 @@ export function jobView(job: NamedJob) {
     agent_id: job.agent_id,
     agent_name: job.agent_name,
     pool: job.pool,
+    robot_id: job.robot_id,
     run_id: job.run_id,
     kind: job.kind,
     interpreter: job.interpreter,

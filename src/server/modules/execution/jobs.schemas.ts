@@ -88,6 +88,9 @@ export const PoolSelector = Type.Object(
 /** Who may run a pooled job: any one agent with all of these (an absent field matches every agent). */
 export type PoolSelector = Static<typeof PoolSelector>;
 
+/** A pooled process job's pool: any robot of `robot_pool` (any robot when null). */
+export const RobotPoolSchema = Type.Object({ robot_pool: Type.Union([Type.String(), Type.Null()]) });
+
 const { target_os_type: _onePoolOs, ...jobFields } = JobCreateBody.properties;
 
 /** A job for any one agent of a pool: the pool's `os_type` stands for `target_os_type`. */
@@ -108,9 +111,11 @@ export const JobSchema = Type.Object({
   agent_name: Type.Union([Type.String(), Type.Null()], {
     description: "The agent's name; null with no agent",
   }),
-  pool: Type.Union([PoolSelector, Type.Null()], {
-    description: 'Who may take a pooled job; null for one agent’s',
+  pool: Type.Union([PoolSelector, RobotPoolSchema, Type.Null()], {
+    description:
+      'Who may take a pooled job (agents, or for a process job the robots of a pool); null for one agent’s',
   }),
+  robot_id: Type.Union([Id, Type.Null()], { description: 'The robot running a process job' }),
   run_id: Type.Union([Id, Type.Null()]),
   kind: Type.String(),
   interpreter: Type.String(),

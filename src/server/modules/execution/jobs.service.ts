@@ -1,5 +1,6 @@
 import {
   AGENT_RECONNECT_MAX_MS,
+  PROCESS_RESULT_MAX_BYTES,
   type EventAck,
   type JobEvent,
   type JobSpec,
@@ -21,6 +22,17 @@ import type { EventBus } from '../../realtime/events.js';
 import { JobBatches } from './jobs.batch.js';
 import { RecentJobs } from './jobs.recent.js';
 import { jobsRepo, type AgentJob, type JobFilter, type JobRow, type OutputRow } from './jobs.repo.js';
+import {
+  interpreterOf,
+  isRobotPool,
+  noRobotSeats,
+  robotInPool,
+  type ProcessJobInput,
+  type ProcessRun,
+  type RobotPool,
+  type RobotRef,
+  type RobotSeats,
+} from './jobs.process.js';
 import { inPool, resolveInterpreter } from './jobs.rules.js';
 import type { PoolSelector } from './jobs.schemas.js';
 
@@ -77,6 +89,23 @@ function changedMeanwhile(): AppError {
   return new AppError('conflict', 'job changed meanwhile; try again');
 }
 
+/**
+ * A process job's result as stored: its JSON, unless too large (then an error says so); nothing
+ * for other jobs.
+ */
+function processResult(output: unknown): { result?: string; error?: string } {
+  if (output === undefined) return {};
+  const json = JSON.stringify(output);
+  if (Buffer.byteLength(json) > PROCESS_RESULT_MAX_BYTES)
+    return { error: `the process result is larger than ${PROCESS_RESULT_MAX_BYTES} bytes; not kept` };
+  return { result: json };
+}
+
+/** What audit events call a job: process jobs are an entity of their own to operators. */
+function entityTypeOf(job: Pick<JobRow, 'kind'>): string {
+  return job.kind === 'process' ? 'process_job' : 'job';
+}
+
 /** A copy in random order: the agents woken for a pool are not always the same ones. */
 function shuffled<T>(items: readonly T[]): T[] {
   const out = [...items];
@@ -107,6 +136,7 @@ export class JobsService {
   /** Rows this node just leased or wrote: an agent's events about them need not read them again. */
   readonly #recent: RecentJobs;
   readonly #finalListeners: FinalListener[] = [];
+  readonly #robots: RobotSeats;
 
   constructor(deps: {
     db: Executor;
@@ -117,7 +147,10 @@ export class JobsService {
     leaseMs: number;
     logger: Logger;
     box: SecretBox;
+    /** Robots that run process jobs; none until the robots module is wired. */
+    robots?: RobotSeats;
   }) {
+    this.#robots = deps.robots ?? noRobotSeats;
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
@@ -175,7 +208,7 @@ export class JobsService {
       await jobsRepo.insert(trx, [job]);
       await this.#audit.record(trx, ctx, {
         action: 'created',
-        entityType: 'job',
+        entityType: entityTypeOf(job),
         entityId: job.id,
         after: this.#auditView(job),
       });
@@ -247,7 +280,63 @@ export class JobsService {
       updated_at: now,
       task_index: null,
       task_name: null,
+      robot_id: null,
+      process_id: null,
+      process: null,
+      result: null,
     };
+  }
+
+  /**
+   * A process job: for one robot (on its agent, or waiting for its runner), or for any robot of a
+   * pool (a pooled job: the first robot of the pool to be free takes it). Every status change of
+   * a process job is audited, whoever makes it.
+   */
+  async createProcessJob(ctx: RequestContext, input: ProcessJobInput): Promise<JobRow> {
+    const { run, target } = input;
+    const interpreter = interpreterOf(run.language);
+    const placement = { runId: null, admitted: true, deadlineAt: null, createdBy: ctx.userId };
+    const fields = await this.#fields(
+      ctx.orgId,
+      {
+        interpreter,
+        command: run.entry_point,
+        timeout_seconds: input.timeout_seconds,
+        max_attempts: input.max_attempts,
+      },
+      placement,
+      this.#db,
+    );
+    const robot = 'robot' in target ? target.robot : null;
+    if (robot?.agent_id) await this.#checkRobotAgent(ctx.orgId, robot.agent_id, interpreter);
+    const job: JobRow = {
+      ...fields,
+      id: newId(),
+      kind: 'process',
+      interpreter,
+      agent_id: robot?.agent_id ?? null,
+      robot_id: robot?.id ?? null,
+      pool: 'robot_pool' in target ? { robot_pool: target.robot_pool } : null,
+      process_id: run.process_id,
+      process: JSON.stringify(run),
+    };
+    await this.#insertAudited(ctx, job);
+    if (job.agent_id) this.announce([job]);
+    else {
+      this.#publishState(job);
+      if (job.pool) await this.#wakePools([job]);
+    }
+    return job;
+  }
+
+  /** The robot's agent exists in the organisation and runs the entry point's language (422 otherwise). */
+  async #checkRobotAgent(orgId: string, agentId: string, interpreter: Interpreter): Promise<void> {
+    const agent = await agentsRepo.get(this.#db, orgId, agentId);
+    if (!agent)
+      throw new AppError('unprocessable', "the robot's agent is gone", {
+        details: [{ field: 'robot_id', message: 'its agent was deleted' }],
+      });
+    resolveInterpreter(agent, interpreter, null);
   }
 
   /**
@@ -292,7 +381,10 @@ export class JobsService {
    * look for pooled work at each heartbeat.
    */
   async #wakePools(jobs: readonly JobRow[]): Promise<void> {
-    const pools = new Map<string, { orgId: string; pool: PoolSelector; interpreter: Interpreter }>();
+    const pools = new Map<
+      string,
+      { orgId: string; pool: PoolSelector | RobotPool; interpreter: Interpreter }
+    >();
     for (const job of jobs) {
       if (job.pool === null || job.agent_id !== null || job.status !== 'queued' || !job.admitted) continue;
       const key = `${job.org_id}\n${job.interpreter}\n${JSON.stringify(job.pool)}`;
@@ -304,7 +396,12 @@ export class JobsService {
         });
     }
     for (const { orgId, pool, interpreter } of pools.values())
-      this.#wake(orgId, await this.#poolMembers(orgId, pool, interpreter));
+      this.#wake(
+        orgId,
+        isRobotPool(pool)
+          ? (await this.#robots.agentsFor(orgId, pool.robot_pool)).map((id) => ({ id, connected: true }))
+          : await this.#poolMembers(orgId, pool, interpreter),
+      );
   }
 
   /** Wakes up to AGENTS_PER_ANNOUNCEMENT of a pool's connected members, at random, for its pooled work. */
@@ -411,6 +508,103 @@ export class JobsService {
     }
   }
 
+  /** A process's jobs not yet ended (at most `limit`): a process with some cannot be deleted. */
+  liveProcessJobs(
+    orgId: string,
+    processId: string,
+    limit = 100,
+    db: Executor = this.#db,
+  ): Promise<{ id: string }[]> {
+    return jobsRepo.liveProcessJobs(db, orgId, processId, limit);
+  }
+
+  /** A process job of the organisation (404 for any other job). */
+  async getProcessJob(orgId: string, id: string): Promise<JobRow> {
+    const job = await jobsRepo.get(this.#db, orgId, id);
+    if (!job || job.kind !== 'process') throw notFound('process job');
+    return job;
+  }
+
+  /** An operator gives a process job still waiting to another robot, or to a pool. Audited with before/after. */
+  async reassignProcessJob(
+    ctx: RequestContext,
+    id: string,
+    target: ProcessJobInput['target'],
+  ): Promise<JobRow> {
+    const robot = 'robot' in target ? target.robot : null;
+    const before = await this.getProcessJob(ctx.orgId, id);
+    if (before.status !== 'queued')
+      throw new AppError(
+        'conflict',
+        `only a queued process job can be reassigned; this one is ${before.status}`,
+      );
+    if (robot?.agent_id)
+      await this.#checkRobotAgent(ctx.orgId, robot.agent_id, before.interpreter as Interpreter);
+    const to = {
+      robotId: robot?.id ?? null,
+      agentId: robot?.agent_id ?? null,
+      pool: 'robot_pool' in target ? { robot_pool: target.robot_pool } : null,
+      now: this.#clock.now().toISOString(),
+    };
+    const after: JobRow = {
+      ...before,
+      robot_id: to.robotId,
+      agent_id: to.agentId,
+      pool: to.pool,
+      updated_at: to.now,
+    };
+    await inTransaction(this.#db, async (trx) => {
+      if (!(await jobsRepo.reassign(trx, id, to))) throw changedMeanwhile();
+      await this.#audit.record(trx, ctx, {
+        action: 'modified',
+        entityType: 'process_job',
+        entityId: id,
+        before: { robot_id: before.robot_id, agent_id: before.agent_id, pool: before.pool },
+        after: { robot_id: after.robot_id, agent_id: after.agent_id, pool: after.pool },
+      });
+    });
+    if (after.agent_id) this.announce([after]);
+    else await this.#wakePools([after]);
+    return after;
+  }
+
+  /**
+   * An operator ends a process job by hand with the status they say (its robot will never report,
+   * or reported elsewhere); a robot still running it is asked to stop. Audited with before/after.
+   */
+  async settleProcessJob(
+    ctx: RequestContext,
+    id: string,
+    input: { status: 'succeeded' | 'failed' | 'canceled'; reason: string },
+  ): Promise<JobRow> {
+    const before = await this.getProcessJob(ctx.orgId, id);
+    if (isFinal(before.status)) throw new AppError('conflict', `process job is already ${before.status}`);
+    const now = this.#clock.now().toISOString();
+    const changes = {
+      finished_at: now,
+      error: `set by hand: ${input.reason}`,
+      lease_expires_at: null,
+      updated_at: now,
+    };
+    const after: JobRow = { ...before, ...changes, status: input.status };
+    await inTransaction(this.#db, async (trx) => {
+      if (!(await jobsRepo.transition(trx, id, input.status, changes, before.status)))
+        throw changedMeanwhile();
+      await this.#audit.record(trx, ctx, {
+        action: 'status_changed',
+        entityType: 'process_job',
+        entityId: id,
+        before: { status: before.status, error: before.error },
+        after: { status: after.status, error: after.error },
+      });
+    });
+    this.#recent.drop(id);
+    if (before.agent_id !== null && before.status !== 'queued')
+      this.#bus.publish({ type: 'job.cancel', org_id: before.org_id, agent_id: before.agent_id, job_id: id });
+    await this.#finished(after);
+    return after;
+  }
+
   /** Queued jobs end at once; leased ones are asked to stop and end when the agent says so. */
   async cancel(ctx: RequestContext, id: string): Promise<JobRow> {
     const now = this.#clock.now().toISOString();
@@ -430,7 +624,7 @@ export class JobsService {
       }
       await this.#audit.record(trx, ctx, {
         action: 'status_changed',
-        entityType: 'job',
+        entityType: entityTypeOf(before),
         entityId: id,
         before: { status: before.status },
         after: { status: after.status, cancel_requested: after.cancel_requested_at !== null },
@@ -455,7 +649,82 @@ export class JobsService {
       this.#recent.keep(job);
       this.#publishState(job);
     }
-    return jobs.map((job) => this.#spec(job));
+    return this.#specs(jobs);
+  }
+
+  /** The specs of claimed jobs; a process job whose robot or assets cannot be opened fails instead. */
+  async #specs(jobs: readonly JobRow[]): Promise<JobSpec[]> {
+    const specs: JobSpec[] = [];
+    for (const job of jobs) {
+      if (job.kind !== 'process') {
+        specs.push(this.#spec(job));
+        continue;
+      }
+      await this.#auditProcessMove(job, 'queued');
+      try {
+        specs.push(await this.#processSpec(job));
+      } catch (error) {
+        await this.#failUnopened(job, error);
+      }
+    }
+    return specs;
+  }
+
+  async #processSpec(job: JobRow): Promise<JobSpec> {
+    const run = JSON.parse(job.process ?? 'null') as ProcessRun;
+    if (!job.robot_id) throw new Error('the process job has no robot');
+    const opened = await this.#robots.open(job.org_id, job.robot_id, run.assets);
+    return {
+      ...this.#spec(job),
+      kind: 'process',
+      process: {
+        package_hash: run.package_hash,
+        entry_point: run.entry_point,
+        input: run.input,
+        robot_id: job.robot_id,
+        robot_name: opened.robot_name,
+        run_as_user: opened.run_as_user,
+        assets: opened.assets,
+      },
+    };
+  }
+
+  /** A claimed process job that cannot be handed out (an asset without a value, say) ends failed, saying why. */
+  async #failUnopened(job: JobRow, error: unknown): Promise<void> {
+    const now = this.#clock.now().toISOString();
+    const reason = error instanceof Error ? error.message : String(error);
+    const changes = {
+      finished_at: now,
+      error: reason.slice(0, 4096),
+      lease_expires_at: null,
+      updated_at: now,
+    };
+    this.#recent.drop(job.id);
+    if (await jobsRepo.transition(this.#db, job.id, 'failed', changes, 'dispatched'))
+      await this.#finished({ ...job, ...changes, status: 'failed' });
+  }
+
+  /**
+   * Records a process job's move on the audit log: robots' and agents' changes are audited as a
+   * person's are. Written after the move (the engine's moves are batched statements, not
+   * transactions of their own).
+   */
+  async #auditProcessMove(job: JobRow, from: string): Promise<void> {
+    if (job.kind !== 'process') return;
+    const actor = job.agent_id
+      ? { type: 'agent' as const, id: job.agent_id, label: null }
+      : { type: 'robot' as const, id: job.robot_id, label: null };
+    await this.#audit.record(
+      this.#db,
+      { orgId: job.org_id, actor, meta: { ip: null, userAgent: null, requestId: null } },
+      {
+        action: 'status_changed',
+        entityType: 'process_job',
+        entityId: job.id,
+        before: { status: from },
+        after: { status: job.status, robot_id: job.robot_id, attempt: job.attempt, error: job.error },
+      },
+    );
   }
 
   async #claimPooled(agentId: string): Promise<AgentJob[]> {
@@ -469,8 +738,20 @@ export class JobsService {
       tags: agent.tags,
       group_id: agent.group_id,
     };
+    const robots = waiting.some((job) => isRobotPool(job.pool))
+      ? await this.#robots.idleOnAgent(agentId)
+      : [];
+    let seats = robots.length;
     const eligible = waiting
-      .filter((job) => inPool(member, job.pool ?? {}, job.interpreter as Interpreter))
+      .filter((job) => {
+        const pool = job.pool ?? {};
+        if (!isRobotPool(pool)) return inPool(member, pool, job.interpreter as Interpreter);
+        // one pooled process job per idle robot of the pool
+        if (seats === 0 || !robots.some((robot) => robotInPool(robot, pool))) return false;
+        if (!inPool(member, {}, job.interpreter as Interpreter)) return false;
+        seats -= 1;
+        return true;
+      })
       .map((job) => job.id);
     // Agents woken together see the same oldest jobs: each tries a random few of the oldest, and
     // once more among the rest for those others took first.
@@ -484,14 +765,71 @@ export class JobsService {
     ];
   }
 
-  #leasePooled(agentId: string, ids: readonly string[]): Promise<AgentJob[]> {
+  async #leasePooled(agentId: string, ids: readonly string[]): Promise<AgentJob[]> {
     const now = this.#clock.now();
-    return jobsRepo.claimPooled(this.#db, {
+    const leased = await jobsRepo.claimPooled(this.#db, {
       ids,
       agentId,
       now: now.toISOString(),
       leaseExpiresAt: new Date(now.getTime() + this.#leaseMs).toISOString(),
     });
+    const seated: AgentJob[] = [];
+    for (const job of leased) {
+      const robotId = isRobotPool(job.pool) ? await this.#seatOnAgent(job, job.pool.robot_pool) : null;
+      seated.push(robotId ? { ...job, robot_id: robotId } : job);
+    }
+    return seated;
+  }
+
+  /** Seats an idle robot of the pool, on the agent that claimed the job, on it. */
+  async #seatOnAgent(job: AgentJob, robotPool: string | null): Promise<string | null> {
+    for (const robot of await this.#robots.idleOnAgent(job.agent_id)) {
+      if (!robotInPool(robot, { robot_pool: robotPool })) continue;
+      if (!(await this.#robots.occupy(job.org_id, robot.id, job.id))) continue;
+      await jobsRepo.setRobot(this.#db, job.id, robot.id);
+      return robot.id;
+    }
+    return null;
+  }
+
+  /**
+   * The next process job for a runner robot (its own, or one of its pools'), leased to it; null
+   * when none waits. One at a time: a runner runs one process.
+   */
+  async claimForRunner(robot: RobotRef & { org_id: string }): Promise<JobSpec | null> {
+    const waiting = await jobsRepo.runnerWaiting(this.#db, robot, POOL_WINDOW);
+    const now = this.#clock.now();
+    for (const candidate of waiting) {
+      if (candidate.pool !== null && !(isRobotPool(candidate.pool) && robotInPool(robot, candidate.pool)))
+        continue;
+      const job = await jobsRepo.claimForRunner(this.#db, {
+        id: candidate.id,
+        robotId: robot.id,
+        now: now.toISOString(),
+        leaseExpiresAt: new Date(now.getTime() + this.#leaseMs).toISOString(),
+      });
+      if (!job) continue;
+      await this.#robots.occupy(job.org_id, robot.id, job.id);
+      this.#publishState(job);
+      const [spec] = await this.#specs([job]);
+      return spec ?? null;
+    }
+    return null;
+  }
+
+  /** A runner robot's heartbeat keeps the leases of its jobs. */
+  renewRunnerLeases(robotId: string): Promise<unknown> {
+    return jobsRepo.renewRunnerLeases(
+      this.#db,
+      robotId,
+      new Date(this.#clock.now().getTime() + this.#leaseMs).toISOString(),
+    );
+  }
+
+  /** Applies one event of a runner robot's about a job it holds, as an agent's are applied. */
+  async applyRunnerEvent(robotId: string, event: JobEvent): Promise<EventVerdict> {
+    const job = await jobsRepo.getForRobot(this.#db, robotId, event.job_id);
+    return this.#apply(job, event);
   }
 
   /**
@@ -512,6 +850,7 @@ export class JobsService {
     });
     for (const job of [...requeued, ...released]) this.#publishState(job);
     await this.#wakePools(requeued);
+    await this.#requeuedProcessJobs(requeued);
   }
 
   pendingCancels(agentId: string): Promise<{ id: string }[]> {
@@ -534,6 +873,10 @@ export class JobsService {
     const job =
       this.#recent.get(agentId, event.job_id) ??
       (await this.#batches.load.add({ agentId, id: event.job_id }));
+    return this.#apply(job, event);
+  }
+
+  async #apply(job: JobRow | undefined, event: JobEvent): Promise<EventVerdict> {
     if (!job) return { outcome: 'impossible', message: 'this agent has no such job' };
     // An agent reports only on deliveries it was handed: attempt 0 was never dispatched.
     if (event.attempt < 1 || event.attempt > job.attempt)
@@ -588,8 +931,18 @@ export class JobsService {
       );
     this.announce(requeued);
     await this.#wakePools(requeued);
-    for (const job of ended) await this.#finished(job);
+    await this.#requeuedProcessJobs(requeued);
+    for (const job of ended) await this.#finished(job, 'live');
     return requeued.length + ended.length;
+  }
+
+  /** Process jobs back in the queue free their robots, and the move is audited. */
+  async #requeuedProcessJobs(jobs: readonly JobRow[]): Promise<void> {
+    for (const job of jobs) {
+      if (job.kind !== 'process') continue;
+      if (job.robot_id) await this.#robots.release(job.org_id, job.robot_id, job.id);
+      await this.#auditProcessMove(job, 'live');
+    }
   }
 
   async enqueueUninstall(trx: Executor, scope: AuditScope, agent: Agent, reason: string): Promise<void> {
@@ -644,7 +997,12 @@ export class JobsService {
     }
   }
 
-  async #applyAck(job: AgentJob, attempt: number): Promise<EventVerdict> {
+  /** Keeps an agent's row for its next events; a runner robot's jobs are read each time. */
+  #keep(job: JobRow): void {
+    if (job.agent_id !== null) this.#recent.keep({ ...job, agent_id: job.agent_id });
+  }
+
+  async #applyAck(job: JobRow, attempt: number): Promise<EventVerdict> {
     if (job.status !== 'dispatched' || job.attempt !== attempt) return DUPLICATE;
     const now = this.#clock.now().toISOString();
     const changes = { started_at: now, updated_at: now };
@@ -652,13 +1010,14 @@ export class JobsService {
       this.#recent.drop(job.id);
       return DUPLICATE;
     }
-    const running: AgentJob = { ...job, ...changes, status: 'running' };
-    this.#recent.keep(running);
+    const running: JobRow = { ...job, ...changes, status: 'running' };
+    this.#keep(running);
+    await this.#auditProcessMove(running, 'dispatched');
     this.#publishState(running);
     return APPLIED;
   }
 
-  async #applyOutput(job: AgentJob, event: Extract<JobEvent, { type: 'output' }>): Promise<EventVerdict> {
+  async #applyOutput(job: JobRow, event: Extract<JobEvent, { type: 'output' }>): Promise<EventVerdict> {
     // the agent replays output after a reconnect; once the result is in, it is a repeat
     if (isFinal(job.status)) return DUPLICATE;
     const remaining = job.output_cap_bytes - job.output_bytes;
@@ -666,7 +1025,7 @@ export class JobsService {
       // past the cap the chunk is taken and dropped, as the cap says
       if (!job.output_truncated) {
         await this.#batches.outputBytes.add({ id: job.id, bytes: 0, truncated: true });
-        this.#recent.keep({ ...job, output_truncated: true });
+        this.#keep({ ...job, output_truncated: true });
       }
       return APPLIED;
     }
@@ -687,7 +1046,7 @@ export class JobsService {
     if (!stored) return DUPLICATE;
     const counted = Math.min(bytes.length, remaining);
     await this.#batches.outputBytes.add({ id: job.id, bytes: counted, truncated });
-    this.#recent.keep({
+    this.#keep({
       ...job,
       output_bytes: job.output_bytes + counted,
       output_truncated: truncated || job.output_truncated,
@@ -704,7 +1063,7 @@ export class JobsService {
     return APPLIED;
   }
 
-  async #applyResult(job: AgentJob, event: Extract<JobEvent, { type: 'result' }>): Promise<EventVerdict> {
+  async #applyResult(job: JobRow, event: Extract<JobEvent, { type: 'result' }>): Promise<EventVerdict> {
     if (isFinal(job.status)) return this.#sameResult(job, event);
     const now = this.#clock.now().toISOString();
     const changes = {
@@ -715,15 +1074,18 @@ export class JobsService {
       started_at: job.started_at ?? now,
       lease_expires_at: null,
       updated_at: now,
+      ...processResult(event.output),
     };
     // The work was done even if the lease lapsed meanwhile: the table takes a result from any live state.
     // ended either way: a repeat of the result reads the row
     this.#recent.drop(job.id);
     if (await this.#batches.move.add({ id: job.id, to: event.status, changes })) {
-      await this.#finished({ ...job, ...changes, status: event.status });
+      await this.#finished({ ...job, ...changes, status: event.status }, job.status);
       return APPLIED;
     }
-    const current = await this.#batches.load.add({ agentId: job.agent_id, id: job.id });
+    const current = job.agent_id
+      ? await this.#batches.load.add({ agentId: job.agent_id, id: job.id })
+      : await jobsRepo.getForRobot(this.#db, job.robot_id ?? '', job.id);
     return current ? this.#sameResult(current, event) : { outcome: 'impossible', message: 'job is gone' };
   }
 
@@ -736,8 +1098,12 @@ export class JobsService {
     };
   }
 
-  async #finished(job: JobRow): Promise<void> {
+  async #finished(job: JobRow, from?: string): Promise<void> {
     this.#publishState(job);
+    if (job.kind === 'process') {
+      if (from !== undefined) await this.#auditProcessMove(job, from);
+      if (job.robot_id) await this.#robots.release(job.org_id, job.robot_id, job.id);
+    }
     // its agent may take the pool's next job
     if (job.pool !== null && job.agent_id !== null)
       this.#bus.publish({

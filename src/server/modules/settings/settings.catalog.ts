@@ -54,6 +54,21 @@ export const settingsCatalog = {
     api_key: Type.String({ default: '', maxLength: 4096 }),
     safety_check: Type.Boolean({ default: true }),
   }),
+  packages: Type.Object({
+    max_upload_mib: Type.Integer({
+      default: 100,
+      minimum: 1,
+      maximum: 10_240,
+      description: 'Largest automation package (zip) accepted, in MiB; larger uploads answer 413',
+    }),
+    max_files: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000 }),
+    max_unpacked_mib: Type.Integer({
+      default: 1024,
+      minimum: 1,
+      maximum: 1_048_576,
+      description: "A package's size once unpacked, in MiB: as its headers declare and as it really inflates",
+    }),
+  }),
 } satisfies Record<string, TObject>;
 
 export type SettingsGroup = keyof typeof settingsCatalog;
@@ -68,6 +83,7 @@ export const secretSettings: Readonly<Record<SettingsGroup, readonly string[]>> 
   email: ['smtp_password'],
   logging: [],
   ai: ['api_key'],
+  packages: [],
 };
 
 export function settingsDefaults<G extends SettingsGroup>(group: G): SettingsValues<G> {

@@ -1,0 +1,243 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import { migrateToLatest, openDatabase, type Database } from '../src/server/db/database.js';
+import type { DatabaseConfig } from '../src/server/config.js';
+import { systemClock } from '../src/server/lib/clock.js';
+import { newId } from '../src/server/lib/ids.js';
+import { PermissionSet } from '../src/server/modules/access/permissions.js';
+import { AuditLog } from '../src/server/modules/audit/audit.service.js';
+import { QueueConsumers, type QueueConsumer } from '../src/server/modules/queues/consumers.service.js';
+import { QueueItemsService } from '../src/server/modules/queues/items.service.js';
+import { QueuesService } from '../src/server/modules/queues/queues.service.js';
+import { MAX_BULK_ITEMS } from '../src/server/modules/queues/queues.schemas.js';
+import { exitCleanlyOnInterrupt, log, machineLoad, onInterrupt } from './support.js';
+
+/**
+ * `npx tsx bench/queues.ts [--items N] [--consumers N] [--only postgres|sqlite]`: work-queue
+ * throughput, items claimed and completed per second, with N consumers each taking one item at a
+ * time and completing it before the next, as a robot does.
+ *
+ * - Fleetplane on PostgreSQL: QueuesService calls (QueueConsumers.claimNext/complete) in this
+ *   process, on a fresh database of FLEETPLANE_BENCH_PG_URL's server, every claim and completion
+ *   audited as the service always does.
+ * - pg-boss 10 on the same server (a database of its own), the same work: N jobs sent, N workers
+ *   each fetching one job and completing it. Both get a pool of 10 connections.
+ * - Fleetplane on SQLite: the same calls, on a fresh file.
+ *
+ * Each run is preceded by a short warm-up run (not counted). Targets: 1.5× pg-boss on
+ * PostgreSQL, 5,000 items/s on SQLite.
+ */
+const { values } = parseArgs({
+  options: {
+    items: { type: 'string', default: '20000' },
+    consumers: { type: 'string', default: '16' },
+    only: { type: 'string' },
+  },
+});
+const ITEMS = Number(values.items);
+const CONSUMERS = Number(values.consumers);
+const WARM_UP_ITEMS = 2000;
+const POOL_SIZE = 10;
+const PG_URL = process.env.FLEETPLANE_BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const TARGET_RATIO = 1.5;
+const TARGET_SQLITE = 5000;
+
+interface Rate {
+  items: number;
+  seconds: number;
+  perSecond: number;
+  /** CPU seconds this process spent meanwhile: on a busy machine, what the run needed of it. */
+  cpuSeconds: number;
+}
+
+interface Start {
+  at: number;
+  cpu: NodeJS.CpuUsage;
+}
+
+function startClock(): Start {
+  return { at: performance.now(), cpu: process.cpuUsage() };
+}
+
+function rate(items: number, started: Start): Rate {
+  const seconds = (performance.now() - started.at) / 1000;
+  const cpu = process.cpuUsage(started.cpu);
+  return { items, seconds, perSecond: items / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+async function onServer(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh database on the bench server, dropped by `drop`. */
+async function freshPgDatabase(label: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `fleetplane_bench_${label}_${randomBytes(4).toString('hex')}`;
+  await onServer(`create database ${name}`);
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  const drop = () => onServer(`drop database if exists ${name} with (force)`);
+  const unregister = onInterrupt(drop);
+  return {
+    url: url.toString(),
+    drop: async () => {
+      unregister();
+      await drop();
+    },
+  };
+}
+
+/** N consumers, each claiming and completing one item at a time until none waits. */
+async function consume(consumers: QueueConsumers, orgId: string, queueId: string): Promise<number> {
+  let done = 0;
+  const one = async (n: number) => {
+    const robotId = newId();
+    const consumer: QueueConsumer = {
+      scope: {
+        orgId,
+        actor: { type: 'system', id: robotId, label: `bench robot ${n}` },
+        meta: { ip: null, userAgent: null, requestId: null },
+      },
+      robotId,
+    };
+    for (;;) {
+      const item = await consumers.claimNext(consumer, queueId);
+      if (!item) return;
+      await consumers.complete(consumer, item.id, { done: true });
+      done += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: CONSUMERS }, (_, n) => one(n)));
+  return done;
+}
+
+async function benchFleetplane(config: DatabaseConfig): Promise<Rate> {
+  const database: Database = await openDatabase(config);
+  try {
+    const migrated = await migrateToLatest(database);
+    if (migrated.error) throw migrated.error;
+    const db = database.db;
+    const clock = systemClock;
+    const audit = new AuditLog({ db, clock });
+    const queues = new QueuesService({ db, clock, audit });
+    const items = new QueueItemsService({ db, clock, audit });
+    const consumers = new QueueConsumers({ db, clock, audit });
+    const now = clock.now().toISOString();
+    const orgId = newId();
+    await db
+      .insertInto('orgs')
+      .values({ id: orgId, name: 'bench', is_primary: 0, created_at: now, updated_at: now })
+      .execute();
+    const ctx = {
+      orgId,
+      actor: { type: 'system' as const, id: null, label: 'bench' },
+      userId: null,
+      sessionId: null,
+      permissions: new PermissionSet([]),
+      meta: { ip: null, userAgent: null, requestId: null },
+    };
+    const run = async (count: number): Promise<Rate> => {
+      const queue = await queues.create(ctx, { name: `bench ${newId()}` });
+      for (let i = 0; i < count; i += MAX_BULK_ITEMS)
+        await items.addBulk(
+          ctx,
+          queue.id,
+          Array.from({ length: Math.min(MAX_BULK_ITEMS, count - i) }, (_, j) => ({ content: { n: i + j } })),
+        );
+      const started = startClock();
+      const done = await consume(consumers, orgId, queue.id);
+      if (done !== count) throw new Error(`consumed ${done} of ${count}`);
+      return rate(done, started);
+    };
+    await run(WARM_UP_ITEMS);
+    return await run(ITEMS);
+  } finally {
+    await database.close();
+  }
+}
+
+async function benchPgBoss(url: string): Promise<Rate> {
+  const boss = new PgBoss({ connectionString: url, max: POOL_SIZE, supervise: false, schedule: false });
+  boss.on('error', (error) => log(`pg-boss error: ${String(error)}`));
+  await boss.start();
+  try {
+    const run = async (name: string, count: number): Promise<Rate> => {
+      await boss.createQueue(name);
+      for (let i = 0; i < count; i += MAX_BULK_ITEMS)
+        await boss.insert(
+          Array.from({ length: Math.min(MAX_BULK_ITEMS, count - i) }, (_, j) => ({
+            name,
+            data: { n: i + j },
+          })),
+        );
+      const started = startClock();
+      let done = 0;
+      const worker = async () => {
+        for (;;) {
+          const [job] = await boss.fetch<{ n: number }>(name);
+          if (!job) return;
+          await boss.complete(name, job.id, { done: true });
+          done += 1;
+        }
+      };
+      await Promise.all(Array.from({ length: CONSUMERS }, worker));
+      if (done !== count) throw new Error(`pg-boss consumed ${done} of ${count}`);
+      return rate(done, started);
+    };
+    await run('warmup', WARM_UP_ITEMS);
+    return await run('bench', ITEMS);
+  } finally {
+    await boss.stop({ graceful: false, wait: true });
+  }
+}
+
+const figure = (r: Rate) =>
+  `${Math.round(r.perSecond).toLocaleString('en')} items/s (${r.items} in ${r.seconds.toFixed(2)} s; this process used ${r.cpuSeconds.toFixed(2)} CPU s)`;
+
+exitCleanlyOnInterrupt();
+log(
+  `Queue bench: ${ITEMS} items, ${CONSUMERS} consumers one item at a time, node ${process.version}, ${machineLoad()}`,
+);
+const lines: string[] = [];
+if (values.only !== 'sqlite') {
+  const ours = await freshPgDatabase('queues');
+  const theirs = await freshPgDatabase('pgboss');
+  try {
+    const fleetplane = await benchFleetplane({ kind: 'postgres', url: ours.url, schema: undefined });
+    log(`  PostgreSQL, Fleetplane: ${figure(fleetplane)}`);
+    const pgBoss = await benchPgBoss(theirs.url);
+    log(`  PostgreSQL, pg-boss 10: ${figure(pgBoss)}`);
+    const ratio = fleetplane.perSecond / pgBoss.perSecond;
+    lines.push(
+      `PostgreSQL  Fleetplane ${figure(fleetplane)}`,
+      `PostgreSQL  pg-boss    ${figure(pgBoss)}`,
+      `PostgreSQL  ratio      ${ratio.toFixed(2)}× (target ≥ ${TARGET_RATIO}×: ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'})`,
+    );
+  } finally {
+    await ours.drop();
+    await theirs.drop();
+  }
+}
+if (values.only !== 'postgres') {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-bench-queues-'));
+  try {
+    const sqlite = await benchFleetplane({ kind: 'sqlite', file: path.join(dir, 'bench.db') });
+    log(`  SQLite, Fleetplane: ${figure(sqlite)}`);
+    lines.push(
+      `SQLite      Fleetplane ${figure(sqlite)} (target ≥ ${TARGET_SQLITE}/s: ${sqlite.perSecond >= TARGET_SQLITE ? 'met' : 'NOT met'})`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+log(`\n== Summary (${machineLoad()})\n${lines.join('\n')}`);

@@ -1,0 +1,313 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, openApiOperations, roleId, type ApiOperation, type Reply } from '../support/client.js';
+import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
+import {
+  concrete,
+  fillOrganisation,
+  ID_KINDS,
+  idKindOf,
+  taskIdOf,
+  uuidsIn,
+  type FilledOrg,
+  type IdKind,
+} from '../access/filled-org.js';
+
+/**
+ * The kinds of id each query filter takes. A filter named `*_id` or typed `uuid` that is not here
+ * fails the walk, so a new filter is called with foreign ids from its first day.
+ */
+const filterKinds: Record<string, readonly IdKind[]> = {
+  agent_id: ['agent'],
+  run_id: ['run'],
+  group_id: ['agentGroup'],
+  // Users, API keys, schedules, agents and robots all act in the audit log.
+  actor_id: ['user', 'apiKey', 'schedule', 'agent', 'robot'],
+  entity_id: ID_KINDS,
+  request_id: ['request'],
+};
+
+const takesId = (param: ApiOperation['query'][number]) =>
+  param.name.endsWith('_id') || param.format === 'uuid';
+const hasPathParams = (op: ApiOperation) => op.path.includes('{');
+
+/** The route of a GET without path parameters; a list asks for a page as large as allowed. */
+function plainRoute(op: ApiOperation, query: Record<string, string> = {}): string {
+  const params = new URLSearchParams({ ...(op.returnsList ? { limit: '200' } : {}), ...query });
+  const text = params.toString();
+  return text ? `${op.path}?${text}` : op.path;
+}
+
+/** Runs calls a few at a time: there are thousands, and the machine is small. */
+async function inBatches<T>(items: T[], run: (item: T) => Promise<void>, size = 8): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run));
+}
+
+describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI document on %s', (dialect) => {
+  let server: TestServer;
+  let clock: TestClock;
+  /** The caller. It holds one of everything too, so a list that forgot its organisation mixes rows. */
+  let a: FilledOrg;
+  let aAdminKey: string;
+  let b: FilledOrg;
+  /** Every GET a user's credential may call: what A could read B's data through. */
+  let reads: ApiOperation[];
+  /** Every id of B: those it created and every id anywhere in its own answers. */
+  let bIds: Set<string>;
+
+  /** What is wrong with an answer A got: an id or a name of B in it, or a server error. */
+  function leakIn(reply: Reply): string | undefined {
+    const text = JSON.stringify(reply.body);
+    const ids = uuidsIn(reply.body).filter((id) => bIds.has(id));
+    const texts = b.texts.filter((t) => text.includes(t));
+    if (ids.length > 0 || texts.length > 0) return `shows B's ${[...new Set(ids), ...texts].join(', ')}`;
+    if (reply.status >= 500) return `server error ${text}`;
+    return undefined;
+  }
+
+  /** B's own answers on every GET route: the ids B can see are B's. */
+  async function answersOfB(): Promise<Reply[]> {
+    const replies: Reply[] = [];
+    const token = b.owner.token;
+    for (const op of reads) {
+      if (!hasPathParams(op)) {
+        replies.push(await call(server, 'GET', plainRoute(op), { token }));
+        continue;
+      }
+      const kind = idKindOf(op.path);
+      if (!kind) throw new Error(`no id kind mapped for ${op.path}`);
+      for (const id of b.byKind[kind])
+        replies.push(await call(server, 'GET', concrete(op.path, id, taskIdOf(b, kind)), { token }));
+    }
+    return replies;
+  }
+
+  beforeAll(async () => {
+    clock = new TestClock();
+    server = await startTestServer(dialect, { clock });
+    // Routes for agents and runners take their own credential, never a user's: their isolation is
+    // their own (a runner's token reads only its own robot, below).
+    reads = (await openApiOperations(server)).filter(
+      (op) => op.method === 'GET' && op.permission !== 'agent' && op.permission !== 'robot' && (!op.path.includes('{') || idKindOf(op.path) !== undefined),
+    );
+    // B's ids are read while B is alone on the server, so a route that forgot its organisation
+    // cannot slip A's ids among them.
+    b = await fillOrganisation(server, 'bravo');
+    const answers = await answersOfB();
+    expect(
+      answers.filter((r) => r.status !== 200).map((r) => `${r.status} ${JSON.stringify(r.body)}`),
+    ).toEqual([]);
+    bIds = new Set([
+      ...ID_KINDS.flatMap((kind) => [...b.byKind[kind]]),
+      ...answers.flatMap((r) => uuidsIn(r.body)),
+    ]);
+    a = await fillOrganisation(server, 'alpha');
+    const key = await call(server, 'POST', '/api/v1/api-keys', {
+      token: a.owner.token,
+      body: { name: 'alpha admin key', role_id: await roleId(server, a.owner.token, 'admin') },
+    });
+    aAdminKey = key.body.secret;
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('access: the walk has something to find, and B, called again, shows no id of A', async () => {
+    expect(reads.filter((op) => op.returnsList && !hasPathParams(op)).length).toBeGreaterThanOrEqual(14);
+    // B's answers hold ids it never created itself (built-in roles, jobs of its runs): found, not listed.
+    const created = new Set(ID_KINDS.flatMap((kind) => [...b.byKind[kind]]));
+    expect([...bIds].filter((id) => !created.has(id)).length).toBeGreaterThan(5);
+    const aIds = new Set(ID_KINDS.flatMap((kind) => [...a.byKind[kind]]));
+    const seen = (await answersOfB()).flatMap((r) => uuidsIn(r.body));
+    expect([...new Set(seen.filter((id) => aIds.has(id)))]).toEqual([]);
+  });
+
+  it('access: every id filter of every GET route names the kinds of id it takes', () => {
+    const filters = reads.flatMap((op) => op.query.filter(takesId).map((q) => `${op.path}?${q.name}`));
+    expect(filters.filter((f) => !(f.split('?')[1]! in filterKinds))).toEqual([]);
+    // Not stale either: every filter named here is still somewhere.
+    for (const name of Object.keys(filterKinds))
+      expect(
+        filters.some((f) => f.endsWith(`?${name}`)),
+        name,
+      ).toBe(true);
+  });
+
+  it("access: A cannot name B's ids in the bodies of its own writes (404 or 422, nothing of B shown)", async () => {
+    const agent = b.ids.agent;
+    const own = {
+      agent: a.ids.agent,
+      script: a.ids.script,
+      profile: a.ids.profile,
+      template: a.ids.template,
+    };
+    const job = { interpreter: 'sh', command: 'true' };
+    const scriptAction = { kind: 'script', script_id: b.ids.script };
+    const writes: [method: string, route: string, body: unknown][] = [
+      ['POST', '/api/v1/runs', { target: { agent_ids: [agent] }, job }],
+      ['POST', '/api/v1/runs', { target: { group_id: b.ids.agentGroup }, job }],
+      ['POST', '/api/v1/agents', { name: 'alpha stray', group_id: b.ids.agentGroup }],
+      ['PATCH', `/api/v1/agents/${own.agent}`, { group_id: b.ids.agentGroup }],
+      ['PATCH', `/api/v1/agents/${own.agent}`, { profile_id: b.ids.profile }],
+      ['POST', '/api/v1/agent-groups', { name: 'alpha stray', auto_profile_id: b.ids.profile }],
+      ['PATCH', `/api/v1/agent-groups/${a.ids.agentGroup}`, { auto_profile_id: b.ids.profile }],
+      ['POST', '/api/v1/enrollment-tokens', { name: 'alpha stray', group_id: b.ids.agentGroup }],
+      ['POST', `/api/v1/scripts/${own.script}/run`, { agent_id: agent }],
+      ['POST', `/api/v1/scripts/${own.script}/execute`, { target: { agent_ids: [agent] } }],
+      ['POST', `/api/v1/profiles/${own.profile}/apply`, { agent_ids: [agent] }],
+      ['POST', `/api/v1/profiles/${own.profile}/apply`, { target: { group_id: b.ids.agentGroup } }],
+      [
+        'POST',
+        `/api/v1/profiles/${own.profile}/tasks`,
+        { name: 'stray', action: 'script', script_id: b.ids.script },
+      ],
+      [
+        'POST',
+        `/api/v1/templates/${own.template}/tasks`,
+        { name: 'stray', action: 'script', script_id: b.ids.script },
+      ],
+      ['PUT', `/api/v1/profiles/${own.profile}/tasks/order`, { task_ids: [...b.byKind.task] }],
+      [
+        'POST',
+        '/api/v1/profiles',
+        { name: 'alpha stray', tasks: [{ name: 'stray', action: 'script', script_id: b.ids.script }] },
+      ],
+      [
+        'POST',
+        '/api/v1/schedules',
+        { name: 'stray 1', action: scriptAction, target: { agent_ids: [own.agent] }, interval_seconds: 3600 },
+      ],
+      [
+        'POST',
+        '/api/v1/schedules',
+        {
+          name: 'stray 2',
+          action: { kind: 'profile', profile_id: b.ids.profile },
+          target: { agent_ids: [own.agent] },
+          interval_seconds: 3600,
+        },
+      ],
+      ['POST', '/api/v1/auth/switch-org', { org_id: b.owner.orgId }],
+      ['POST', '/api/v1/robots', { name: 'alpha stray', kind: 'agent', agent_id: agent }],
+      ['PATCH', `/api/v1/robots/${a.ids.robot}`, { agent_id: agent }],
+      [
+        'PUT',
+        `/api/v1/assets/${a.ids.asset}/robots/${b.ids.robot}/value`,
+        { value: { username: 'u', password: 'p' } },
+      ],
+    ];
+    const wrong: string[] = [];
+    for (const [method, route, body] of writes) {
+      const reply = await call(server, method, route, { token: a.owner.token, body });
+      const problem =
+        leakIn(reply) ?? (reply.status !== 404 && reply.status !== 422 ? `${reply.status}` : undefined);
+      if (problem)
+        wrong.push(`${method} ${route} ${JSON.stringify(body)} -> ${problem} ${JSON.stringify(reply.body)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  for (const principal of ['session', 'api key'] as const) {
+    it(`access: A (by ${principal}) sees no id of B on any GET route without a path id, plain or filtered by B's ids`, async () => {
+      const auth = principal === 'session' ? { token: a.owner.token } : { apiKey: aAdminKey };
+      const routes: { route: string; plain: boolean }[] = [];
+      for (const op of reads.filter((o) => !hasPathParams(o))) {
+        routes.push({ route: plainRoute(op), plain: true });
+        for (const param of op.query.filter(takesId))
+          for (const kind of filterKinds[param.name] ?? [])
+            for (const id of b.byKind[kind])
+              routes.push({ route: plainRoute(op, { [param.name]: id }), plain: false });
+      }
+      expect(routes.length).toBeGreaterThan(100);
+      const wrong: string[] = [];
+      await inBatches(routes, async ({ route, plain }) => {
+        const reply = await call(server, 'GET', route, auth);
+        const problem = leakIn(reply) ?? (plain && reply.status !== 200 ? `${reply.status}` : undefined);
+        if (problem) wrong.push(`GET ${route} -> ${problem}`);
+      });
+      expect(wrong).toEqual([]);
+    });
+  }
+
+  it("access: every GET route with a path id answers 404 to each of B's ids, in each id of the path", async () => {
+    // Request ids name no row; every other id of B goes in every slot.
+    const ids = [...bIds].filter((id) => !b.byKind.request.has(id));
+    const routes: string[] = [];
+    for (const op of reads.filter(hasPathParams)) {
+      const kind = idKindOf(op.path);
+      if (!kind) throw new Error(`no id kind mapped for ${op.path}`);
+      for (const id of ids) routes.push(concrete(op.path, id, taskIdOf(b, kind)));
+      // A foreign task under A's own profile or template.
+      if (op.path.includes('{taskId}')) for (const id of ids) routes.push(concrete(op.path, a.ids[kind], id));
+    }
+    expect(routes.length).toBeGreaterThan(1000);
+    const wrong: string[] = [];
+    await inBatches(routes, async (route) => {
+      const reply = await call(server, 'GET', route, { token: a.owner.token });
+      const problem =
+        leakIn(reply) ??
+        (reply.status !== 404 || reply.body?.error?.code !== 'not_found' ? `${reply.status}` : undefined);
+      if (problem) wrong.push(`GET ${route} -> ${problem}`);
+    });
+    expect(wrong).toEqual([]);
+  });
+  it("access: A's runner robot, by its token, sees its own robot and nothing of B on every robot route", async () => {
+    const robotReads = (await openApiOperations(server)).filter(
+      (op) => op.method === 'GET' && op.permission === 'robot',
+    );
+    expect(robotReads.map((op) => op.path)).toContain('/api/v1/runner/me');
+    const wrong: string[] = [];
+    for (const op of robotReads) {
+      if (hasPathParams(op)) throw new Error(`no robot route takes a path id yet: map ${op.path}`);
+      const forms: Record<string, string>[] = [
+        { 'x-robot-token': a.robotToken },
+        { authorization: `Bearer ${a.robotToken}` },
+      ];
+      for (const headers of forms) {
+        const reply = await call(server, 'GET', plainRoute(op), { headers });
+        const problem = leakIn(reply) ?? (reply.status !== 200 ? `${reply.status}` : undefined);
+        if (problem) wrong.push(`GET ${op.path} -> ${problem}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    const me = await call(server, 'GET', '/api/v1/runner/me', { headers: { 'x-robot-token': a.robotToken } });
+    expect(a.byKind.robot.has(me.body.id)).toBe(true);
+    // Nor is a robot token a user's credential: B's robot is 401 to it, not 404.
+    const foreign = await call(server, 'GET', `/api/v1/robots/${b.ids.robot}`, {
+      headers: { 'x-robot-token': a.robotToken },
+    });
+    expect(foreign.status).toBe(401);
+  });
+
+  it("access: a schedule of A cannot name B's agent or group in its target, on create or on edit", async () => {
+    const targets = [{ agent_ids: [b.ids.agent] }, { group_id: b.ids.agentGroup }];
+    const schedule = (name: string, target: object) => ({
+      name,
+      action: { kind: 'script', script_id: a.ids.script },
+      target,
+      interval_seconds: 60,
+    });
+    const own = await call(server, 'POST', '/api/v1/schedules', {
+      token: a.owner.token,
+      body: schedule('own target', { all: true }),
+    });
+    expect(own.status).toBe(201);
+    for (const [index, target] of targets.entries()) {
+      const created = await call(server, 'POST', '/api/v1/schedules', {
+        token: a.owner.token,
+        body: schedule(`stray ${index}`, target),
+      });
+      const edited = await call(server, 'PATCH', `/api/v1/schedules/${own.body.id}`, {
+        token: a.owner.token,
+        body: { target },
+      });
+      for (const reply of [created, edited]) {
+        expect(reply.status).toBe(422);
+        expect(reply.body.error.details[0].field).toMatch(/^target\./);
+        expect(leakIn(reply)).toBeUndefined();
+      }
+    }
+    const kept = await call(server, 'GET', `/api/v1/schedules/${own.body.id}`, { token: a.owner.token });
+    expect(kept.body.target).toEqual({ all: true });
+    await call(server, 'DELETE', `/api/v1/schedules/${own.body.id}`, { token: a.owner.token });
+  });
+});
