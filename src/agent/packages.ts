@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import yauzl from 'yauzl';
 import { endpoint } from './http-api.js';
 
@@ -58,7 +59,7 @@ export class PackageCache {
     if (!response.ok || !response.body)
       throw new Error(`could not fetch package ${hash}: HTTP ${response.status}`);
     const digest = createHash('sha256');
-    const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
     body.on('data', (chunk: Buffer) => digest.update(chunk));
     await pipeline(body, createWriteStream(file));
     const got = digest.digest('hex');
@@ -119,11 +120,4 @@ export function unzipSafely(zipFile: string, root: string): Promise<void> {
       zip.readEntry();
     });
   });
-}
-
-/** For tests: the SHA-256 of a file. */
-export async function fileHash(file: string): Promise<string> {
-  const digest = createHash('sha256');
-  await pipeline(createReadStream(file), digest);
-  return digest.digest('hex');
 }

@@ -21,6 +21,8 @@ describe('agent command lines', () => {
       expect(line('pwsh', platform)).toEqual(pwsh);
       expect(line('powershell', platform)).toEqual(pwsh);
       expect(line('cmd', platform)).toEqual({ error: `cmd needs Windows; this agent runs on ${platform}` });
+      // node is the agent's own runtime, whatever PATH holds
+      expect(line('node', platform)).toEqual(plain(process.execPath, ['/tmp/fleetplane-job-x/job.mjs']));
     });
   }
 
@@ -66,6 +68,7 @@ describe('agent command lines', () => {
     expect(scriptName('powershell')).toBe('job.ps1');
     expect(scriptName('cmd')).toBe('job.cmd');
     expect(scriptName('python')).toBe('job.py');
+    expect(scriptName('node')).toBe('job.mjs');
     expect(scriptContent('bash', 'echo é\n').toString('utf8')).toBe('echo é\n');
     expect([...scriptContent('pwsh', 'Write-Output é').subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     expect(scriptContent('cmd', 'echo a\necho b').toString('utf8')).toBe('@echo off\r\necho a\r\necho b');

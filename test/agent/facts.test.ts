@@ -53,21 +53,21 @@ describe('agent facts', () => {
     expect(pickIpv4({})).toBeUndefined();
   });
 
-  it('agent: interpreters are those on PATH; python3 is preferred, cmd is always on Windows', () => {
+  it('agent: interpreters are those on PATH; python3 is preferred, node (its own) is always there, cmd is always on Windows', () => {
     const on =
       (...names: string[]) =>
       (name: string) =>
         names.includes(name) ? `/usr/bin/${name}` : undefined;
     expect(detectInterpreters({}, 'linux', on('bash', 'sh', 'python3', 'python', 'pwsh'))).toEqual({
-      available: ['bash', 'sh', 'python', 'pwsh'],
+      available: ['bash', 'sh', 'python', 'pwsh', 'node'],
       python: 'python3',
     });
     expect(detectInterpreters({}, 'linux', on('sh', 'python'))).toEqual({
-      available: ['sh', 'python'],
+      available: ['sh', 'python', 'node'],
       python: 'python',
     });
     expect(detectInterpreters({}, 'win32', on('powershell', 'python', 'python3'))).toEqual({
-      available: ['python', 'powershell', 'cmd'],
+      available: ['python', 'node', 'powershell', 'cmd'],
       python: 'python',
     });
   });
