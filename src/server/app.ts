@@ -201,7 +201,7 @@ export function createServices(deps: {
     clock,
     audit,
     packages,
-    // No process job exists until the execution engine runs them; it answers here then.
+    // A process with jobs queued or running cannot be deleted (409 naming them): the engine answers.
     jobs: {
       activeJobs: async (db, orgId, processId) =>
         (await jobs.liveProcessJobs(orgId, processId, 100, db)).map((job) => ({
@@ -221,7 +221,7 @@ export function createServices(deps: {
     usage: anyUsage(robotCredentialUsage),
     robotExists: (orgId, robotId) => robots.exists(orgId, robotId),
   });
-  const processJobs = new ProcessJobsService({ jobs, processes, robots });
+  const processJobs = new ProcessJobsService({ jobs, processes, robots, logger });
   const agents = new AgentsService({
     db,
     clock,

@@ -185,6 +185,37 @@ describe.each(dialects)('process jobs on %s', (dialect) => {
     expect(events.some((e: any) => e.action === 'created')).toBe(true);
   });
 
+  it("a failed job is run again as a new job until the process's max_attempts have run", async () => {
+    const flaky = await expectStatus(
+      api('POST', '/api/v1/processes', {
+        name: 'retried invoices',
+        package_name: 'invoice-bot',
+        entry_point: 'failing',
+        robot_pool: 'finance',
+        max_attempts: 2,
+      }),
+      201,
+    );
+    const first = await expectStatus(api('POST', '/api/v1/process-jobs', { process_id: flaky.id }), 201);
+    expect((await finalJob(first.id)).status).toBe('failed');
+    const chain = await eventually(
+      async () => {
+        const jobs = (await expectStatus(api('GET', `/api/v1/process-jobs?process_id=${flaky.id}`), 200))
+          .items;
+        return jobs.length === 2 ? jobs : undefined;
+      },
+      { what: 'the retry to be created' },
+    );
+    const retry = chain.find((job: any) => job.id !== first.id);
+    expect(retry).toMatchObject({ retry_of: first.id, retry_number: 1, pooled: true });
+    expect((await finalJob(retry.id)).status).toBe('failed');
+    // two jobs ran: no third
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(
+      (await expectStatus(api('GET', `/api/v1/process-jobs?process_id=${flaky.id}`), 200)).items,
+    ).toHaveLength(2);
+  });
+
   it('a runner robot claims its job over the runner API with its token, and reports the result', async () => {
     const runner = await expectStatus(
       api('POST', '/api/v1/robots', { name: 'python-runner', kind: 'runner', pools: ['finance'] }),

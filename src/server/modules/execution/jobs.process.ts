@@ -28,6 +28,9 @@ export interface ProcessRun {
   input: unknown;
   /** The credential assets the process declares: only these reach its job. */
   assets: string[];
+  /** A retry: the first job of its chain, and how many failed before it (absent on a first job). */
+  retry_of?: string;
+  retry_number?: number;
 }
 
 /** A robot a process job is placed on. */

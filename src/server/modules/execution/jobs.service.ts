@@ -101,6 +101,9 @@ function processResult(output: unknown): { result?: string; error?: string } {
   return { result: json };
 }
 
+/** The start of the error of a process job an operator ended by hand. */
+export const HAND_SET = 'set by hand:';
+
 /** What audit events call a job: process jobs are an entity of their own to operators. */
 function entityTypeOf(job: Pick<JobRow, 'kind'>): string {
   return job.kind === 'process' ? 'process_job' : 'job';

@@ -54,6 +54,8 @@ export const ProcessJobSchema = Type.Object({
   package_hash: Type.String(),
   entry_point: Type.String({ description: "The entry point's name" }),
   input: Type.Unknown(),
+  retry_of: Type.Union([Id, Type.Null()], { description: 'The first job of the chain this one retries' }),
+  retry_number: Type.Integer({ description: 'How many jobs of the chain failed before this one' }),
   robot_id: NullableId,
   robot_pool: Type.Union([Type.String(), Type.Null()], {
     description: 'The pool of a pooled job; null for one robot’s or any robot’s',

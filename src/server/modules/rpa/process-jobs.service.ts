@@ -4,7 +4,9 @@ import type { RequestContext } from '../access/context.js';
 import type { ProcessRun, RobotRef } from '../execution/jobs.process.js';
 import { isProcessLanguage, isRobotPool } from '../execution/jobs.process.js';
 import type { JobFilter, JobRow } from '../execution/jobs.repo.js';
-import type { JobsService } from '../execution/jobs.service.js';
+import { HAND_SET, type JobsService } from '../execution/jobs.service.js';
+import type { Logger } from '../../lib/logger.js';
+import { systemContext } from './system-context.js';
 
 /** What a process job needs of its process, resolved when the job is created. */
 export interface ResolvedProcess {
@@ -51,6 +53,8 @@ export function processJobView(job: JobRow) {
     package_hash: run.package_hash,
     entry_point: run.entry_point_name,
     input: run.input,
+    retry_of: run.retry_of ?? null,
+    retry_number: run.retry_number ?? 0,
     robot_id: job.robot_id,
     robot_pool: pool?.robot_pool ?? null,
     pooled: pool !== null,
@@ -79,11 +83,46 @@ export class ProcessJobsService {
   readonly #jobs: JobsService;
   readonly #processes: ProcessCatalog;
   readonly #robots: RobotDirectory;
+  readonly #logger: Logger;
 
-  constructor(deps: { jobs: JobsService; processes: ProcessCatalog; robots: RobotDirectory }) {
+  constructor(deps: {
+    jobs: JobsService;
+    processes: ProcessCatalog;
+    robots: RobotDirectory;
+    logger: Logger;
+  }) {
     this.#jobs = deps.jobs;
     this.#processes = deps.processes;
     this.#robots = deps.robots;
+    this.#logger = deps.logger;
+    this.#jobs.onFinal((job) => this.#retryIfDue(job));
+  }
+
+  /**
+   * The process's retry policy: a job that failed or timed out is run again as a new job (same
+   * process version, input and robot or pool) until the process's max_attempts jobs have run. A
+   * job canceled, or ended by hand, is not.
+   */
+  async #retryIfDue(job: JobRow): Promise<void> {
+    if (job.kind !== 'process' || (job.status !== 'failed' && job.status !== 'timed_out')) return;
+    if (job.error?.startsWith(HAND_SET)) return;
+    const run = JSON.parse(job.process ?? '{}') as ProcessRun;
+    const number = (run.retry_number ?? 0) + 1;
+    if (number >= job.max_attempts) return;
+    const retry = await this.#jobs.createProcessJob(systemContext(job.org_id, 'process retry'), {
+      run: { ...run, retry_of: run.retry_of ?? job.id, retry_number: number },
+      target: isRobotPool(job.pool)
+        ? { robot_pool: job.pool.robot_pool }
+        : { robot: await this.#robotOf(job) },
+      timeout_seconds: job.timeout_seconds,
+      max_attempts: job.max_attempts,
+    });
+    this.#logger.info({ jobId: job.id, retryId: retry.id, retryNumber: number }, 'process job retried');
+  }
+
+  async #robotOf(job: JobRow): Promise<RobotRef> {
+    if (!job.robot_id) throw new Error(`process job ${job.id} has neither a robot nor a pool`);
+    return this.#robots.get(job.org_id, job.robot_id);
   }
 
   async create(

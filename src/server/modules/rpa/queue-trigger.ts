@@ -1,8 +1,7 @@
-import { PermissionSet } from '../access/permissions.js';
-import type { RequestContext } from '../access/context.js';
 import type { JobsService } from '../execution/jobs.service.js';
 import type { QueueTrigger } from '../queues/queues.sweeper.js';
 import type { ProcessJobsService } from './process-jobs.service.js';
+import { systemContext } from './system-context.js';
 
 /** Jobs of one process counted at most: a trigger never wants more than 100 at once. */
 const MAX_COUNTED = 1000;
@@ -21,20 +20,9 @@ export function processQueueTrigger(deps: {
       return (await deps.jobs.liveProcessJobs(orgId, processId, MAX_COUNTED)).length;
     },
     async startProcessJobs(orgId, queueId, processId, wanted) {
-      const ctx = triggerContext(orgId, queueId);
+      const ctx = systemContext(orgId, 'queue trigger', queueId);
       for (let i = 0; i < wanted; i += 1)
         await deps.processJobs.create(ctx, { process_id: processId, input: { queue_id: queueId } });
     },
-  };
-}
-
-function triggerContext(orgId: string, queueId: string): RequestContext {
-  return {
-    orgId,
-    actor: { type: 'system', id: queueId, label: 'queue trigger' },
-    userId: null,
-    sessionId: null,
-    permissions: new PermissionSet([]),
-    meta: { ip: null, userAgent: null, requestId: null },
   };
 }
