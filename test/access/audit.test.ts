@@ -8,9 +8,11 @@ import { authCases } from './audit-cases/auth.js';
 import { profileAndTemplateCases, scheduleCases, scriptCases } from './audit-cases/automation.js';
 import { AuditFixture, type AuditCases } from './audit-cases/fixture.js';
 import { fleetCases } from './audit-cases/fleet.js';
+import { packageCases } from './audit-cases/packages.js';
 import { processCases } from './audit-cases/processes.js';
 import { queueCases } from './audit-cases/queues.js';
 import { robotCases } from './audit-cases/robots.js';
+import { rpaCases } from './audit-cases/rpa.js';
 
 const USER_AGENT = 'fleetplane-audit-test/1.0';
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -30,9 +32,11 @@ const cases: AuditCases = {
   ...scriptCases,
   ...profileAndTemplateCases,
   ...scheduleCases,
+  ...packageCases,
   ...processCases,
   ...robotCases,
   ...queueCases,
+  ...rpaCases,
 };
 
 /** Mutating operations that write no audit event, and why. Keep it short: each is a decision. */

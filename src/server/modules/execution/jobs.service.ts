@@ -14,7 +14,7 @@ import { newId } from '../../lib/ids.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Page, PageParams } from '../../lib/pagination.js';
 import { isSecretKey } from '../../lib/secrets.js';
-import type { RequestContext } from '../access/context.js';
+import type { RequestContext, RequestMeta } from '../access/context.js';
 import { agentsRepo, type Agent } from '../agents/agents.repo.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
 import type { SettingsService } from '../settings/settings.service.js';
@@ -100,6 +100,9 @@ function processResult(output: unknown): { result?: string; error?: string } {
     return { error: `the process result is larger than ${PROCESS_RESULT_MAX_BYTES} bytes; not kept` };
   return { result: json };
 }
+
+/** The agent's own moves come over its socket, not an HTTP request. */
+const NO_META: RequestMeta = { ip: null, userAgent: null, requestId: null };
 
 /** The start of the error of a process job an operator ended by hand. */
 export const HAND_SET = 'set by hand:';
@@ -656,14 +659,14 @@ export class JobsService {
   }
 
   /** The specs of claimed jobs; a process job whose robot or assets cannot be opened fails instead. */
-  async #specs(jobs: readonly JobRow[]): Promise<JobSpec[]> {
+  async #specs(jobs: readonly JobRow[], meta: RequestMeta = NO_META): Promise<JobSpec[]> {
     const specs: JobSpec[] = [];
     for (const job of jobs) {
       if (job.kind !== 'process') {
         specs.push(this.#spec(job));
         continue;
       }
-      await this.#auditProcessMove(job, 'queued');
+      await this.#auditProcessMove(job, 'queued', meta);
       try {
         specs.push(await this.#processSpec(job));
       } catch (error) {
@@ -712,14 +715,14 @@ export class JobsService {
    * person's are. Written after the move (the engine's moves are batched statements, not
    * transactions of their own).
    */
-  async #auditProcessMove(job: JobRow, from: string): Promise<void> {
+  async #auditProcessMove(job: JobRow, from: string, meta: RequestMeta = NO_META): Promise<void> {
     if (job.kind !== 'process') return;
     const actor = job.agent_id
       ? { type: 'agent' as const, id: job.agent_id, label: null }
       : { type: 'robot' as const, id: job.robot_id, label: null };
     await this.#audit.record(
       this.#db,
-      { orgId: job.org_id, actor, meta: { ip: null, userAgent: null, requestId: null } },
+      { orgId: job.org_id, actor, meta },
       {
         action: 'status_changed',
         entityType: 'process_job',
@@ -799,7 +802,7 @@ export class JobsService {
    * The next process job for a runner robot (its own, or one of its pools'), leased to it; null
    * when none waits. One at a time: a runner runs one process.
    */
-  async claimForRunner(robot: RobotRef & { org_id: string }): Promise<JobSpec | null> {
+  async claimForRunner(robot: RobotRef & { org_id: string }, meta: RequestMeta): Promise<JobSpec | null> {
     const waiting = await jobsRepo.runnerWaiting(this.#db, robot, POOL_WINDOW);
     const now = this.#clock.now();
     for (const candidate of waiting) {
@@ -814,7 +817,7 @@ export class JobsService {
       if (!job) continue;
       await this.#robots.occupy(job.org_id, robot.id, job.id);
       this.#publishState(job);
-      const [spec] = await this.#specs([job]);
+      const [spec] = await this.#specs([job], meta);
       return spec ?? null;
     }
     return null;
@@ -830,9 +833,9 @@ export class JobsService {
   }
 
   /** Applies one event of a runner robot's about a job it holds, as an agent's are applied. */
-  async applyRunnerEvent(robotId: string, event: JobEvent): Promise<EventVerdict> {
+  async applyRunnerEvent(robotId: string, event: JobEvent, meta: RequestMeta): Promise<EventVerdict> {
     const job = await jobsRepo.getForRobot(this.#db, robotId, event.job_id);
-    return this.#apply(job, event);
+    return this.#apply(job, event, meta);
   }
 
   /**
@@ -879,7 +882,7 @@ export class JobsService {
     return this.#apply(job, event);
   }
 
-  async #apply(job: JobRow | undefined, event: JobEvent): Promise<EventVerdict> {
+  async #apply(job: JobRow | undefined, event: JobEvent, meta: RequestMeta = NO_META): Promise<EventVerdict> {
     if (!job) return { outcome: 'impossible', message: 'this agent has no such job' };
     // An agent reports only on deliveries it was handed: attempt 0 was never dispatched.
     if (event.attempt < 1 || event.attempt > job.attempt)
@@ -889,12 +892,12 @@ export class JobsService {
       };
     switch (event.type) {
       case 'ack':
-        return this.#applyAck(job, event.attempt);
+        return this.#applyAck(job, event.attempt, meta);
       case 'output':
         return this.#applyOutput(job, event);
       case 'result':
         // As a signed 32-bit number, as Windows' %ERRORLEVEL% shows it and an integer column holds it.
-        return this.#applyResult(job, {
+        return this.#applyResult(job, meta, {
           ...event,
           exit_code: event.exit_code === null ? null : event.exit_code | 0,
         });
@@ -1005,7 +1008,7 @@ export class JobsService {
     if (job.agent_id !== null) this.#recent.keep({ ...job, agent_id: job.agent_id });
   }
 
-  async #applyAck(job: JobRow, attempt: number): Promise<EventVerdict> {
+  async #applyAck(job: JobRow, attempt: number, meta: RequestMeta): Promise<EventVerdict> {
     if (job.status !== 'dispatched' || job.attempt !== attempt) return DUPLICATE;
     const now = this.#clock.now().toISOString();
     const changes = { started_at: now, updated_at: now };
@@ -1015,7 +1018,7 @@ export class JobsService {
     }
     const running: JobRow = { ...job, ...changes, status: 'running' };
     this.#keep(running);
-    await this.#auditProcessMove(running, 'dispatched');
+    await this.#auditProcessMove(running, 'dispatched', meta);
     this.#publishState(running);
     return APPLIED;
   }
@@ -1066,7 +1069,11 @@ export class JobsService {
     return APPLIED;
   }
 
-  async #applyResult(job: JobRow, event: Extract<JobEvent, { type: 'result' }>): Promise<EventVerdict> {
+  async #applyResult(
+    job: JobRow,
+    meta: RequestMeta,
+    event: Extract<JobEvent, { type: 'result' }>,
+  ): Promise<EventVerdict> {
     if (isFinal(job.status)) return this.#sameResult(job, event);
     const now = this.#clock.now().toISOString();
     const changes = {
@@ -1083,7 +1090,7 @@ export class JobsService {
     // ended either way: a repeat of the result reads the row
     this.#recent.drop(job.id);
     if (await this.#batches.move.add({ id: job.id, to: event.status, changes })) {
-      await this.#finished({ ...job, ...changes, status: event.status }, job.status);
+      await this.#finished({ ...job, ...changes, status: event.status }, job.status, meta);
       return APPLIED;
     }
     const current = job.agent_id
@@ -1101,10 +1108,10 @@ export class JobsService {
     };
   }
 
-  async #finished(job: JobRow, from?: string): Promise<void> {
+  async #finished(job: JobRow, from?: string, meta: RequestMeta = NO_META): Promise<void> {
     this.#publishState(job);
     if (job.kind === 'process') {
-      if (from !== undefined) await this.#auditProcessMove(job, from);
+      if (from !== undefined) await this.#auditProcessMove(job, from, meta);
       if (job.robot_id) await this.#robots.release(job.org_id, job.robot_id, job.id);
     }
     // its agent may take the pool's next job

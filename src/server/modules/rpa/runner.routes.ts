@@ -67,7 +67,7 @@ export function runnerRoutes(deps: {
       },
       async (request, reply) => {
         const robot = runnerOf(request);
-        const job = await jobs.claimForRunner({ ...robot, agent_id: null });
+        const job = await jobs.claimForRunner({ ...robot, agent_id: null }, metaOf(request));
         if (!job) return reply.status(204).send();
         return { job };
       },
@@ -94,7 +94,7 @@ export function runnerRoutes(deps: {
           throw new AppError('bad_request', 'every event must be about the job in the path');
         const acks: EventAck[] = [];
         for (const event of request.body.events) {
-          const verdict = await jobs.applyRunnerEvent(robot.id, event);
+          const verdict = await jobs.applyRunnerEvent(robot.id, event, metaOf(request));
           acks.push({
             job_id: event.job_id,
             attempt: event.attempt,
