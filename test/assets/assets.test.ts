@@ -219,7 +219,7 @@ describe.each(dialects)('assets on %s', (dialect) => {
     await expectStatus(setValue(text.id, plain2), 200);
 
     const actor = { type: 'robot' as const, id: robot, label: 'robot one' };
-    const read = await assets().openForRobot(owner.orgId, robot, credential.name, actor);
+    const read = await assets().openForRobot(owner.orgId, robot, credential.name, { actor, declared: false });
     expect(read).toEqual({ type: 'credential', value: { username: 'robot-user', password: robotPassword } });
 
     const reads = [

@@ -232,6 +232,8 @@ describe.each(dialects)('process jobs on %s', (dialect) => {
       call(env.server, method, route, { body, headers: { 'x-robot-token': robotToken } });
     // nothing for it yet
     expect((await asRunner('POST', '/api/v1/runner/jobs/claim')).status).toBe(204);
+    // the global value of an asset is not the runner's to read while no job of its declares it
+    expectError(await asRunner('GET', '/api/v1/runner/assets/greeting'), 403, 'forbidden');
     const created = await expectStatus(
       api('POST', '/api/v1/process-jobs', {
         process_id: process.id,
@@ -250,6 +252,18 @@ describe.each(dialects)('process jobs on %s', (dialect) => {
         assets: { greeting: 'hello from the vault' },
       },
     });
+    // holding a job whose process declares it, it may, and the read is audited
+    expect(await expectStatus(asRunner('GET', '/api/v1/runner/assets/greeting'), 200)).toEqual({
+      name: 'greeting',
+      type: 'text',
+      value: 'hello from the vault',
+    });
+    const reads = await expectStatus(
+      api('GET', `/api/v1/audit?action=asset_read&actor_id=${runner.robot.id}`),
+      200,
+    );
+    expect(reads.items).toHaveLength(1);
+    expect(JSON.stringify(reads.items)).not.toContain('hello from the vault');
     const base = { job_id: spec.job_id, attempt: spec.attempt };
     const { acks } = await expectStatus(
       asRunner('POST', `/api/v1/runner/jobs/${spec.job_id}/events`, {

@@ -261,15 +261,17 @@ export class AssetsService {
 
   /**
    * One asset's value for a robot asking through the runner API, recorded as read (by the robot,
-   * which asset; never the value) in the same transaction, so no value leaves unrecorded.
+   * which asset; never the value) in the same transaction, so no value leaves unrecorded. A robot
+   * may read its own value of an asset; the global value only while it runs a job whose process
+   * declares the asset (`declared`), else 403.
    */
   async openForRobot(
     orgId: string,
     robotId: string,
     name: string,
-    actor: Actor,
-    meta: RequestMeta = NO_META,
+    access: { actor: Actor; meta?: RequestMeta; declared: boolean },
   ): Promise<OpenedAsset> {
+    const { actor, meta = NO_META, declared } = access;
     return inTransaction(this.#db, async (trx) => {
       const rows = await assetsRepo.openable(trx, orgId, [name], robotId);
       const found = this.#open(rows, robotId);
@@ -278,6 +280,11 @@ export class AssetsService {
         throw new AppError('unprocessable', `asset "${name}" has no value for this robot`, {
           details: [{ field: name, message: 'has no value' }],
         });
+      if (!found.own && !declared)
+        throw new AppError(
+          'forbidden',
+          `asset "${name}" has no value of this robot's own, and no job it runs declares it`,
+        );
       await this.#audit.record(
         trx,
         { orgId, actor, meta },
@@ -296,7 +303,10 @@ export class AssetsService {
   #open(
     rows: readonly OpenableValue[],
     robotId: string | null,
-  ): { kind: 'opened'; assetId: string; asset: OpenedAsset } | { kind: 'unknown' } | { kind: 'empty' } {
+  ):
+    | { kind: 'opened'; assetId: string; asset: OpenedAsset; own: boolean }
+    | { kind: 'unknown' }
+    | { kind: 'empty' } {
     const first = rows[0];
     if (!first) return { kind: 'unknown' };
     const chosen =
@@ -307,6 +317,7 @@ export class AssetsService {
       kind: 'opened',
       assetId: first.asset_id,
       asset: { type: first.type, value: decodeValue(this.#box.open(chosen.value)) },
+      own: chosen.robot_id !== null,
     };
   }
 

@@ -581,4 +581,15 @@ export const jobsRepo = {
       .limit(limit)
       .execute();
   },
+
+  /** What a robot's jobs handed out and not yet ended run (their `process` column). */
+  liveRunsOfRobot(db: Executor, robotId: string): Promise<{ process: string | null }[]> {
+    return db
+      .selectFrom('jobs')
+      .select('process')
+      .where('robot_id', '=', robotId)
+      .where('kind', '=', 'process')
+      .where('status', 'in', LIVE)
+      .execute();
+  },
 };

@@ -524,6 +524,12 @@ export class JobsService {
     return jobsRepo.liveProcessJobs(db, orgId, processId, limit);
   }
 
+  /** What the process jobs a robot holds now run: an asset they declare is the robot's to read. */
+  async liveRunsOfRobot(robotId: string): Promise<ProcessRun[]> {
+    const rows = await jobsRepo.liveRunsOfRobot(this.#db, robotId);
+    return rows.flatMap((row) => (row.process ? [JSON.parse(row.process) as ProcessRun] : []));
+  }
+
   /** A process job of the organisation (404 for any other job). */
   async getProcessJob(orgId: string, id: string): Promise<JobRow> {
     const job = await jobsRepo.get(this.#db, orgId, id);

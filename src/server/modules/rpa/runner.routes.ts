@@ -190,13 +190,13 @@ export function runnerRoutes(deps: {
       },
       async (request) => {
         const robot = robotOf(request);
-        const opened = await assets.openForRobot(
-          robot.org_id,
-          robot.id,
-          request.params.name,
-          { type: 'robot', id: robot.id, label: robot.name },
-          metaOf(request),
-        );
+        const { name } = request.params;
+        const declared = (await jobs.liveRunsOfRobot(robot.id)).some((run) => run.assets.includes(name));
+        const opened = await assets.openForRobot(robot.org_id, robot.id, name, {
+          actor: { type: 'robot', id: robot.id, label: robot.name },
+          meta: metaOf(request),
+          declared,
+        });
         return { name: request.params.name, ...opened };
       },
     );
