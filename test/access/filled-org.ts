@@ -21,7 +21,9 @@ export type IdKind =
   | 'template'
   | 'task'
   | 'schedule'
+  | 'package'
   | 'process'
+  | 'processJob'
   | 'robot'
   | 'queue'
   | 'queueItem'
@@ -46,7 +48,9 @@ export const ID_KINDS: IdKind[] = [
   'template',
   'task',
   'schedule',
+  'package',
   'process',
+  'processJob',
   'robot',
   'queue',
   'queueItem',
@@ -81,7 +85,9 @@ export const idKindByPrefix: [prefix: string, kind: IdKind][] = [
   ['/api/v1/profiles/', 'profile'],
   ['/api/v1/templates/', 'template'],
   ['/api/v1/schedules/', 'schedule'],
+  ['/api/v1/packages/', 'package'],
   ['/api/v1/processes/', 'process'],
+  ['/api/v1/process-jobs/', 'processJob'],
   ['/api/v1/robots/', 'robot'],
   ['/api/v1/queues/', 'queue'],
   ['/api/v1/queue-items/', 'queueItem'],
@@ -324,6 +330,13 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     201,
   );
   await as('PATCH', `/api/v1/processes/${processDef.id}`, { timeout_seconds: 600 }, 200);
+  // A job of it for the runner, which waits: the runner never claims it.
+  const processJob = await as(
+    'POST',
+    '/api/v1/process-jobs',
+    { process_id: processDef.id, robot_id: runnerRobot.robot.id },
+    201,
+  );
   // The owner's second organisation: listed to its members only.
   const secondOrg = await as('POST', '/api/v1/orgs', { name: `${label} second org` }, 201);
   const audit = await as('GET', '/api/v1/audit?limit=200', undefined, 200);
@@ -345,7 +358,9 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     template: [template.id],
     task: [profile.tasks[0].id, scriptTask.id, template.tasks[0].id],
     schedule: [schedule.id, profileSchedule.id],
+    package: [processPackage.id],
     process: [processDef.id],
+    processJob: [processJob.id],
     robot: [agentRobot.robot.id, runnerRobot.robot.id],
     queue: [queue.id],
     queueItem: [queueItem.id, takenItem.id],
@@ -384,6 +399,7 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
       `${label} task`,
       `${label} run`,
       `${label} schedule`,
+      `${label}-process-bot`,
       `${label} process`,
       `${label} second org`,
       `${label} queue`,

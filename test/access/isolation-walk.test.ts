@@ -18,6 +18,8 @@ import {
  */
 const filterKinds: Record<string, readonly IdKind[]> = {
   agent_id: ['agent'],
+  robot_id: ['robot'],
+  process_id: ['process'],
   run_id: ['run'],
   group_id: ['agentGroup'],
   // Users, API keys, schedules, agents and robots all act in the audit log.
@@ -256,18 +258,26 @@ describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI docu
     );
     expect(robotReads.map((op) => op.path)).toContain('/api/v1/runner/me');
     const wrong: string[] = [];
-    for (const op of robotReads) {
-      if (hasPathParams(op)) throw new Error(`no robot route takes a path id yet: map ${op.path}`);
-      const forms: Record<string, string>[] = [
-        { 'x-robot-token': a.robotToken },
-        { authorization: `Bearer ${a.robotToken}` },
-      ];
+    const forms: Record<string, string>[] = [
+      { 'x-robot-token': a.robotToken },
+      { authorization: `Bearer ${a.robotToken}` },
+    ];
+    for (const op of robotReads.filter((o) => !hasPathParams(o)))
       for (const headers of forms) {
         const reply = await call(server, 'GET', plainRoute(op), { headers });
         const problem = leakIn(reply) ?? (reply.status !== 200 ? `${reply.status}` : undefined);
         if (problem) wrong.push(`GET ${op.path} -> ${problem}`);
       }
-    }
+    // A path parameter (an id, a name) given one of B's ids or names finds nothing.
+    const foreignValues = [...[...bIds].filter((id) => !b.byKind.request.has(id)), ...b.texts];
+    await inBatches(robotReads.filter(hasPathParams), async (op) => {
+      for (const value of foreignValues) {
+        const route = op.path.replace(/\{[^}]+\}/g, encodeURIComponent(value));
+        const reply = await call(server, 'GET', route, { headers: { 'x-robot-token': a.robotToken } });
+        const problem = leakIn(reply) ?? (reply.status !== 404 ? `${reply.status}` : undefined);
+        if (problem) wrong.push(`GET ${route} -> ${problem}`);
+      }
+    });
     expect(wrong).toEqual([]);
     const me = await call(server, 'GET', '/api/v1/runner/me', { headers: { 'x-robot-token': a.robotToken } });
     expect(a.byKind.robot.has(me.body.id)).toBe(true);
