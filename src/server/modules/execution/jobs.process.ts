@@ -31,6 +31,8 @@ export interface ProcessRun {
   /** A retry: the first job of its chain, and how many failed before it (absent on a first job). */
   retry_of?: string;
   retry_number?: number;
+  /** The queue whose trigger started it. */
+  queue_id?: string;
 }
 
 /** A robot a process job is placed on. */
@@ -48,6 +50,8 @@ export interface ProcessJobInput {
   target: { robot: RobotRef } | { robot_pool: string | null };
   timeout_seconds: number;
   max_attempts: number;
+  /** Environment the process gets besides its files (a trigger's FP_QUEUE_ID). */
+  env?: Record<string, string>;
 }
 
 /** The pool of a pooled process job: any robot in `robot_pool` (any robot at all when null). */

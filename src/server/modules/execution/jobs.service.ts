@@ -309,6 +309,7 @@ export class JobsService {
         command: run.entry_point,
         timeout_seconds: input.timeout_seconds,
         max_attempts: input.max_attempts,
+        ...(input.env ? { env: input.env } : {}),
       },
       placement,
       this.#db,

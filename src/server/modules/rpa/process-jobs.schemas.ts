@@ -54,6 +54,9 @@ export const ProcessJobSchema = Type.Object({
   package_hash: Type.String(),
   entry_point: Type.String({ description: "The entry point's name" }),
   input: Type.Unknown(),
+  queue_id: Type.Union([Id, Type.Null()], {
+    description: 'The queue whose trigger started it (its FP_QUEUE_ID)',
+  }),
   retry_of: Type.Union([Id, Type.Null()], { description: 'The first job of the chain this one retries' }),
   retry_number: Type.Integer({ description: 'How many jobs of the chain failed before this one' }),
   robot_id: NullableId,

@@ -53,6 +53,7 @@ export function processJobView(job: JobRow) {
     package_hash: run.package_hash,
     entry_point: run.entry_point_name,
     input: run.input,
+    queue_id: run.queue_id ?? null,
     retry_of: run.retry_of ?? null,
     retry_number: run.retry_number ?? 0,
     robot_id: job.robot_id,
@@ -116,6 +117,7 @@ export class ProcessJobsService {
         : { robot: await this.#robotOf(job) },
       timeout_seconds: job.timeout_seconds,
       max_attempts: job.max_attempts,
+      env: job.env,
     });
     this.#logger.info({ jobId: job.id, retryId: retry.id, retryNumber: number }, 'process job retried');
   }
@@ -141,6 +143,22 @@ export class ProcessJobsService {
       target: robot ? { robot } : { robot_pool: pool },
       timeout_seconds: resolved.process.timeout_seconds,
       max_attempts: resolved.process.max_attempts,
+    });
+    return processJobView(job);
+  }
+
+  /**
+   * A job a queue's trigger starts: pooled, with the process's default input, and the queue it is
+   * for in the run and in its environment (`FP_QUEUE_ID`), so the input schema stays the process's own.
+   */
+  async startForQueue(ctx: RequestContext, processId: string, queueId: string): Promise<ProcessJobView> {
+    const resolved = await this.#processes.resolveForRun(ctx.orgId, processId);
+    const job = await this.#jobs.createProcessJob(ctx, {
+      run: { ...runOf(resolved), queue_id: queueId },
+      target: { robot_pool: resolved.process.robot_pool },
+      timeout_seconds: resolved.process.timeout_seconds,
+      max_attempts: resolved.process.max_attempts,
+      env: { FP_QUEUE_ID: queueId },
     });
     return processJobView(job);
   }

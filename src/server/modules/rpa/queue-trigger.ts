@@ -8,7 +8,7 @@ const MAX_COUNTED = 1000;
 
 /**
  * A queue's trigger as process jobs: while items wait, jobs of the trigger process are started
- * (pooled on its robot pool, with `{queue_id}` as input) up to the queue's maximum, counting the
+ * (pooled on its robot pool, the queue named in `FP_QUEUE_ID`) up to the queue's maximum, counting the
  * process's jobs not yet ended. They are created by the system, in the queue's name.
  */
 export function processQueueTrigger(deps: {
@@ -21,8 +21,7 @@ export function processQueueTrigger(deps: {
     },
     async startProcessJobs(orgId, queueId, processId, wanted) {
       const ctx = systemContext(orgId, 'queue trigger', queueId);
-      for (let i = 0; i < wanted; i += 1)
-        await deps.processJobs.create(ctx, { process_id: processId, input: { queue_id: queueId } });
+      for (let i = 0; i < wanted; i += 1) await deps.processJobs.startForQueue(ctx, processId, queueId);
     },
   };
 }
