@@ -143,7 +143,7 @@ export function createServices(deps: {
     logger,
     box,
     // Process jobs seat the robots of the agents that claim them and open their assets.
-    robots: robotSeats({ robots: () => robots, assets: () => assets }),
+    robots: robotSeats({ robots: (): RobotsService => robots, assets: (): AssetsService => assets }),
   });
   // Profile runs queue each agent's next task as the previous one ends, before the run settles.
   const sequencer = new StepSequencer({ db, clock, jobs, logger });
@@ -211,7 +211,12 @@ export function createServices(deps: {
         })),
     },
   });
-  const robots = new RobotsService({ db, clock, audit });
+  const robots = new RobotsService({
+    db,
+    clock,
+    audit,
+    onHeartbeat: (robotId: string): Promise<unknown> => jobs.renewRunnerLeases(robotId),
+  });
   const assets = new AssetsService({
     db,
     clock,

@@ -228,6 +228,22 @@ describe.each(dialects)('queues: queues and items over HTTP on %s', (dialect) =>
     const loose = await createQueue(server, owner);
     await addItem(server, owner, loose.id, { reference: 'INV-1' });
     await addItem(server, owner, loose.id, { reference: 'INV-1' });
+    // Asked for later, unique references cover the items added before.
+    await expectStatus(
+      call(server, 'PATCH', `/api/v1/queues/${loose.id}`, {
+        token: owner.token,
+        body: { unique_references: true },
+      }),
+      200,
+    );
+    expectError(
+      await call(server, 'POST', `/api/v1/queues/${loose.id}/items`, {
+        token: owner.token,
+        body: { content: {}, reference: 'INV-1' },
+      }),
+      409,
+      'conflict',
+    );
 
     await expectStatus(
       call(server, 'DELETE', `/api/v1/queue-items/${first.id}`, { token: owner.token }),

@@ -280,6 +280,27 @@ describe.each(dialects)('robots on %s', (dialect) => {
     await expectStatus(api(owner, 'DELETE', `/api/v1/agents/${online}`), 204);
   });
 
+  it('robots: a credential asset a robot runs as cannot be deleted (409 naming the robot)', async () => {
+    const owner = await signup(server);
+    const asset = await expectStatus(
+      api(owner, 'POST', '/api/v1/assets', {
+        name: 'erp_login',
+        type: 'credential',
+        value: { username: 'svc', password: 'pw' },
+      }),
+      201,
+    );
+    const robot = await create(owner, { name: 'erp bot', kind: 'runner', credential_asset_id: asset.id });
+    const refused = await api(owner, 'DELETE', `/api/v1/assets/${asset.id}`);
+    expectError(refused, 409, 'conflict');
+    expect(refused.body.error.message).toContain('"erp bot"');
+    await expectStatus(
+      api(owner, 'PATCH', `/api/v1/robots/${robot.robot.id}`, { credential_asset_id: null }),
+      200,
+    );
+    await expectStatus(api(owner, 'DELETE', `/api/v1/assets/${asset.id}`), 204);
+  });
+
   it('robots: a viewer reads robots but cannot change them (403)', async () => {
     const owner = await signup(server);
     const robot = await create(owner, { kind: 'runner' });

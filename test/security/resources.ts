@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { enroll, enrollmentToken, METRICS } from '../support/agents.js';
+import { processBody, uploadPackage } from '../processes/support.js';
 import { call, type Session } from '../support/client.js';
 import type { TestServer } from '../support/harness.js';
 
@@ -122,6 +123,14 @@ export async function seedResources(server: TestServer, owner: Session): Promise
   byPath['queue-items'] = await created(server, owner, `/api/v1/queues/${byPath.queues}/items`, {
     content: { walk: true },
   });
+  // A process publishes an entry point of a package: one uploaded for it, as a console would.
+  const processPackage = await uploadPackage(server, owner, 'walk-process-bot', '1.0.0');
+  byPath.processes = await created(
+    server,
+    owner,
+    '/api/v1/processes',
+    processBody(processPackage.name, { name: 'walk process' }),
+  );
   const runner = await call(server, 'POST', '/api/v1/robots', {
     token: owner.token,
     body: { name: 'walk runner', kind: 'runner' },

@@ -24,10 +24,13 @@ export async function call<T = any>(
   options: CallOptions = {},
 ): Promise<Reply<T>> {
   const headers: Record<string, string> = { ...options.headers };
-  let body: string | undefined;
+  let body: string | FormData | undefined;
   if (options.form) {
     headers['content-type'] = 'application/x-www-form-urlencoded';
     body = new URLSearchParams(options.form).toString();
+  } else if (options.body instanceof FormData) {
+    // multipart (a package upload): fetch writes the content type, with its boundary
+    body = options.body;
   } else if (options.body !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(options.body);

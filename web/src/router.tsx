@@ -74,6 +74,24 @@ export const router = createBrowserRouter([
         ...page(async () => (await import('./features/processes/ProcessDetailPage')).ProcessDetailPage),
       },
       {
+        path: 'process-jobs',
+        ...page(async () => (await import('./features/processjobs/ProcessJobsPage')).ProcessJobsPage),
+      },
+      {
+        path: 'process-jobs/:id',
+        ...page(
+          async () => (await import('./features/processjobs/ProcessJobDetailPage')).ProcessJobDetailPage,
+        ),
+      },
+      {
+        path: 'queues',
+        ...page(async () => (await import('./features/queues/QueuesPage')).QueuesPage),
+      },
+      {
+        path: 'queues/:id',
+        ...page(async () => (await import('./features/queues/QueueDetailPage')).QueueDetailPage),
+      },
+      {
         path: 'enrollment',
         ...page(async () => (await import('./features/enrollment/EnrollmentPage')).EnrollmentPage),
       },
@@ -84,6 +102,9 @@ export const router = createBrowserRouter([
       },
       { path: 'users', ...page(async () => (await import('./features/access/UsersPage')).UsersPage) },
       { path: 'api-keys', ...page(async () => (await import('./features/apikeys/ApiKeysPage')).ApiKeysPage) },
+      { path: 'assets', ...page(async () => (await import('./features/assets/AssetsPage')).AssetsPage) },
+      { path: 'robots', ...page(async () => (await import('./features/robots/RobotsPage')).RobotsPage) },
+      { path: 'device', ...page(async () => (await import('./features/auth/DevicePage')).DevicePage) },
       { path: '*', element: <NotFound /> },
     ],
   },

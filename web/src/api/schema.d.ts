@@ -436,6 +436,350 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/packages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Packages, newest first; filter by name, text or active */
+        get: operations["listPackages"];
+        put?: never;
+        /**
+         * Upload an automation package (multipart/form-data, one `file` part: a zip)
+         * @description The zip must hold `fleetplane.json` at its root (name, semantic version, entry points whose files it holds). Larger than the packages settings allow is 413; an unsafe zip (paths escaping, links pointing outside, too many files, too large unpacked) or an invalid manifest is 422 naming the entry; a name and version the organisation has is 409.
+         */
+        post: operations["uploadPackage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/packages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a package, with its manifest */
+        get: operations["getPackage"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a package version
+         * @description A package a process uses is 409, naming them. Its zip goes with the last package holding it.
+         */
+        delete: operations["deletePackage"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/packages/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The package's zip, with its SHA-256 in `x-content-sha256` */
+        get: operations["downloadPackage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/packages/{id}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Activate a package version: it may be picked as the latest again */
+        post: operations["activatePackage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/packages/{id}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deactivate a package version: never picked when no version is named, still downloadable */
+        post: operations["deactivatePackage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent/packages/{hash}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A package's zip by its SHA-256, for an agent of an organisation that has it */
+        get: operations["downloadAgentPackage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/processes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Processes, newest first; `package_name` and text (`q`) filters */
+        get: operations["listProcesses"];
+        put?: never;
+        /**
+         * Publish a package's entry point as a process; names are unique in the organisation
+         * @description The package must resolve (the version given, or its latest active one) and have the entry point (422); default_input must match the entry point's input_schema (422, one detail per field)
+         */
+        post: operations["createProcess"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/processes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a process, with the package version and entry point it resolves to now */
+        get: operations["getProcess"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a process and its versions
+         * @description A process with jobs queued or running is 409, naming them
+         */
+        delete: operations["deleteProcess"];
+        options?: never;
+        head?: never;
+        /** Change a process; a change to anything but its name or description adds a version */
+        patch: operations["updateProcess"];
+        trace?: never;
+    };
+    "/api/v1/processes/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A process's versions, newest first */
+        get: operations["listProcessVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/processes/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of a process, as it was */
+        get: operations["getProcessVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Credential assets, newest first; values masked */
+        get: operations["listAssets"];
+        put?: never;
+        /** Add an asset, with its global value if given; names are unique in the organisation */
+        post: operations["createAsset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get an asset with its values masked (a credential shows its username only) */
+        get: operations["getAsset"];
+        put?: never;
+        post?: never;
+        /** Delete an asset and all its values; 409 while a robot runs as it */
+        delete: operations["deleteAsset"];
+        options?: never;
+        head?: never;
+        /** Rename or describe an asset (its type cannot change) */
+        patch: operations["updateAsset"];
+        trace?: never;
+    };
+    "/api/v1/assets/{id}/value": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set the asset's global value (audited without the value) */
+        put: operations["setAssetValue"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{id}/robots/{robotId}/value": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set one robot's value, preferred over the global one for that robot (audited without the value) */
+        put: operations["setAssetRobotValue"];
+        post?: never;
+        /** Delete one robot's value: the robot falls back to the global value */
+        delete: operations["deleteAssetRobotValue"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sdk/device/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Begin an SDK sign-in (RFC 8628): show user_code and verification_uri to the user, then poll the token endpoint */
+        post: operations["startDeviceSignIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sdk/device/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Poll for the SDK token. Always HTTP 200 with a `status`: pending; slow_down (polled sooner than `interval`, which grows by 5 s); denied; expired (also once the token was issued); confirmed, with the token, once. An unknown device_code is 404 */
+        post: operations["pollDeviceToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sdk/device/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve (for you, in your current organisation) or deny an SDK sign-in by its user code; an expired code is 410 */
+        post: operations["confirmDeviceSignIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sdk/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your SDK tokens in this organisation (masked), newest first */
+        get: operations["listSdkTokens"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sdk/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke one of your SDK tokens */
+        delete: operations["revokeSdkToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -595,6 +939,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/settings/packages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The packages settings; secrets masked */
+        get: operations["getPackagesSettings"];
+        /** Change packages settings (send only the keys to change; a masked secret keeps its value) */
+        put: operations["updatePackagesSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agents": {
         parameters: {
             query?: never;
@@ -684,6 +1046,134 @@ export interface paths {
         head?: never;
         /** Rename or describe an agent group */
         patch: operations["updateAgentGroup"];
+        trace?: never;
+    };
+    "/api/v1/robots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Robots, newest first; filter by name text, status, kind, pool or agent */
+        get: operations["listRobots"];
+        put?: never;
+        /**
+         * Add a robot; a runner's one-time machine key is shown once
+         * @description Names are unique in the organisation; an agent robot names a live agent of it (422 otherwise)
+         */
+        post: operations["createRobot"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/robots/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a robot */
+        get: operations["getRobot"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a robot
+         * @description A robot running a job (busy) is 409
+         */
+        delete: operations["deleteRobot"];
+        options?: never;
+        head?: never;
+        /** Change a robot's name, description, pools, credential or (agent robots) agent */
+        patch: operations["updateRobot"];
+        trace?: never;
+    };
+    "/api/v1/robots/{id}/machine-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new one-time machine key for a runner robot, shown once */
+        post: operations["issueRobotMachineKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/robots/{id}/revoke-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a runner's robot token: it stops working at once */
+        post: operations["revokeRobotToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runner/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A runner trades its robot name and one-time machine key for its robot token, shown once */
+        post: operations["registerRunner"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runner/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A runner is alive (busy, if it says so); silent for three intervals, it is offline */
+        post: operations["runnerHeartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runner/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The robot the token belongs to */
+        get: operations["getRunnerSelf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/enrollment-tokens": {
@@ -1330,6 +1820,413 @@ export interface paths {
         put?: never;
         /** Disable a schedule: it fires no more until enabled */
         post: operations["disableSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Work queues, newest first */
+        get: operations["listQueues"];
+        put?: never;
+        /** Add a work queue; names are unique in the organisation */
+        post: operations["createQueue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/queues/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a work queue */
+        get: operations["getQueue"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a work queue and its items
+         * @description A queue with items new or in progress is 409 unless `?force=true`
+         */
+        delete: operations["deleteQueue"];
+        options?: never;
+        head?: never;
+        /** Change a work queue */
+        patch: operations["updateQueue"];
+        trace?: never;
+    };
+    "/api/v1/queues/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A queue's items by status, processing time, SLA and deadline breaches */
+        get: operations["getQueueStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/queues/{id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A queue's items, newest first */
+        get: operations["listQueueItems"];
+        put?: never;
+        /**
+         * Add an item to a queue
+         * @description An inactive queue, or a reference another item holds in a queue with unique references, is 409
+         */
+        post: operations["addQueueItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/queues/{id}/items/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add up to 10,000 items to a queue at once: all of them or none
+         * @description More than 10,000 items is 413; references repeated in the batch are 422, references the queue holds 409, each listed in the details
+         */
+        post: operations["addQueueItems"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/queues/{id}/items/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take the queue's next item: high priority first, then the oldest; 204 when none waits
+         * @description Items deferred to a later time are skipped. An inactive queue is 409
+         */
+        post: operations["claimQueueItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/queue-items/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a queue item */
+        get: operations["getQueueItem"];
+        put?: never;
+        post?: never;
+        /** Mark a new, failed or abandoned item deleted (409 for others) */
+        delete: operations["deleteQueueItem"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/queue-items/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An item in progress is done: successful, with its output
+         * @description The same completion again answers the item; any other on an item not in progress is 409
+         */
+        post: operations["completeQueueItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/queue-items/{id}/fail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An item in progress failed; an application error is retried while the queue allows
+         * @description A business error fails the item. An application error marks it `retried` and adds a new item with the same content while its retry_number is under the queue's max_retries, else fails it. The same failure again answers the same; others on an item not in progress are 409
+         */
+        post: operations["failQueueItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/queue-items/{id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set the progress text of an item in progress */
+        post: operations["reportQueueItemProgress"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/process-jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Process jobs, newest first */
+        get: operations["listProcessJobs"];
+        put?: never;
+        /**
+         * Start a process on one robot, or on any robot of its pool
+         * @description The input is merged over the process's default input and checked against its entry point's schema (422 per field). Logs: `GET /api/v1/jobs/{id}/output`.
+         */
+        post: operations["createProcessJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/process-jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A process job: what it ran, its status, result and error */
+        get: operations["getProcessJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/process-jobs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a process job: a waiting one ends at once, a running one is asked to stop */
+        post: operations["cancelProcessJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/process-jobs/{id}/reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give a waiting process job to another robot, or to a pool */
+        post: operations["reassignProcessJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/process-jobs/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End a process job by hand with a final status and the reason */
+        post: operations["setProcessJobStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runner/jobs/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The robot's next process job (its own, or its pools'), leased to it; 204 when none waits
+         * @description Report it with `POST /api/v1/runner/jobs/{id}/events` (ack, output, result as agents do) and keep its lease with the robot's heartbeat. The spec carries the declared assets' values.
+         */
+        post: operations["claimRunnerJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runner/jobs/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledgement, output and result of one of the robot's jobs, each answered with its outcome
+         * @description A result may carry `output`: the JSON result of the process.
+         */
+        post: operations["reportRunnerJobEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runner/queues/{id}/items/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The queue's next item for the robot; 204 when none waits */
+        post: operations["claimRunnerQueueItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runner/queue-items/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark an item the robot holds successful, with its output */
+        post: operations["completeRunnerQueueItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runner/queue-items/{id}/fail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Fail an item the robot holds: a business exception ends it, an application one retries it */
+        post: operations["failRunnerQueueItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runner/queue-items/{id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Say how far the robot got with an item it holds */
+        post: operations["reportRunnerQueueItemProgress"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runner/assets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An asset's value for the robot (its own value, else the global one); every read is audited */
+        get: operations["readRunnerAsset"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4261,6 +5158,2790 @@ export interface operations {
             };
         };
     };
+    listPackages: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                name?: string;
+                q?: string;
+                active?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            version: string;
+                            description: string;
+                            /** @description Hex SHA-256 of the zip */
+                            hash: string;
+                            /** @description Bytes of the zip */
+                            size: number;
+                            entry_points: {
+                                name: string;
+                                /** @description A file of the zip, from its root */
+                                path: string;
+                                /** @enum {unknown} */
+                                language: "python" | "node" | "powershell" | "sh";
+                                /** @description JSON Schema of the entry point's input */
+                                input_schema?: {
+                                    [key: string]: unknown;
+                                };
+                            }[];
+                            /** @description Only active versions are picked when no version is named */
+                            active: boolean;
+                            created_by: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    uploadPackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description The package: a zip with fleetplane.json at its root
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        version: string;
+                        description: string;
+                        /** @description Hex SHA-256 of the zip */
+                        hash: string;
+                        /** @description Bytes of the zip */
+                        size: number;
+                        entry_points: {
+                            name: string;
+                            /** @description A file of the zip, from its root */
+                            path: string;
+                            /** @enum {unknown} */
+                            language: "python" | "node" | "powershell" | "sh";
+                            /** @description JSON Schema of the entry point's input */
+                            input_schema?: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                        /** @description Only active versions are picked when no version is named */
+                        active: boolean;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** @description fleetplane.json as uploaded */
+                        manifest: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description `bad_request`: the request cannot be read or makes no sense; `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getPackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        version: string;
+                        description: string;
+                        /** @description Hex SHA-256 of the zip */
+                        hash: string;
+                        /** @description Bytes of the zip */
+                        size: number;
+                        entry_points: {
+                            name: string;
+                            /** @description A file of the zip, from its root */
+                            path: string;
+                            /** @enum {unknown} */
+                            language: "python" | "node" | "powershell" | "sh";
+                            /** @description JSON Schema of the entry point's input */
+                            input_schema?: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                        /** @description Only active versions are picked when no version is named */
+                        active: boolean;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** @description fleetplane.json as uploaded */
+                        manifest: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deletePackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    downloadPackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The package zip */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    activatePackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        version: string;
+                        description: string;
+                        /** @description Hex SHA-256 of the zip */
+                        hash: string;
+                        /** @description Bytes of the zip */
+                        size: number;
+                        entry_points: {
+                            name: string;
+                            /** @description A file of the zip, from its root */
+                            path: string;
+                            /** @enum {unknown} */
+                            language: "python" | "node" | "powershell" | "sh";
+                            /** @description JSON Schema of the entry point's input */
+                            input_schema?: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                        /** @description Only active versions are picked when no version is named */
+                        active: boolean;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deactivatePackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        version: string;
+                        description: string;
+                        /** @description Hex SHA-256 of the zip */
+                        hash: string;
+                        /** @description Bytes of the zip */
+                        size: number;
+                        entry_points: {
+                            name: string;
+                            /** @description A file of the zip, from its root */
+                            path: string;
+                            /** @enum {unknown} */
+                            language: "python" | "node" | "powershell" | "sh";
+                            /** @description JSON Schema of the entry point's input */
+                            input_schema?: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                        /** @description Only active versions are picked when no version is named */
+                        active: boolean;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    downloadAgentPackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hash: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The package zip */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `gone`: it existed and is no more: a deleted agent (its order to uninstall), an expired device code */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listProcesses: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                package_name?: string;
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            description: string;
+                            package_name: string;
+                            package_version: string | null;
+                            entry_point: string;
+                            default_input: {
+                                [key: string]: unknown;
+                            };
+                            timeout_seconds: number;
+                            max_attempts: number;
+                            retry_delay_seconds: number;
+                            robot_pool: string | null;
+                            assets: string[];
+                            /** @description The current version; every change to what or how it runs adds one */
+                            version: number;
+                            created_by: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createProcess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    description?: string;
+                    package_name: string;
+                    /** @description A semver version of the package; null runs its latest active version */
+                    package_version?: string | null;
+                    entry_point: string;
+                    default_input?: {
+                        [key: string]: unknown;
+                    };
+                    timeout_seconds?: number;
+                    /** @description How many times a job of the process may start; 1 never retries */
+                    max_attempts?: number;
+                    retry_delay_seconds?: number;
+                    /** @description The robot pool whose robots may run it; null: any robot of the organisation */
+                    robot_pool?: string | null;
+                    /** @description Names of the credential assets its jobs read */
+                    assets?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        package_name: string;
+                        package_version: string | null;
+                        entry_point: string;
+                        default_input: {
+                            [key: string]: unknown;
+                        };
+                        timeout_seconds: number;
+                        max_attempts: number;
+                        retry_delay_seconds: number;
+                        robot_pool: string | null;
+                        assets: string[];
+                        /** @description The current version; every change to what or how it runs adds one */
+                        version: number;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getProcess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        package_name: string;
+                        package_version: string | null;
+                        entry_point: string;
+                        default_input: {
+                            [key: string]: unknown;
+                        };
+                        timeout_seconds: number;
+                        max_attempts: number;
+                        retry_delay_seconds: number;
+                        robot_pool: string | null;
+                        assets: string[];
+                        /** @description The current version; every change to what or how it runs adds one */
+                        version: number;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** @description The package version the process resolves to now; null when none does */
+                        current_package: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            version: string;
+                            hash: string;
+                            active: boolean;
+                        } | null;
+                        /** @description The entry point in that package, with its input_schema; null when it has none of that name */
+                        current_entry_point: {
+                            name: string;
+                            path: string;
+                            language: string;
+                            input_schema: {
+                                [key: string]: unknown;
+                            } | null;
+                        } | null;
+                        /** @description Why the process resolves to no package or entry point now; null when it does */
+                        resolve_error: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteProcess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updateProcess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    description?: string;
+                    package_name?: string;
+                    /** @description A semver version of the package; null runs its latest active version */
+                    package_version?: string | null;
+                    entry_point?: string;
+                    default_input?: {
+                        [key: string]: unknown;
+                    };
+                    timeout_seconds?: number;
+                    /** @description How many times a job of the process may start; 1 never retries */
+                    max_attempts?: number;
+                    retry_delay_seconds?: number;
+                    /** @description The robot pool whose robots may run it; null: any robot of the organisation */
+                    robot_pool?: string | null;
+                    /** @description Names of the credential assets its jobs read */
+                    assets?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        package_name: string;
+                        package_version: string | null;
+                        entry_point: string;
+                        default_input: {
+                            [key: string]: unknown;
+                        };
+                        timeout_seconds: number;
+                        max_attempts: number;
+                        retry_delay_seconds: number;
+                        robot_pool: string | null;
+                        assets: string[];
+                        /** @description The current version; every change to what or how it runs adds one */
+                        version: number;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listProcessVersions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            process_id: string;
+                            version: number;
+                            package_name: string;
+                            package_version: string | null;
+                            entry_point: string;
+                            default_input: {
+                                [key: string]: unknown;
+                            };
+                            timeout_seconds: number;
+                            max_attempts: number;
+                            retry_delay_seconds: number;
+                            robot_pool: string | null;
+                            assets: string[];
+                            created_by: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getProcessVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        process_id: string;
+                        version: number;
+                        package_name: string;
+                        package_version: string | null;
+                        entry_point: string;
+                        default_input: {
+                            [key: string]: unknown;
+                        };
+                        timeout_seconds: number;
+                        max_attempts: number;
+                        retry_delay_seconds: number;
+                        robot_pool: string | null;
+                        assets: string[];
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listAssets: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                /** @description credential: {username, password}; every value of every type is stored encrypted */
+                type?: "text" | "integer" | "boolean" | "secret" | "credential";
+                /** @description In name or description */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            description: string;
+                            /**
+                             * @description credential: {username, password}; every value of every type is stored encrypted
+                             * @enum {unknown}
+                             */
+                            type: "text" | "integer" | "boolean" | "secret" | "credential";
+                            /** @description A global or at least one per-robot value is set */
+                            has_value: boolean;
+                            global_value: {
+                                /** @description Null: the global value */
+                                robot_id: string | null;
+                                /** @description A credential's username (not a secret); null for every other type */
+                                username: string | null;
+                                /** Format: date-time */
+                                updated_at: string;
+                            } | null;
+                            robot_value_count: number;
+                            created_by: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Unique in the organisation: letters, digits, `_`, `-` and `.`, at most 100 */
+                    name: string;
+                    description?: string;
+                    /**
+                     * @description credential: {username, password}; every value of every type is stored encrypted
+                     * @enum {unknown}
+                     */
+                    type: "text" | "integer" | "boolean" | "secret" | "credential";
+                    value?: string | number | boolean | {
+                        username?: string;
+                        password?: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        /**
+                         * @description credential: {username, password}; every value of every type is stored encrypted
+                         * @enum {unknown}
+                         */
+                        type: "text" | "integer" | "boolean" | "secret" | "credential";
+                        /** @description A global or at least one per-robot value is set */
+                        has_value: boolean;
+                        global_value: {
+                            /** @description Null: the global value */
+                            robot_id: string | null;
+                            /** @description A credential's username (not a secret); null for every other type */
+                            username: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                        } | null;
+                        robot_value_count: number;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        robot_values: {
+                            /** @description Null: the global value */
+                            robot_id: string | null;
+                            /** @description A credential's username (not a secret); null for every other type */
+                            username: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        /**
+                         * @description credential: {username, password}; every value of every type is stored encrypted
+                         * @enum {unknown}
+                         */
+                        type: "text" | "integer" | "boolean" | "secret" | "credential";
+                        /** @description A global or at least one per-robot value is set */
+                        has_value: boolean;
+                        global_value: {
+                            /** @description Null: the global value */
+                            robot_id: string | null;
+                            /** @description A credential's username (not a secret); null for every other type */
+                            username: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                        } | null;
+                        robot_value_count: number;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        robot_values: {
+                            /** @description Null: the global value */
+                            robot_id: string | null;
+                            /** @description A credential's username (not a secret); null for every other type */
+                            username: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updateAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The type cannot change: the values were checked against it */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Unique in the organisation: letters, digits, `_`, `-` and `.`, at most 100 */
+                    name?: string;
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        /**
+                         * @description credential: {username, password}; every value of every type is stored encrypted
+                         * @enum {unknown}
+                         */
+                        type: "text" | "integer" | "boolean" | "secret" | "credential";
+                        /** @description A global or at least one per-robot value is set */
+                        has_value: boolean;
+                        global_value: {
+                            /** @description Null: the global value */
+                            robot_id: string | null;
+                            /** @description A credential's username (not a secret); null for every other type */
+                            username: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                        } | null;
+                        robot_value_count: number;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        robot_values: {
+                            /** @description Null: the global value */
+                            robot_id: string | null;
+                            /** @description A credential's username (not a secret); null for every other type */
+                            username: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    setAssetValue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    value: string | number | boolean | {
+                        username?: string;
+                        password?: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        /**
+                         * @description credential: {username, password}; every value of every type is stored encrypted
+                         * @enum {unknown}
+                         */
+                        type: "text" | "integer" | "boolean" | "secret" | "credential";
+                        /** @description A global or at least one per-robot value is set */
+                        has_value: boolean;
+                        global_value: {
+                            /** @description Null: the global value */
+                            robot_id: string | null;
+                            /** @description A credential's username (not a secret); null for every other type */
+                            username: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                        } | null;
+                        robot_value_count: number;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        robot_values: {
+                            /** @description Null: the global value */
+                            robot_id: string | null;
+                            /** @description A credential's username (not a secret); null for every other type */
+                            username: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    setAssetRobotValue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                robotId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    value: string | number | boolean | {
+                        username?: string;
+                        password?: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        /**
+                         * @description credential: {username, password}; every value of every type is stored encrypted
+                         * @enum {unknown}
+                         */
+                        type: "text" | "integer" | "boolean" | "secret" | "credential";
+                        /** @description A global or at least one per-robot value is set */
+                        has_value: boolean;
+                        global_value: {
+                            /** @description Null: the global value */
+                            robot_id: string | null;
+                            /** @description A credential's username (not a secret); null for every other type */
+                            username: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                        } | null;
+                        robot_value_count: number;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        robot_values: {
+                            /** @description Null: the global value */
+                            robot_id: string | null;
+                            /** @description A credential's username (not a secret); null for every other type */
+                            username: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteAssetRobotValue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                robotId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    startDeviceSignIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Shown to the user who confirms */
+                    client_name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The SDK keeps it secret and polls the token endpoint with it */
+                        device_code: string;
+                        /** @description XXXX-XXXX, for the user to type at verification_uri */
+                        user_code: string;
+                        verification_uri: string;
+                        verification_uri_complete: string;
+                        /** @description Seconds */
+                        expires_in: number;
+                        /** @description Seconds to wait between polls */
+                        interval: number;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited`: too many attempts; wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pollDeviceToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    device_code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "pending";
+                    } | {
+                        /** @enum {string} */
+                        status: "slow_down";
+                        interval: number;
+                    } | {
+                        /** @enum {string} */
+                        status: "denied";
+                    } | {
+                        /** @enum {string} */
+                        status: "expired";
+                    } | {
+                        /** @enum {string} */
+                        status: "confirmed";
+                        /** @description Shown this once; send it as a bearer token */
+                        access_token: string;
+                        /** @enum {string} */
+                        token_type: "bearer";
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** @description Space-separated permissions, of those the user holds */
+                        scope: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    confirmDeviceSignIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Case, dashes and spaces ignored */
+                    user_code: string;
+                    approve: boolean;
+                    /** Format: uuid */
+                    org_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user_code: string;
+                        client_name: string;
+                        /** @enum {unknown} */
+                        status: "pending" | "confirmed" | "denied" | "expired";
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `gone`: it existed and is no more: a deleted agent (its order to uninstall), an expired device code */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listSdkTokens: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            client_name: string;
+                            prefix: string;
+                            scope: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            expires_at: string;
+                            revoked_at: string | null;
+                            last_used_at: string | null;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revokeSdkToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     listAuditEvents: {
         parameters: {
             query?: {
@@ -4270,7 +7951,7 @@ export interface operations {
                 to?: string;
                 actor_id?: string;
                 actor_type?: string;
-                action?: "created" | "modified" | "deleted" | "status_changed" | "login" | "logout" | "login_failed";
+                action?: "created" | "modified" | "deleted" | "status_changed" | "login" | "logout" | "login_failed" | "asset_read";
                 entity_type?: string;
                 entity_id?: string;
                 request_id?: string;
@@ -4517,6 +8198,20 @@ export interface operations {
                             api_key: string;
                             /** @default true */
                             safety_check: boolean;
+                        };
+                        packages: {
+                            /**
+                             * @description Largest automation package (zip) accepted, in MiB; larger uploads answer 413
+                             * @default 100
+                             */
+                            max_upload_mib: number;
+                            /** @default 10000 */
+                            max_files: number;
+                            /**
+                             * @description A package's size once unpacked, in MiB: as its headers declare and as it really inflates
+                             * @default 1024
+                             */
+                            max_unpacked_mib: number;
                         };
                     };
                 };
@@ -5388,6 +9083,162 @@ export interface operations {
                         api_key: string;
                         /** @default true */
                         safety_check: boolean;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getPackagesSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Largest automation package (zip) accepted, in MiB; larger uploads answer 413
+                         * @default 100
+                         */
+                        max_upload_mib: number;
+                        /** @default 10000 */
+                        max_files: number;
+                        /**
+                         * @description A package's size once unpacked, in MiB: as its headers declare and as it really inflates
+                         * @default 1024
+                         */
+                        max_unpacked_mib: number;
+                    };
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updatePackagesSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Largest automation package (zip) accepted, in MiB; larger uploads answer 413 */
+                    max_upload_mib?: number;
+                    max_files?: number;
+                    /** @description A package's size once unpacked, in MiB: as its headers declare and as it really inflates */
+                    max_unpacked_mib?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Largest automation package (zip) accepted, in MiB; larger uploads answer 413
+                         * @default 100
+                         */
+                        max_upload_mib: number;
+                        /** @default 10000 */
+                        max_files: number;
+                        /**
+                         * @description A package's size once unpacked, in MiB: as its headers declare and as it really inflates
+                         * @default 1024
+                         */
+                        max_unpacked_mib: number;
                     };
                 };
             };
@@ -6497,6 +10348,990 @@ export interface operations {
             };
         };
     };
+    listRobots: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                /** @description Text in the name */
+                q?: string;
+                /** @description An agent robot follows its agent; a runner is offline after three heartbeat intervals of silence. Busy while it runs a job */
+                status?: "online" | "offline" | "busy";
+                /** @description `agent`: lives on one of our agents; `runner`: a runner of its own that registers with a machine key */
+                kind?: "agent" | "runner";
+                pool?: string;
+                agent_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            description: string;
+                            /**
+                             * @description `agent`: lives on one of our agents; `runner`: a runner of its own that registers with a machine key
+                             * @enum {unknown}
+                             */
+                            kind: "agent" | "runner";
+                            agent_id: string | null;
+                            agent_name: string | null;
+                            pools: string[];
+                            credential_asset_id: string | null;
+                            /**
+                             * @description An agent robot follows its agent; a runner is offline after three heartbeat intervals of silence. Busy while it runs a job
+                             * @enum {unknown}
+                             */
+                            status: "online" | "offline" | "busy";
+                            current_job_id: string | null;
+                            last_heartbeat_at: string | null;
+                            /** @description Whether a runner holds a robot token (it registered, and it was not revoked) */
+                            has_token: boolean;
+                            /** @description The first characters of the runner's token, enough to recognise it */
+                            token_prefix: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createRobot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    description?: string;
+                    /**
+                     * @description `agent`: lives on one of our agents; `runner`: a runner of its own that registers with a machine key
+                     * @enum {unknown}
+                     */
+                    kind: "agent" | "runner";
+                    /** Format: uuid */
+                    agent_id?: string;
+                    pools?: string[];
+                    /** Format: uuid */
+                    credential_asset_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        robot: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            description: string;
+                            /**
+                             * @description `agent`: lives on one of our agents; `runner`: a runner of its own that registers with a machine key
+                             * @enum {unknown}
+                             */
+                            kind: "agent" | "runner";
+                            agent_id: string | null;
+                            agent_name: string | null;
+                            pools: string[];
+                            credential_asset_id: string | null;
+                            /**
+                             * @description An agent robot follows its agent; a runner is offline after three heartbeat intervals of silence. Busy while it runs a job
+                             * @enum {unknown}
+                             */
+                            status: "online" | "offline" | "busy";
+                            current_job_id: string | null;
+                            last_heartbeat_at: string | null;
+                            /** @description Whether a runner holds a robot token (it registered, and it was not revoked) */
+                            has_token: boolean;
+                            /** @description The first characters of the runner's token, enough to recognise it */
+                            token_prefix: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                        /** @description A runner's one-time machine key, shown this once; null for an agent robot */
+                        machine_key: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getRobot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        /**
+                         * @description `agent`: lives on one of our agents; `runner`: a runner of its own that registers with a machine key
+                         * @enum {unknown}
+                         */
+                        kind: "agent" | "runner";
+                        agent_id: string | null;
+                        agent_name: string | null;
+                        pools: string[];
+                        credential_asset_id: string | null;
+                        /**
+                         * @description An agent robot follows its agent; a runner is offline after three heartbeat intervals of silence. Busy while it runs a job
+                         * @enum {unknown}
+                         */
+                        status: "online" | "offline" | "busy";
+                        current_job_id: string | null;
+                        last_heartbeat_at: string | null;
+                        /** @description Whether a runner holds a robot token (it registered, and it was not revoked) */
+                        has_token: boolean;
+                        /** @description The first characters of the runner's token, enough to recognise it */
+                        token_prefix: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteRobot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updateRobot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    description?: string;
+                    pools?: string[];
+                    credential_asset_id?: string | null;
+                    /** Format: uuid */
+                    agent_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        /**
+                         * @description `agent`: lives on one of our agents; `runner`: a runner of its own that registers with a machine key
+                         * @enum {unknown}
+                         */
+                        kind: "agent" | "runner";
+                        agent_id: string | null;
+                        agent_name: string | null;
+                        pools: string[];
+                        credential_asset_id: string | null;
+                        /**
+                         * @description An agent robot follows its agent; a runner is offline after three heartbeat intervals of silence. Busy while it runs a job
+                         * @enum {unknown}
+                         */
+                        status: "online" | "offline" | "busy";
+                        current_job_id: string | null;
+                        last_heartbeat_at: string | null;
+                        /** @description Whether a runner holds a robot token (it registered, and it was not revoked) */
+                        has_token: boolean;
+                        /** @description The first characters of the runner's token, enough to recognise it */
+                        token_prefix: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    issueRobotMachineKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        robot: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            description: string;
+                            /**
+                             * @description `agent`: lives on one of our agents; `runner`: a runner of its own that registers with a machine key
+                             * @enum {unknown}
+                             */
+                            kind: "agent" | "runner";
+                            agent_id: string | null;
+                            agent_name: string | null;
+                            pools: string[];
+                            credential_asset_id: string | null;
+                            /**
+                             * @description An agent robot follows its agent; a runner is offline after three heartbeat intervals of silence. Busy while it runs a job
+                             * @enum {unknown}
+                             */
+                            status: "online" | "offline" | "busy";
+                            current_job_id: string | null;
+                            last_heartbeat_at: string | null;
+                            /** @description Whether a runner holds a robot token (it registered, and it was not revoked) */
+                            has_token: boolean;
+                            /** @description The first characters of the runner's token, enough to recognise it */
+                            token_prefix: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                        /** @description The new one-time machine key, shown this once; the previous one stops working */
+                        machine_key: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revokeRobotToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        /**
+                         * @description `agent`: lives on one of our agents; `runner`: a runner of its own that registers with a machine key
+                         * @enum {unknown}
+                         */
+                        kind: "agent" | "runner";
+                        agent_id: string | null;
+                        agent_name: string | null;
+                        pools: string[];
+                        credential_asset_id: string | null;
+                        /**
+                         * @description An agent robot follows its agent; a runner is offline after three heartbeat intervals of silence. Busy while it runs a job
+                         * @enum {unknown}
+                         */
+                        status: "online" | "offline" | "busy";
+                        current_job_id: string | null;
+                        last_heartbeat_at: string | null;
+                        /** @description Whether a runner holds a robot token (it registered, and it was not revoked) */
+                        has_token: boolean;
+                        /** @description The first characters of the runner's token, enough to recognise it */
+                        token_prefix: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    registerRunner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    machine_key: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        robot_id: string;
+                        /** @description The robot token, shown this once: send it as `X-Robot-Token` or a bearer token */
+                        robot_token: string;
+                        heartbeat_interval_seconds: number;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited`: too many attempts; wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    runnerHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {unknown} */
+                    status?: "idle" | "busy";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        robot_id: string;
+                        heartbeat_interval_seconds: number;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getRunnerSelf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        /**
+                         * @description `agent`: lives on one of our agents; `runner`: a runner of its own that registers with a machine key
+                         * @enum {unknown}
+                         */
+                        kind: "agent" | "runner";
+                        agent_id: string | null;
+                        agent_name: string | null;
+                        pools: string[];
+                        credential_asset_id: string | null;
+                        /**
+                         * @description An agent robot follows its agent; a runner is offline after three heartbeat intervals of silence. Busy while it runs a job
+                         * @enum {unknown}
+                         */
+                        status: "online" | "offline" | "busy";
+                        current_job_id: string | null;
+                        last_heartbeat_at: string | null;
+                        /** @description Whether a runner holds a robot token (it registered, and it was not revoked) */
+                        has_token: boolean;
+                        /** @description The first characters of the runner's token, enough to recognise it */
+                        token_prefix: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     listEnrollmentTokens: {
         parameters: {
             query?: {
@@ -6862,7 +11697,7 @@ export interface operations {
                         arch: string;
                         ip?: string;
                         agent_version: string;
-                        interpreters: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python")[];
+                        interpreters: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node")[];
                         system_info?: {
                             [key: string]: unknown;
                         };
@@ -6963,7 +11798,7 @@ export interface operations {
                             agent_id: string | null;
                             /** @description The agent's name; null with no agent */
                             agent_name: string | null;
-                            /** @description Who may take a pooled job; null for one agent’s */
+                            /** @description Who may take a pooled job (agents, or for a process job the robots of a pool); null for one agent’s */
                             pool: {
                                 tags?: string[];
                                 /** Format: uuid */
@@ -6971,8 +11806,12 @@ export interface operations {
                                 /** @enum {unknown} */
                                 os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
                                 /** @description Interpreters the agent reports */
-                                capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python")[];
+                                capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node")[];
+                            } | {
+                                robot_pool: string | null;
                             } | null;
+                            /** @description The robot running a process job */
+                            robot_id: string | null;
                             run_id: string | null;
                             kind: string;
                             interpreter: string;
@@ -7080,7 +11919,7 @@ export interface operations {
             content: {
                 "application/json": {
                     /** @enum {unknown} */
-                    interpreter: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python";
+                    interpreter: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
                     command: string;
                     /** @description Environment variables of the job. Names: letters, digits and `_`, not starting with a digit, at most 128 characters (else 400); names starting with `FP_` are Fleetplane's own, and a name given twice (names ignore case, as on Windows) is refused (422). Values under secret-looking names are stored sealed and shown masked. */
                     env?: {
@@ -7115,7 +11954,7 @@ export interface operations {
                         agent_id: string | null;
                         /** @description The agent's name; null with no agent */
                         agent_name: string | null;
-                        /** @description Who may take a pooled job; null for one agent’s */
+                        /** @description Who may take a pooled job (agents, or for a process job the robots of a pool); null for one agent’s */
                         pool: {
                             tags?: string[];
                             /** Format: uuid */
@@ -7123,8 +11962,12 @@ export interface operations {
                             /** @enum {unknown} */
                             os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
                             /** @description Interpreters the agent reports */
-                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python")[];
+                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node")[];
+                        } | {
+                            robot_pool: string | null;
                         } | null;
+                        /** @description The robot running a process job */
+                        robot_id: string | null;
                         run_id: string | null;
                         kind: string;
                         interpreter: string;
@@ -7178,7 +12021,7 @@ export interface operations {
                         agent_id: string | null;
                         /** @description The agent's name; null with no agent */
                         agent_name: string | null;
-                        /** @description Who may take a pooled job; null for one agent’s */
+                        /** @description Who may take a pooled job (agents, or for a process job the robots of a pool); null for one agent’s */
                         pool: {
                             tags?: string[];
                             /** Format: uuid */
@@ -7186,8 +12029,12 @@ export interface operations {
                             /** @enum {unknown} */
                             os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
                             /** @description Interpreters the agent reports */
-                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python")[];
+                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node")[];
+                        } | {
+                            robot_pool: string | null;
                         } | null;
+                        /** @description The robot running a process job */
+                        robot_id: string | null;
                         run_id: string | null;
                         kind: string;
                         interpreter: string;
@@ -7324,7 +12171,7 @@ export interface operations {
                             agent_id: string | null;
                             /** @description The agent's name; null with no agent */
                             agent_name: string | null;
-                            /** @description Who may take a pooled job; null for one agent’s */
+                            /** @description Who may take a pooled job (agents, or for a process job the robots of a pool); null for one agent’s */
                             pool: {
                                 tags?: string[];
                                 /** Format: uuid */
@@ -7332,8 +12179,12 @@ export interface operations {
                                 /** @enum {unknown} */
                                 os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
                                 /** @description Interpreters the agent reports */
-                                capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python")[];
+                                capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node")[];
+                            } | {
+                                robot_pool: string | null;
                             } | null;
+                            /** @description The robot running a process job */
+                            robot_id: string | null;
                             run_id: string | null;
                             kind: string;
                             interpreter: string;
@@ -7430,7 +12281,7 @@ export interface operations {
             content: {
                 "application/json": {
                     /** @enum {unknown} */
-                    interpreter: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python";
+                    interpreter: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
                     command: string;
                     /** @description Environment variables of the job. Names: letters, digits and `_`, not starting with a digit, at most 128 characters (else 400); names starting with `FP_` are Fleetplane's own, and a name given twice (names ignore case, as on Windows) is refused (422). Values under secret-looking names are stored sealed and shown masked. */
                     env?: {
@@ -7454,7 +12305,7 @@ export interface operations {
                         /** @enum {unknown} */
                         os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
                         /** @description Interpreters the agent reports */
-                        capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python")[];
+                        capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node")[];
                     };
                 };
             };
@@ -7473,7 +12324,7 @@ export interface operations {
                         agent_id: string | null;
                         /** @description The agent's name; null with no agent */
                         agent_name: string | null;
-                        /** @description Who may take a pooled job; null for one agent’s */
+                        /** @description Who may take a pooled job (agents, or for a process job the robots of a pool); null for one agent’s */
                         pool: {
                             tags?: string[];
                             /** Format: uuid */
@@ -7481,8 +12332,12 @@ export interface operations {
                             /** @enum {unknown} */
                             os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
                             /** @description Interpreters the agent reports */
-                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python")[];
+                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node")[];
+                        } | {
+                            robot_pool: string | null;
                         } | null;
+                        /** @description The robot running a process job */
+                        robot_id: string | null;
                         run_id: string | null;
                         kind: string;
                         interpreter: string;
@@ -7536,7 +12391,7 @@ export interface operations {
                         agent_id: string | null;
                         /** @description The agent's name; null with no agent */
                         agent_name: string | null;
-                        /** @description Who may take a pooled job; null for one agent’s */
+                        /** @description Who may take a pooled job (agents, or for a process job the robots of a pool); null for one agent’s */
                         pool: {
                             tags?: string[];
                             /** Format: uuid */
@@ -7544,8 +12399,12 @@ export interface operations {
                             /** @enum {unknown} */
                             os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
                             /** @description Interpreters the agent reports */
-                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python")[];
+                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node")[];
+                        } | {
+                            robot_pool: string | null;
                         } | null;
+                        /** @description The robot running a process job */
+                        robot_id: string | null;
                         run_id: string | null;
                         kind: string;
                         interpreter: string;
@@ -7668,7 +12527,7 @@ export interface operations {
                         agent_id: string | null;
                         /** @description The agent's name; null with no agent */
                         agent_name: string | null;
-                        /** @description Who may take a pooled job; null for one agent’s */
+                        /** @description Who may take a pooled job (agents, or for a process job the robots of a pool); null for one agent’s */
                         pool: {
                             tags?: string[];
                             /** Format: uuid */
@@ -7676,8 +12535,12 @@ export interface operations {
                             /** @enum {unknown} */
                             os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
                             /** @description Interpreters the agent reports */
-                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python")[];
+                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node")[];
+                        } | {
+                            robot_pool: string | null;
                         } | null;
+                        /** @description The robot running a process job */
+                        robot_id: string | null;
                         run_id: string | null;
                         kind: string;
                         interpreter: string;
@@ -7791,7 +12654,7 @@ export interface operations {
                         agent_id: string | null;
                         /** @description The agent's name; null with no agent */
                         agent_name: string | null;
-                        /** @description Who may take a pooled job; null for one agent’s */
+                        /** @description Who may take a pooled job (agents, or for a process job the robots of a pool); null for one agent’s */
                         pool: {
                             tags?: string[];
                             /** Format: uuid */
@@ -7799,8 +12662,12 @@ export interface operations {
                             /** @enum {unknown} */
                             os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
                             /** @description Interpreters the agent reports */
-                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python")[];
+                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node")[];
+                        } | {
+                            robot_pool: string | null;
                         } | null;
+                        /** @description The robot running a process job */
+                        robot_id: string | null;
                         run_id: string | null;
                         kind: string;
                         interpreter: string;
@@ -8094,7 +12961,7 @@ export interface operations {
                     };
                     job: {
                         /** @enum {unknown} */
-                        interpreter: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python";
+                        interpreter: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
                         command: string;
                         /** @description Environment variables of the job. Names: letters, digits and `_`, not starting with a digit, at most 128 characters (else 400); names starting with `FP_` are Fleetplane's own, and a name given twice (names ignore case, as on Windows) is refused (422). Values under secret-looking names are stored sealed and shown masked. */
                         env?: {
@@ -8332,7 +13199,7 @@ export interface operations {
                             agent_id: string | null;
                             /** @description The agent's name; null with no agent */
                             agent_name: string | null;
-                            /** @description Who may take a pooled job; null for one agent’s */
+                            /** @description Who may take a pooled job (agents, or for a process job the robots of a pool); null for one agent’s */
                             pool: {
                                 tags?: string[];
                                 /** Format: uuid */
@@ -8340,8 +13207,12 @@ export interface operations {
                                 /** @enum {unknown} */
                                 os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
                                 /** @description Interpreters the agent reports */
-                                capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python")[];
+                                capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node")[];
+                            } | {
+                                robot_pool: string | null;
                             } | null;
+                            /** @description The robot running a process job */
+                            robot_id: string | null;
                             run_id: string | null;
                             kind: string;
                             interpreter: string;
@@ -9365,7 +14236,7 @@ export interface operations {
                         agent_id: string | null;
                         /** @description The agent's name; null with no agent */
                         agent_name: string | null;
-                        /** @description Who may take a pooled job; null for one agent’s */
+                        /** @description Who may take a pooled job (agents, or for a process job the robots of a pool); null for one agent’s */
                         pool: {
                             tags?: string[];
                             /** Format: uuid */
@@ -9373,8 +14244,12 @@ export interface operations {
                             /** @enum {unknown} */
                             os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
                             /** @description Interpreters the agent reports */
-                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python")[];
+                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node")[];
+                        } | {
+                            robot_pool: string | null;
                         } | null;
+                        /** @description The robot running a process job */
+                        robot_id: string | null;
                         run_id: string | null;
                         kind: string;
                         interpreter: string;
@@ -9426,7 +14301,7 @@ export interface operations {
                         agent_id: string | null;
                         /** @description The agent's name; null with no agent */
                         agent_name: string | null;
-                        /** @description Who may take a pooled job; null for one agent’s */
+                        /** @description Who may take a pooled job (agents, or for a process job the robots of a pool); null for one agent’s */
                         pool: {
                             tags?: string[];
                             /** Format: uuid */
@@ -9434,8 +14309,12 @@ export interface operations {
                             /** @enum {unknown} */
                             os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
                             /** @description Interpreters the agent reports */
-                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python")[];
+                            capabilities?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node")[];
+                        } | {
+                            robot_pool: string | null;
                         } | null;
+                        /** @description The robot running a process job */
+                        robot_id: string | null;
                         run_id: string | null;
                         kind: string;
                         interpreter: string;
@@ -9788,7 +14667,7 @@ export interface operations {
                         script_id?: string;
                         content?: string;
                         /** @enum {unknown} */
-                        interpreter?: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python";
+                        interpreter?: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
                         /** @description Values for the script's parameters, checked against its definitions (422) */
                         parameters?: {
                             [key: string]: string | number | boolean;
@@ -9844,7 +14723,7 @@ export interface operations {
                             action: "script" | "command" | "reboot" | "file_copy";
                             script_id: string | null;
                             content: string | null;
-                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                             /** @description Values of secret parameters are shown masked */
                             parameters: {
                                 [key: string]: string | number | boolean;
@@ -9982,7 +14861,7 @@ export interface operations {
                             action: "script" | "command" | "reboot" | "file_copy";
                             script_id: string | null;
                             content: string | null;
-                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                             /** @description Values of secret parameters are shown masked */
                             parameters: {
                                 [key: string]: string | number | boolean;
@@ -10188,7 +15067,7 @@ export interface operations {
                             action: "script" | "command" | "reboot" | "file_copy";
                             script_id: string | null;
                             content: string | null;
-                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                             /** @description Values of secret parameters are shown masked */
                             parameters: {
                                 [key: string]: string | number | boolean;
@@ -10395,7 +15274,7 @@ export interface operations {
                         script_id?: string;
                         content?: string;
                         /** @enum {unknown} */
-                        interpreter?: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python";
+                        interpreter?: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
                         /** @description Values for the script's parameters, checked against its definitions (422) */
                         parameters?: {
                             [key: string]: string | number | boolean;
@@ -10451,7 +15330,7 @@ export interface operations {
                             action: "script" | "command" | "reboot" | "file_copy";
                             script_id: string | null;
                             content: string | null;
-                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                             /** @description Values of secret parameters are shown masked */
                             parameters: {
                                 [key: string]: string | number | boolean;
@@ -10589,7 +15468,7 @@ export interface operations {
                             action: "script" | "command" | "reboot" | "file_copy";
                             script_id: string | null;
                             content: string | null;
-                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                             /** @description Values of secret parameters are shown masked */
                             parameters: {
                                 [key: string]: string | number | boolean;
@@ -10795,7 +15674,7 @@ export interface operations {
                             action: "script" | "command" | "reboot" | "file_copy";
                             script_id: string | null;
                             content: string | null;
-                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                             /** @description Values of secret parameters are shown masked */
                             parameters: {
                                 [key: string]: string | number | boolean;
@@ -11083,7 +15962,7 @@ export interface operations {
                             action: "script" | "command" | "reboot" | "file_copy";
                             script_id: string | null;
                             content: string | null;
-                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                             /** @description Values of secret parameters are shown masked */
                             parameters: {
                                 [key: string]: string | number | boolean;
@@ -11209,7 +16088,7 @@ export interface operations {
                             action: "script" | "command" | "reboot" | "file_copy";
                             script_id: string | null;
                             content: string | null;
-                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                             /** @description Values of secret parameters are shown masked */
                             parameters: {
                                 [key: string]: string | number | boolean;
@@ -11308,7 +16187,7 @@ export interface operations {
                     script_id?: string;
                     content?: string;
                     /** @enum {unknown} */
-                    interpreter?: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python";
+                    interpreter?: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
                     /** @description Values for the script's parameters, checked against its definitions (422) */
                     parameters?: {
                         [key: string]: string | number | boolean;
@@ -11352,7 +16231,7 @@ export interface operations {
                         action: "script" | "command" | "reboot" | "file_copy";
                         script_id: string | null;
                         content: string | null;
-                        interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                        interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                         /** @description Values of secret parameters are shown masked */
                         parameters: {
                             [key: string]: string | number | boolean;
@@ -11484,7 +16363,7 @@ export interface operations {
                             action: "script" | "command" | "reboot" | "file_copy";
                             script_id: string | null;
                             content: string | null;
-                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                             /** @description Values of secret parameters are shown masked */
                             parameters: {
                                 [key: string]: string | number | boolean;
@@ -11602,7 +16481,7 @@ export interface operations {
                         script_id?: string;
                         content?: string;
                         /** @enum {unknown} */
-                        interpreter?: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python";
+                        interpreter?: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
                         /** @description Values for the script's parameters, checked against its definitions (422) */
                         parameters?: {
                             [key: string]: string | number | boolean;
@@ -11651,7 +16530,7 @@ export interface operations {
                             action: "script" | "command" | "reboot" | "file_copy";
                             script_id: string | null;
                             content: string | null;
-                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                             /** @description Values of secret parameters are shown masked */
                             parameters: {
                                 [key: string]: string | number | boolean;
@@ -11779,7 +16658,7 @@ export interface operations {
                         action: "script" | "command" | "reboot" | "file_copy";
                         script_id: string | null;
                         content: string | null;
-                        interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                        interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                         /** @description Values of secret parameters are shown masked */
                         parameters: {
                             [key: string]: string | number | boolean;
@@ -11945,7 +16824,7 @@ export interface operations {
                     action?: "script" | "command" | "reboot" | "file_copy";
                     script_id?: string | null;
                     content?: string | null;
-                    interpreter?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                    interpreter?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                     /** @description Values for the script's parameters, checked against its definitions (422) */
                     parameters?: {
                         [key: string]: string | number | boolean;
@@ -11985,7 +16864,7 @@ export interface operations {
                         action: "script" | "command" | "reboot" | "file_copy";
                         script_id: string | null;
                         content: string | null;
-                        interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                        interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                         /** @description Values of secret parameters are shown masked */
                         parameters: {
                             [key: string]: string | number | boolean;
@@ -12110,7 +16989,7 @@ export interface operations {
                             action: "script" | "command" | "reboot" | "file_copy";
                             script_id: string | null;
                             content: string | null;
-                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                             /** @description Values of secret parameters are shown masked */
                             parameters: {
                                 [key: string]: string | number | boolean;
@@ -12209,7 +17088,7 @@ export interface operations {
                     script_id?: string;
                     content?: string;
                     /** @enum {unknown} */
-                    interpreter?: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python";
+                    interpreter?: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
                     /** @description Values for the script's parameters, checked against its definitions (422) */
                     parameters?: {
                         [key: string]: string | number | boolean;
@@ -12253,7 +17132,7 @@ export interface operations {
                         action: "script" | "command" | "reboot" | "file_copy";
                         script_id: string | null;
                         content: string | null;
-                        interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                        interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                         /** @description Values of secret parameters are shown masked */
                         parameters: {
                             [key: string]: string | number | boolean;
@@ -12385,7 +17264,7 @@ export interface operations {
                             action: "script" | "command" | "reboot" | "file_copy";
                             script_id: string | null;
                             content: string | null;
-                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                             /** @description Values of secret parameters are shown masked */
                             parameters: {
                                 [key: string]: string | number | boolean;
@@ -12503,7 +17382,7 @@ export interface operations {
                         script_id?: string;
                         content?: string;
                         /** @enum {unknown} */
-                        interpreter?: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python";
+                        interpreter?: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
                         /** @description Values for the script's parameters, checked against its definitions (422) */
                         parameters?: {
                             [key: string]: string | number | boolean;
@@ -12552,7 +17431,7 @@ export interface operations {
                             action: "script" | "command" | "reboot" | "file_copy";
                             script_id: string | null;
                             content: string | null;
-                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                            interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                             /** @description Values of secret parameters are shown masked */
                             parameters: {
                                 [key: string]: string | number | boolean;
@@ -12680,7 +17559,7 @@ export interface operations {
                         action: "script" | "command" | "reboot" | "file_copy";
                         script_id: string | null;
                         content: string | null;
-                        interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                        interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                         /** @description Values of secret parameters are shown masked */
                         parameters: {
                             [key: string]: string | number | boolean;
@@ -12846,7 +17725,7 @@ export interface operations {
                     action?: "script" | "command" | "reboot" | "file_copy";
                     script_id?: string | null;
                     content?: string | null;
-                    interpreter?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                    interpreter?: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                     /** @description Values for the script's parameters, checked against its definitions (422) */
                     parameters?: {
                         [key: string]: string | number | boolean;
@@ -12886,7 +17765,7 @@ export interface operations {
                         action: "script" | "command" | "reboot" | "file_copy";
                         script_id: string | null;
                         content: string | null;
-                        interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python") | null;
+                        interpreter: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node") | null;
                         /** @description Values of secret parameters are shown masked */
                         parameters: {
                             [key: string]: string | number | boolean;
@@ -14059,6 +18938,3286 @@ export interface operations {
             };
         };
     };
+    listQueues: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                q?: string;
+                active?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            description: string;
+                            /** @description Retries of an item failed by an application error */
+                            max_retries: number;
+                            /** @description A new item's deadline, this long after it is added, unless it names one */
+                            deadline_minutes: number | null;
+                            /** @description An item not finished this long after it was first added breaches the SLA */
+                            sla_minutes: number | null;
+                            /** @description No two of the queue's items (deleted and retried ones aside) share a reference */
+                            unique_references: boolean;
+                            /** @description An inactive queue refuses new items and claims (409) */
+                            active: boolean;
+                            /** @description An item in progress longer than this is abandoned */
+                            item_timeout_seconds: number;
+                            /** @description The process started to work the queue while items wait */
+                            trigger_process_id: string | null;
+                            /** @description Jobs of that process at once, at most */
+                            trigger_max_jobs: number;
+                            created_by: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    description?: string;
+                    max_retries?: number;
+                    unique_references?: boolean;
+                    active?: boolean;
+                    item_timeout_seconds?: number;
+                    trigger_max_jobs?: number;
+                    deadline_minutes?: number;
+                    sla_minutes?: number;
+                    /** Format: uuid */
+                    trigger_process_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        /** @description Retries of an item failed by an application error */
+                        max_retries: number;
+                        /** @description A new item's deadline, this long after it is added, unless it names one */
+                        deadline_minutes: number | null;
+                        /** @description An item not finished this long after it was first added breaches the SLA */
+                        sla_minutes: number | null;
+                        /** @description No two of the queue's items (deleted and retried ones aside) share a reference */
+                        unique_references: boolean;
+                        /** @description An inactive queue refuses new items and claims (409) */
+                        active: boolean;
+                        /** @description An item in progress longer than this is abandoned */
+                        item_timeout_seconds: number;
+                        /** @description The process started to work the queue while items wait */
+                        trigger_process_id: string | null;
+                        /** @description Jobs of that process at once, at most */
+                        trigger_max_jobs: number;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        /** @description Retries of an item failed by an application error */
+                        max_retries: number;
+                        /** @description A new item's deadline, this long after it is added, unless it names one */
+                        deadline_minutes: number | null;
+                        /** @description An item not finished this long after it was first added breaches the SLA */
+                        sla_minutes: number | null;
+                        /** @description No two of the queue's items (deleted and retried ones aside) share a reference */
+                        unique_references: boolean;
+                        /** @description An inactive queue refuses new items and claims (409) */
+                        active: boolean;
+                        /** @description An item in progress longer than this is abandoned */
+                        item_timeout_seconds: number;
+                        /** @description The process started to work the queue while items wait */
+                        trigger_process_id: string | null;
+                        /** @description Jobs of that process at once, at most */
+                        trigger_max_jobs: number;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteQueue: {
+        parameters: {
+            query?: {
+                /** @description Delete even while items are new or in progress; they go with it */
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updateQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    description?: string;
+                    max_retries?: number;
+                    unique_references?: boolean;
+                    active?: boolean;
+                    item_timeout_seconds?: number;
+                    trigger_max_jobs?: number;
+                    deadline_minutes?: number | null;
+                    sla_minutes?: number | null;
+                    trigger_process_id?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        /** @description Retries of an item failed by an application error */
+                        max_retries: number;
+                        /** @description A new item's deadline, this long after it is added, unless it names one */
+                        deadline_minutes: number | null;
+                        /** @description An item not finished this long after it was first added breaches the SLA */
+                        sla_minutes: number | null;
+                        /** @description No two of the queue's items (deleted and retried ones aside) share a reference */
+                        unique_references: boolean;
+                        /** @description An inactive queue refuses new items and claims (409) */
+                        active: boolean;
+                        /** @description An item in progress longer than this is abandoned */
+                        item_timeout_seconds: number;
+                        /** @description The process started to work the queue while items wait */
+                        trigger_process_id: string | null;
+                        /** @description Jobs of that process at once, at most */
+                        trigger_max_jobs: number;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getQueueStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Items by status */
+                        counts: {
+                            new: number;
+                            in_progress: number;
+                            successful: number;
+                            failed: number;
+                            abandoned: number;
+                            retried: number;
+                            deleted: number;
+                        };
+                        /** @description Of successful items, from claim to completion */
+                        average_processing_ms: number | null;
+                        /** @description Items not finished within sla_minutes of being first added (0 without an SLA) */
+                        sla_breaches: number;
+                        /** @description Items not finished by their deadline */
+                        deadline_breaches: number;
+                        /** @description Age of the oldest new item; null when none waits */
+                        oldest_waiting_age_ms: number | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listQueueItems: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                status?: "new" | "in_progress" | "successful" | "failed" | "abandoned" | "retried" | "deleted";
+                priority?: "high" | "normal" | "low";
+                reference?: string;
+                robot_id?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            queue_id: string;
+                            /** @enum {unknown} */
+                            status: "new" | "in_progress" | "successful" | "failed" | "abandoned" | "retried" | "deleted";
+                            /** @enum {unknown} */
+                            priority: "high" | "normal" | "low";
+                            content: {
+                                [key: string]: unknown;
+                            };
+                            reference: string | null;
+                            progress: string | null;
+                            /** @description Any JSON value */
+                            output: unknown;
+                            error: {
+                                /**
+                                 * @description `business`: the item itself is wrong, never retried; `application`: retried
+                                 * @enum {unknown}
+                                 */
+                                type: "business" | "application";
+                                reason: string;
+                            } | null;
+                            /** @description The robot that took it; null for a person */
+                            robot_id: string | null;
+                            /** @description The first item of its chain of retries */
+                            retry_of: string | null;
+                            retry_number: number;
+                            defer_until: string | null;
+                            deadline: string | null;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    addQueueItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A JSON object, 256 KiB at most */
+                    content: {
+                        [key: string]: unknown;
+                    };
+                    /** @enum {unknown} */
+                    priority?: "high" | "normal" | "low";
+                    reference?: string;
+                    /** Format: date-time */
+                    defer_until?: string;
+                    /** Format: date-time */
+                    deadline?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        queue_id: string;
+                        /** @enum {unknown} */
+                        status: "new" | "in_progress" | "successful" | "failed" | "abandoned" | "retried" | "deleted";
+                        /** @enum {unknown} */
+                        priority: "high" | "normal" | "low";
+                        content: {
+                            [key: string]: unknown;
+                        };
+                        reference: string | null;
+                        progress: string | null;
+                        /** @description Any JSON value */
+                        output: unknown;
+                        error: {
+                            /**
+                             * @description `business`: the item itself is wrong, never retried; `application`: retried
+                             * @enum {unknown}
+                             */
+                            type: "business" | "application";
+                            reason: string;
+                        } | null;
+                        /** @description The robot that took it; null for a person */
+                        robot_id: string | null;
+                        /** @description The first item of its chain of retries */
+                        retry_of: string | null;
+                        retry_number: number;
+                        defer_until: string | null;
+                        deadline: string | null;
+                        started_at: string | null;
+                        finished_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    addQueueItems: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description 10000 at most (more is 413); all are added or none */
+                    items: {
+                        /** @description A JSON object, 256 KiB at most */
+                        content: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {unknown} */
+                        priority?: "high" | "normal" | "low";
+                        reference?: string;
+                        /** Format: date-time */
+                        defer_until?: string;
+                        /** Format: date-time */
+                        deadline?: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                        /** Format: uuid */
+                        first_id: string;
+                        /** Format: uuid */
+                        last_id: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    claimQueueItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        queue_id: string;
+                        /** @enum {unknown} */
+                        status: "new" | "in_progress" | "successful" | "failed" | "abandoned" | "retried" | "deleted";
+                        /** @enum {unknown} */
+                        priority: "high" | "normal" | "low";
+                        content: {
+                            [key: string]: unknown;
+                        };
+                        reference: string | null;
+                        progress: string | null;
+                        /** @description Any JSON value */
+                        output: unknown;
+                        error: {
+                            /**
+                             * @description `business`: the item itself is wrong, never retried; `application`: retried
+                             * @enum {unknown}
+                             */
+                            type: "business" | "application";
+                            reason: string;
+                        } | null;
+                        /** @description The robot that took it; null for a person */
+                        robot_id: string | null;
+                        /** @description The first item of its chain of retries */
+                        retry_of: string | null;
+                        retry_number: number;
+                        defer_until: string | null;
+                        deadline: string | null;
+                        started_at: string | null;
+                        finished_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getQueueItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        queue_id: string;
+                        /** @enum {unknown} */
+                        status: "new" | "in_progress" | "successful" | "failed" | "abandoned" | "retried" | "deleted";
+                        /** @enum {unknown} */
+                        priority: "high" | "normal" | "low";
+                        content: {
+                            [key: string]: unknown;
+                        };
+                        reference: string | null;
+                        progress: string | null;
+                        /** @description Any JSON value */
+                        output: unknown;
+                        error: {
+                            /**
+                             * @description `business`: the item itself is wrong, never retried; `application`: retried
+                             * @enum {unknown}
+                             */
+                            type: "business" | "application";
+                            reason: string;
+                        } | null;
+                        /** @description The robot that took it; null for a person */
+                        robot_id: string | null;
+                        /** @description The first item of its chain of retries */
+                        retry_of: string | null;
+                        retry_number: number;
+                        defer_until: string | null;
+                        deadline: string | null;
+                        started_at: string | null;
+                        finished_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteQueueItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    completeQueueItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Any JSON value */
+                    output?: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        queue_id: string;
+                        /** @enum {unknown} */
+                        status: "new" | "in_progress" | "successful" | "failed" | "abandoned" | "retried" | "deleted";
+                        /** @enum {unknown} */
+                        priority: "high" | "normal" | "low";
+                        content: {
+                            [key: string]: unknown;
+                        };
+                        reference: string | null;
+                        progress: string | null;
+                        /** @description Any JSON value */
+                        output: unknown;
+                        error: {
+                            /**
+                             * @description `business`: the item itself is wrong, never retried; `application`: retried
+                             * @enum {unknown}
+                             */
+                            type: "business" | "application";
+                            reason: string;
+                        } | null;
+                        /** @description The robot that took it; null for a person */
+                        robot_id: string | null;
+                        /** @description The first item of its chain of retries */
+                        retry_of: string | null;
+                        retry_number: number;
+                        defer_until: string | null;
+                        deadline: string | null;
+                        started_at: string | null;
+                        finished_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    failQueueItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    error: {
+                        /**
+                         * @description `business`: the item itself is wrong, never retried; `application`: retried
+                         * @enum {unknown}
+                         */
+                        type: "business" | "application";
+                        reason: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        item: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            queue_id: string;
+                            /** @enum {unknown} */
+                            status: "new" | "in_progress" | "successful" | "failed" | "abandoned" | "retried" | "deleted";
+                            /** @enum {unknown} */
+                            priority: "high" | "normal" | "low";
+                            content: {
+                                [key: string]: unknown;
+                            };
+                            reference: string | null;
+                            progress: string | null;
+                            /** @description Any JSON value */
+                            output: unknown;
+                            error: {
+                                /**
+                                 * @description `business`: the item itself is wrong, never retried; `application`: retried
+                                 * @enum {unknown}
+                                 */
+                                type: "business" | "application";
+                                reason: string;
+                            } | null;
+                            /** @description The robot that took it; null for a person */
+                            robot_id: string | null;
+                            /** @description The first item of its chain of retries */
+                            retry_of: string | null;
+                            retry_number: number;
+                            defer_until: string | null;
+                            deadline: string | null;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                        /** @description The new item that retries it, for an application error with retries left */
+                        retry: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            queue_id: string;
+                            /** @enum {unknown} */
+                            status: "new" | "in_progress" | "successful" | "failed" | "abandoned" | "retried" | "deleted";
+                            /** @enum {unknown} */
+                            priority: "high" | "normal" | "low";
+                            content: {
+                                [key: string]: unknown;
+                            };
+                            reference: string | null;
+                            progress: string | null;
+                            /** @description Any JSON value */
+                            output: unknown;
+                            error: {
+                                /**
+                                 * @description `business`: the item itself is wrong, never retried; `application`: retried
+                                 * @enum {unknown}
+                                 */
+                                type: "business" | "application";
+                                reason: string;
+                            } | null;
+                            /** @description The robot that took it; null for a person */
+                            robot_id: string | null;
+                            /** @description The first item of its chain of retries */
+                            retry_of: string | null;
+                            retry_number: number;
+                            defer_until: string | null;
+                            deadline: string | null;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reportQueueItemProgress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    progress: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        queue_id: string;
+                        /** @enum {unknown} */
+                        status: "new" | "in_progress" | "successful" | "failed" | "abandoned" | "retried" | "deleted";
+                        /** @enum {unknown} */
+                        priority: "high" | "normal" | "low";
+                        content: {
+                            [key: string]: unknown;
+                        };
+                        reference: string | null;
+                        progress: string | null;
+                        /** @description Any JSON value */
+                        output: unknown;
+                        error: {
+                            /**
+                             * @description `business`: the item itself is wrong, never retried; `application`: retried
+                             * @enum {unknown}
+                             */
+                            type: "business" | "application";
+                            reason: string;
+                        } | null;
+                        /** @description The robot that took it; null for a person */
+                        robot_id: string | null;
+                        /** @description The first item of its chain of retries */
+                        retry_of: string | null;
+                        retry_number: number;
+                        defer_until: string | null;
+                        deadline: string | null;
+                        started_at: string | null;
+                        finished_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listProcessJobs: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                process_id?: string;
+                robot_id?: string;
+                status?: "queued" | "dispatched" | "running" | "succeeded" | "failed" | "timed_out" | "canceled" | "lost";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            process_id: string;
+                            process_name: string;
+                            process_version: number;
+                            /** Format: uuid */
+                            package_id: string;
+                            package_name: string;
+                            package_version: string;
+                            package_hash: string;
+                            /** @description The entry point's name */
+                            entry_point: string;
+                            input: unknown;
+                            robot_id: string | null;
+                            /** @description The pool of a pooled job; null for one robot’s or any robot’s */
+                            robot_pool: string | null;
+                            pooled: boolean;
+                            agent_id: string | null;
+                            /** @enum {unknown} */
+                            status: "queued" | "dispatched" | "running" | "succeeded" | "failed" | "timed_out" | "canceled" | "lost";
+                            attempt: number;
+                            max_attempts: number;
+                            timeout_seconds: number;
+                            /** @description The JSON the process wrote; null when none */
+                            result: unknown;
+                            error: string | null;
+                            exit_code: number | null;
+                            duration_ms: number | null;
+                            cancel_requested_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            dispatched_at: string | null;
+                            started_at: string | null;
+                            finished_at: string | null;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createProcessJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Without robot_id, any robot of the process's pool takes it (a pooled job) */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    process_id: string;
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    /** Format: uuid */
+                    robot_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        process_id: string;
+                        process_name: string;
+                        process_version: number;
+                        /** Format: uuid */
+                        package_id: string;
+                        package_name: string;
+                        package_version: string;
+                        package_hash: string;
+                        /** @description The entry point's name */
+                        entry_point: string;
+                        input: unknown;
+                        robot_id: string | null;
+                        /** @description The pool of a pooled job; null for one robot’s or any robot’s */
+                        robot_pool: string | null;
+                        pooled: boolean;
+                        agent_id: string | null;
+                        /** @enum {unknown} */
+                        status: "queued" | "dispatched" | "running" | "succeeded" | "failed" | "timed_out" | "canceled" | "lost";
+                        attempt: number;
+                        max_attempts: number;
+                        timeout_seconds: number;
+                        /** @description The JSON the process wrote; null when none */
+                        result: unknown;
+                        error: string | null;
+                        exit_code: number | null;
+                        duration_ms: number | null;
+                        cancel_requested_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        dispatched_at: string | null;
+                        started_at: string | null;
+                        finished_at: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getProcessJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        process_id: string;
+                        process_name: string;
+                        process_version: number;
+                        /** Format: uuid */
+                        package_id: string;
+                        package_name: string;
+                        package_version: string;
+                        package_hash: string;
+                        /** @description The entry point's name */
+                        entry_point: string;
+                        input: unknown;
+                        robot_id: string | null;
+                        /** @description The pool of a pooled job; null for one robot’s or any robot’s */
+                        robot_pool: string | null;
+                        pooled: boolean;
+                        agent_id: string | null;
+                        /** @enum {unknown} */
+                        status: "queued" | "dispatched" | "running" | "succeeded" | "failed" | "timed_out" | "canceled" | "lost";
+                        attempt: number;
+                        max_attempts: number;
+                        timeout_seconds: number;
+                        /** @description The JSON the process wrote; null when none */
+                        result: unknown;
+                        error: string | null;
+                        exit_code: number | null;
+                        duration_ms: number | null;
+                        cancel_requested_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        dispatched_at: string | null;
+                        started_at: string | null;
+                        finished_at: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancelProcessJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        process_id: string;
+                        process_name: string;
+                        process_version: number;
+                        /** Format: uuid */
+                        package_id: string;
+                        package_name: string;
+                        package_version: string;
+                        package_hash: string;
+                        /** @description The entry point's name */
+                        entry_point: string;
+                        input: unknown;
+                        robot_id: string | null;
+                        /** @description The pool of a pooled job; null for one robot’s or any robot’s */
+                        robot_pool: string | null;
+                        pooled: boolean;
+                        agent_id: string | null;
+                        /** @enum {unknown} */
+                        status: "queued" | "dispatched" | "running" | "succeeded" | "failed" | "timed_out" | "canceled" | "lost";
+                        attempt: number;
+                        max_attempts: number;
+                        timeout_seconds: number;
+                        /** @description The JSON the process wrote; null when none */
+                        result: unknown;
+                        error: string | null;
+                        exit_code: number | null;
+                        duration_ms: number | null;
+                        cancel_requested_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        dispatched_at: string | null;
+                        started_at: string | null;
+                        finished_at: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reassignProcessJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description One robot, or a pool (null: any robot) */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    robot_id?: string;
+                    robot_pool?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        process_id: string;
+                        process_name: string;
+                        process_version: number;
+                        /** Format: uuid */
+                        package_id: string;
+                        package_name: string;
+                        package_version: string;
+                        package_hash: string;
+                        /** @description The entry point's name */
+                        entry_point: string;
+                        input: unknown;
+                        robot_id: string | null;
+                        /** @description The pool of a pooled job; null for one robot’s or any robot’s */
+                        robot_pool: string | null;
+                        pooled: boolean;
+                        agent_id: string | null;
+                        /** @enum {unknown} */
+                        status: "queued" | "dispatched" | "running" | "succeeded" | "failed" | "timed_out" | "canceled" | "lost";
+                        attempt: number;
+                        max_attempts: number;
+                        timeout_seconds: number;
+                        /** @description The JSON the process wrote; null when none */
+                        result: unknown;
+                        error: string | null;
+                        exit_code: number | null;
+                        duration_ms: number | null;
+                        cancel_requested_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        dispatched_at: string | null;
+                        started_at: string | null;
+                        finished_at: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    setProcessJobStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    status: "succeeded" | "failed" | "canceled";
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        process_id: string;
+                        process_name: string;
+                        process_version: number;
+                        /** Format: uuid */
+                        package_id: string;
+                        package_name: string;
+                        package_version: string;
+                        package_hash: string;
+                        /** @description The entry point's name */
+                        entry_point: string;
+                        input: unknown;
+                        robot_id: string | null;
+                        /** @description The pool of a pooled job; null for one robot’s or any robot’s */
+                        robot_pool: string | null;
+                        pooled: boolean;
+                        agent_id: string | null;
+                        /** @enum {unknown} */
+                        status: "queued" | "dispatched" | "running" | "succeeded" | "failed" | "timed_out" | "canceled" | "lost";
+                        attempt: number;
+                        max_attempts: number;
+                        timeout_seconds: number;
+                        /** @description The JSON the process wrote; null when none */
+                        result: unknown;
+                        error: string | null;
+                        exit_code: number | null;
+                        duration_ms: number | null;
+                        cancel_requested_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        dispatched_at: string | null;
+                        started_at: string | null;
+                        finished_at: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    claimRunnerJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        job: {
+                            job_id: string;
+                            attempt: number;
+                            kind: "exec" | "agent_uninstall" | "process";
+                            process?: {
+                                package_hash: string;
+                                entry_point: string;
+                                input: unknown;
+                                robot_id: string;
+                                robot_name: string;
+                                run_as_user: string | null;
+                                assets: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            /** @enum {unknown} */
+                            interpreter: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
+                            command: string;
+                            env: {
+                                [key: string]: string;
+                            };
+                            cwd: string | null;
+                            timeout_seconds: number;
+                        };
+                    };
+                };
+            };
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reportRunnerJobEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    events: ({
+                        /** @enum {string} */
+                        type: "ack";
+                        job_id: string;
+                        attempt: number;
+                    } | {
+                        /** @enum {string} */
+                        type: "output";
+                        job_id: string;
+                        attempt: number;
+                        seq: number;
+                        stream: "stdout" | "stderr";
+                        data: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "result";
+                        job_id: string;
+                        attempt: number;
+                        status: "succeeded" | "failed" | "timed_out" | "canceled";
+                        exit_code: number | null;
+                        duration_ms: number;
+                        error?: string;
+                        output?: unknown;
+                    })[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        acks: {
+                            job_id: string;
+                            attempt: number;
+                            event: "ack" | "output" | "result";
+                            seq?: number;
+                            outcome: "applied" | "duplicate" | "conflict" | "impossible";
+                            message?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    claimRunnerQueueItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        queue_id: string;
+                        /** @enum {unknown} */
+                        status: "new" | "in_progress" | "successful" | "failed" | "abandoned" | "retried" | "deleted";
+                        /** @enum {unknown} */
+                        priority: "high" | "normal" | "low";
+                        content: {
+                            [key: string]: unknown;
+                        };
+                        reference: string | null;
+                        progress: string | null;
+                        /** @description Any JSON value */
+                        output: unknown;
+                        error: {
+                            /**
+                             * @description `business`: the item itself is wrong, never retried; `application`: retried
+                             * @enum {unknown}
+                             */
+                            type: "business" | "application";
+                            reason: string;
+                        } | null;
+                        /** @description The robot that took it; null for a person */
+                        robot_id: string | null;
+                        /** @description The first item of its chain of retries */
+                        retry_of: string | null;
+                        retry_number: number;
+                        defer_until: string | null;
+                        deadline: string | null;
+                        started_at: string | null;
+                        finished_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    completeRunnerQueueItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Any JSON value */
+                    output?: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        queue_id: string;
+                        /** @enum {unknown} */
+                        status: "new" | "in_progress" | "successful" | "failed" | "abandoned" | "retried" | "deleted";
+                        /** @enum {unknown} */
+                        priority: "high" | "normal" | "low";
+                        content: {
+                            [key: string]: unknown;
+                        };
+                        reference: string | null;
+                        progress: string | null;
+                        /** @description Any JSON value */
+                        output: unknown;
+                        error: {
+                            /**
+                             * @description `business`: the item itself is wrong, never retried; `application`: retried
+                             * @enum {unknown}
+                             */
+                            type: "business" | "application";
+                            reason: string;
+                        } | null;
+                        /** @description The robot that took it; null for a person */
+                        robot_id: string | null;
+                        /** @description The first item of its chain of retries */
+                        retry_of: string | null;
+                        retry_number: number;
+                        defer_until: string | null;
+                        deadline: string | null;
+                        started_at: string | null;
+                        finished_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    failRunnerQueueItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    error: {
+                        /**
+                         * @description `business`: the item itself is wrong, never retried; `application`: retried
+                         * @enum {unknown}
+                         */
+                        type: "business" | "application";
+                        reason: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        item: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            queue_id: string;
+                            /** @enum {unknown} */
+                            status: "new" | "in_progress" | "successful" | "failed" | "abandoned" | "retried" | "deleted";
+                            /** @enum {unknown} */
+                            priority: "high" | "normal" | "low";
+                            content: {
+                                [key: string]: unknown;
+                            };
+                            reference: string | null;
+                            progress: string | null;
+                            /** @description Any JSON value */
+                            output: unknown;
+                            error: {
+                                /**
+                                 * @description `business`: the item itself is wrong, never retried; `application`: retried
+                                 * @enum {unknown}
+                                 */
+                                type: "business" | "application";
+                                reason: string;
+                            } | null;
+                            /** @description The robot that took it; null for a person */
+                            robot_id: string | null;
+                            /** @description The first item of its chain of retries */
+                            retry_of: string | null;
+                            retry_number: number;
+                            defer_until: string | null;
+                            deadline: string | null;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                        /** @description The new item that retries it, for an application error with retries left */
+                        retry: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            queue_id: string;
+                            /** @enum {unknown} */
+                            status: "new" | "in_progress" | "successful" | "failed" | "abandoned" | "retried" | "deleted";
+                            /** @enum {unknown} */
+                            priority: "high" | "normal" | "low";
+                            content: {
+                                [key: string]: unknown;
+                            };
+                            reference: string | null;
+                            progress: string | null;
+                            /** @description Any JSON value */
+                            output: unknown;
+                            error: {
+                                /**
+                                 * @description `business`: the item itself is wrong, never retried; `application`: retried
+                                 * @enum {unknown}
+                                 */
+                                type: "business" | "application";
+                                reason: string;
+                            } | null;
+                            /** @description The robot that took it; null for a person */
+                            robot_id: string | null;
+                            /** @description The first item of its chain of retries */
+                            retry_of: string | null;
+                            retry_number: number;
+                            defer_until: string | null;
+                            deadline: string | null;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reportRunnerQueueItemProgress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    progress: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        queue_id: string;
+                        /** @enum {unknown} */
+                        status: "new" | "in_progress" | "successful" | "failed" | "abandoned" | "retried" | "deleted";
+                        /** @enum {unknown} */
+                        priority: "high" | "normal" | "low";
+                        content: {
+                            [key: string]: unknown;
+                        };
+                        reference: string | null;
+                        progress: string | null;
+                        /** @description Any JSON value */
+                        output: unknown;
+                        error: {
+                            /**
+                             * @description `business`: the item itself is wrong, never retried; `application`: retried
+                             * @enum {unknown}
+                             */
+                            type: "business" | "application";
+                            reason: string;
+                        } | null;
+                        /** @description The robot that took it; null for a person */
+                        robot_id: string | null;
+                        /** @description The first item of its chain of retries */
+                        retry_of: string | null;
+                        retry_number: number;
+                        defer_until: string | null;
+                        deadline: string | null;
+                        started_at: string | null;
+                        finished_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    readRunnerAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        type: string;
+                        value: unknown;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     sendAgentHeartbeat: {
         parameters: {
             query?: never;
@@ -14084,7 +22243,7 @@ export interface operations {
                         arch: string;
                         ip?: string;
                         agent_version: string;
-                        interpreters: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python")[];
+                        interpreters: ("bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node")[];
                         system_info?: {
                             [key: string]: unknown;
                         };
@@ -14104,9 +22263,20 @@ export interface operations {
                         jobs: {
                             job_id: string;
                             attempt: number;
-                            kind: "exec" | "agent_uninstall";
+                            kind: "exec" | "agent_uninstall" | "process";
+                            process?: {
+                                package_hash: string;
+                                entry_point: string;
+                                input: unknown;
+                                robot_id: string;
+                                robot_name: string;
+                                run_as_user: string | null;
+                                assets: {
+                                    [key: string]: unknown;
+                                };
+                            };
                             /** @enum {unknown} */
-                            interpreter: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python";
+                            interpreter: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
                             command: string;
                             env: {
                                 [key: string]: string;
@@ -14139,7 +22309,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `gone`: this agent was deleted; it is the agent's order to uninstall */
+            /** @description `gone`: it existed and is no more: a deleted agent (its order to uninstall), an expired device code */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -14204,6 +22374,7 @@ export interface operations {
                         exit_code: number | null;
                         duration_ms: number;
                         error?: string;
+                        output?: unknown;
                     })[];
                 };
             };
@@ -14256,7 +22427,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `gone`: this agent was deleted; it is the agent's order to uninstall */
+            /** @description `gone`: it existed and is no more: a deleted agent (its order to uninstall), an expired device code */
             410: {
                 headers: {
                     [name: string]: unknown;

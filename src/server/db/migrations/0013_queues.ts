@@ -79,12 +79,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on('queue_items')
     .columns(['queue_id', 'id'])
     .execute();
-  await db.schema.createIndex('queue_items_retry_idx').on('queue_items').column('retry_of').execute();
+  // References looked up (adding to a queue with unique references, the list's filter); never
+  // rewritten by a status change, so claims and completions do not maintain it.
   await db.schema
-    .createIndex('queue_items_status_idx')
+    .createIndex('queue_items_reference_idx')
     .on('queue_items')
-    .columns(['queue_id', 'status'])
+    .columns(['queue_id', 'reference'])
     .execute();
+  await db.schema.createIndex('queue_items_retry_idx').on('queue_items').column('retry_of').execute();
+  // Items by status (lists, statistics, the sweep's look for work), waiting ones aside: the claim
+  // index holds those, and a planner without fresh statistics must not prefer this one to it for
+  // the claim (it would sort every waiting item of the queue at each claim).
+  await sql`create index queue_items_status_idx on queue_items (queue_id, status) where status <> 'new'`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

@@ -55,6 +55,11 @@ function unwrap(outcome: Outcome): QueueItem | undefined {
   return outcome;
 }
 
+/** What a claim's or a completion's event shows: one of many a robot makes, so it is kept small. */
+function consumedBy(item: QueueItem): object {
+  return { status: item.status, robot_id: item.robot_id };
+}
+
 function groupBy<T>(calls: readonly T[], keyOf: (call: T) => string): Map<string, number[]> {
   const groups = new Map<string, number[]>();
   calls.forEach((call, i) => {
@@ -205,7 +210,7 @@ export class QueueConsumers {
                 entityType: 'queue_item',
                 entityId: item.id,
                 before: { status: 'new' },
-                after: itemSummary(item),
+                after: consumedBy(item),
               },
             });
         });
@@ -248,7 +253,7 @@ export class QueueConsumers {
                     entityType: 'queue_item',
                     entityId: item.id,
                     before: { status: 'in_progress' },
-                    after: itemSummary(item),
+                    after: consumedBy(item),
                   },
                 },
               ]

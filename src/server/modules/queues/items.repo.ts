@@ -175,7 +175,10 @@ export const itemsRepo = {
     return mapPage(await paginate(q, 'id', page), decodeItem);
   },
 
-  /** Of these references, those an item of the queue holds (see HOLDS_REFERENCE). */
+  /**
+   * Of these references, those an item of the queue holds (see HOLDS_REFERENCE), including items
+   * added before the queue asked for unique references, which its unique index does not cover.
+   */
   async takenReferences(db: Executor, queueId: string, references: readonly string[]): Promise<string[]> {
     const taken: string[] = [];
     for (let i = 0; i < references.length; i += IN_LIST_CHUNK) {
@@ -183,7 +186,6 @@ export const itemsRepo = {
         .selectFrom('queue_items')
         .select('reference')
         .where('queue_id', '=', queueId)
-        .where('reference_unique', '=', 1)
         .where('reference', 'in', references.slice(i, i + IN_LIST_CHUNK))
         .where(HOLDS_REFERENCE)
         .execute();
@@ -192,16 +194,25 @@ export const itemsRepo = {
     return taken;
   },
 
-  /** Whether the queue holds items waiting or being worked on. */
+  /**
+   * Whether the queue holds items waiting or being worked on. One look per status, each written
+   * as its partial index says (the claim index, the status index), so both dialects use them.
+   */
   async hasUnfinished(db: Executor, queueId: string): Promise<boolean> {
-    const row = await db
-      .selectFrom('queue_items')
-      .select('id')
-      .where('queue_id', '=', queueId)
-      .where('status', 'in', ['new', 'in_progress'])
-      .limit(1)
-      .executeTakeFirst();
-    return row !== undefined;
+    for (const status of [
+      sql<SqlBool>`status = 'new'`,
+      sql<SqlBool>`status = 'in_progress' and status <> 'new'`,
+    ]) {
+      const row = await db
+        .selectFrom('queue_items')
+        .select('id')
+        .where('queue_id', '=', queueId)
+        .where(status)
+        .limit(1)
+        .executeTakeFirst();
+      if (row) return true;
+    }
+    return false;
   },
 
   /**

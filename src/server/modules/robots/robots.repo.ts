@@ -1,6 +1,6 @@
-import { sql, type ExpressionBuilder, type RawBuilder } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { capsOf, type Executor } from '../../db/executor.js';
-import type { DB, RobotsTable } from '../../db/schema.js';
+import type { RobotsTable } from '../../db/schema.js';
 import { containsText, hasJsonTag, unlessTaken } from '../../db/search.js';
 import { mapPage, paginate, type Page, type PageParams } from '../../lib/pagination.js';
 
@@ -53,8 +53,6 @@ function decode(row: RobotRow): Robot {
 function encode(robot: Robot): RobotRow {
   return { ...robot, pools: JSON.stringify(robot.pools) };
 }
-
-type Joined = ExpressionBuilder<DB & { agents: DB['agents'] }, 'robots' | 'agents'>;
 
 /**
  * The one rule for a robot's status, in SQL so that lists filter on it: an agent robot is live
@@ -132,8 +130,8 @@ export const robotsRepo = {
     if (filter.kind) q = q.where('robots.kind', '=', filter.kind);
     if (filter.agentId) q = q.where('robots.agent_id', '=', filter.agentId);
     const { pool, text, status } = filter;
-    if (pool) q = q.where((eb: Joined) => hasJsonTag(eb.ref('robots.pools'), pool));
-    if (text) q = q.where((eb: Joined) => containsText([eb.ref('robots.name')], text, capsOf(db).ilike));
+    if (pool) q = q.where((eb) => hasJsonTag(eb.ref('robots.pools'), pool));
+    if (text) q = q.where((eb) => containsText([eb.ref('robots.name')], text, capsOf(db).ilike));
     if (status) q = q.where(statusNow(heartbeatCutoff), '=', status);
     return mapPage(await paginate(q, 'robots.id', page), decodeRead);
   },
@@ -146,7 +144,7 @@ export const robotsRepo = {
     heartbeatCutoff: string,
   ): Promise<RobotRead[]> {
     let q = readQuery(db, heartbeatCutoff).where('robots.org_id', '=', orgId);
-    if (pool !== null) q = q.where((eb: Joined) => hasJsonTag(eb.ref('robots.pools'), pool));
+    if (pool !== null) q = q.where((eb) => hasJsonTag(eb.ref('robots.pools'), pool));
     return (await q.orderBy('robots.id', 'desc').execute()).map(decodeRead);
   },
 

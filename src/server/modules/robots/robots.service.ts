@@ -118,11 +118,19 @@ export class RobotsService {
   readonly #db: Executor;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
+  readonly #onHeartbeat: (robotId: string) => Promise<unknown>;
 
-  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog }) {
+  constructor(deps: {
+    db: Executor;
+    clock: Clock;
+    audit: AuditLog;
+    /** A runner's heartbeat also keeps the leases of the jobs it holds (the execution engine's). */
+    onHeartbeat?: (robotId: string) => Promise<unknown>;
+  }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
+    this.#onHeartbeat = deps.onHeartbeat ?? (() => Promise.resolve());
   }
 
   async create(
@@ -344,6 +352,7 @@ export class RobotsService {
   ): Promise<{ robot_id: string; heartbeat_interval_seconds: number }> {
     const now = this.#clock.now().toISOString();
     await robotsRepo.heartbeat(this.#db, robot.id, status === 'busy' ? 'busy' : 'online', now);
+    await this.#onHeartbeat(robot.id);
     return { robot_id: robot.id, heartbeat_interval_seconds: RUNNER_HEARTBEAT_INTERVAL_SECONDS };
   }
 

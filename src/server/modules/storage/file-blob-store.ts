@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -60,12 +61,13 @@ export class FileBlobStore implements BlobStore {
   }
 
   async open(hash: string): Promise<Readable | undefined> {
-    const file = this.#pathOf(hash);
+    const stream = createReadStream(this.#pathOf(hash));
     try {
       // Opened before answering, so a blob removed meanwhile answers undefined, not a failing stream.
-      const handle = await open(file, 'r');
-      return handle.createReadStream();
+      await once(stream, 'open');
+      return stream;
     } catch (error) {
+      stream.destroy();
       if (isMissing(error)) return undefined;
       throw error;
     }

@@ -11,6 +11,7 @@ const actions: Action[] = [
   'login',
   'logout',
   'login_failed',
+  'asset_read',
 ];
 const textFilters = ['q', 'entity_type', 'entity_id', 'actor_type', 'actor_id', 'request_id'] as const;
 const timeFilters = ['from', 'to'] as const;

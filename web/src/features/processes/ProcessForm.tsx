@@ -5,6 +5,7 @@ import {
   JsonInput,
   NumberInput,
   Select,
+  Spoiler,
   Stack,
   TagsInput,
   Text,
@@ -219,9 +220,11 @@ export function ProcessForm(props: {
       {schema && (
         <Stack gap={4}>
           <Text size="sm">Input schema of this entry point</Text>
-          <Code block data-testid="input-schema">
-            {JSON.stringify(schema, null, 2)}
-          </Code>
+          <Spoiler maxHeight={96} showLabel="Show the whole schema" hideLabel="Hide">
+            <Code block data-testid="input-schema">
+              {JSON.stringify(schema, null, 2)}
+            </Code>
+          </Spoiler>
         </Stack>
       )}
       <Group grow align="flex-start">

@@ -90,7 +90,10 @@ interface Outcome {
   response: Response;
 }
 /** The same client, called by path text: these paths are not in the generated types yet. */
-type ClientByPath = Record<'GET' | 'POST' | 'PATCH' | 'DELETE', (path: string, init?: Init) => Promise<Outcome>>;
+type ClientByPath = Record<
+  'GET' | 'POST' | 'PATCH' | 'DELETE',
+  (path: string, init?: Init) => Promise<Outcome>
+>;
 
 function request<T>(method: keyof ClientByPath, path: string, init?: Init): Promise<T> {
   return api((c) => (c as unknown as ClientByPath)[method](path, init)) as Promise<T>;
@@ -120,7 +123,12 @@ export function useQueueStats(id: string) {
   });
 }
 
-export function useQueueItems(id: string, status: ItemStatus | undefined, cursor: string | undefined, limit = 50) {
+export function useQueueItems(
+  id: string,
+  status: ItemStatus | undefined,
+  cursor: string | undefined,
+  limit = 50,
+) {
   return useQuery({
     queryKey: ['queues', 'items', id, status, cursor, limit],
     queryFn: () =>
