@@ -534,7 +534,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(queueItemsRoutes({ items: services.queueItems, consumers: services.queueConsumers }));
   await app.register(processJobsRoutes({ processJobs: services.processJobs }));
   await app.register(
-    runnerRoutes({ jobs: services.jobs, consumers: services.queueConsumers, assets: services.assets }),
+    runnerRoutes({
+      jobs: services.jobs,
+      consumers: services.queueConsumers,
+      items: services.queueItems,
+      assets: services.assets,
+    }),
   );
   await app.register(agentChannelRoutes({ gateway: services.gateway, session: services.agentSession }));
   await app.register(consoleRoutes({ bus, jobs: services.jobs }));

@@ -128,6 +128,49 @@ describe.each(dialects)('work queue drained by three runner robots on %s', (dial
     expect(items.items[0].robot_id).toEqual(expect.any(String));
   });
 
+  it('a robot cannot complete, fail or report on an item another robot took', async () => {
+    await expectStatus(
+      call(server, 'POST', `/api/v1/queues/${queue.id}/items`, {
+        token: owner.token,
+        body: { content: { n: -2 } },
+      }),
+      201,
+    );
+    const item = await expectStatus(
+      call(server, 'POST', `/api/v1/runner/queues/${queue.id}/items/claim`, {
+        headers: { 'x-robot-token': tokens[0]! },
+      }),
+      200,
+    );
+    const other = { headers: { 'x-robot-token': tokens[1]! } };
+    const route = `/api/v1/runner/queue-items/${item.id}`;
+    expectError(
+      await call(server, 'POST', `${route}/complete`, { ...other, body: { output: {} } }),
+      403,
+      'forbidden',
+    );
+    expectError(
+      await call(server, 'POST', `${route}/fail`, {
+        ...other,
+        body: { error: { type: 'business', reason: 'x' } },
+      }),
+      403,
+      'forbidden',
+    );
+    expectError(
+      await call(server, 'POST', `${route}/progress`, { ...other, body: { progress: 'x' } }),
+      403,
+      'forbidden',
+    );
+    await expectStatus(
+      call(server, 'POST', `${route}/complete`, {
+        headers: { 'x-robot-token': tokens[0]! },
+        body: { output: {} },
+      }),
+      200,
+    );
+  });
+
   it("a robot of another organisation cannot claim from this organisation's queue", async () => {
     await expectStatus(
       call(server, 'POST', `/api/v1/queues/${queue.id}/items`, {

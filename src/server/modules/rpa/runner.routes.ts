@@ -7,6 +7,7 @@ import { AppError } from '../../lib/errors.js';
 import type { AssetsService } from '../assets/assets.service.js';
 import type { JobsService } from '../execution/jobs.service.js';
 import type { QueueConsumer, QueueConsumers } from '../queues/consumers.service.js';
+import type { QueueItemsService } from '../queues/items.service.js';
 import {
   ItemCompleteBody,
   ItemFailBody,
@@ -27,9 +28,19 @@ const tags = ['runner channel'];
 export function runnerRoutes(deps: {
   jobs: JobsService;
   consumers: QueueConsumers;
+  items: QueueItemsService;
   assets: AssetsService;
 }): FastifyPluginAsyncTypebox {
-  const { jobs, consumers, assets } = deps;
+  const { jobs, consumers, items, assets } = deps;
+
+  /** The consumer of an item the robot took itself: another robot's (or a person's) is 403. */
+  async function holderOf(request: FastifyRequest, itemId: string): Promise<QueueConsumer> {
+    const consumer = consumerOf(request);
+    const item = await items.get(consumer.scope.orgId, itemId);
+    if (item.robot_id !== consumer.robotId)
+      throw new AppError('forbidden', 'this queue item was taken by someone else');
+    return consumer;
+  }
 
   /** Agent robots take their jobs through their agent; only runners use these routes. */
   function runnerOf(request: FastifyRequest): RobotIdentity {
@@ -128,7 +139,7 @@ export function runnerRoutes(deps: {
     app.post(
       '/api/v1/runner/queue-items/:id/complete',
       {
-        config: { permission: 'robot', errors: ['conflict'] },
+        config: { permission: 'robot', errors: ['conflict', 'forbidden'] },
         schema: {
           operationId: 'completeRunnerQueueItem',
           tags,
@@ -139,13 +150,17 @@ export function runnerRoutes(deps: {
         },
       },
       async (request) =>
-        consumers.complete(consumerOf(request), request.params.id, request.body.output ?? null),
+        consumers.complete(
+          await holderOf(request, request.params.id),
+          request.params.id,
+          request.body.output ?? null,
+        ),
     );
 
     app.post(
       '/api/v1/runner/queue-items/:id/fail',
       {
-        config: { permission: 'robot', errors: ['conflict'] },
+        config: { permission: 'robot', errors: ['conflict', 'forbidden'] },
         schema: {
           operationId: 'failRunnerQueueItem',
           tags,
@@ -156,13 +171,14 @@ export function runnerRoutes(deps: {
           response: { 200: ItemFailResult },
         },
       },
-      async (request) => consumers.fail(consumerOf(request), request.params.id, request.body.error),
+      async (request) =>
+        consumers.fail(await holderOf(request, request.params.id), request.params.id, request.body.error),
     );
 
     app.post(
       '/api/v1/runner/queue-items/:id/progress',
       {
-        config: { permission: 'robot', errors: ['conflict'] },
+        config: { permission: 'robot', errors: ['conflict', 'forbidden'] },
         schema: {
           operationId: 'reportRunnerQueueItemProgress',
           tags,
@@ -172,7 +188,12 @@ export function runnerRoutes(deps: {
           response: { 200: QueueItemSchema },
         },
       },
-      async (request) => consumers.progress(consumerOf(request), request.params.id, request.body.progress),
+      async (request) =>
+        consumers.progress(
+          await holderOf(request, request.params.id),
+          request.params.id,
+          request.body.progress,
+        ),
     );
 
     app.get(
