@@ -539,6 +539,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       consumers: services.queueConsumers,
       items: services.queueItems,
       assets: services.assets,
+      packages: services.packages,
     }),
   );
   await app.register(agentChannelRoutes({ gateway: services.gateway, session: services.agentSession }));

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildZip, upload } from '../packages/zips.js';
 import { ServerWithAgents, jobOutput } from '../support/agents.js';
@@ -252,6 +253,13 @@ describe.each(dialects)('process jobs on %s', (dialect) => {
         assets: { greeting: 'hello from the vault' },
       },
     });
+    // it fetches the package its spec names, and gets the bytes of that hash
+    const zip = await fetch(`${env.server.url}/api/v1/runner/packages/${spec.process.package_hash}`, {
+      headers: { 'x-robot-token': robotToken },
+    });
+    expect(zip.status).toBe(200);
+    const bytes = Buffer.from(await zip.arrayBuffer());
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(spec.process.package_hash);
     // holding a job whose process declares it, it may, and the read is audited
     expect(await expectStatus(asRunner('GET', '/api/v1/runner/assets/greeting'), 200)).toEqual({
       name: 'greeting',
@@ -310,6 +318,10 @@ describe.each(dialects)('process jobs on %s', (dialect) => {
       headers: { authorization: `Bearer ${foreignToken}` },
     });
     expect(claim.status).toBe(204);
+    const foreignZip = await call(env.server, 'GET', `/api/v1/runner/packages/${spec.process.package_hash}`, {
+      headers: { authorization: `Bearer ${foreignToken}` },
+    });
+    expectError(foreignZip, 404, 'not_found');
     const events = await call(env.server, 'POST', `/api/v1/runner/jobs/${created.id}/events`, {
       headers: { authorization: `Bearer ${foreignToken}` },
       body: {

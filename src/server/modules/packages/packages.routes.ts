@@ -26,7 +26,7 @@ const UploadBody = {
   },
 };
 
-const ZipResponse = {
+export const ZipResponse = {
   description: 'The package zip',
   content: { 'application/zip': { schema: Type.String({ format: 'binary' }) } },
 };
@@ -39,7 +39,7 @@ function zipFileName(name: string, version: string): string {
   return `${name}-${version}.zip`.replace(/[^A-Za-z0-9._+-]/g, '_');
 }
 
-function sendZip(
+export function sendZip(
   reply: FastifyReply,
   blob: { hash: string; size: number; fileName: string },
   stream: Readable,

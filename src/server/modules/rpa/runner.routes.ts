@@ -5,6 +5,9 @@ import { metaOf, robotOf } from '../../http/context.js';
 import { IdParams, NoContent } from '../../http/schemas.js';
 import { AppError } from '../../lib/errors.js';
 import type { AssetsService } from '../assets/assets.service.js';
+import { sendZip, ZipResponse } from '../packages/packages.routes.js';
+import { HashParams } from '../packages/packages.schemas.js';
+import type { PackagesService } from '../packages/packages.service.js';
 import type { JobsService } from '../execution/jobs.service.js';
 import type { QueueConsumer, QueueConsumers } from '../queues/consumers.service.js';
 import type { QueueItemsService } from '../queues/items.service.js';
@@ -30,8 +33,9 @@ export function runnerRoutes(deps: {
   consumers: QueueConsumers;
   items: QueueItemsService;
   assets: AssetsService;
+  packages: PackagesService;
 }): FastifyPluginAsyncTypebox {
-  const { jobs, consumers, items, assets } = deps;
+  const { jobs, consumers, items, assets, packages } = deps;
 
   /** The consumer of an item the robot took itself: another robot's (or a person's) is 403. */
   async function holderOf(request: FastifyRequest, itemId: string): Promise<QueueConsumer> {
@@ -81,6 +85,27 @@ export function runnerRoutes(deps: {
         const job = await jobs.claimForRunner({ ...robot, agent_id: null }, metaOf(request));
         if (!job) return reply.status(204).send();
         return { job };
+      },
+    );
+
+    app.get(
+      '/api/v1/runner/packages/:hash',
+      {
+        config: { permission: 'robot' },
+        schema: {
+          operationId: 'downloadRunnerPackage',
+          tags,
+          summary:
+            "A package's zip by its SHA-256 (a job spec's package_hash), for a robot of an organisation that has it",
+          params: HashParams,
+          response: { 200: ZipResponse },
+        },
+      },
+      async (request, reply) => {
+        const robot = robotOf(request);
+        const { hash } = request.params;
+        const { stream, size } = await packages.openBlob(robot.org_id, hash);
+        return sendZip(reply, { hash, size, fileName: `${hash}.zip` }, stream);
       },
     );
 
