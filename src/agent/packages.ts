@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import yauzl from 'yauzl';
@@ -85,10 +86,18 @@ export function entryPath(root: string, name: string): string {
   return resolved;
 }
 
+/** A symbolic link of the package, made only when it points inside the package. */
+async function linkInside(root: string, file: string, linkTarget: string, name: string): Promise<void> {
+  const resolved = path.resolve(path.dirname(file), linkTarget);
+  if (path.isAbsolute(linkTarget) || (resolved !== root && !resolved.startsWith(root + path.sep)))
+    throw new Error(`package entry ${JSON.stringify(name)} links outside the package`);
+  await symlink(linkTarget, file);
+}
+
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 
-/** Unpacks regular files and directories only; a symbolic link or an escaping path fails the job. */
+/** Unpacks files, directories and links inside the package; an escaping path or link fails the job. */
 export function unzipSafely(zipFile: string, root: string): Promise<void> {
   return new Promise((resolve, reject) => {
     yauzl.open(zipFile, { lazyEntries: true, strictFileNames: false }, (openError, zip) => {
@@ -102,8 +111,6 @@ export function unzipSafely(zipFile: string, root: string): Promise<void> {
       zip.on('entry', (entry: yauzl.Entry) => {
         void (async () => {
           const target = entryPath(path.resolve(root), entry.fileName);
-          if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK)
-            throw new Error(`package entry ${JSON.stringify(entry.fileName)} is a symbolic link`);
           if (entry.fileName.endsWith('/')) {
             await mkdir(target, { recursive: true });
             zip.readEntry();
@@ -113,7 +120,14 @@ export function unzipSafely(zipFile: string, root: string): Promise<void> {
           const stream = await new Promise<Readable>((ok, no) =>
             zip.openReadStream(entry, (error, readable) => (error ? no(error) : ok(readable))),
           );
-          await pipeline(stream, createWriteStream(target, { mode: 0o700 }));
+          if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK)
+            await linkInside(
+              path.resolve(root),
+              target,
+              (await buffer(stream)).toString('utf8'),
+              entry.fileName,
+            );
+          else await pipeline(stream, createWriteStream(target, { mode: 0o700 }));
           zip.readEntry();
         })().catch(fail);
       });

@@ -70,14 +70,14 @@ describe('agent: package cache', () => {
     expect(readdirSync(dir).filter((name) => name.startsWith('.incoming-'))).toEqual([]);
   });
 
-  it('refuses entries that leave the package, and symbolic links', async () => {
+  it('refuses entries and symbolic links that leave the package', async () => {
     const escaping = renamed(await buildZip([{ name: 'xx/evil.sh', data: 'x' }]), {
       'xx/evil.sh': '../evil.sh',
     });
     const link = await buildZip([{ name: 'link', data: '/etc/passwd', mode: 0o120777 }]);
     for (const [zip, reason] of [
       [escaping, /leaves the package|invalid relative path/],
-      [link, /symbolic link/],
+      [link, /links outside the package/],
     ] as const) {
       const hash = sha256(zip);
       blobs.set(hash, zip);
@@ -85,6 +85,17 @@ describe('agent: package cache', () => {
       expect(readdirSync(dir)).not.toContain(hash);
     }
     expect(readdirSync(path.dirname(dir)).some((name) => name === 'evil.sh')).toBe(false);
+  });
+
+  it('keeps a symbolic link that points inside the package', async () => {
+    const zip = await buildZip([
+      { name: 'lib/real.sh', data: 'echo real\n' },
+      { name: 'bin/run.sh', data: '../lib/real.sh', mode: 0o120777 },
+    ]);
+    const hash = sha256(zip);
+    blobs.set(hash, zip);
+    const root = await cache().unpacked(hash);
+    expect(readFileSync(path.join(root, 'bin/run.sh'), 'utf8')).toBe('echo real\n');
   });
 
   it('refuses a hash that is not a SHA-256 without asking the server', async () => {

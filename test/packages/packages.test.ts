@@ -1,6 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StorageKind } from '../../src/server/config.js';
+import { systemClock } from '../../src/server/lib/clock.js';
+import { PermissionSet } from '../../src/server/modules/access/permissions.js';
+import { PackagesService } from '../../src/server/modules/packages/packages.service.js';
+import { openBlobStore } from '../../src/server/modules/storage/storage.js';
 import { enroll } from '../support/agents.js';
 import { addMember, call, expectError, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
@@ -363,6 +368,44 @@ describe.each(setups)('packages on %s, blobs in %s', (dialect, storage) => {
     expect((await download(server, `/api/v1/packages/${ids['1.10.0']}/download`, owner.token)).status).toBe(
       200,
     );
+  });
+
+  it('packages: a package a process uses is not deleted (409 naming it), nor its blob', async () => {
+    const pkg = await expectStatus(upload(server, owner.token, await packageZip({ name: 'in-use' })), 201);
+    const { services } = server.app;
+    // The service as app.ts builds it, with a process holding on to the package.
+    const packages = new PackagesService({
+      db: server.database.db,
+      clock: systemClock,
+      audit: services.audit,
+      settings: services.settings,
+      store: openBlobStore({
+        kind: storage,
+        dataDir: server.config.dataDir,
+        db: server.database.db,
+        clock: systemClock,
+      }),
+      usage: {
+        usersOf: async (_db, _org, id) =>
+          id === pkg.id ? [{ type: 'process', id: pkg.id, name: 'nightly' }] : [],
+      },
+      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      tmpDir: path.join(server.config.dataDir, 'uploads'),
+    });
+    const ctx = {
+      orgId: owner.orgId,
+      actor: { type: 'user' as const, id: owner.userId, label: null },
+      userId: owner.userId,
+      sessionId: null,
+      permissions: PermissionSet.fromRoles([]),
+      meta: { ip: null, userAgent: null, requestId: null },
+    };
+    await expect(packages.remove(ctx, pkg.id)).rejects.toMatchObject({
+      code: 'conflict',
+      message: 'package is used by process "nightly"',
+    });
+    expect((await download(server, `/api/v1/packages/${pkg.id}/download`, owner.token)).status).toBe(200);
+    await expectStatus(call(server, 'DELETE', `/api/v1/packages/${pkg.id}`, { token: owner.token }), 204);
   });
 
   it('packages: the list filters by name, text and active, and pages', async () => {

@@ -18,6 +18,7 @@ const DEFAULTS = {
   },
   logging: { level: 'info', audit_retention_days: 365 },
   ai: { enabled: false, provider_url: '', model: '', api_key: '', safety_check: true },
+  packages: { max_upload_mib: 100, max_files: 10_000, max_unpacked_mib: 1024 },
 };
 
 describe.each(dialects)('settings on %s', (dialect) => {
@@ -46,7 +47,7 @@ describe.each(dialects)('settings on %s', (dialect) => {
     return call(server, 'PUT', `/api/v1/settings/${group}`, { token: session.token, body });
   }
 
-  it('settings: GET returns all six groups with their defaults, and each group alone agrees', async () => {
+  it('settings: GET returns every group with its defaults, and each group alone agrees', async () => {
     const fresh = await signup(server, 'fresh');
     const all = await call(server, 'GET', '/api/v1/settings', { token: fresh.token });
     expect(all.status).toBe(200);

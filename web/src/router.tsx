@@ -66,6 +66,10 @@ export const router = createBrowserRouter([
         ...page(async () => (await import('./features/schedules/SchedulesPage')).SchedulesPage),
       },
       {
+        path: 'packages',
+        ...page(async () => (await import('./features/packages/PackagesPage')).PackagesPage),
+      },
+      {
         path: 'processes',
         ...page(async () => (await import('./features/processes/ProcessesPage')).ProcessesPage),
       },

@@ -78,6 +78,7 @@ const settingsChanges: Record<string, [field: string, before: unknown, after: un
   // Not the level: the password reset cases read their mail from the server's log.
   logging: ['audit_retention_days', 365, 400],
   ai: ['model', '', 'audited-model'],
+  packages: ['max_upload_mib', 100, 200],
 };
 
 /** Every settings group, one case each. */

@@ -6,6 +6,7 @@ export const sections = [
   { path: '/scripts', label: 'Scripts' },
   { path: '/profiles', label: 'Profiles & templates' },
   { path: '/schedules', label: 'Schedules' },
+  { path: '/packages', label: 'Packages' },
   { path: '/processes', label: 'Processes' },
   { path: '/process-jobs', label: 'Process jobs' },
   { path: '/queues', label: 'Queues' },

@@ -3,10 +3,9 @@ import { Type } from 'typebox';
 import { JobEventsRequest, JobEventsResponse, JobSpec, type EventAck } from '../../../protocol/agent.js';
 import { metaOf, robotOf } from '../../http/context.js';
 import { IdParams, NoContent } from '../../http/schemas.js';
-import { AppError } from '../../lib/errors.js';
+import { AppError, notFound } from '../../lib/errors.js';
 import type { AssetsService } from '../assets/assets.service.js';
 import { sendZip, ZipResponse } from '../packages/packages.routes.js';
-import { HashParams } from '../packages/packages.schemas.js';
 import type { PackagesService } from '../packages/packages.service.js';
 import type { JobsService } from '../execution/jobs.service.js';
 import type { QueueConsumer, QueueConsumers } from '../queues/consumers.service.js';
@@ -22,6 +21,8 @@ import type { RobotIdentity } from '../robots/robots.service.js';
 import type { FastifyRequest } from 'fastify';
 
 const tags = ['runner channel'];
+
+const isSha256 = (text: string) => /^[0-9a-f]{64}$/.test(text);
 
 /**
  * The runner API: what a robot that is not our agent (a Python or .NET runner on a machine we do
@@ -97,13 +98,15 @@ export function runnerRoutes(deps: {
           tags,
           summary:
             "A package's zip by its SHA-256 (a job spec's package_hash), for a robot of an organisation that has it",
-          params: HashParams,
+          // any text: what is not a package's hash is no package of the robot's either (404)
+          params: Type.Object({ hash: Type.String({ minLength: 1, maxLength: 100 }) }),
           response: { 200: ZipResponse },
         },
       },
       async (request, reply) => {
         const robot = robotOf(request);
         const { hash } = request.params;
+        if (!isSha256(hash)) throw notFound('package');
         const { stream, size } = await packages.openBlob(robot.org_id, hash);
         return sendZip(reply, { hash, size, fileName: `${hash}.zip` }, stream);
       },

@@ -61,7 +61,12 @@ export class FileBlobStore implements BlobStore {
   }
 
   async open(hash: string): Promise<Readable | undefined> {
-    const stream = createReadStream(this.#pathOf(hash));
+    const size = await this.size(hash);
+    if (size === undefined) return undefined;
+    // Bounded by the size (equal bytes have equal sizes): the stream ends with its last bytes,
+    // without one more read to find the end of the file, which a busy thread pool can hold back
+    // after the client has had every byte, keeping the connection busy past a server's close.
+    const stream = createReadStream(this.#pathOf(hash), size > 0 ? { end: size - 1 } : {});
     try {
       // Opened before answering, so a blob removed meanwhile answers undefined, not a failing stream.
       await once(stream, 'open');

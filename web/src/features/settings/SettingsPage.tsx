@@ -87,6 +87,18 @@ const groups: { [G in SettingsGroup]: { title: string; fields: { [K in keyof Set
       safety_check: { label: 'Safety check', kind: 'switch' },
     },
   },
+  packages: {
+    title: 'Packages',
+    fields: {
+      max_upload_mib: { label: 'Largest upload (MiB)', kind: 'number' },
+      max_files: { label: 'Most files in a package', kind: 'number' },
+      max_unpacked_mib: {
+        label: 'Largest unpacked size (MiB)',
+        kind: 'number',
+        description: 'As the zip declares it and as it really inflates',
+      },
+    },
+  },
 };
 
 /** The server names a bad key `body.<key>`: that message goes under the key's field. */

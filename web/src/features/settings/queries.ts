@@ -19,6 +19,7 @@ const updaters: { [G in SettingsGroup]: (body: Partial<Settings[G]>) => Promise<
   email: (body) => api((c) => c.PUT('/api/v1/settings/email', { body })),
   logging: (body) => api((c) => c.PUT('/api/v1/settings/logging', { body })),
   ai: (body) => api((c) => c.PUT('/api/v1/settings/ai', { body })),
+  packages: (body) => api((c) => c.PUT('/api/v1/settings/packages', { body })),
 };
 
 /** Saves the keys the form changed; a secret left as its mask is not sent, so it keeps its value. */
