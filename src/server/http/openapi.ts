@@ -35,7 +35,8 @@ const tagDescriptions: Record<string, string> = {
   queues: 'Work queues and their items, taken by unattended robots or people, with retries and statistics',
   'agent channel': "The agent's side: the HTTP fallback of its WebSocket",
   processes: "Processes: a package's entry point published for robots to run, versioned",
-  'process jobs': 'Processes run by robots: JSON input in, JSON result out; reassigned or ended by hand when needed',
+  'process jobs':
+    'Processes run by robots: JSON input in, JSON result out; reassigned or ended by hand when needed',
   robots: 'The unattended identities that run processes: on one of our agents, or runners of their own',
   'runner channel': "A runner robot's side: registration with a machine key, then its robot token",
   assets: 'Credential assets: named values for processes, stored encrypted and never read back',

@@ -2128,6 +2128,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runner/packages/{hash}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A package's zip by its SHA-256 (a job spec's package_hash), for a robot of an organisation that has it */
+        get: operations["downloadRunnerPackage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runner/jobs/{id}/events": {
         parameters: {
             query?: never;
@@ -20725,6 +20742,12 @@ export interface operations {
                             /** @description The entry point's name */
                             entry_point: string;
                             input: unknown;
+                            /** @description The queue whose trigger started it (its FP_QUEUE_ID) */
+                            queue_id: string | null;
+                            /** @description The first job of the chain this one retries */
+                            retry_of: string | null;
+                            /** @description How many jobs of the chain failed before this one */
+                            retry_number: number;
                             robot_id: string | null;
                             /** @description The pool of a pooled job; null for one robot’s or any robot’s */
                             robot_pool: string | null;
@@ -20836,6 +20859,12 @@ export interface operations {
                         /** @description The entry point's name */
                         entry_point: string;
                         input: unknown;
+                        /** @description The queue whose trigger started it (its FP_QUEUE_ID) */
+                        queue_id: string | null;
+                        /** @description The first job of the chain this one retries */
+                        retry_of: string | null;
+                        /** @description How many jobs of the chain failed before this one */
+                        retry_number: number;
                         robot_id: string | null;
                         /** @description The pool of a pooled job; null for one robot’s or any robot’s */
                         robot_pool: string | null;
@@ -20952,6 +20981,12 @@ export interface operations {
                         /** @description The entry point's name */
                         entry_point: string;
                         input: unknown;
+                        /** @description The queue whose trigger started it (its FP_QUEUE_ID) */
+                        queue_id: string | null;
+                        /** @description The first job of the chain this one retries */
+                        retry_of: string | null;
+                        /** @description How many jobs of the chain failed before this one */
+                        retry_number: number;
                         robot_id: string | null;
                         /** @description The pool of a pooled job; null for one robot’s or any robot’s */
                         robot_pool: string | null;
@@ -21059,6 +21094,12 @@ export interface operations {
                         /** @description The entry point's name */
                         entry_point: string;
                         input: unknown;
+                        /** @description The queue whose trigger started it (its FP_QUEUE_ID) */
+                        queue_id: string | null;
+                        /** @description The first job of the chain this one retries */
+                        retry_of: string | null;
+                        /** @description How many jobs of the chain failed before this one */
+                        retry_number: number;
                         robot_id: string | null;
                         /** @description The pool of a pooled job; null for one robot’s or any robot’s */
                         robot_pool: string | null;
@@ -21184,6 +21225,12 @@ export interface operations {
                         /** @description The entry point's name */
                         entry_point: string;
                         input: unknown;
+                        /** @description The queue whose trigger started it (its FP_QUEUE_ID) */
+                        queue_id: string | null;
+                        /** @description The first job of the chain this one retries */
+                        retry_of: string | null;
+                        /** @description How many jobs of the chain failed before this one */
+                        retry_number: number;
                         robot_id: string | null;
                         /** @description The pool of a pooled job; null for one robot’s or any robot’s */
                         robot_pool: string | null;
@@ -21325,6 +21372,12 @@ export interface operations {
                         /** @description The entry point's name */
                         entry_point: string;
                         input: unknown;
+                        /** @description The queue whose trigger started it (its FP_QUEUE_ID) */
+                        queue_id: string | null;
+                        /** @description The first job of the chain this one retries */
+                        retry_of: string | null;
+                        /** @description How many jobs of the chain failed before this one */
+                        retry_number: number;
                         robot_id: string | null;
                         /** @description The pool of a pooled job; null for one robot’s or any robot’s */
                         robot_pool: string | null;
@@ -21481,6 +21534,68 @@ export interface operations {
             };
             /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    downloadRunnerPackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hash: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The package zip */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -21818,6 +21933,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `not_found`: no such entity; an id of another organisation answers the same */
             404: {
                 headers: {
@@ -21989,6 +22113,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `not_found`: no such entity; an id of another organisation answers the same */
             404: {
                 headers: {
@@ -22106,6 +22239,15 @@ export interface operations {
                 headers: {
                     /** @description The scheme to authenticate with */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
