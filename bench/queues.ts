@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
@@ -35,15 +36,13 @@ import { exitCleanlyOnInterrupt, log, machineLoad, onInterrupt } from './support
  * 1.5× pg-boss on PostgreSQL, 5,000 items/s on SQLite. On a busy machine the wall-clock figures
  * say little; the CPU seconds this process used say what the run needed of it.
  */
-const { values } = parseArgs({
-  options: {
-    items: { type: 'string', multiple: true, default: ['2000', '20000'] },
-    consumers: { type: 'string', default: '16' },
-    only: { type: 'string' },
-  },
-});
-const SIZES = values.items.map(Number);
-const CONSUMERS = Number(values.consumers);
+export interface QueueBenchOptions {
+  sizes: number[];
+  consumers: number;
+  only?: 'postgres' | 'sqlite';
+}
+
+export const defaultQueueBench: QueueBenchOptions = { sizes: [2000, 20_000], consumers: 16 };
 const WARM_UP_ITEMS = 1000;
 const POOL_SIZE = 10;
 const PG_URL = process.env.FLEETPLANE_BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -101,7 +100,12 @@ async function freshPgDatabase(label: string): Promise<{ url: string; drop: () =
 }
 
 /** N consumers, each claiming and completing one item at a time until none waits. */
-async function consume(consumers: QueueConsumers, orgId: string, queueId: string): Promise<number> {
+async function consume(
+  consumers: QueueConsumers,
+  orgId: string,
+  queueId: string,
+  options: QueueBenchOptions,
+): Promise<number> {
   let done = 0;
   const one = async (n: number) => {
     const robotId = newId();
@@ -120,11 +124,11 @@ async function consume(consumers: QueueConsumers, orgId: string, queueId: string
       done += 1;
     }
   };
-  await Promise.all(Array.from({ length: CONSUMERS }, (_, n) => one(n)));
+  await Promise.all(Array.from({ length: options.consumers }, (_, n) => one(n)));
   return done;
 }
 
-async function benchFleetplane(config: DatabaseConfig): Promise<Rate[]> {
+async function benchFleetplane(config: DatabaseConfig, options: QueueBenchOptions): Promise<Rate[]> {
   const database: Database = await openDatabase(config);
   try {
     const migrated = await migrateToLatest(database);
@@ -158,20 +162,20 @@ async function benchFleetplane(config: DatabaseConfig): Promise<Rate[]> {
           Array.from({ length: Math.min(MAX_BULK_ITEMS, count - i) }, (_, j) => ({ content: { n: i + j } })),
         );
       const started = startClock();
-      const done = await consume(consumers, orgId, queue.id);
+      const done = await consume(consumers, orgId, queue.id, options);
       if (done !== count) throw new Error(`consumed ${done} of ${count}`);
       return rate(done, started);
     };
     await run(WARM_UP_ITEMS);
     const rates: Rate[] = [];
-    for (const size of SIZES) rates.push(await run(size));
+    for (const size of options.sizes) rates.push(await run(size));
     return rates;
   } finally {
     await database.close();
   }
 }
 
-async function benchPgBoss(url: string): Promise<Rate[]> {
+async function benchPgBoss(url: string, options: QueueBenchOptions): Promise<Rate[]> {
   const boss = new PgBoss({ connectionString: url, max: POOL_SIZE, supervise: false, schedule: false });
   boss.on('error', (error) => log(`pg-boss error: ${String(error)}`));
   await boss.start();
@@ -195,13 +199,13 @@ async function benchPgBoss(url: string): Promise<Rate[]> {
           done += 1;
         }
       };
-      await Promise.all(Array.from({ length: CONSUMERS }, worker));
+      await Promise.all(Array.from({ length: options.consumers }, worker));
       if (done !== count) throw new Error(`pg-boss consumed ${done} of ${count}`);
       return rate(done, started);
     };
     await run('warmup', WARM_UP_ITEMS);
     const rates: Rate[] = [];
-    for (const size of SIZES) rates.push(await run(`bench${size}`, size));
+    for (const size of options.sizes) rates.push(await run(`bench${size}`, size));
     return rates;
   } finally {
     await boss.stop({ graceful: false, wait: true });
@@ -211,45 +215,68 @@ async function benchPgBoss(url: string): Promise<Rate[]> {
 const figure = (r: Rate) =>
   `${Math.round(r.perSecond).toLocaleString('en')} items/s (${r.items} in ${r.seconds.toFixed(2)} s; this process used ${r.cpuSeconds.toFixed(2)} CPU s)`;
 
-exitCleanlyOnInterrupt();
-log(
-  `Queue bench: ${SIZES.join(' and ')} items, ${CONSUMERS} consumers one item at a time, node ${process.version}, ${machineLoad()}`,
-);
-const lines: string[] = [];
-if (values.only !== 'sqlite') {
-  const ours = await freshPgDatabase('queues');
-  const theirs = await freshPgDatabase('pgboss');
-  try {
-    const fleetplane = await benchFleetplane({ kind: 'postgres', url: ours.url, schema: undefined });
-    fleetplane.forEach((r) => log(`  PostgreSQL, Fleetplane: ${figure(r)}`));
-    const pgBoss = await benchPgBoss(theirs.url);
-    pgBoss.forEach((r) => log(`  PostgreSQL, pg-boss 10: ${figure(r)}`));
-    SIZES.forEach((size, i) => {
-      const ratio = fleetplane[i]!.perSecond / pgBoss[i]!.perSecond;
-      lines.push(
-        `PostgreSQL  ${size} items  Fleetplane ${figure(fleetplane[i]!)}`,
-        `PostgreSQL  ${size} items  pg-boss    ${figure(pgBoss[i]!)}`,
-        `PostgreSQL  ${size} items  ratio      ${ratio.toFixed(2)}× (target ≥ ${TARGET_RATIO}×: ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'})`,
+/** Runs the queue benchmark, logging each figure; answers the summary lines. */
+export async function benchQueues(options: QueueBenchOptions = defaultQueueBench): Promise<string> {
+  const lines: string[] = [];
+  log(
+    `Queue bench: ${options.sizes.join(' and ')} items, ${options.consumers} consumers one item at a time, node ${process.version}, ${machineLoad()}`,
+  );
+  if (options.only !== 'sqlite') {
+    const ours = await freshPgDatabase('queues');
+    const theirs = await freshPgDatabase('pgboss');
+    try {
+      const fleetplane = await benchFleetplane(
+        { kind: 'postgres', url: ours.url, schema: undefined },
+        options,
       );
-    });
-  } finally {
-    await ours.drop();
-    await theirs.drop();
+      fleetplane.forEach((r) => log(`  PostgreSQL, Fleetplane: ${figure(r)}`));
+      const pgBoss = await benchPgBoss(theirs.url, options);
+      pgBoss.forEach((r) => log(`  PostgreSQL, pg-boss 10: ${figure(r)}`));
+      options.sizes.forEach((size, i) => {
+        const ratio = fleetplane[i]!.perSecond / pgBoss[i]!.perSecond;
+        lines.push(
+          `PostgreSQL  ${size} items  Fleetplane ${figure(fleetplane[i]!)}`,
+          `PostgreSQL  ${size} items  pg-boss    ${figure(pgBoss[i]!)}`,
+          `PostgreSQL  ${size} items  ratio      ${ratio.toFixed(2)}× (target ≥ ${TARGET_RATIO}×: ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'})`,
+        );
+      });
+    } finally {
+      await ours.drop();
+      await theirs.drop();
+    }
   }
-}
-if (values.only !== 'postgres') {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-bench-queues-'));
-  try {
-    const sqlite = await benchFleetplane({ kind: 'sqlite', file: path.join(dir, 'bench.db') });
-    SIZES.forEach((size, i) => {
-      const r = sqlite[i]!;
-      log(`  SQLite, Fleetplane: ${figure(r)}`);
-      lines.push(
-        `SQLite      ${size} items  Fleetplane ${figure(r)} (target ≥ ${TARGET_SQLITE}/s: ${r.perSecond >= TARGET_SQLITE ? 'met' : 'NOT met'}; per CPU second of this process: ${Math.round(r.items / r.cpuSeconds).toLocaleString('en')})`,
-      );
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  if (options.only !== 'postgres') {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-bench-queues-'));
+    try {
+      const sqlite = await benchFleetplane({ kind: 'sqlite', file: path.join(dir, 'bench.db') }, options);
+      options.sizes.forEach((size, i) => {
+        const r = sqlite[i]!;
+        log(`  SQLite, Fleetplane: ${figure(r)}`);
+        lines.push(
+          `SQLite      ${size} items  Fleetplane ${figure(r)} (target ≥ ${TARGET_SQLITE}/s: ${r.perSecond >= TARGET_SQLITE ? 'met' : 'NOT met'}; per CPU second of this process: ${Math.round(r.items / r.cpuSeconds).toLocaleString('en')})`,
+        );
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
+  return lines.join('\n');
 }
-log(`\n== Summary (${machineLoad()})\n${lines.join('\n')}`);
+
+// run directly: `npx tsx bench/queues.ts [--items N]... [--consumers N] [--only postgres|sqlite]`
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({
+    options: {
+      items: { type: 'string', multiple: true },
+      consumers: { type: 'string' },
+      only: { type: 'string' },
+    },
+  });
+  exitCleanlyOnInterrupt();
+  const summary = await benchQueues({
+    sizes: values.items?.map(Number) ?? defaultQueueBench.sizes,
+    consumers: values.consumers ? Number(values.consumers) : defaultQueueBench.consumers,
+    ...(values.only === 'postgres' || values.only === 'sqlite' ? { only: values.only } : {}),
+  });
+  log(`\n== Summary (${machineLoad()})\n${summary}`);
+}
