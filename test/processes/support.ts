@@ -1,5 +1,4 @@
-import { buffer } from 'node:stream/consumers';
-import { ZipFile } from 'yazl';
+import { buildZip, upload } from '../packages/zips.js';
 import { expectStatus, call, type Session } from '../support/client.js';
 import type { TestServer } from '../support/harness.js';
 
@@ -28,16 +27,15 @@ export const ENTRY_POINTS: EntryPoint[] = [
 ];
 
 /** A real package zip: a manifest at its root and a file for each entry point. */
-export async function packageZip(name: string, version: string, entryPoints = ENTRY_POINTS): Promise<Buffer> {
-  const zip = new ZipFile();
+export function packageZip(name: string, version: string, entryPoints = ENTRY_POINTS): Promise<Buffer> {
   const manifest = { name, version, description: `${name} ${version}`, entry_points: entryPoints };
-  zip.addBuffer(Buffer.from(JSON.stringify(manifest)), 'fleetplane.json');
-  for (const entry of entryPoints) zip.addBuffer(Buffer.from(`# ${entry.name} ${version}\n`), entry.path);
-  zip.end();
-  return buffer(zip.outputStream);
+  return buildZip([
+    { name: 'fleetplane.json', data: JSON.stringify(manifest) },
+    ...entryPoints.map((entry) => ({ name: entry.path, data: `# ${entry.name} ${version}\n` })),
+  ]);
 }
 
-/** Uploads a package as a console would: a multipart form with the zip as its file part. */
+/** Uploads a package as a console would (a multipart form); answers the package, failing unless 201. */
 export async function uploadPackage(
   server: Pick<TestServer, 'url'>,
   session: Session,
@@ -45,17 +43,8 @@ export async function uploadPackage(
   version: string,
   entryPoints = ENTRY_POINTS,
 ): Promise<any> {
-  const form = new FormData();
   const zip = await packageZip(name, version, entryPoints);
-  form.append('file', new Blob([new Uint8Array(zip)], { type: 'application/zip' }), `${name}-${version}.zip`);
-  const response = await fetch(`${server.url}/api/v1/packages`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${session.token}` },
-    body: form,
-  });
-  const text = await response.text();
-  if (response.status !== 201) throw new Error(`package upload: ${response.status} ${text}`);
-  return JSON.parse(text);
+  return expectStatus(upload(server, session.token, zip, `${name}-${version}.zip`), 201);
 }
 
 /** Takes a package version out of "latest active" resolution. */

@@ -73,7 +73,16 @@ describe.each(dialects)('system on %s', (dialect) => {
     expect(Object.keys(doc.body.paths).length).toBeGreaterThan(20);
     expect(doc.body.paths['/api/v1/access/roles'].post['x-permission']).toBe('roles:create');
     expect(doc.body.paths['/health'].get.security).toEqual([]);
-    expect(Object.keys(doc.body.components.securitySchemes).sort()).toEqual(['apiKey', 'bearer']);
+    expect(Object.keys(doc.body.components.securitySchemes).sort()).toEqual([
+      'apiKey',
+      'bearer',
+      'robotToken',
+    ]);
+    // a runner's routes take its robot token, as X-Robot-Token or a bearer token
+    expect(doc.body.paths['/api/v1/runner/jobs/claim'].post.security).toEqual([
+      { robotToken: [] },
+      { bearer: [] },
+    ]);
   });
 
   it('system: /docs serves the interactive HTML documentation', async () => {
