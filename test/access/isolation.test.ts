@@ -26,6 +26,8 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
   let aKey: string;
   /** An agent of A, so a script run's body names nothing foreign but the script. */
   let aAgentId: string;
+  /** A robot of A, for `{robotId}`: only the foreign asset id can make those routes fail. */
+  let aRobotId: string;
   let b: FilledOrg;
   let idOps: ApiOperation[];
 
@@ -59,6 +61,24 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     if (op.method === 'PATCH' && op.path === '/api/v1/robots/{id}') return { description: 'x' };
     if (op.method === 'POST' && /^\/api\/v1\/robots\/\{id\}\/(machine-key|revoke-token)$/.test(op.path))
       return undefined;
+    if (op.method === 'POST' && /^\/api\/v1\/packages\/\{id\}\/(activate|deactivate)$/.test(op.path))
+      return undefined;
+    if (op.method === 'PATCH' && /^\/api\/v1\/(processes|queues|assets)\/\{id\}$/.test(op.path))
+      return { description: 'x' };
+    if (op.method === 'POST' && op.path === '/api/v1/process-jobs/{id}/reassign') return { robot_pool: null };
+    if (op.method === 'POST' && op.path === '/api/v1/process-jobs/{id}/status')
+      return { status: 'canceled', reason: 'x' };
+    if (op.method === 'POST' && op.path === '/api/v1/queues/{id}/items') return { content: { x: 1 } };
+    if (op.method === 'POST' && op.path === '/api/v1/queues/{id}/items/bulk')
+      return { items: [{ content: { x: 1 } }] };
+    if (op.method === 'POST' && op.path === '/api/v1/queues/{id}/items/claim') return undefined;
+    if (op.method === 'POST' && op.path === '/api/v1/queue-items/{id}/complete') return { output: { x: 1 } };
+    if (op.method === 'POST' && op.path === '/api/v1/queue-items/{id}/fail')
+      return { error: { type: 'business', reason: 'x' } };
+    if (op.method === 'POST' && op.path === '/api/v1/queue-items/{id}/progress') return { progress: 'x' };
+    // B's asset is a credential: a credential's shape, so only the foreign asset id can fail it.
+    if (op.method === 'PUT' && /^\/api\/v1\/assets\/\{id\}(\/robots\/\{robotId\})?\/value$/.test(op.path))
+      return { value: { username: 'x', password: 'x' } };
     if (op.method === 'POST' || op.method === 'PUT' || op.method === 'PATCH')
       throw new Error(`no valid body known for ${op.method} ${op.path}: add one to bodyFor`);
     return undefined;
@@ -78,6 +98,11 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
       body: { name: 'alpha machine' },
     });
     aAgentId = aAgent.body.agent.id;
+    const aRobot = await call(server, 'POST', '/api/v1/robots', {
+      token: a.token,
+      body: { name: 'alpha runner', kind: 'runner' },
+    });
+    aRobotId = aRobot.body.robot.id;
 
     b = await fillOrganisation(server, 'bravo');
     // Routes for agents and runners take their own credential, never a user's: their isolation is their own.
@@ -120,7 +145,8 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
         const kind = idKindOf(op.path);
         if (!kind) throw new Error(`no id kind mapped for ${op.path}: add its prefix to idKindByPrefix`);
         const body = bodyFor(op);
-        const reply = await call(server, op.method, concrete(op.path, b.ids[kind], taskIdOf(b, kind)), {
+        const route = concrete(op.path, b.ids[kind], taskIdOf(b, kind)).replace('{robotId}', aRobotId);
+        const reply = await call(server, op.method, route, {
           ...auth,
           ...(body === undefined ? {} : { body }),
         });
@@ -184,6 +210,31 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     const schedule = await call(server, 'GET', `/api/v1/schedules/${b.ids.schedule}`, { token });
     expect(schedule.body).toMatchObject({ name: 'bravo schedule', description: '', enabled: true });
 
+    const pkg = await call(server, 'GET', `/api/v1/packages/${b.ids.package}`, { token });
+    expect(pkg.body).toMatchObject({ name: 'bravo-process-bot', active: true });
+    const processDef = await call(server, 'GET', `/api/v1/processes/${b.ids.process}`, { token });
+    expect(processDef.body).toMatchObject({ description: '', timeout_seconds: 600 });
+    const processJob = await call(server, 'GET', `/api/v1/process-jobs/${b.ids.processJob}`, { token });
+    expect(processJob.body).toMatchObject({ status: 'queued' });
+    const robot = await call(server, 'GET', `/api/v1/robots/${b.ids.robot}`, { token });
+    expect(robot.body).toMatchObject({ description: '' });
+    const queue = await call(server, 'GET', `/api/v1/queues/${b.ids.queue}`, { token });
+    expect(queue.body).toMatchObject({ description: '', active: true });
+    // Still the two items B added: A added none, its claim took none and its delete removed none.
+    const items = await call(server, 'GET', `/api/v1/queues/${b.ids.queue}/items?limit=200`, { token });
+    expect(items.body.items.map((i: { id: string }) => i.id).sort()).toEqual([...b.byKind.queueItem].sort());
+    // B's claim took this one: A's complete, fail or progress would each have changed it.
+    const item = await call(server, 'GET', `/api/v1/queue-items/${b.ids.queueItem}`, { token });
+    expect(item.body).toMatchObject({ status: 'in_progress', progress: null, output: null, error: null });
+    const asset = await call(server, 'GET', `/api/v1/assets/${b.ids.asset}`, { token });
+    expect(asset.body).toMatchObject({
+      description: '',
+      global_value: { username: 'bravo-user' },
+      robot_value_count: 1,
+    });
+    const sdkTokens = await call(server, 'GET', '/api/v1/sdk/tokens', { token });
+    expect(sdkTokens.body.items.map((t: { revoked_at: string | null }) => t.revoked_at)).toEqual([null]);
+
     // A wrote nothing into B's audit log.
     const bAudit = await call(server, 'GET', `/api/v1/audit?actor_id=${a.userId}`, { token });
     expect(bAudit.body.items).toEqual([]);
@@ -210,6 +261,55 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
       token: a.token,
     });
     expect(after.body.items.map((r: { name: string }) => r.name)).toEqual(['viewer']);
+  });
+
+  it("access: A cannot name B's robots, agents or processes in its own assets, robots and jobs", async () => {
+    const auth = { token: a.token };
+    const bRunnerId = [...b.byKind.robot].find((id) => id !== b.ids.robot)!;
+    const asset = await call(server, 'POST', '/api/v1/assets', {
+      ...auth,
+      body: { name: 'alpha-text', type: 'text', value: 'alpha' },
+    });
+    expect(asset.status).toBe(201);
+    const put = await call(server, 'PUT', `/api/v1/assets/${asset.body.id}/robots/${bRunnerId}/value`, {
+      ...auth,
+      body: { value: 'stolen' },
+    });
+    const del = await call(
+      server,
+      'DELETE',
+      `/api/v1/assets/${asset.body.id}/robots/${bRunnerId}/value`,
+      auth,
+    );
+    const agentRobot = await call(server, 'POST', '/api/v1/robots', {
+      ...auth,
+      body: { name: 'alpha on bravo', kind: 'agent', agent_id: b.ids.agent },
+    });
+    const job = await call(server, 'POST', '/api/v1/process-jobs', {
+      ...auth,
+      body: { process_id: b.ids.process },
+    });
+    const jobOnRobot = await call(server, 'POST', '/api/v1/process-jobs', {
+      ...auth,
+      body: { process_id: b.ids.process, robot_id: bRunnerId },
+    });
+    expectError(put, 404, 'not_found');
+    expectError(del, 404, 'not_found');
+    expectError(agentRobot, 422, 'unprocessable');
+    // process_id is what the job runs, so the service answers "process not found" (404), not a 422.
+    expectError(job, 404, 'not_found');
+    expectError(jobOnRobot, 404, 'not_found');
+    for (const reply of [put, del, agentRobot, job, jobOnRobot])
+      expect(b.texts.filter((text) => JSON.stringify(reply.body).includes(text))).toEqual([]);
+
+    const after = await call(server, 'GET', `/api/v1/assets/${asset.body.id}`, auth);
+    expect(after.body).toMatchObject({ robot_value_count: 0, robot_values: [] });
+    const robots = await call(server, 'GET', '/api/v1/robots?limit=200', auth);
+    expect(robots.body.items.map((r: { id: string }) => r.id)).toEqual([aRobotId]);
+    const jobs = await call(server, 'GET', '/api/v1/process-jobs?limit=200', auth);
+    expect(jobs.body.items).toEqual([]);
+    const bAsset = await call(server, 'GET', `/api/v1/assets/${b.ids.asset}`, { token: b.owner.token });
+    expect(bAsset.body.robot_values.map((v: { robot_id: string }) => v.robot_id)).toEqual([bRunnerId]);
   });
 
   it("access: A cannot open a session in B's organisation", async () => {
