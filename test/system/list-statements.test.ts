@@ -13,6 +13,7 @@ import {
 } from '../support/client.js';
 import { dialects, HAND_DRIVEN, startTestServer, type TestServer } from '../support/harness.js';
 import { StatementCounter } from '../support/statements.js';
+import { processBody, uploadPackage } from '../processes/support.js';
 
 const ITEMS = 100;
 /** What one list request may cost: authentication, a check of the parent, the page, one grouped lookup. */
@@ -41,6 +42,22 @@ describe.each(dialects)('lists: statements per request on %s', (dialect) => {
     call(server, method, route, { token: who.token, body });
   const created = async (route: string, body: unknown) => expectStatus(as('POST', route, body), 201);
   const accepted = async (route: string, body: unknown) => expectStatus(as('POST', route, body), 202);
+  /** An SDK sign-in of the owner's (start, approve, collect), which leaves one SDK token. */
+  const sdkSignIn = async () => {
+    const started = await expectStatus(
+      call(server, 'POST', '/api/v1/sdk/device/start', { body: { client_name: 'lists' } }),
+      200,
+    );
+    await expectStatus(
+      as('POST', '/api/v1/sdk/device/confirm', { user_code: started.user_code, approve: true }),
+      200,
+    );
+    const issued = await expectStatus(
+      call(server, 'POST', '/api/v1/sdk/device/token', { body: { device_code: started.device_code } }),
+      200,
+    );
+    expect(issued.status).toBe('confirmed');
+  };
 
   beforeAll(async () => {
     // no timer of the server's own runs during a measure
@@ -144,6 +161,41 @@ describe.each(dialects)('lists: statements per request on %s', (dialect) => {
       }),
     );
     cases.set('/api/v1/schedules', paged('/api/v1/schedules'));
+
+    await times(ITEMS, (i) => uploadPackage(server, owner, 'lists-bot', `1.0.${i}`));
+    cases.set('/api/v1/packages', paged('/api/v1/packages'));
+    const processes = await times(ITEMS, (i) =>
+      created('/api/v1/processes', processBody('lists-bot', { name: `process-${i}` })),
+    );
+    cases.set('/api/v1/processes', paged('/api/v1/processes'));
+    const revised = processes[0]!.id as string;
+    for (let i = 1; i < ITEMS; i += 1)
+      await expectStatus(as('PATCH', `/api/v1/processes/${revised}`, { timeout_seconds: i + 60 }), 200);
+    cases.set('/api/v1/processes/{id}/versions', paged(`/api/v1/processes/${revised}/versions`));
+    // a pool no robot is in: the jobs stay queued
+    const idle = await created(
+      '/api/v1/processes',
+      processBody('lists-bot', { name: uniqueName('idle'), robot_pool: 'nobody-here' }),
+    );
+    await times(ITEMS, () => created('/api/v1/process-jobs', { process_id: idle.id }));
+    cases.set('/api/v1/process-jobs', paged('/api/v1/process-jobs'));
+    await times(ITEMS, (i) =>
+      created('/api/v1/assets', { name: `asset-${i}`, type: 'text', value: `value ${i}` }),
+    );
+    cases.set('/api/v1/assets', paged('/api/v1/assets'));
+    await times(ITEMS, (i) =>
+      created('/api/v1/robots', { name: `robot-${i}`, kind: 'runner', pools: [`pool-${i % 3}`] }),
+    );
+    cases.set('/api/v1/robots', paged('/api/v1/robots'));
+    const queues = await times(ITEMS, (i) => created('/api/v1/queues', { name: `queue-${i}` }));
+    cases.set('/api/v1/queues', paged('/api/v1/queues'));
+    const filled = queues[0]!.id as string;
+    await created(`/api/v1/queues/${filled}/items/bulk`, {
+      items: Array.from({ length: ITEMS }, (_, i) => ({ content: { n: i }, reference: `ref-${i}` })),
+    });
+    cases.set('/api/v1/queues/{id}/items', paged(`/api/v1/queues/${filled}/items`));
+    await times(ITEMS, () => sdkSignIn());
+    cases.set('/api/v1/sdk/tokens', paged('/api/v1/sdk/tokens'));
     // the runs settle their last pass a few milliseconds after they start
     await new Promise((resolve) => setTimeout(resolve, 500));
   }, 600_000);
