@@ -136,7 +136,8 @@ async function benchFleetplane(config: DatabaseConfig, options: QueueBenchOption
     const db = database.db;
     const clock = systemClock;
     const audit = new AuditLog({ db, clock });
-    const queues = new QueuesService({ db, clock, audit });
+    // the bench's queues have no trigger
+    const queues = new QueuesService({ db, clock, audit, processExists: () => Promise.resolve(false) });
     const items = new QueueItemsService({ db, clock, audit });
     const consumers = new QueueConsumers({ db, clock, audit });
     const now = clock.now().toISOString();

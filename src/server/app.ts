@@ -337,7 +337,12 @@ export function createServices(deps: {
       intervalMs: config.fleet.sweepIntervalMs,
       logger,
     }),
-    queues: new QueuesService({ db, clock, audit }),
+    queues: new QueuesService({
+      db,
+      clock,
+      audit,
+      processExists: (orgId, processId) => processes.exists(orgId, processId),
+    }),
     queueItems: new QueueItemsService({ db, clock, audit }),
     processJobs,
     queueConsumers: new QueueConsumers({ db, clock, audit }),

@@ -1,3 +1,4 @@
+import { processBody, uploadPackage } from '../processes/support.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, expectError, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, HAND_DRIVEN, startTestServer, TestClock, type TestServer } from '../support/harness.js';
@@ -66,7 +67,20 @@ describe.each(dialects)('queues: queues and items over HTTP on %s', (dialect) =>
     const second = await expectStatus(get(`/api/v1/queues?limit=1&cursor=${first.next_cursor}`), 200);
     expect(second.items.map((q: any) => q.id)).toEqual([queue.id]);
 
-    const processId = '0190a4e0-0000-7000-8000-000000000001';
+    const pkg = await uploadPackage(server, owner, 'queue-bot', '1.0.0');
+    const { id: processId } = await expectStatus(
+      call(server, 'POST', '/api/v1/processes', { token: owner.token, body: processBody(pkg.name) }),
+      201,
+    );
+    // a trigger names a process of the organisation
+    expectError(
+      await call(server, 'PATCH', `/api/v1/queues/${queue.id}`, {
+        token: owner.token,
+        body: { trigger_process_id: '0190a4e0-0000-7000-8000-000000000001' },
+      }),
+      422,
+      'unprocessable',
+    );
     const changed = await expectStatus(
       call(server, 'PATCH', `/api/v1/queues/${queue.id}`, {
         token: owner.token,

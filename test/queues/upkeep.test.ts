@@ -1,3 +1,4 @@
+import { processBody, uploadPackage } from '../processes/support.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueSweeper, type QueueTrigger } from '../../src/server/modules/queues/queues.sweeper.js';
 import { call, expectError, expectStatus, signup, type Session } from '../support/client.js';
@@ -47,8 +48,17 @@ describe.each(dialects)('queues: sweep, trigger and statistics on %s', (dialect)
   });
 
   it('queues: the trigger asks for jobs while items wait, up to trigger_max_jobs minus the active ones', async () => {
-    const processA = '0190a4e0-0000-7000-8000-0000000000a1';
-    const processB = '0190a4e0-0000-7000-8000-0000000000b1';
+    const pkg = await uploadPackage(server, owner, 'upkeep-bot', '1.0.0');
+    const process = (name: string) =>
+      expectStatus(
+        call(server, 'POST', '/api/v1/processes', {
+          token: owner.token,
+          body: processBody(pkg.name, { name }),
+        }),
+        201,
+      ).then((made) => made.id as string);
+    const processA = await process('process a');
+    const processB = await process('process b');
     const busy = await createQueue(server, owner, { trigger_process_id: processA, trigger_max_jobs: 3 });
     for (let i = 0; i < 5; i += 1) await addItem(server, owner, busy.id);
     const few = await createQueue(server, owner, { trigger_process_id: processB, trigger_max_jobs: 10 });

@@ -238,6 +238,11 @@ export class ProcessesService {
   }
 
   /** The process, with the package version and entry point it resolves to now. */
+  /** Whether the organisation has the process (a queue's trigger names one). */
+  async exists(orgId: string, id: string): Promise<boolean> {
+    return (await processesRepo.get(this.#db, orgId, id)) !== undefined;
+  }
+
   async get(orgId: string, id: string): Promise<ProcessDetail> {
     const row = await this.#row(orgId, id);
     const detail: ProcessDetail = {

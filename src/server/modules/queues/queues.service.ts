@@ -28,19 +28,34 @@ function nameTaken(name: string): AppError {
   });
 }
 
+/** Whether a process exists in an organisation; the processes module answers it (wired in app.ts). */
+export type ProcessExists = (orgId: string, processId: string) => Promise<boolean>;
+
 /** Work queues: their settings, and deleting them with their items. */
 export class QueuesService {
   readonly #db: Executor;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
 
-  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog }) {
+  readonly #processExists: ProcessExists;
+
+  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; processExists: ProcessExists }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
+    this.#processExists = deps.processExists;
+  }
+
+  /** A trigger names a process of the organisation (422 otherwise). */
+  async #checkTrigger(orgId: string, processId: string | null | undefined): Promise<void> {
+    if (processId && !(await this.#processExists(orgId, processId)))
+      throw new AppError('unprocessable', 'the trigger process does not exist', {
+        details: [{ field: 'trigger_process_id', message: 'no such process' }],
+      });
   }
 
   async create(ctx: RequestContext, input: QueueCreateBody): Promise<QueueView> {
+    await this.#checkTrigger(ctx.orgId, input.trigger_process_id);
     const now = this.#clock.now().toISOString();
     const queue: Queue = {
       id: newId(),
@@ -88,6 +103,7 @@ export class QueuesService {
   }
 
   async update(ctx: RequestContext, id: string, input: QueueUpdateBody): Promise<QueueView> {
+    await this.#checkTrigger(ctx.orgId, input.trigger_process_id);
     return inTransaction(this.#db, async (trx) => {
       const before = await queuesRepo.lock(trx, ctx.orgId, id);
       if (!before) throw notFound('queue');
