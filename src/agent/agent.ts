@@ -99,6 +99,7 @@ export class Agent implements ChannelHost, RunnerSink {
       tmpDir: os.tmpdir(),
       sink: this,
       log: this.log,
+      server: identity.server,
       packages: new PackageCache({
         dir: path.join(this.config.stateDir, 'packages'),
         server: identity.server,

@@ -51,6 +51,8 @@ export interface RunnerOptions {
   log: AgentLog;
   /** Where process jobs' packages come from; without it, process jobs fail saying so. */
   packages?: PackageCache;
+  /** The server's URL, for processes that call its runner API (`FP_SERVER_URL`). */
+  server?: string;
 }
 
 /** What a job's child is started with. */
@@ -271,7 +273,13 @@ export class JobRunner {
     return {
       line,
       cwd: root,
-      env: { ...files, FP_JOB_ID: spec.job_id, FP_ROBOT_ID: run.robot_id, FP_ROBOT_NAME: run.robot_name },
+      env: {
+        ...files,
+        FP_JOB_ID: spec.job_id,
+        FP_ROBOT_ID: run.robot_id,
+        FP_ROBOT_NAME: run.robot_name,
+        ...(this.options.server ? { FP_SERVER_URL: this.options.server } : {}),
+      },
       user,
       outputFile: files.FP_OUTPUT_FILE,
     };

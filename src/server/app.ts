@@ -61,6 +61,7 @@ import { systemRoutes } from './modules/system/system.routes.js';
 import { SystemService } from './modules/system/system.service.js';
 import { jobsRoutes } from './modules/execution/jobs.routes.js';
 import { AgentSession } from './modules/execution/agent-session.js';
+import { JobTokens } from './modules/execution/job-tokens.js';
 import { JobsService } from './modules/execution/jobs.service.js';
 import { runsRoutes } from './modules/execution/runs.routes.js';
 import { RunsService } from './modules/execution/runs.service.js';
@@ -144,6 +145,7 @@ export function createServices(deps: {
     box,
     // Process jobs seat the robots of the agents that claim them and open their assets.
     robots: robotSeats({ robots: (): RobotsService => robots, assets: (): AssetsService => assets }),
+    jobTokens: new JobTokens(masterKey),
   });
   // Profile runs queue each agent's next task as the previous one ends, before the run settles.
   const sequencer = new StepSequencer({ db, clock, jobs, logger });
@@ -216,6 +218,8 @@ export function createServices(deps: {
     clock,
     audit,
     onHeartbeat: (robotId: string): Promise<unknown> => jobs.renewRunnerLeases(robotId),
+    // a process on an agent robot speaks as its robot with its job's token
+    jobTokens: (token: string) => jobs.robotOfJobToken(token),
   });
   const assets = new AssetsService({
     db,

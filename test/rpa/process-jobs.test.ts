@@ -22,6 +22,28 @@ writeFileSync(process.env.FP_OUTPUT_FILE, JSON.stringify({
 
 const FAILING = `console.error('no invoices today'); process.exit(3);`;
 
+/** Takes the items of the queue that started it, as its robot, until none is left; keeps its token to show it dies with the job. */
+const DRAIN = `
+import { writeFileSync } from 'node:fs';
+const base = process.env.FP_SERVER_URL.replace(/\\/$/, '');
+const headers = { 'x-robot-token': process.env.FP_ROBOT_TOKEN };
+let done = 0;
+for (;;) {
+  const claim = await fetch(base + '/api/v1/runner/queues/' + process.env.FP_QUEUE_ID + '/items/claim', { method: 'POST', headers });
+  if (claim.status === 204) break;
+  if (claim.status !== 200) throw new Error('claim answered ' + claim.status);
+  const item = await claim.json();
+  const reply = await fetch(base + '/api/v1/runner/queue-items/' + item.id + '/complete', {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ output: { doubled: item.content.n * 2 } }),
+  });
+  if (reply.status !== 200) throw new Error('complete answered ' + reply.status);
+  done += 1;
+}
+writeFileSync(process.env.FP_OUTPUT_FILE, JSON.stringify({ done, token: process.env.FP_ROBOT_TOKEN }));
+`;
+
 async function invoicePackage(version: string): Promise<Buffer> {
   const manifest = {
     name: 'invoice-bot',
@@ -38,12 +60,14 @@ async function invoicePackage(version: string): Promise<Buffer> {
         },
       },
       { name: 'failing', path: 'bin/failing.mjs', language: 'node' },
+      { name: 'drain', path: 'bin/drain.mjs', language: 'node' },
     ],
   };
   return buildZip([
     { name: 'fleetplane.json', data: JSON.stringify(manifest) },
     { name: 'bin/main.mjs', data: MAIN },
     { name: 'bin/failing.mjs', data: FAILING },
+    { name: 'bin/drain.mjs', data: DRAIN },
   ]);
 }
 
@@ -215,6 +239,50 @@ describe.each(dialects)('process jobs on %s', (dialect) => {
     expect(
       (await expectStatus(api('GET', `/api/v1/process-jobs?process_id=${flaky.id}`), 200)).items,
     ).toHaveLength(2);
+  });
+
+  it("a queue's trigger starts a process on the agent robot, which drains the queue as its robot with its job's token", async () => {
+    const drainer = await expectStatus(
+      api('POST', '/api/v1/processes', {
+        name: 'drain invoices',
+        package_name: 'invoice-bot',
+        entry_point: 'drain',
+        robot_pool: 'finance',
+      }),
+      201,
+    );
+    const queue = await expectStatus(
+      api('POST', '/api/v1/queues', {
+        name: 'to drain',
+        trigger_process_id: drainer.id,
+        trigger_max_jobs: 1,
+      }),
+      201,
+    );
+    const items = Array.from({ length: 20 }, (_, n) => ({ content: { n } }));
+    await expectStatus(api('POST', `/api/v1/queues/${queue.id}/items/bulk`, { items }), 201);
+    await env.server.app.services.queueSweeper.sweep();
+    const [started] = (await expectStatus(api('GET', `/api/v1/process-jobs?process_id=${drainer.id}`), 200))
+      .items;
+    expect(started).toMatchObject({ queue_id: queue.id, pooled: true });
+    const job = await finalJob(started.id);
+    expect(job).toMatchObject({ status: 'succeeded', robot_id: robot.id, result: { done: 20 } });
+    const stats = await expectStatus(api('GET', `/api/v1/queues/${queue.id}/stats`), 200);
+    expect(stats.counts).toMatchObject({ new: 0, successful: 20 });
+    const taken = await expectStatus(api('GET', `/api/v1/queues/${queue.id}/items?limit=200`), 200);
+    expect(new Set(taken.items.map((item: any) => item.robot_id))).toEqual(new Set([robot.id]));
+    // the token died with its job
+    const late = await call(env.server, 'POST', `/api/v1/runner/queues/${queue.id}/items/claim`, {
+      headers: { 'x-robot-token': job.result.token },
+    });
+    expectError(late, 401, 'unauthorized');
+    // and is no token of anything else: the job's id with another signature is refused
+    const forged = `${String(job.result.token).split('.')[0]}.${'A'.repeat(43)}`;
+    expectError(
+      await call(env.server, 'GET', '/api/v1/runner/me', { headers: { 'x-robot-token': forged } }),
+      401,
+      'unauthorized',
+    );
   });
 
   it('a runner robot claims its job over the runner API with its token, and reports the result', async () => {

@@ -100,6 +100,16 @@ export const jobsRepo = {
       .then((row) => row && jobOf(row));
   },
 
+  /** A job by its id alone, for what names a job without its organisation (a job token). */
+  getById(db: Executor, id: string): Promise<JobRow | undefined> {
+    return db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst()
+      .then((row) => row && jobOf(row));
+  },
+
   /** A process job as the runner robot holding it sees it. */
   getForRobot(db: Executor, robotId: string, id: string): Promise<JobRow | undefined> {
     return db

@@ -19,6 +19,7 @@ import { agentsRepo, type Agent } from '../agents/agents.repo.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
 import type { SettingsService } from '../settings/settings.service.js';
 import type { EventBus } from '../../realtime/events.js';
+import type { JobTokens } from './job-tokens.js';
 import { JobBatches } from './jobs.batch.js';
 import { RecentJobs } from './jobs.recent.js';
 import { jobsRepo, type AgentJob, type JobFilter, type JobRow, type OutputRow } from './jobs.repo.js';
@@ -143,6 +144,7 @@ export class JobsService {
   readonly #recent: RecentJobs;
   readonly #finalListeners: FinalListener[] = [];
   readonly #robots: RobotSeats;
+  readonly #jobTokens: JobTokens;
 
   constructor(deps: {
     db: Executor;
@@ -155,8 +157,10 @@ export class JobsService {
     box: SecretBox;
     /** Robots that run process jobs; none until the robots module is wired. */
     robots?: RobotSeats;
+    jobTokens: JobTokens;
   }) {
     this.#robots = deps.robots ?? noRobotSeats;
+    this.#jobTokens = deps.jobTokens;
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
@@ -531,6 +535,15 @@ export class JobsService {
     return rows.flatMap((row) => (row.process ? [JSON.parse(row.process) as ProcessRun] : []));
   }
 
+  /** The robot a job token acts for, while its job is handed out and not ended; else undefined. */
+  async robotOfJobToken(token: string): Promise<{ orgId: string; robotId: string } | undefined> {
+    const jobId = this.#jobTokens.jobOf(token);
+    const job = jobId === undefined ? undefined : await jobsRepo.getById(this.#db, jobId);
+    if (job?.kind !== 'process' || job.robot_id === null) return undefined;
+    if (job.status !== 'dispatched' && job.status !== 'running') return undefined;
+    return { orgId: job.org_id, robotId: job.robot_id };
+  }
+
   /** A process job of the organisation (404 for any other job). */
   async getProcessJob(orgId: string, id: string): Promise<JobRow> {
     const job = await jobsRepo.get(this.#db, orgId, id);
@@ -687,8 +700,11 @@ export class JobsService {
     const run = JSON.parse(job.process ?? 'null') as ProcessRun;
     if (!job.robot_id) throw new Error('the process job has no robot');
     const opened = await this.#robots.open(job.org_id, job.robot_id, run.assets);
+    const spec = this.#spec(job);
+    // a process on an agent robot reaches the runner API (queue items, assets) as its robot
+    if (job.agent_id !== null) spec.env = { ...spec.env, FP_ROBOT_TOKEN: this.#jobTokens.mint(job.id) };
     return {
-      ...this.#spec(job),
+      ...spec,
       kind: 'process',
       process: {
         package_hash: run.package_hash,

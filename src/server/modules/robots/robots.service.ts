@@ -7,6 +7,7 @@ import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
 import type { Usage } from '../../lib/usage.js';
 import type { RequestContext, RequestMeta } from '../access/context.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
+import { JOB_TOKEN_PREFIX } from '../execution/job-tokens.js';
 import {
   robotsRepo,
   type Robot,
@@ -53,6 +54,20 @@ export interface RobotIdentity {
   kind: RobotKind;
   pools: string[];
   credential_asset_id: string | null;
+}
+
+/** What a robot's credential says it is. */
+function identityOf(
+  robot: Pick<Robot, 'id' | 'org_id' | 'name' | 'kind' | 'pools' | 'credential_asset_id'>,
+): RobotIdentity {
+  return {
+    id: robot.id,
+    org_id: robot.org_id,
+    name: robot.name,
+    kind: robot.kind,
+    pools: robot.pools,
+    credential_asset_id: robot.credential_asset_id,
+  };
 }
 
 export function robotView(row: RobotRead): RobotView {
@@ -119,6 +134,7 @@ export class RobotsService {
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #onHeartbeat: (robotId: string) => Promise<unknown>;
+  readonly #jobTokens: (token: string) => Promise<{ orgId: string; robotId: string } | undefined>;
 
   constructor(deps: {
     db: Executor;
@@ -126,7 +142,10 @@ export class RobotsService {
     audit: AuditLog;
     /** A runner's heartbeat also keeps the leases of the jobs it holds (the execution engine's). */
     onHeartbeat?: (robotId: string) => Promise<unknown>;
+    /** The robot a live process job's token acts for (the execution engine's `FP_ROBOT_TOKEN`). */
+    jobTokens?: (token: string) => Promise<{ orgId: string; robotId: string } | undefined>;
   }) {
+    this.#jobTokens = deps.jobTokens ?? (() => Promise.resolve(undefined));
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
@@ -331,18 +350,20 @@ export class RobotsService {
 
   /** The runner a robot token belongs to; unknown or revoked tokens are 401. */
   async authenticate(token: string | null): Promise<RobotIdentity> {
+    if (token?.startsWith(`${JOB_TOKEN_PREFIX}_`)) return this.#authenticateJob(token);
     if (!token?.startsWith(`${ROBOT_TOKEN_PREFIX}_`))
       throw new AppError('unauthorized', 'a robot token is required: send X-Robot-Token or a bearer token');
     const robot = await robotsRepo.findByTokenHash(this.#db, sha256(token));
     if (!robot) throw new AppError('unauthorized', 'robot token is not valid');
-    return {
-      id: robot.id,
-      org_id: robot.org_id,
-      name: robot.name,
-      kind: robot.kind,
-      pools: robot.pools,
-      credential_asset_id: robot.credential_asset_id,
-    };
+    return identityOf(robot);
+  }
+
+  /** A process job's token: its robot, while the job is live. */
+  async #authenticateJob(token: string): Promise<RobotIdentity> {
+    const holder = await this.#jobTokens(token);
+    const robot = holder && (await robotsRepo.get(this.#db, holder.orgId, holder.robotId, this.#cutoff()));
+    if (!robot) throw new AppError('unauthorized', 'the job token is not valid, or its job has ended');
+    return identityOf(robot);
   }
 
   /** A runner is alive (and busy, if it says so). Not audited: liveness, many a minute per runner. */
