@@ -38,7 +38,8 @@ export function parseItems(text: string): { items: ItemInput[] } | { problem: st
   for (const [i, element] of parsed.value.entries()) {
     if (!isObject(element)) return { problem: `element ${i} is not an object` };
     if (!('content' in element)) items.push({ content: element });
-    else if (isObject(element.content)) items.push(element as unknown as ItemInput);
+    // Its other fields are left for the server to check, as a single item's are.
+    else if (isObject(element.content)) items.push(element as ItemInput);
     else return { problem: `element ${i}: its content is not an object` };
   }
   return { items };

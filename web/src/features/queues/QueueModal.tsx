@@ -1,7 +1,13 @@
 import { Button, Group, Modal, NumberInput, Stack, Switch, Textarea, TextInput } from '@mantine/core';
 import { useState } from 'react';
 import { errorUnder, fieldErrorsOf, RefusalAlert } from '../../shell/refusal';
-import { useCreateQueue, useUpdateQueue, type Queue, type QueueBody } from './queries';
+import {
+  useCreateQueue,
+  useUpdateQueue,
+  type Queue,
+  type QueueCreateBody,
+  type QueueUpdateBody,
+} from './queries';
 
 interface QueueDraft {
   name: string;
@@ -34,8 +40,8 @@ function draftOf(queue: Queue | undefined): QueueDraft {
 /** An empty number input is "none": null on a change, left out on a create. */
 const optional = (value: number | string): number | null => (value === '' ? null : Number(value));
 
-function bodyOf(draft: QueueDraft, creating: boolean): QueueBody {
-  const body: QueueBody = {
+function changesOf(draft: QueueDraft): QueueUpdateBody {
+  return {
     name: draft.name.trim(),
     description: draft.description,
     max_retries: Number(draft.maxRetries),
@@ -47,9 +53,14 @@ function bodyOf(draft: QueueDraft, creating: boolean): QueueBody {
     sla_minutes: optional(draft.slaMinutes),
     trigger_process_id: draft.triggerProcessId.trim() || null,
   };
-  if (creating)
-    for (const key of ['deadline_minutes', 'sla_minutes', 'trigger_process_id'] as const)
-      if (body[key] === null) delete body[key];
+}
+
+function creationOf(draft: QueueDraft): QueueCreateBody {
+  const { deadline_minutes, sla_minutes, trigger_process_id, ...rest } = changesOf(draft);
+  const body: QueueCreateBody = { ...rest, name: draft.name.trim() };
+  if (deadline_minutes != null) body.deadline_minutes = deadline_minutes;
+  if (sla_minutes != null) body.sla_minutes = sla_minutes;
+  if (trigger_process_id != null) body.trigger_process_id = trigger_process_id;
   return body;
 }
 
@@ -71,7 +82,10 @@ export function QueueModal(props: { opened: boolean; queue?: Queue; onClose: () 
     setDraft(draftOf(queue));
     props.onClose();
   };
-  const submit = () => save.mutate(bodyOf(draft, !queue), { onSuccess: close });
+  const submit = () =>
+    queue
+      ? update.mutate(changesOf(draft), { onSuccess: close })
+      : create.mutate(creationOf(draft), { onSuccess: close });
 
   return (
     <Modal
