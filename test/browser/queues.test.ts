@@ -94,5 +94,21 @@ describe.runIf(browserAvailable)('console queues', () => {
       200,
     );
     expect(deleted.items).toHaveLength(1);
+
+    // the queue's settings changed in the page reach the API
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Description').fill('paid on Fridays');
+    await dialog.getByLabel('SLA (min)').fill('45');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect
+      .poll(async () => {
+        const queue = await expectStatus(
+          call(server, 'GET', `/api/v1/queues/${queueId}`, { token: owner.token }),
+          200,
+        );
+        return [queue.description, queue.sla_minutes];
+      })
+      .toEqual(['paid on Fridays', 45]);
   });
 });
