@@ -785,16 +785,22 @@ export class JobsService {
     // Agents woken together see the same oldest jobs: each tries a random few of the oldest, and
     // once more among the rest for those others took first.
     const first = shuffled(eligible.slice(0, POOLED_PER_CLAIM * 4)).slice(0, POOLED_PER_CLAIM);
-    const claimed = await this.#leasePooled(agentId, first);
+    // the idle robots left to seat, read once for the claim
+    const idle = [...robots];
+    const claimed = await this.#leasePooled(agentId, first, idle);
     if (claimed.length === POOLED_PER_CLAIM || claimed.length === eligible.length) return claimed;
     const rest = eligible.filter((id) => !first.includes(id));
     return [
       ...claimed,
-      ...(await this.#leasePooled(agentId, rest.slice(0, POOLED_PER_CLAIM - claimed.length))),
+      ...(await this.#leasePooled(agentId, rest.slice(0, POOLED_PER_CLAIM - claimed.length), idle)),
     ];
   }
 
-  async #leasePooled(agentId: string, ids: readonly string[]): Promise<AgentJob[]> {
+  async #leasePooled(
+    agentId: string,
+    ids: readonly string[],
+    idle: { id: string; pools: string[] }[],
+  ): Promise<AgentJob[]> {
     const now = this.#clock.now();
     const leased = await jobsRepo.claimPooled(this.#db, {
       ids,
@@ -804,17 +810,23 @@ export class JobsService {
     });
     const seated: AgentJob[] = [];
     for (const job of leased) {
-      const robotId = isRobotPool(job.pool) ? await this.#seatOnAgent(job, job.pool.robot_pool) : null;
+      const robotId = isRobotPool(job.pool) ? await this.#seatOnAgent(job, job.pool, idle) : null;
       seated.push(robotId ? { ...job, robot_id: robotId } : job);
     }
     return seated;
   }
 
-  /** Seats an idle robot of the pool, on the agent that claimed the job, on it. */
-  async #seatOnAgent(job: AgentJob, robotPool: string | null): Promise<string | null> {
-    for (const robot of await this.#robots.idleOnAgent(job.agent_id)) {
-      if (!robotInPool(robot, { robot_pool: robotPool })) continue;
-      if (!(await this.#robots.occupy(job.org_id, robot.id, job.id))) continue;
+  /** Seats one of the agent's idle robots of the pool on the job, and takes it off `idle`. */
+  async #seatOnAgent(
+    job: AgentJob,
+    pool: RobotPool,
+    idle: { id: string; pools: string[] }[],
+  ): Promise<string | null> {
+    for (const [i, robot] of idle.entries()) {
+      if (!robotInPool(robot, pool)) continue;
+      idle.splice(i, 1);
+      if (!(await this.#robots.occupy(job.org_id, robot.id, job.id)))
+        return this.#seatOnAgent(job, pool, idle);
       await jobsRepo.setRobot(this.#db, job.id, robot.id);
       return robot.id;
     }

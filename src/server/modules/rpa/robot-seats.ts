@@ -22,18 +22,23 @@ export function robotSeats(deps: { robots: () => RobotsService; assets: () => As
     async open(orgId, robotId, assetNames) {
       const robot = await deps.robots().get(orgId, robotId);
       const assets = deps.assets();
-      const opened = await assets.openForJob(orgId, robotId, assetNames);
-      let runAsUser: string | null = null;
-      if (robot.credential_asset_id) {
-        const credential = await assets.get(orgId, robot.credential_asset_id);
-        const value = (await assets.openForJob(orgId, robotId, [credential.name]))[credential.name]?.value;
-        runAsUser =
-          typeof value === 'object' && value !== null && 'username' in value ? String(value.username) : null;
-      }
+      // the robot's credential is opened with the declared assets, in one read
+      const credential = robot.credential_asset_id
+        ? (await assets.get(orgId, robot.credential_asset_id)).name
+        : undefined;
+      const opened = await assets.openForJob(
+        orgId,
+        robotId,
+        credential ? [...assetNames, credential] : assetNames,
+      );
+      const login = credential === undefined ? undefined : opened[credential]?.value;
       return {
         robot_name: robot.name,
-        run_as_user: runAsUser,
-        assets: Object.fromEntries(Object.entries(opened).map(([name, asset]) => [name, asset.value])),
+        run_as_user:
+          typeof login === 'object' && login !== null && 'username' in login ? String(login.username) : null,
+        assets: Object.fromEntries(
+          assetNames.flatMap((name) => (opened[name] ? [[name, opened[name].value]] : [])),
+        ),
       };
     },
   };
