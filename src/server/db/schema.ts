@@ -264,6 +264,8 @@ export interface JobsTable {
   process: string | null;
   /** A process job's JSON result, as the process wrote it. */
   result: string | null;
+  /** The deployment whose script this job runs on one of its targets. */
+  deployment_id: string | null;
 }
 
 export interface JobOutputTable {
@@ -603,6 +605,120 @@ export interface ProcessVersionsTable {
   created_at: string;
 }
 
+export interface ServicesTable {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  /** The deploy script's interpreter (bash, sh, powershell, python, …). */
+  interpreter: string;
+  script: string;
+  /** JSON array of the planned step names, in order. */
+  steps: string;
+  /** JSON ServiceRunsOn: `{type:"server"}`, `{type:"agent",agent_id}` or `{type:"selector",selector}`. */
+  runs_on: string;
+  /** JSON RolloutPolicy (batches, canary, pause, failure budget). */
+  rollout: string;
+  /** JSON object of default environment values; values under secret-looking names sealed. */
+  env: string;
+  /** JSON object of sealed values. */
+  secret_env: string;
+  /** JSON Schema of the config a deployment publishes; null when it publishes none. */
+  config_schema: string | null;
+  timeout_seconds: number;
+  /** api | directory */
+  source: string;
+  /** The services directory folder it was synced from. */
+  folder: string | null;
+  /** SHA-256 of the folder's definition and script as last synced: a sync leaves it alone when equal. */
+  content_hash: string | null;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeployTokensTable {
+  id: string;
+  org_id: string;
+  /** service (starts and reads one service's deployments) | config (reads deployed services) */
+  kind: string;
+  service_id: string | null;
+  /** Where it is used: github, gitlab, … */
+  origin: string;
+  prefix: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface DeploymentsTable {
+  id: string;
+  org_id: string;
+  service_id: string;
+  service_name: string;
+  /** running | paused | succeeded | failed | canceled */
+  status: string;
+  origin: string;
+  /** The actor type that started it: user, api_key, service_token, … */
+  started_by_type: string;
+  started_by_id: string | null;
+  started_by_label: string | null;
+  /** JSON DeploymentSpec: the service as it was when started (script, steps, rollout, timeout). */
+  spec: string;
+  /** JSON object: the service's default env with the context given; secret-looking values sealed. */
+  env: string;
+  /** JSON object of sealed values. */
+  secret_env: string;
+  /** JSON of the config published, checked against the service's schema. */
+  config: string | null;
+  error: string | null;
+  batch_count: number;
+  /** The batch running or last run (0 first). */
+  current_batch: number;
+  /** When a paused rollout starts its next batch; null when it waits for a manual continue. */
+  next_batch_at: string | null;
+  awaiting_continue: number;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+export interface DeploymentTargetsTable {
+  id: string;
+  org_id: string;
+  deployment_id: string;
+  agent_id: string;
+  agent_name: string;
+  batch: number;
+  /** pending | running | succeeded | failed | canceled */
+  status: string;
+  job_id: string | null;
+  error: string | null;
+  /** JSON config this machine's script published. */
+  config: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
+export interface DeploymentStepsTable {
+  id: string;
+  deployment_id: string;
+  target_id: string;
+  position: number;
+  name: string;
+  /** pending | running | success | failure */
+  state: string;
+  message: string;
+  error_message: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
 export interface DB {
   orgs: OrgsTable;
   users: UsersTable;
@@ -639,4 +755,9 @@ export interface DB {
   process_versions: ProcessVersionsTable;
   queues: QueuesTable;
   queue_items: QueueItemsTable;
+  services: ServicesTable;
+  deploy_tokens: DeployTokensTable;
+  deployments: DeploymentsTable;
+  deployment_targets: DeploymentTargetsTable;
+  deployment_steps: DeploymentStepsTable;
 }

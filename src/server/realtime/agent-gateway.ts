@@ -220,6 +220,10 @@ export class AgentGateway {
       case 'job.output':
       case 'run.progress':
       case 'principals.changed':
+      case 'service.changed':
+      case 'deployment.state':
+      case 'deployment.target':
+      case 'deployment.step':
         return;
       default:
         assertNever(event);

@@ -29,6 +29,10 @@ function visible(event: FleetEvent, orgId: string, followed: ReadonlySet<string>
     case 'agent.deleted':
     case 'job.state':
     case 'run.progress':
+    case 'service.changed':
+    case 'deployment.state':
+    case 'deployment.target':
+    case 'deployment.step':
       return true;
     case 'job.output':
       return followed.has(event.job_id);

@@ -34,6 +34,40 @@ export type FleetEvent =
       status: RunStatus;
       counts: Record<string, number>;
     }
+  | { type: 'service.changed'; org_id: string; service_id: string; action: 'created' | 'updated' | 'deleted' }
+  | {
+      type: 'deployment.state';
+      org_id: string;
+      deployment_id: string;
+      service_id: string;
+      status: string;
+      current_batch: number;
+      /** Targets by status, and `total`. */
+      counts: Record<string, number>;
+    }
+  | {
+      type: 'deployment.target';
+      org_id: string;
+      deployment_id: string;
+      service_id: string;
+      target_id: string;
+      agent_id: string;
+      job_id: string | null;
+      batch: number;
+      status: string;
+    }
+  | {
+      type: 'deployment.step';
+      org_id: string;
+      deployment_id: string;
+      service_id: string;
+      target_id: string;
+      agent_id: string;
+      name: string;
+      state: string;
+      message: string;
+      error_message: string | null;
+    }
   /**
    * Internal: jobs wait for these agents; the node holding an agent's socket dispatches them.
    * `pooled`: pooled jobs they may take too, not only their own.

@@ -62,6 +62,8 @@ export interface JobPlacement {
   admitted: boolean;
   deadlineAt: string | null;
   createdBy: string | null;
+  /** The deployment whose script the job runs on one of its targets. */
+  deploymentId?: string;
 }
 
 type FinalListener = (job: JobRow) => Promise<void>;
@@ -294,6 +296,7 @@ export class JobsService {
       process_id: null,
       process: null,
       result: null,
+      deployment_id: placement.deploymentId ?? null,
     };
   }
 
