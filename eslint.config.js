@@ -8,7 +8,8 @@ const REPO_MESSAGE =
 /**
  * Repositories that a module may still import from another, each for a reason: the identity
  * modules write users, members, roles and organisations in one transaction (signup, invites,
- * removal), and registration and execution read agents on their hot paths.
+ * removal), registration and execution read agents on their hot paths, and deployments pick
+ * their machines in the transaction that starts each batch.
  */
 const SHARED_REPOS = {
   auth: ['access/access', 'access/invites', 'orgs/orgs', 'apikeys/apikeys'],
@@ -17,6 +18,7 @@ const SHARED_REPOS = {
   orgs: ['access/access'],
   enrollment: ['agents/agents'],
   execution: ['agents/agents'],
+  deployments: ['agents/agents'],
 };
 
 /** One rule per module: no value import of another module's repository (types are fine). */

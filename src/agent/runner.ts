@@ -246,7 +246,12 @@ export class JobRunner {
     await writeFile(script, scriptContent(spec.interpreter, spec.command), { mode: 0o700 });
     const line = commandLine(spec.interpreter, script, this.options.platform, this.options.python);
     if ('error' in line) throw new Error(line.error);
-    return { line, cwd, env: {} };
+    // a deploy script reports its steps to the server this agent speaks to (FP_DEPLOYMENT_TOKEN)
+    return {
+      line,
+      cwd,
+      env: { FP_JOB_ID: spec.job_id, ...(this.options.server ? { FP_SERVER_URL: this.options.server } : {}) },
+    };
   }
 
   /**

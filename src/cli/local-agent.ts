@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../server/config.js';
 import type { RequestContext } from '../server/modules/access/context.js';
 import { PermissionSet, allPermissions } from '../server/modules/access/permissions.js';
+import { SERVER_AGENT_TAG } from '../server/modules/deployments/deployments.service.js';
 
 const ENROLLMENT_TTL_MS = 10 * 60 * 1000;
 
@@ -42,6 +43,8 @@ export async function startLocalAgent(
     if (!primary) throw new Error('no primary organisation to enroll the local agent into');
     const { secret } = await app.services.enrollment.create(setupContext(primary.id), {
       name: 'local agent (first start)',
+      // services that deploy "on the server" run on the agent holding this tag
+      tags: [SERVER_AGENT_TAG],
       max_uses: 1,
       expires_at: new Date(Date.now() + ENROLLMENT_TTL_MS).toISOString(),
     });

@@ -20,7 +20,7 @@ import { validatorCompiler } from './http/validation.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { SecretBox, loadMasterKey } from './lib/crypto.js';
 import { OutageHold, silenceGraceMs } from './lib/sweep-timer.js';
-import { anyUsage } from './lib/usage.js';
+import { anyUsage, type EntityUser } from './lib/usage.js';
 import { newId } from './lib/ids.js';
 import type { Logger } from './lib/logger.js';
 import { packageVersion } from './lib/version.js';
@@ -73,6 +73,17 @@ import { profilesRoutes } from './modules/profiles/profiles.routes.js';
 import { StepSequencer } from './modules/execution/sequencer.js';
 import { profileScriptUsage, ProfilesService } from './modules/profiles/profiles.service.js';
 import { robotsRoutes } from './modules/robots/robots.routes.js';
+import { deployTokensRoutes } from './modules/services/deploy-tokens.routes.js';
+import { DeployTokensService } from './modules/services/deploy-tokens.service.js';
+import { servicesRoutes } from './modules/services/services.routes.js';
+import { ServicesService } from './modules/services/services.service.js';
+import { DeploymentTokens } from './modules/deployments/deployment-tokens.js';
+import { DeploymentEvents } from './modules/deployments/deployments.events.js';
+import { DeploymentPacer } from './modules/deployments/deployments.pacer.js';
+import { DeploymentReports } from './modules/deployments/deployments.reports.js';
+import { deploymentsRoutes } from './modules/deployments/deployments.routes.js';
+import { DeploymentsService } from './modules/deployments/deployments.service.js';
+import { serviceCatalog } from './modules/deployments/service-catalog.js';
 import { robotAgentUsage, robotCredentialUsage, RobotsService } from './modules/robots/robots.service.js';
 import { tasksRoutes } from './modules/profiles/tasks.routes.js';
 import { TasksService } from './modules/profiles/tasks.service.js';
@@ -231,6 +242,36 @@ export function createServices(deps: {
     robotExists: (orgId, robotId) => robots.exists(orgId, robotId),
   });
   const processJobs = new ProcessJobsService({ jobs, processes, robots, logger });
+  const deployServices = new ServicesService({
+    db,
+    clock,
+    audit,
+    bus,
+    box,
+    // A service whose deployments run cannot be deleted (409 naming them): the deployments answer.
+    usage: { usersOf: (db, orgId, id): Promise<EntityUser[]> => deployments.usage.usersOf(db, orgId, id) },
+    dir: config.servicesDir,
+  });
+  const deployTokens = new DeployTokensService({ db, clock, audit });
+  const deploymentTokens = new DeploymentTokens(masterKey);
+  const deploymentEvents = new DeploymentEvents({ db, bus, logger });
+  const deployments = new DeploymentsService({
+    db,
+    clock,
+    audit,
+    events: deploymentEvents,
+    box,
+    jobs,
+    services: serviceCatalog(deployServices),
+    tokens: deploymentTokens,
+    logger,
+  });
+  const deploymentReports = new DeploymentReports({
+    db,
+    clock,
+    tokens: deploymentTokens,
+    events: deploymentEvents,
+  });
   const agents = new AgentsService({
     db,
     clock,
@@ -295,6 +336,11 @@ export function createServices(deps: {
     bus,
     agents,
     robots,
+    deployServices,
+    deployTokens,
+    deployments,
+    deploymentReports,
+    deploymentPacer: new DeploymentPacer({ deployments, intervalMs: config.fleet.sweepIntervalMs, logger }),
     agentGroups: new GroupsService({ db, clock, audit }),
     enrollment: new EnrollmentService({ db, clock, audit }),
     registration: new RegistrationService({
@@ -413,6 +459,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   services.runs.start();
   services.sweeper.start();
   services.queueSweeper.start();
+  services.deploymentPacer.start();
   services.scheduler.start();
   app.addHook('onClose', async () => {
     // Before the runs: a fire under way finishes starting its run.
@@ -420,6 +467,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await services.runs.stop();
     await services.sweeper.stop();
     await services.queueSweeper.stop();
+    await services.deploymentPacer.stop();
     await services.liveness.stop();
     services.principals.stop();
     await bus.close();
@@ -439,7 +487,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Uploads (packages) are streamed by their routes, which set their own limits per request.
   await app.register(multipart);
   await app.register(swagger, openApiOptions({ version: packageVersion(), publicUrl: config.publicUrl }));
-  installGuard(app, { users: services.authenticator, agents: services.agentAuth, robots: services.robots });
+  installGuard(app, {
+    users: services.authenticator,
+    agents: services.agentAuth,
+    robots: services.robots,
+    deployments: services.deploymentReports,
+  });
   installOpenApiConventions(app);
   await app.register(websocket, {
     options: { maxPayload: 1024 * 1024 },
@@ -526,6 +579,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(agentsRoutes({ agents: services.agents }));
   await app.register(groupsRoutes({ groups: services.agentGroups }));
   await app.register(robotsRoutes({ robots: services.robots, limiter }));
+  await app.register(servicesRoutes({ services: services.deployServices }));
+  await app.register(deployTokensRoutes({ deployTokens: services.deployTokens }));
+  await app.register(
+    deploymentsRoutes({ deployments: services.deployments, reports: services.deploymentReports }),
+  );
   await app.register(
     enrollmentRoutes({ enrollment: services.enrollment, registration: services.registration }),
   );
@@ -552,7 +610,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   );
   await app.register(agentChannelRoutes({ gateway: services.gateway, session: services.agentSession }));
-  await app.register(consoleRoutes({ bus, jobs: services.jobs }));
+  await app.register(
+    consoleRoutes({
+      bus,
+      jobs: services.jobs,
+      deployments: services.deployments,
+      auth: services.authenticator,
+    }),
+  );
   await app.register(webConsole({ dir: config.consoleDir }));
   return app;
 }

@@ -20,6 +20,8 @@ export interface Config {
    * database itself, so several nodes on one PostgreSQL share them with nothing else to mount.
    */
   storage: StorageKind;
+  /** The services directory: one folder per service (service.json and its script), brought in by a sync. */
+  servicesDir: string;
   /** 32-byte key as hex; when absent a 0600 key file in dataDir is used. */
   masterKeyHex: string | undefined;
   logLevel: string;
@@ -129,6 +131,7 @@ export function loadConfig(
     dataDir,
     database: databaseFrom(env, dataDir),
     storage: storageFrom(env.FLEETPLANE_STORAGE),
+    servicesDir: path.resolve(env.FLEETPLANE_SERVICES_DIR || 'services'),
     masterKeyHex,
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     bodyLimitBytes: int(env, 'FLEETPLANE_BODY_LIMIT_BYTES', 1024 * 1024),

@@ -6,6 +6,7 @@ import { accessCases, settingsCases } from './audit-cases/access.js';
 import { assetCases, sdkCases } from './audit-cases/assets.js';
 import { authCases } from './audit-cases/auth.js';
 import { profileAndTemplateCases, scheduleCases, scriptCases } from './audit-cases/automation.js';
+import { deploymentCases } from './audit-cases/deployments.js';
 import { AuditFixture, type AuditCases } from './audit-cases/fixture.js';
 import { fleetCases } from './audit-cases/fleet.js';
 import { packageCases } from './audit-cases/packages.js';
@@ -37,6 +38,7 @@ const cases: AuditCases = {
   ...robotCases,
   ...queueCases,
   ...rpaCases,
+  ...deploymentCases,
 };
 
 /** Mutating operations that write no audit event, and why. Keep it short: each is a decision. */
@@ -49,6 +51,11 @@ const WRITES_NO_AUDIT: Record<string, string> = {
   'POST /api/v1/sdk/device/start':
     'an SDK asking to sign in: the confirmation and the token issued are audited',
   'POST /api/v1/runner/heartbeat': 'runner liveness, recorded on the robot (last_heartbeat_at)',
+  // A deploy script's reports, as often as it has steps on each machine: they land on the
+  // deployment's steps and machines, which show them. The deployment's own moves (started, canceled,
+  // continued, ended) are audited.
+  'POST /api/v1/steps': "a deploy script's step, recorded on its machine of the deployment",
+  'PUT /api/v1/deployments/finish': "a deploy script's end and published config, recorded on its machine",
 };
 
 describe.each(dialects)('audit on %s', (dialect) => {

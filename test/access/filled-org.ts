@@ -29,6 +29,9 @@ export type IdKind =
   | 'queueItem'
   | 'asset'
   | 'sdkToken'
+  | 'service'
+  | 'deployToken'
+  | 'deployment'
   | 'request';
 
 export const ID_KINDS: IdKind[] = [
@@ -56,6 +59,9 @@ export const ID_KINDS: IdKind[] = [
   'queueItem',
   'asset',
   'sdkToken',
+  'service',
+  'deployToken',
+  'deployment',
   'request',
 ];
 
@@ -93,27 +99,38 @@ export const idKindByPrefix: [prefix: string, kind: IdKind][] = [
   ['/api/v1/queue-items/', 'queueItem'],
   ['/api/v1/assets/', 'asset'],
   ['/api/v1/sdk/tokens/', 'sdkToken'],
+  ['/api/v1/services/', 'service'],
+  ['/api/v1/deploy-tokens/', 'deployToken'],
+  ['/api/v1/deployments/', 'deployment'],
 ];
 
 export function idKindOf(path: string): IdKind | undefined {
   return idKindByPrefix.find(([prefix]) => path.startsWith(prefix))?.[1];
 }
 
+/** The path parameters that name a row inside the `{id}` of the route: a task, a deployment's target. */
+export const CHILD_PARAMS = /\{(taskId|targetId)\}/;
+
 /**
  * The route with this id, and a value that exists in the organisation for any other parameter:
- * script version 1, and for `{taskId}` the task of the profile or template the route names.
+ * script version 1, for `{taskId}` the task of the profile or template the route names, and for
+ * `{targetId}` the target of the deployment.
  */
-export function concrete(path: string, id: string, taskId?: string): string {
-  if (path.includes('{taskId}') && !taskId) throw new Error(`no task id known for ${path}`);
+export function concrete(path: string, id: string, childId?: string): string {
+  if (CHILD_PARAMS.test(path) && !childId) throw new Error(`no child id known for ${path}`);
   return path
     .replace('{id}', id)
     .replace('{version}', '1')
-    .replace('{taskId}', taskId ?? '');
+    .replace(CHILD_PARAMS, childId ?? '');
 }
 
-/** The task of the organisation's profile or template, for routes of that kind. */
-export function taskIdOf(org: FilledOrg, kind: IdKind): string | undefined {
-  return kind === 'profile' || kind === 'template' ? org.taskIds[kind] : undefined;
+/**
+ * The task of the organisation's profile or template, or the target of its deployment `id`, for
+ * routes of that kind.
+ */
+export function childIdOf(org: FilledOrg, kind: IdKind, id = org.ids[kind]): string | undefined {
+  if (kind === 'profile' || kind === 'template') return org.taskIds[kind];
+  return kind === 'deployment' ? org.targetIds[id] : undefined;
 }
 
 export interface FilledOrg {
@@ -126,11 +143,18 @@ export interface FilledOrg {
   byKind: Record<IdKind, Set<string>>;
   /** A task of the profile and one of the template, for `{taskId}`. */
   taskIds: { profile: string; template: string };
+  /** The machine of each of its deployments, by deployment id, for `{targetId}`. */
+  targetIds: Record<string, string>;
   /** The custom role as created. */
   role: any;
   apiKeySecret: string;
   /** The robot token of its registered runner robot. */
   robotToken: string;
+  /** The FP_DEPLOYMENT_TOKEN of its deployment still running, as its deploy script holds it. */
+  deploymentToken: string;
+  /** Secrets of its service token (for its service) and of its config token. */
+  serviceTokenSecret: string;
+  configTokenSecret: string;
   /** Names and emails of its rows: text that must never reach another organisation. */
   texts: string[];
 }
@@ -158,7 +182,10 @@ async function finishWithOutput(server: TestServer, agentToken: string, job: any
  * invite, an API key, a group, an enrollment token, an agent enrolled with it (that ran a job
  * with output) and one registered with a machine key, a script with two versions, a saved
  * command, a profile and a template with tasks, a job, runs of every source, schedules, an
- * agent robot and a registered runner robot, a process with two versions, a second organisation of its owner, and the audit events of all that. Every name starts with `label`.
+ * agent robot and a registered runner robot, a process with two versions, a service on the enrolled
+ * agent with a deployment that succeeded (steps, output, published config) and one still running,
+ * a service token and a config token, a second organisation of its owner, and the audit events of
+ * all that. Every name starts with `label`.
  */
 export async function fillOrganisation(server: TestServer, label: string): Promise<FilledOrg> {
   const owner = await signup(server, label);
@@ -337,6 +364,42 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     { process_id: processDef.id, robot_id: runnerRobot.robot.id },
     201,
   );
+  // A service on the enrolled agent: one deployment ran to the end (steps, output, config published
+  // for discovery), the next one runs, so its script's token is live.
+  const service = await as(
+    'POST',
+    '/api/v1/services',
+    {
+      name: `${label}-service`,
+      description: `${label} recipe`,
+      script: { interpreter: 'sh', content: `echo ${label} deploy` },
+      steps: [`${label} build`],
+      runs_on: { type: 'agent', agent_id: enrolled.agentId },
+      env: { REGION: `${label}-region` },
+    },
+    201,
+  );
+  const deployed = await as('POST', '/api/v1/deployments', { service_id: service.id }, 201);
+  const deployJob = await runner.next();
+  const deployScript = (method: string, route: string, body: unknown) =>
+    expectStatus(call(server, method, route, { token: deployJob.env.FP_DEPLOYMENT_TOKEN, body }), 200);
+  await deployScript('POST', '/api/v1/steps', { name: `${label} build`, state: 'success', message: `${label} built` });
+  await deployScript('PUT', '/api/v1/deployments/finish', { config: { url: `https://${label}.example` } });
+  await finishWithOutput(server, enrolled.agentToken, deployJob, `${label} deployed`);
+  const deploying = await as('POST', '/api/v1/deployments', { service_id: service.id }, 201);
+  const liveJob = await runner.next();
+  const serviceToken = await as(
+    'POST',
+    '/api/v1/deploy-tokens',
+    { kind: 'service', service_id: service.id, origin: 'github', expires_in_days: 30 },
+    201,
+  );
+  const configToken = await as(
+    'POST',
+    '/api/v1/deploy-tokens',
+    { kind: 'config', origin: 'discovery', expires_in_days: 30 },
+    201,
+  );
   // The owner's second organisation: listed to its members only.
   const secondOrg = await as('POST', '/api/v1/orgs', { name: `${label} second org` }, 201);
   const audit = await as('GET', '/api/v1/audit?limit=200', undefined, 200);
@@ -366,6 +429,9 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     queueItem: [queueItem.id, takenItem.id],
     asset: [asset.id],
     sdkToken: sdkTokens.items.map((t: { id: string }) => t.id),
+    service: [service.id],
+    deployToken: [serviceToken.token.id, configToken.token.id],
+    deployment: [deployed.id, deploying.id],
     request: audit.items.map((e: { request_id: string | null }) => e.request_id).filter(Boolean),
   };
   return {
@@ -377,9 +443,13 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
       Set<string>
     >,
     taskIds: { profile: profile.tasks[0].id, template: template.tasks[0].id },
+    targetIds: { [deployed.id]: deployed.targets[0].id, [deploying.id]: deploying.targets[0].id },
     role,
     apiKeySecret: key.secret,
     robotToken: runnerToken.robot_token,
+    deploymentToken: liveJob.env.FP_DEPLOYMENT_TOKEN,
+    serviceTokenSecret: serviceToken.secret,
+    configTokenSecret: configToken.secret,
     texts: [
       owner.email,
       member.email,
@@ -410,6 +480,13 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
       `${label}-user`,
       `${label}-runner-user`,
       `${label} sdk`,
+      `${label}-service`,
+      `${label} recipe`,
+      `${label} deploy`,
+      `${label} build`,
+      `${label} built`,
+      `${label}-region`,
+      `https://${label}.example`,
     ],
   };
 }

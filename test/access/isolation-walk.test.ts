@@ -1,12 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, openApiOperations, roleId, type ApiOperation, type Reply } from '../support/client.js';
+import {
+  addMember,
+  call,
+  expectError,
+  expectStatus,
+  openApiOperations,
+  roleId,
+  type ApiOperation,
+  type Reply,
+} from '../support/client.js';
 import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
 import {
+  CHILD_PARAMS,
+  childIdOf,
   concrete,
   fillOrganisation,
   ID_KINDS,
   idKindOf,
-  taskIdOf,
   uuidsIn,
   type FilledOrg,
   type IdKind,
@@ -22,8 +32,9 @@ const filterKinds: Record<string, readonly IdKind[]> = {
   process_id: ['process'],
   run_id: ['run'],
   group_id: ['agentGroup'],
-  // Users, API keys, schedules, agents and robots all act in the audit log.
-  actor_id: ['user', 'apiKey', 'schedule', 'agent', 'robot'],
+  service_id: ['service'],
+  // Users, API keys, schedules, agents, robots and deploy tokens all act in the audit log.
+  actor_id: ['user', 'apiKey', 'schedule', 'agent', 'robot', 'deployToken'],
   entity_id: ID_KINDS,
   request_id: ['request'],
 };
@@ -78,7 +89,7 @@ describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI docu
       const kind = idKindOf(op.path);
       if (!kind) throw new Error(`no id kind mapped for ${op.path}`);
       for (const id of b.byKind[kind])
-        replies.push(await call(server, 'GET', concrete(op.path, id, taskIdOf(b, kind)), { token }));
+        replies.push(await call(server, 'GET', concrete(op.path, id, childIdOf(b, kind, id)), { token }));
     }
     return replies;
   }
@@ -86,10 +97,15 @@ describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI docu
   beforeAll(async () => {
     clock = new TestClock();
     server = await startTestServer(dialect, { clock });
-    // Routes for agents and runners take their own credential, never a user's: their isolation is
-    // their own (a runner's token reads only its own robot, below).
+    // Routes for agents, runners and deploy scripts take their own credential, never a user's: their
+    // isolation is their own (a runner's token reads only its own robot, below; a deploy script's
+    // token reports on its own deployment only).
     reads = (await openApiOperations(server)).filter(
-      (op) => op.method === 'GET' && op.permission !== 'agent' && op.permission !== 'robot',
+      (op) =>
+        op.method === 'GET' &&
+        op.permission !== 'agent' &&
+        op.permission !== 'robot' &&
+        op.permission !== 'deployment',
     );
     // B's ids are read while B is alone on the server, so a route that forgot its organisation
     // cannot slip A's ids among them.
@@ -143,6 +159,12 @@ describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI docu
       template: a.ids.template,
     };
     const job = { interpreter: 'sh', command: 'true' };
+    const serviceOn = (runsOn: object) => ({
+      name: 'alpha-stray',
+      script: { interpreter: 'sh', content: 'true' },
+      steps: ['one'],
+      runs_on: runsOn,
+    });
     const scriptAction = { kind: 'script', script_id: b.ids.script };
     const writes: [method: string, route: string, body: unknown][] = [
       ['POST', '/api/v1/runs', { target: { agent_ids: [agent] }, job }],
@@ -196,6 +218,16 @@ describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI docu
         `/api/v1/assets/${a.ids.asset}/robots/${b.ids.robot}/value`,
         { value: { username: 'u', password: 'p' } },
       ],
+      ['POST', '/api/v1/services', serviceOn({ type: 'agent', agent_id: agent })],
+      ['POST', '/api/v1/services', serviceOn({ type: 'selector', selector: { group_id: b.ids.agentGroup } })],
+      ['PATCH', `/api/v1/services/${a.ids.service}`, { runs_on: { type: 'agent', agent_id: agent } }],
+      [
+        'POST',
+        '/api/v1/deploy-tokens',
+        { kind: 'service', service_id: b.ids.service, origin: 'ci', expires_in_days: 1 },
+      ],
+      ['POST', '/api/v1/deployments', { service_id: b.ids.service }],
+      ['POST', '/api/v1/deployments', { service: 'bravo-service' }],
     ];
     const wrong: string[] = [];
     for (const [method, route, body] of writes) {
@@ -237,9 +269,9 @@ describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI docu
     for (const op of reads.filter(hasPathParams)) {
       const kind = idKindOf(op.path);
       if (!kind) throw new Error(`no id kind mapped for ${op.path}`);
-      for (const id of ids) routes.push(concrete(op.path, id, taskIdOf(b, kind)));
-      // A foreign task under A's own profile or template.
-      if (op.path.includes('{taskId}')) for (const id of ids) routes.push(concrete(op.path, a.ids[kind], id));
+      for (const id of ids) routes.push(concrete(op.path, id, childIdOf(b, kind)));
+      // A foreign task under A's own profile or template, a foreign target under A's own deployment.
+      if (CHILD_PARAMS.test(op.path)) for (const id of ids) routes.push(concrete(op.path, a.ids[kind], id));
     }
     expect(routes.length).toBeGreaterThan(1000);
     const wrong: string[] = [];
@@ -286,6 +318,99 @@ describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI docu
       headers: { 'x-robot-token': a.robotToken },
     });
     expect(foreign.status).toBe(401);
+  });
+
+  it("access: A's deploy script, by its deployment token, reports on its own deployment only, never on B's", async () => {
+    const script = (method: string, route: string, body: unknown, token = a.deploymentToken) =>
+      call(server, method, route, { token, body });
+    const wrong: string[] = [];
+    for (const deploymentId of b.byKind.deployment) {
+      const replies = [
+        await script('POST', '/api/v1/steps', { name: 'alpha step', state: 'running', deployment_id: deploymentId }),
+        await script('PUT', '/api/v1/deployments/finish', { status: 'failure', deployment_id: deploymentId }),
+      ];
+      for (const reply of replies) {
+        // The same answer as for another deployment of A's own: nothing says B's exists.
+        const problem = leakIn(reply) ?? (reply.status !== 403 ? `${reply.status}` : undefined);
+        if (problem) wrong.push(`${deploymentId} -> ${problem} ${JSON.stringify(reply.body)}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    // Nor is it a user's credential: B's deployment is 401 to it, not 404.
+    expectError(await script('GET', `/api/v1/deployments/${b.ids.deployment}`, undefined), 401, 'unauthorized');
+    // Its own report is taken, on A's deployment: the refusals above were about B.
+    const own = await script('POST', '/api/v1/steps', { name: 'alpha step', state: 'running' });
+    expect(own.status, JSON.stringify(own.body)).toBe(200);
+    const bDeployment = await expectStatus(
+      call(server, 'GET', `/api/v1/deployments/${[...b.byKind.deployment][1]}`, { token: b.owner.token }),
+      200,
+    );
+    expect(bDeployment.targets[0].steps.map((step: { name: string }) => step.name)).toEqual(['bravo build']);
+  });
+
+  it("access: B's service and config tokens cannot start, read or discover A's deployments", async () => {
+    const service = (method: string, route: string, body?: unknown) =>
+      call(server, method, route, { token: b.serviceTokenSecret, body });
+    const before = await expectStatus(
+      call(server, 'GET', '/api/v1/deployments?limit=200', { token: a.owner.token }),
+      200,
+    );
+    // A's service and deployment are as unknown to it as any id it has no right to.
+    expectError(await service('POST', '/api/v1/deployments', { service_id: a.ids.service }), 403, 'forbidden');
+    expectError(await service('POST', '/api/v1/deployments', { service: 'alpha-service' }), 403, 'forbidden');
+    for (const id of a.byKind.deployment) {
+      expectError(await service('GET', `/api/v1/deployments/${id}`), 404, 'not_found');
+      expectError(await service('POST', `/api/v1/deployments/${id}/cancel`), 404, 'not_found');
+      expectError(await service('POST', `/api/v1/deployments/${id}/continue`), 404, 'not_found');
+      expectError(
+        await service('GET', `/api/v1/deployments/${id}/targets/${a.targetIds[id]}/output`),
+        404,
+        'not_found',
+      );
+    }
+    expectError(await service('GET', `/api/v1/deployments?service_id=${a.ids.service}`), 403, 'forbidden');
+    const listed = await expectStatus(service('GET', '/api/v1/deployments?limit=200'), 200);
+    expect(listed.items.map((d: { id: string }) => d.id).sort()).toEqual([...b.byKind.deployment].sort());
+    // B's config token discovers B's services only.
+    const discovered = await expectStatus(
+      call(server, 'GET', '/api/v1/deployed-services', { token: b.configTokenSecret }),
+      200,
+    );
+    expect(discovered.items.map((d: { service_id: string }) => d.service_id)).toEqual([b.ids.service]);
+    expect(uuidsIn(discovered).filter((id) => !bIds.has(id))).toEqual([]);
+    const after = await expectStatus(
+      call(server, 'GET', '/api/v1/deployments?limit=200', { token: a.owner.token }),
+      200,
+    );
+    expect(after.items).toEqual(before.items);
+  });
+
+  it("access: a removed member's session can no longer start or read deployments", async () => {
+    const member = await addMember(server, a.owner, 'operator');
+    const asMember = (method: string, route: string, body?: unknown) =>
+      call(server, method, route, { token: member.token, body });
+    await expectStatus(asMember('GET', `/api/v1/deployments/${a.ids.deployment}`), 200);
+    await expectStatus(
+      call(server, 'DELETE', `/api/v1/access/users/${member.userId}`, { token: a.owner.token }),
+      204,
+    );
+    const before = await expectStatus(
+      call(server, 'GET', '/api/v1/deployments?limit=200', { token: a.owner.token }),
+      200,
+    );
+    for (const reply of [
+      await asMember('POST', '/api/v1/deployments', { service_id: a.ids.service }),
+      await asMember('GET', '/api/v1/deployments'),
+      await asMember('GET', `/api/v1/deployments/${a.ids.deployment}`),
+      await asMember('POST', `/api/v1/deployments/${a.ids.deployment}/cancel`),
+      await asMember('GET', '/api/v1/deployed-services'),
+    ])
+      expectError(reply, 401, 'unauthorized');
+    const after = await expectStatus(
+      call(server, 'GET', '/api/v1/deployments?limit=200', { token: a.owner.token }),
+      200,
+    );
+    expect(after.items).toEqual(before.items);
   });
 
   it("access: a schedule of A cannot name B's agent or group in its target, on create or on edit", async () => {

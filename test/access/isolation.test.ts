@@ -11,11 +11,11 @@ import {
 } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
 import {
+  childIdOf,
   concrete,
   fillOrganisation,
   idKindByPrefix,
   idKindOf,
-  taskIdOf,
   type FilledOrg,
 } from './filled-org.js';
 
@@ -54,7 +54,7 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     if (op.method === 'PUT' && op.path.endsWith('/tasks/bulk')) return { tasks: [] };
     if (op.method === 'POST' && op.path === '/api/v1/profiles/{id}/apply') return { agent_ids: [aAgentId] };
     if (op.method === 'POST' && op.path === '/api/v1/templates/{id}/instantiate') return { name: 'x' };
-    if (op.method === 'POST' && op.path.endsWith('/cancel')) return undefined;
+    if (op.method === 'POST' && /\/(cancel|continue)$/.test(op.path)) return undefined;
     if (op.method === 'PATCH' && op.path === '/api/v1/schedules/{id}') return { description: 'x' };
     if (op.method === 'POST' && /^\/api\/v1\/schedules\/\{id\}\/(enable|disable)$/.test(op.path))
       return undefined;
@@ -63,7 +63,7 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
       return undefined;
     if (op.method === 'POST' && /^\/api\/v1\/packages\/\{id\}\/(activate|deactivate)$/.test(op.path))
       return undefined;
-    if (op.method === 'PATCH' && /^\/api\/v1\/(processes|queues|assets)\/\{id\}$/.test(op.path))
+    if (op.method === 'PATCH' && /^\/api\/v1\/(processes|queues|assets|services)\/\{id\}$/.test(op.path))
       return { description: 'x' };
     if (op.method === 'POST' && op.path === '/api/v1/process-jobs/{id}/reassign') return { robot_pool: null };
     if (op.method === 'POST' && op.path === '/api/v1/process-jobs/{id}/status')
@@ -105,9 +105,14 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     aRobotId = aRobot.body.robot.id;
 
     b = await fillOrganisation(server, 'bravo');
-    // Routes for agents and runners take their own credential, never a user's: their isolation is their own.
+    // Routes for agents, runners and deploy scripts take their own credential, never a user's: their
+    // isolation is their own.
     idOps = (await openApiOperations(server)).filter(
-      (op) => op.path.includes('{id}') && op.permission !== 'agent' && op.permission !== 'robot',
+      (op) =>
+        op.path.includes('{id}') &&
+        op.permission !== 'agent' &&
+        op.permission !== 'robot' &&
+        op.permission !== 'deployment',
     );
   });
   afterAll(async () => {
@@ -129,7 +134,7 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     for (const op of idOps.filter((o) => o.method === 'GET')) {
       const kind = idKindOf(op.path);
       if (!kind) throw new Error(`unmapped ${op.path}`);
-      const reply = await call(server, 'GET', concrete(op.path, b.ids[kind], taskIdOf(b, kind)), {
+      const reply = await call(server, 'GET', concrete(op.path, b.ids[kind], childIdOf(b, kind)), {
         token: b.owner.token,
       });
       expect(reply.status, `${op.method} ${op.path}`).toBe(200);
@@ -145,7 +150,7 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
         const kind = idKindOf(op.path);
         if (!kind) throw new Error(`no id kind mapped for ${op.path}: add its prefix to idKindByPrefix`);
         const body = bodyFor(op);
-        const route = concrete(op.path, b.ids[kind], taskIdOf(b, kind)).replace('{robotId}', aRobotId);
+        const route = concrete(op.path, b.ids[kind], childIdOf(b, kind)).replace('{robotId}', aRobotId);
         const reply = await call(server, op.method, route, {
           ...auth,
           ...(body === undefined ? {} : { body }),
@@ -232,6 +237,16 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
       global_value: { username: 'bravo-user' },
       robot_value_count: 1,
     });
+    const service = await call(server, 'GET', `/api/v1/services/${b.ids.service}`, { token });
+    expect(service.body).toMatchObject({ name: 'bravo-service', description: 'bravo recipe' });
+    const deployTokens = await call(server, 'GET', '/api/v1/deploy-tokens?limit=200', { token });
+    expect(deployTokens.body.items.map((t: { revoked_at: string | null }) => t.revoked_at)).toEqual([null, null]);
+    // The one that succeeded still did; the running one was neither canceled nor continued.
+    const [succeeded, running] = [...b.byKind.deployment];
+    const done = await call(server, 'GET', `/api/v1/deployments/${succeeded}`, { token });
+    expect(done.body).toMatchObject({ status: 'succeeded', error: null, config: { url: 'https://bravo.example' } });
+    const live = await call(server, 'GET', `/api/v1/deployments/${running}`, { token });
+    expect(live.body).toMatchObject({ status: 'running', error: null, current_batch: 0 });
     const sdkTokens = await call(server, 'GET', '/api/v1/sdk/tokens', { token });
     expect(sdkTokens.body.items.map((t: { revoked_at: string | null }) => t.revoked_at)).toEqual([null]);
 

@@ -97,7 +97,7 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
   /** Every permission of the catalogue (`artifact:action`): what a role can grant. */
   let catalogue: Set<string>;
 
-  /** Operations that a user's permission guards: not public, not any signed-in user, not agents. */
+  /** Operations that a user's permission guards: not public, not any signed-in user, not agents, runners or deploy scripts. */
   const guarded = (op: ApiOperation) => catalogue.has(op.permission ?? '');
   const guardedMutations = () => ops.filter((op) => MUTATING.has(op.method) && guarded(op));
 
@@ -117,11 +117,21 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
     await server.close();
   });
 
+  /** A deploy token of the owner's: its secret. */
+  async function deployToken(body: { kind: 'service' | 'config'; service_id?: string }): Promise<string> {
+    const reply = await call(server, 'POST', '/api/v1/deploy-tokens', {
+      token: owner.token,
+      body: { origin: 'ci', expires_in_days: 1, ...body },
+    });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+    return reply.body.secret;
+  }
+
   it('access: every operation declares an x-permission of the catalogue and the walk is not vacuous', () => {
     expect(ops.length).toBeGreaterThan(20);
     expect(ops.filter((op) => typeof op.permission !== 'string').map(label)).toEqual([]);
     // Nothing but the principal classes and real permissions: a typo would lock a route for everyone.
-    const classes = new Set(['public', 'authenticated', 'agent', 'robot']);
+    const classes = new Set(['public', 'authenticated', 'agent', 'robot', 'deployment']);
     expect(ops.filter((op) => !classes.has(op.permission ?? '') && !guarded(op)).map(label)).toEqual([]);
     const protectedOps = ops.filter((op) => op.permission !== 'public');
     expect(protectedOps.length).toBeGreaterThan(20);
@@ -209,6 +219,31 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
     );
   });
 
+  it('access: service and config tokens get 403 on every mutating operation beyond deployments:execute', async () => {
+    const agent = await call(server, 'POST', '/api/v1/agents', { token: owner.token, body: { name: 'rbac machine' } });
+    expect(agent.status).toBe(201);
+    const service = await call(server, 'POST', '/api/v1/services', {
+      token: owner.token,
+      body: {
+        name: 'rbac-service',
+        script: { interpreter: 'sh', content: 'true' },
+        steps: ['one'],
+        runs_on: { type: 'agent', agent_id: agent.body.agent.id },
+      },
+    });
+    expect(service.status, JSON.stringify(service.body)).toBe(201);
+    const serviceToken = await deployToken({ kind: 'service', service_id: service.body.id });
+    const configToken = await deployToken({ kind: 'config' });
+    const beyond = guardedMutations().filter((op) => op.permission !== 'deployments:execute');
+    expect(beyond.length).toBeLessThan(guardedMutations().length);
+    for (const token of [serviceToken, configToken])
+      await expectEvery(
+        token === configToken ? guardedMutations() : beyond,
+        (op) => callOperation(server, op, { token }),
+        () => ({ status: 403, code: 'forbidden' }),
+      );
+  });
+
   it('access: a viewer passes the guard on exactly the read operations whose permission it holds', async () => {
     const me = await call(server, 'GET', '/api/v1/auth/me', { token: viewer.token });
     expect(me.status).toBe(200);
@@ -229,15 +264,18 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
     expect(reads.some((op) => !held.has(op.permission ?? ''))).toBe(true);
   });
 
-  it("access: agent-only and robot-only operations answer 401 to every user credential, even an owner's", async () => {
-    const agentOps = ops.filter((op) => op.permission === 'agent' || op.permission === 'robot');
-    expect(agentOps.some((op) => op.permission === 'robot')).toBe(true);
+  it("access: agent-only, robot-only and deploy-script operations answer 401 to every user credential, even an owner's", async () => {
+    const tokenOnly = new Set(['agent', 'robot', 'deployment']);
+    const agentOps = ops.filter((op) => tokenOnly.has(op.permission ?? ''));
+    for (const permission of tokenOnly) expect(agentOps.some((op) => op.permission === permission)).toBe(true);
     const key = await call(server, 'POST', '/api/v1/api-keys', {
       token: owner.token,
       body: { name: 'owner key', role_id: await roleId(server, owner.token, 'owner') },
     });
     expect(key.status).toBe(201);
-    for (const auth of [{ token: owner.token }, { apiKey: key.body.secret as string }]) {
+    // A config token is a CI credential, not a deploy script's.
+    const config = await deployToken({ kind: 'config' });
+    for (const auth of [{ token: owner.token }, { apiKey: key.body.secret as string }, { token: config }]) {
       await expectEvery(
         agentOps,
         (op) => callOperation(server, op, auth),

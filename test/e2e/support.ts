@@ -116,6 +116,12 @@ function spawnTracked(
   return proc;
 }
 
+/** A socket a test opened itself (a CI client, say): ended by the guard like the others. */
+export function trackSocket(socket: WebSocket): WebSocket {
+  sockets.add({ socket, scope: inTest ? 'test' : 'file' });
+  return socket;
+}
+
 /** A job script's process group, killed by the guard (its agent was killed and cannot). */
 export function adoptOrphanGroup(pgid: number): void {
   orphanGroups.add(pgid);

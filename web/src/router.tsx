@@ -96,6 +96,32 @@ export const router = createBrowserRouter([
         ...page(async () => (await import('./features/queues/QueueDetailPage')).QueueDetailPage),
       },
       {
+        path: 'services',
+        ...page(async () => (await import('./features/services/ServicesPage')).ServicesPage),
+      },
+      {
+        path: 'services/new',
+        ...page(async () => (await import('./features/services/ServicePage')).NewServicePage),
+      },
+      {
+        path: 'services/:id',
+        ...page(async () => (await import('./features/services/ServicePage')).ServicePage),
+      },
+      {
+        path: 'deployments',
+        ...page(async () => (await import('./features/deployments/DeploymentsPage')).DeploymentsPage),
+      },
+      {
+        path: 'deployments/:id',
+        ...page(
+          async () => (await import('./features/deployments/DeploymentDetailPage')).DeploymentDetailPage,
+        ),
+      },
+      {
+        path: 'discovery',
+        ...page(async () => (await import('./features/services/DiscoveryPage')).DiscoveryPage),
+      },
+      {
         path: 'enrollment',
         ...page(async () => (await import('./features/enrollment/EnrollmentPage')).EnrollmentPage),
       },

@@ -697,6 +697,8 @@ export interface DeploymentTargetsTable {
   status: string;
   job_id: string | null;
   error: string | null;
+  /** What its script said when it finished (success | failure); its job's end decides the rest. */
+  reported_status: string | null;
   /** JSON config this machine's script published. */
   config: string | null;
   started_at: string | null;

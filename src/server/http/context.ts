@@ -4,22 +4,30 @@ import type { Principal, RequestContext, RequestMeta } from '../modules/access/c
 import type { Permission } from '../modules/access/permissions.js';
 import type { Agent } from '../modules/agents/agents.repo.js';
 import type { RobotIdentity } from '../modules/robots/robots.service.js';
+import type { DeploymentCaller } from '../modules/deployments/deployments.reports.js';
 import { AppError } from '../lib/errors.js';
 
 /**
  * What a route needs: nobody (`public`), any signed-in principal (`authenticated`), an agent's
- * own token (`agent`), a runner robot's token (`robot`), or one permission.
+ * own token (`agent`), a runner robot's token (`robot`), a deploy script's deployment token
+ * (`deployment`), or one permission.
  */
-export type RoutePermission = 'public' | 'authenticated' | 'agent' | 'robot' | Permission;
+export type RoutePermission = 'public' | 'authenticated' | 'agent' | 'robot' | 'deployment' | Permission;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     permission?: RoutePermission;
+    /**
+     * A WebSocket route whose clients may open it with no credential and authenticate with their
+     * first message (browsers and some clients cannot set headers); the route checks that message.
+     */
+    socketAuth?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
     agent: Agent | null;
     robot: RobotIdentity | null;
+    deployment: DeploymentCaller | null;
   }
 }
 
@@ -45,4 +53,10 @@ export function agentOf(request: FastifyRequest): Agent {
 export function robotOf(request: FastifyRequest): RobotIdentity {
   if (!request.robot) throw new AppError('unauthorized', 'a robot token is required');
   return request.robot;
+}
+
+/** The deploy script whose deployment token authenticated the request (routes with permission `deployment`). */
+export function deploymentOf(request: FastifyRequest): DeploymentCaller {
+  if (!request.deployment) throw new AppError('unauthorized', 'a deployment token is required');
+  return request.deployment;
 }

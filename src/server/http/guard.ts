@@ -2,7 +2,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../lib/errors.js';
 import type { Authenticator } from '../modules/auth/authenticator.js';
 import type { RobotsService } from '../modules/robots/robots.service.js';
+import type { DeploymentReports } from '../modules/deployments/deployments.reports.js';
 import type { AgentAuthenticator } from '../realtime/agent-auth.js';
+
+function isWebSocketUpgrade(request: FastifyRequest): boolean {
+  return request.headers.upgrade?.toLowerCase() === 'websocket';
+}
 
 function credentialOf(request: FastifyRequest): string | null {
   const apiKey = request.headers['x-api-key'];
@@ -10,7 +15,7 @@ function credentialOf(request: FastifyRequest): string | null {
   const authorization = request.headers.authorization;
   if (authorization?.toLowerCase().startsWith('bearer ')) return authorization.slice(7).trim() || null;
   // Browsers cannot set headers on a WebSocket, so consoles may send the token in the query.
-  if (request.headers.upgrade?.toLowerCase() === 'websocket') {
+  if (isWebSocketUpgrade(request)) {
     const token = (request.query as { access_token?: unknown } | undefined)?.access_token;
     if (typeof token === 'string' && token) return token;
   }
@@ -33,11 +38,17 @@ function robotTokenOf(request: FastifyRequest): string | null {
  */
 export function installGuard(
   app: FastifyInstance,
-  auth: { users: Authenticator; agents: AgentAuthenticator; robots: Pick<RobotsService, 'authenticate'> },
+  auth: {
+    users: Authenticator;
+    agents: AgentAuthenticator;
+    robots: Pick<RobotsService, 'authenticate'>;
+    deployments: Pick<DeploymentReports, 'authenticate'>;
+  },
 ): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('agent', null);
   app.decorateRequest('robot', null);
+  app.decorateRequest('deployment', null);
 
   app.addHook('onRoute', (route) => {
     const permission = route.config?.permission;
@@ -54,8 +65,15 @@ export function installGuard(
         'x-permission': permission,
         ...(permission === 'public' ? { security: [] } : {}),
         ...(permission === 'robot' ? { security: [{ robotToken: [] }, { bearer: [] }] } : {}),
+        ...(permission === 'deployment' ? { security: [{ bearer: [] }] } : {}),
       } as typeof route.schema;
     }
+  });
+
+  // An upgrade refused here never reaches @fastify/websocket's own hooks, which close the sockets
+  // of the refusals they see: without this, the socket would stay open after the answer.
+  app.addHook('onResponse', async (request) => {
+    if (isWebSocketUpgrade(request)) request.raw.socket.destroy();
   });
 
   app.addHook('onRequest', async (request) => {
@@ -66,16 +84,24 @@ export function installGuard(
       request.robot = await auth.robots.authenticate(robotTokenOf(request));
       return;
     }
+    // a deploy script's FP_DEPLOYMENT_TOKEN, as a bearer token
+    if (permission === 'deployment') {
+      request.deployment = await auth.deployments.authenticate(credentialOf(request));
+      return;
+    }
     const credential = credentialOf(request);
     if (permission === 'agent') {
       request.agent = await auth.agents.authenticate(credential);
       return;
     }
-    if (!credential)
+    if (!credential) {
+      // Such a socket authenticates with its first message; its route holds it until then.
+      if (request.routeOptions.config.socketAuth && isWebSocketUpgrade(request)) return;
       throw new AppError(
         'unauthorized',
         'authentication required: send a bearer token or an X-API-Key header',
       );
+    }
     const principal = await auth.users.authenticate(credential);
     if (!principal) throw new AppError('unauthorized', 'credentials are not valid or have expired');
     if (permission !== 'authenticated' && !principal.permissions.has(permission)) {

@@ -41,6 +41,12 @@ const tagDescriptions: Record<string, string> = {
   'runner channel': "A runner robot's side: registration with a machine key, then its robot token",
   assets: 'Credential assets: named values for processes, stored encrypted and never read back',
   sdk: 'SDK sign-in by device code (RFC 8628) and the SDK tokens it issues',
+  services:
+    'Services: deployment recipes (script, steps, where it runs, rollout), defined here or synced from the services directory',
+  'deploy tokens':
+    'Service and config tokens for CI pipelines: narrower than API keys, shown once, always expiring',
+  deployments:
+    "Deployments of services, batch by batch, with each machine's steps as its deploy script reports them; discovery",
 };
 
 /** What each error code means; a response describes the codes its route can answer. */
@@ -68,7 +74,7 @@ const responseHeaders: Partial<Record<number, object>> = {
   503: { 'Retry-After': { description: 'Seconds to wait before trying again', type: 'integer' } },
 };
 
-const permissionless = new Set(['public', 'authenticated', 'agent', 'robot']);
+const permissionless = new Set(['public', 'authenticated', 'agent', 'robot', 'deployment']);
 
 /**
  * The error codes a route can answer: those that follow from what it takes (input, a path id, a

@@ -1176,6 +1176,261 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Services, newest first; name (`search`) and `source` filters; secrets masked */
+        get: operations["listServices"];
+        put?: never;
+        /**
+         * Define a service (a deployment recipe); names are unique in the organisation
+         * @description Refused (422, one detail per field) when runs_on names an agent or group of no agent of the organisation, when batch_size and batch_percent are both given, when config_schema does not compile, or when an environment name is reserved or given twice
+         */
+        post: operations["createService"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The folders of the services directory, each checked as a sync would check it */
+        get: operations["listServiceFolders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bring the services directory into the organisation
+         * @description One transaction per folder: a bad folder is reported in `invalid` and never stops the rest. A folder whose files are as last synced is `unchanged`; a directory service whose folder is gone is deleted (`removed`), unless its deployments run
+         */
+        post: operations["syncServices"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a service; secrets masked */
+        get: operations["getService"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a service and its deploy tokens
+         * @description A service whose deployments run is 409, naming them
+         */
+        delete: operations["deleteService"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a service; a secret sent back as `********` keeps its value
+         * @description A directory service changed here keeps its folder; the next sync brings the folder's definition back
+         */
+        patch: operations["updateService"];
+        trace?: never;
+    };
+    "/api/v1/deploy-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deploy tokens, newest first (masked); `kind` and `service_id` filters */
+        get: operations["listDeployTokens"];
+        put?: never;
+        /** Create a service or config token; the secret is shown once */
+        post: operations["createDeployToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deploy-tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a deploy token at once; revoking it again is 204 too */
+        delete: operations["revokeDeployToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deployments, newest first, by service, status, origin and start time */
+        get: operations["listDeployments"];
+        put?: never;
+        /** Deploy a service: its script runs on its machines, batch by batch; a service token deploys its own service */
+        post: operations["startDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A deployment with its batches, its machines and each machine’s steps */
+        get: operations["getDeployment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop a deployment: machines not started are canceled, running scripts are stopped */
+        post: operations["cancelDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}/continue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start the next batch of a rollout paused between batches */
+        post: operations["continueDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}/targets/{targetId}/output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the deploy script wrote on one machine, as stored */
+        get: operations["getDeploymentTargetOutput"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployed-services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Discovery: the config each service published in its last successful deployment (config tokens) */
+        get: operations["listDeployedServices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/steps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A deploy script reports a step by name (an unknown name is appended), with its FP_DEPLOYMENT_TOKEN */
+        post: operations["reportDeploymentStep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** A deploy script says it is done on its machine, with the config the service publishes (FP_DEPLOYMENT_TOKEN) */
+        put: operations["finishDeployment"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/enrollment-tokens": {
         parameters: {
             query?: never;
@@ -7968,7 +8223,7 @@ export interface operations {
                 to?: string;
                 actor_id?: string;
                 actor_type?: string;
-                action?: "created" | "modified" | "deleted" | "status_changed" | "login" | "logout" | "login_failed" | "asset_read";
+                action?: "created" | "modified" | "deleted" | "status_changed" | "login" | "logout" | "login_failed" | "asset_read" | "synced";
                 entity_type?: string;
                 entity_id?: string;
                 request_id?: string;
@@ -11330,6 +11585,2269 @@ export interface operations {
                 headers: {
                     /** @description The scheme to authenticate with */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listServices: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                search?: string;
+                source?: "api" | "directory";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            description: string;
+                            script: {
+                                interpreter: string;
+                                content: string;
+                            };
+                            steps: string[];
+                            /** @description Where the deploy script runs: the server, one agent, or every agent a selector matches */
+                            runs_on: {
+                                /** @enum {string} */
+                                type: "server";
+                            } | {
+                                /** @enum {string} */
+                                type: "agent";
+                                /** Format: uuid */
+                                agent_id: string;
+                            } | {
+                                /** @enum {string} */
+                                type: "selector";
+                                /** @description Live agents with all of these */
+                                selector: {
+                                    tags?: string[];
+                                    /** Format: uuid */
+                                    group_id?: string;
+                                    /** @enum {unknown} */
+                                    os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
+                                    all?: boolean;
+                                };
+                            };
+                            rollout: {
+                                batch_size: number | null;
+                                batch_percent: number | null;
+                                canary: number;
+                                pause_seconds: number;
+                                manual_continue: boolean;
+                                max_failures: number | null;
+                                max_failure_percent: number | null;
+                            };
+                            /** @description Values under secret-looking names read `********` */
+                            env: {
+                                [key: string]: string;
+                            };
+                            /** @description Secret environment variables by name; every value reads `********` */
+                            secret_env: {
+                                [key: string]: string;
+                            };
+                            config_schema: {
+                                [key: string]: unknown;
+                            } | null;
+                            timeout_seconds: number;
+                            source: "api" | "directory";
+                            /** @description The services directory folder it came from */
+                            folder: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createService: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Unique in the organisation; surrounding spaces are trimmed */
+                    name: string;
+                    description?: string;
+                    script: {
+                        /** @enum {unknown} */
+                        interpreter: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
+                        content: string;
+                    };
+                    /** @description The step names the deploy script reports, in order */
+                    steps: string[];
+                    /** @description Where the deploy script runs: the server, one agent, or every agent a selector matches */
+                    runs_on: {
+                        /** @enum {string} */
+                        type: "server";
+                    } | {
+                        /** @enum {string} */
+                        type: "agent";
+                        /** Format: uuid */
+                        agent_id: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "selector";
+                        /** @description Live agents with all of these */
+                        selector: {
+                            tags?: string[];
+                            /** Format: uuid */
+                            group_id?: string;
+                            /** @enum {unknown} */
+                            os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
+                            all?: boolean;
+                        };
+                    };
+                    /** @description How a selector deployment proceeds: batches of `batch_size` agents or `batch_percent` of them (not both, 422), a canary batch first, pauses between batches; ignored for server and agent runs */
+                    rollout?: {
+                        batch_size?: number;
+                        batch_percent?: number;
+                        canary?: number;
+                        pause_seconds?: number;
+                        manual_continue?: boolean;
+                        max_failures?: number;
+                        max_failure_percent?: number;
+                    };
+                    /** @description Environment variables of the job. Names: letters, digits and `_`, not starting with a digit, at most 128 characters (else 400); names starting with `FP_` are Fleetplane's own, and a name given twice (names ignore case, as on Windows) is refused (422). Values under secret-looking names are stored sealed and shown masked. */
+                    env?: {
+                        [key: string]: string;
+                    };
+                    /** @description Secret environment variables: stored sealed, always shown as `********`, set in the job's environment on the agent only; editing a task or schedule, a value sent back as `********` keeps the stored one. Names: letters, digits and `_`, not starting with a digit, at most 128 characters (else 400); names starting with `FP_` are Fleetplane's own, and a name given twice (names ignore case, as on Windows) is refused (422). */
+                    secret_env?: {
+                        [key: string]: string;
+                    };
+                    /** @description The JSON Schema of the config a deployment publishes (it must compile, else 422); null: none */
+                    config_schema?: {
+                        [key: string]: unknown;
+                    } | null;
+                    timeout_seconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        script: {
+                            interpreter: string;
+                            content: string;
+                        };
+                        steps: string[];
+                        /** @description Where the deploy script runs: the server, one agent, or every agent a selector matches */
+                        runs_on: {
+                            /** @enum {string} */
+                            type: "server";
+                        } | {
+                            /** @enum {string} */
+                            type: "agent";
+                            /** Format: uuid */
+                            agent_id: string;
+                        } | {
+                            /** @enum {string} */
+                            type: "selector";
+                            /** @description Live agents with all of these */
+                            selector: {
+                                tags?: string[];
+                                /** Format: uuid */
+                                group_id?: string;
+                                /** @enum {unknown} */
+                                os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
+                                all?: boolean;
+                            };
+                        };
+                        rollout: {
+                            batch_size: number | null;
+                            batch_percent: number | null;
+                            canary: number;
+                            pause_seconds: number;
+                            manual_continue: boolean;
+                            max_failures: number | null;
+                            max_failure_percent: number | null;
+                        };
+                        /** @description Values under secret-looking names read `********` */
+                        env: {
+                            [key: string]: string;
+                        };
+                        /** @description Secret environment variables by name; every value reads `********` */
+                        secret_env: {
+                            [key: string]: string;
+                        };
+                        config_schema: {
+                            [key: string]: unknown;
+                        } | null;
+                        timeout_seconds: number;
+                        source: "api" | "directory";
+                        /** @description The services directory folder it came from */
+                        folder: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listServiceFolders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            folder: string;
+                            /** @description The service name it defines (the folder name when it cannot be read) */
+                            name: string;
+                            valid: boolean;
+                            error: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    syncServices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Folder names by outcome */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created: string[];
+                        updated: string[];
+                        unchanged: string[];
+                        removed: string[];
+                        invalid: {
+                            folder: string;
+                            error: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getService: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        script: {
+                            interpreter: string;
+                            content: string;
+                        };
+                        steps: string[];
+                        /** @description Where the deploy script runs: the server, one agent, or every agent a selector matches */
+                        runs_on: {
+                            /** @enum {string} */
+                            type: "server";
+                        } | {
+                            /** @enum {string} */
+                            type: "agent";
+                            /** Format: uuid */
+                            agent_id: string;
+                        } | {
+                            /** @enum {string} */
+                            type: "selector";
+                            /** @description Live agents with all of these */
+                            selector: {
+                                tags?: string[];
+                                /** Format: uuid */
+                                group_id?: string;
+                                /** @enum {unknown} */
+                                os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
+                                all?: boolean;
+                            };
+                        };
+                        rollout: {
+                            batch_size: number | null;
+                            batch_percent: number | null;
+                            canary: number;
+                            pause_seconds: number;
+                            manual_continue: boolean;
+                            max_failures: number | null;
+                            max_failure_percent: number | null;
+                        };
+                        /** @description Values under secret-looking names read `********` */
+                        env: {
+                            [key: string]: string;
+                        };
+                        /** @description Secret environment variables by name; every value reads `********` */
+                        secret_env: {
+                            [key: string]: string;
+                        };
+                        config_schema: {
+                            [key: string]: unknown;
+                        } | null;
+                        timeout_seconds: number;
+                        source: "api" | "directory";
+                        /** @description The services directory folder it came from */
+                        folder: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteService: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updateService: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Unique in the organisation; surrounding spaces are trimmed */
+                    name?: string;
+                    description?: string;
+                    script?: {
+                        /** @enum {unknown} */
+                        interpreter: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
+                        content: string;
+                    };
+                    /** @description The step names the deploy script reports, in order */
+                    steps?: string[];
+                    /** @description Where the deploy script runs: the server, one agent, or every agent a selector matches */
+                    runs_on?: {
+                        /** @enum {string} */
+                        type: "server";
+                    } | {
+                        /** @enum {string} */
+                        type: "agent";
+                        /** Format: uuid */
+                        agent_id: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "selector";
+                        /** @description Live agents with all of these */
+                        selector: {
+                            tags?: string[];
+                            /** Format: uuid */
+                            group_id?: string;
+                            /** @enum {unknown} */
+                            os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
+                            all?: boolean;
+                        };
+                    };
+                    /** @description How a selector deployment proceeds: batches of `batch_size` agents or `batch_percent` of them (not both, 422), a canary batch first, pauses between batches; ignored for server and agent runs */
+                    rollout?: {
+                        batch_size?: number;
+                        batch_percent?: number;
+                        canary?: number;
+                        pause_seconds?: number;
+                        manual_continue?: boolean;
+                        max_failures?: number;
+                        max_failure_percent?: number;
+                    };
+                    /** @description Environment variables of the job. Names: letters, digits and `_`, not starting with a digit, at most 128 characters (else 400); names starting with `FP_` are Fleetplane's own, and a name given twice (names ignore case, as on Windows) is refused (422). Values under secret-looking names are stored sealed and shown masked. */
+                    env?: {
+                        [key: string]: string;
+                    };
+                    /** @description Secret environment variables: stored sealed, always shown as `********`, set in the job's environment on the agent only; editing a task or schedule, a value sent back as `********` keeps the stored one. Names: letters, digits and `_`, not starting with a digit, at most 128 characters (else 400); names starting with `FP_` are Fleetplane's own, and a name given twice (names ignore case, as on Windows) is refused (422). */
+                    secret_env?: {
+                        [key: string]: string;
+                    };
+                    /** @description The JSON Schema of the config a deployment publishes (it must compile, else 422); null: none */
+                    config_schema?: {
+                        [key: string]: unknown;
+                    } | null;
+                    timeout_seconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        script: {
+                            interpreter: string;
+                            content: string;
+                        };
+                        steps: string[];
+                        /** @description Where the deploy script runs: the server, one agent, or every agent a selector matches */
+                        runs_on: {
+                            /** @enum {string} */
+                            type: "server";
+                        } | {
+                            /** @enum {string} */
+                            type: "agent";
+                            /** Format: uuid */
+                            agent_id: string;
+                        } | {
+                            /** @enum {string} */
+                            type: "selector";
+                            /** @description Live agents with all of these */
+                            selector: {
+                                tags?: string[];
+                                /** Format: uuid */
+                                group_id?: string;
+                                /** @enum {unknown} */
+                                os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
+                                all?: boolean;
+                            };
+                        };
+                        rollout: {
+                            batch_size: number | null;
+                            batch_percent: number | null;
+                            canary: number;
+                            pause_seconds: number;
+                            manual_continue: boolean;
+                            max_failures: number | null;
+                            max_failure_percent: number | null;
+                        };
+                        /** @description Values under secret-looking names read `********` */
+                        env: {
+                            [key: string]: string;
+                        };
+                        /** @description Secret environment variables by name; every value reads `********` */
+                        secret_env: {
+                            [key: string]: string;
+                        };
+                        config_schema: {
+                            [key: string]: unknown;
+                        } | null;
+                        timeout_seconds: number;
+                        source: "api" | "directory";
+                        /** @description The services directory folder it came from */
+                        folder: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listDeployTokens: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                kind?: "service" | "config";
+                service_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            kind: "service" | "config";
+                            service_id: string | null;
+                            service_name: string | null;
+                            origin: string;
+                            /** @description The first characters of the secret; the rest is never shown again */
+                            prefix: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            expires_at: string;
+                            revoked_at: string | null;
+                            last_used_at: string | null;
+                            status: "active" | "expired" | "revoked";
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createDeployToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    kind: "service" | "config";
+                    /**
+                     * Format: uuid
+                     * @description Required for a service token, refused (422) for a config token
+                     */
+                    service_id?: string;
+                    /** @description Where the token is used: github, gitlab, … */
+                    origin: string;
+                    /** @description 1 to 180 (else 422) */
+                    expires_in_days: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        token: {
+                            /** Format: uuid */
+                            id: string;
+                            kind: "service" | "config";
+                            service_id: string | null;
+                            service_name: string | null;
+                            origin: string;
+                            /** @description The first characters of the secret; the rest is never shown again */
+                            prefix: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            expires_at: string;
+                            revoked_at: string | null;
+                            last_used_at: string | null;
+                            status: "active" | "expired" | "revoked";
+                        };
+                        /** @description The whole token, shown this once: `fpst_…` or `fpct_…` */
+                        secret: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revokeDeployToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listDeployments: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                service_id?: string;
+                status?: "running" | "paused" | "succeeded" | "failed";
+                /** @description Where the deployment came from: github, gitlab, console, … */
+                origin?: string;
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            service_id: string;
+                            service_name: string;
+                            status: "running" | "paused" | "succeeded" | "failed";
+                            origin: string;
+                            started_by_type: string;
+                            started_by_id: string | null;
+                            started_by_label: string | null;
+                            env: {
+                                [key: string]: string;
+                            };
+                            secret_env: {
+                                [key: string]: string;
+                            };
+                            config: unknown;
+                            error: string | null;
+                            batch_count: number;
+                            current_batch: number;
+                            next_batch_at: string | null;
+                            awaiting_continue: boolean;
+                            steps_planned: string[];
+                            runs_on: unknown;
+                            rollout: unknown;
+                            counts: {
+                                [key: string]: number;
+                            };
+                            batches: {
+                                index: number;
+                                size: number;
+                                status: "pending" | "running" | "done";
+                                counts: {
+                                    [key: string]: number;
+                                };
+                            }[];
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                            finished_at: string | null;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    startDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    service_id?: string;
+                    /** @description The service by name */
+                    service?: string;
+                    env?: {
+                        [key: string]: string;
+                    };
+                    secret_env?: {
+                        [key: string]: string;
+                    };
+                    /** @description Where the deployment came from: github, gitlab, console, … */
+                    origin?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        service_id: string;
+                        service_name: string;
+                        status: "running" | "paused" | "succeeded" | "failed";
+                        origin: string;
+                        started_by_type: string;
+                        started_by_id: string | null;
+                        started_by_label: string | null;
+                        env: {
+                            [key: string]: string;
+                        };
+                        secret_env: {
+                            [key: string]: string;
+                        };
+                        config: unknown;
+                        error: string | null;
+                        batch_count: number;
+                        current_batch: number;
+                        next_batch_at: string | null;
+                        awaiting_continue: boolean;
+                        steps_planned: string[];
+                        runs_on: unknown;
+                        rollout: unknown;
+                        counts: {
+                            [key: string]: number;
+                        };
+                        batches: {
+                            index: number;
+                            size: number;
+                            status: "pending" | "running" | "done";
+                            counts: {
+                                [key: string]: number;
+                            };
+                        }[];
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        finished_at: string | null;
+                        targets: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            deployment_id: string;
+                            /** Format: uuid */
+                            agent_id: string;
+                            agent_name: string;
+                            batch: number;
+                            status: "pending" | "running" | "succeeded" | "failed" | "canceled";
+                            job_id: string | null;
+                            error: string | null;
+                            reported_status: "success" | "failure" | null;
+                            config: unknown;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                            steps: {
+                                /** Format: uuid */
+                                id: string;
+                                /** Format: uuid */
+                                target_id: string;
+                                position: number;
+                                name: string;
+                                state: "pending" | "running" | "success" | "failure";
+                                message: string;
+                                error_message: string | null;
+                                started_at: string | null;
+                                finished_at: string | null;
+                                /** Format: date-time */
+                                updated_at: string;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        service_id: string;
+                        service_name: string;
+                        status: "running" | "paused" | "succeeded" | "failed";
+                        origin: string;
+                        started_by_type: string;
+                        started_by_id: string | null;
+                        started_by_label: string | null;
+                        env: {
+                            [key: string]: string;
+                        };
+                        secret_env: {
+                            [key: string]: string;
+                        };
+                        config: unknown;
+                        error: string | null;
+                        batch_count: number;
+                        current_batch: number;
+                        next_batch_at: string | null;
+                        awaiting_continue: boolean;
+                        steps_planned: string[];
+                        runs_on: unknown;
+                        rollout: unknown;
+                        counts: {
+                            [key: string]: number;
+                        };
+                        batches: {
+                            index: number;
+                            size: number;
+                            status: "pending" | "running" | "done";
+                            counts: {
+                                [key: string]: number;
+                            };
+                        }[];
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        finished_at: string | null;
+                        targets: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            deployment_id: string;
+                            /** Format: uuid */
+                            agent_id: string;
+                            agent_name: string;
+                            batch: number;
+                            status: "pending" | "running" | "succeeded" | "failed" | "canceled";
+                            job_id: string | null;
+                            error: string | null;
+                            reported_status: "success" | "failure" | null;
+                            config: unknown;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                            steps: {
+                                /** Format: uuid */
+                                id: string;
+                                /** Format: uuid */
+                                target_id: string;
+                                position: number;
+                                name: string;
+                                state: "pending" | "running" | "success" | "failure";
+                                message: string;
+                                error_message: string | null;
+                                started_at: string | null;
+                                finished_at: string | null;
+                                /** Format: date-time */
+                                updated_at: string;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancelDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        service_id: string;
+                        service_name: string;
+                        status: "running" | "paused" | "succeeded" | "failed";
+                        origin: string;
+                        started_by_type: string;
+                        started_by_id: string | null;
+                        started_by_label: string | null;
+                        env: {
+                            [key: string]: string;
+                        };
+                        secret_env: {
+                            [key: string]: string;
+                        };
+                        config: unknown;
+                        error: string | null;
+                        batch_count: number;
+                        current_batch: number;
+                        next_batch_at: string | null;
+                        awaiting_continue: boolean;
+                        steps_planned: string[];
+                        runs_on: unknown;
+                        rollout: unknown;
+                        counts: {
+                            [key: string]: number;
+                        };
+                        batches: {
+                            index: number;
+                            size: number;
+                            status: "pending" | "running" | "done";
+                            counts: {
+                                [key: string]: number;
+                            };
+                        }[];
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        finished_at: string | null;
+                        targets: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            deployment_id: string;
+                            /** Format: uuid */
+                            agent_id: string;
+                            agent_name: string;
+                            batch: number;
+                            status: "pending" | "running" | "succeeded" | "failed" | "canceled";
+                            job_id: string | null;
+                            error: string | null;
+                            reported_status: "success" | "failure" | null;
+                            config: unknown;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                            steps: {
+                                /** Format: uuid */
+                                id: string;
+                                /** Format: uuid */
+                                target_id: string;
+                                position: number;
+                                name: string;
+                                state: "pending" | "running" | "success" | "failure";
+                                message: string;
+                                error_message: string | null;
+                                started_at: string | null;
+                                finished_at: string | null;
+                                /** Format: date-time */
+                                updated_at: string;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    continueDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        service_id: string;
+                        service_name: string;
+                        status: "running" | "paused" | "succeeded" | "failed";
+                        origin: string;
+                        started_by_type: string;
+                        started_by_id: string | null;
+                        started_by_label: string | null;
+                        env: {
+                            [key: string]: string;
+                        };
+                        secret_env: {
+                            [key: string]: string;
+                        };
+                        config: unknown;
+                        error: string | null;
+                        batch_count: number;
+                        current_batch: number;
+                        next_batch_at: string | null;
+                        awaiting_continue: boolean;
+                        steps_planned: string[];
+                        runs_on: unknown;
+                        rollout: unknown;
+                        counts: {
+                            [key: string]: number;
+                        };
+                        batches: {
+                            index: number;
+                            size: number;
+                            status: "pending" | "running" | "done";
+                            counts: {
+                                [key: string]: number;
+                            };
+                        }[];
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        finished_at: string | null;
+                        targets: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            deployment_id: string;
+                            /** Format: uuid */
+                            agent_id: string;
+                            agent_name: string;
+                            batch: number;
+                            status: "pending" | "running" | "succeeded" | "failed" | "canceled";
+                            job_id: string | null;
+                            error: string | null;
+                            reported_status: "success" | "failure" | null;
+                            config: unknown;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                            steps: {
+                                /** Format: uuid */
+                                id: string;
+                                /** Format: uuid */
+                                target_id: string;
+                                position: number;
+                                name: string;
+                                state: "pending" | "running" | "success" | "failure";
+                                message: string;
+                                error_message: string | null;
+                                started_at: string | null;
+                                finished_at: string | null;
+                                /** Format: date-time */
+                                updated_at: string;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getDeploymentTargetOutput: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                targetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        target: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            deployment_id: string;
+                            /** Format: uuid */
+                            agent_id: string;
+                            agent_name: string;
+                            batch: number;
+                            status: "pending" | "running" | "succeeded" | "failed" | "canceled";
+                            job_id: string | null;
+                            error: string | null;
+                            reported_status: "success" | "failure" | null;
+                            config: unknown;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                        chunks: {
+                            seq: number;
+                            stream: string;
+                            data: string;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listDeployedServices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            service_id: string;
+                            service_name: string;
+                            /** Format: uuid */
+                            deployment_id: string;
+                            config: unknown;
+                            /** Format: date-time */
+                            deployed_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reportDeploymentStep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    state: "pending" | "running" | "success" | "failure";
+                    message?: string;
+                    error_message?: string;
+                    /** Format: uuid */
+                    deployment_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        target_id: string;
+                        position: number;
+                        name: string;
+                        state: "pending" | "running" | "success" | "failure";
+                        message: string;
+                        error_message: string | null;
+                        started_at: string | null;
+                        finished_at: string | null;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    finishDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    status?: "success" | "failure";
+                    message?: string;
+                    config?: {
+                        [key: string]: unknown;
+                    };
+                    /** Format: uuid */
+                    deployment_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        deployment_id: string;
+                        /** Format: uuid */
+                        agent_id: string;
+                        agent_name: string;
+                        batch: number;
+                        status: "pending" | "running" | "succeeded" | "failed" | "canceled";
+                        job_id: string | null;
+                        error: string | null;
+                        reported_status: "success" | "failure" | null;
+                        config: unknown;
+                        started_at: string | null;
+                        finished_at: string | null;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

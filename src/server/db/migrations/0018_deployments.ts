@@ -103,6 +103,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('status', 'text', (c) => c.notNull())
     .addColumn('job_id', 'text')
     .addColumn('error', 'text')
+    .addColumn('reported_status', 'text')
     .addColumn('config', 'text')
     .addColumn('started_at', 'text')
     .addColumn('finished_at', 'text')

@@ -1,6 +1,16 @@
 import type { PermissionSet } from './permissions.js';
 
-export type ActorType = 'user' | 'api_key' | 'sdk_token' | 'agent' | 'robot' | 'system' | 'anonymous';
+export type ActorType =
+  | 'user'
+  | 'api_key'
+  | 'sdk_token'
+  | 'service_token'
+  | 'config_token'
+  | 'deployment'
+  | 'agent'
+  | 'robot'
+  | 'system'
+  | 'anonymous';
 
 export interface Actor {
   type: ActorType;
@@ -23,6 +33,8 @@ export interface Principal {
   userId: string | null;
   sessionId: string | null;
   permissions: PermissionSet;
+  /** A service token acts for its one service only: another service's deployment is 403. */
+  serviceId?: string;
 }
 
 export interface RequestContext extends Principal {

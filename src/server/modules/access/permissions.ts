@@ -25,6 +25,10 @@ export const catalogue = {
   queues: ['read', 'create', 'update', 'delete'],
   queue_items: ['read', 'create', 'update', 'delete'],
   assets: ['read', 'create', 'update', 'delete'],
+  services: ['read', 'create', 'update', 'delete'],
+  deploy_tokens: ['read', 'create', 'delete'],
+  deployments: ['read', 'execute'],
+  deployed_services: ['read'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Artifact = keyof typeof catalogue;

@@ -17,6 +17,8 @@ export const auditActions = [
   'login_failed',
   /** A credential asset's value was handed to a robot (the value itself is never recorded). */
   'asset_read',
+  /** The services directory was brought into the organisation (the report is the event's `after`). */
+  'synced',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -5,6 +5,7 @@ import { PermissionSet } from '../access/permissions.js';
 import type { Principal } from '../access/context.js';
 import { apiKeysRepo } from '../apikeys/apikeys.repo.js';
 import { API_KEY_PREFIX } from '../apikeys/apikeys.service.js';
+import { deployTokenPrincipal, isDeployTokenSecret } from '../services/deploy-tokens.service.js';
 import { authRepo } from './auth.repo.js';
 import { deviceRepo } from './device.repo.js';
 import { SDK_TOKEN_PREFIX } from './device.service.js';
@@ -15,7 +16,7 @@ import type { AccessClaims, AccessTokens } from './tokens.js';
 const TOUCH_INTERVAL_MS = 60_000;
 
 /**
- * Turns a credential (access token, API key or SDK token) into a principal, or null when it is not valid now.
+ * Turns a credential (access token, API key, SDK token or deploy token) into a principal, or null when it is not valid now.
  * Principals found are kept in the node's cache (principal-cache.ts) until a change affecting
  * them is heard; credentials found invalid are looked up again each time, so they fill nothing.
  */
@@ -35,6 +36,8 @@ export class Authenticator {
   async authenticate(credential: string): Promise<Principal | null> {
     if (credential.startsWith(`${API_KEY_PREFIX}_`)) return this.#fromApiKey(credential);
     if (credential.startsWith(`${SDK_TOKEN_PREFIX}_`)) return this.#fromSdkToken(credential);
+    // Never cached: a revoked deploy token must fail on its next request, on every node.
+    if (isDeployTokenSecret(credential)) return deployTokenPrincipal(this.#db, credential, this.#clock.now());
     return this.#fromAccessToken(credential);
   }
 

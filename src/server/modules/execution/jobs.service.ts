@@ -227,6 +227,14 @@ export class JobsService {
     });
   }
 
+  /**
+   * Jobs another module prepared (`prepare`), written in its own transaction, which audits what
+   * they belong to; announce them after the commit.
+   */
+  insertPrepared(trx: Executor, jobs: readonly JobRow[]): Promise<unknown> {
+    return jobsRepo.insert(trx, [...jobs]);
+  }
+
   /** Builds job rows for agents, refusing (422) an interpreter or OS an agent cannot honour. */
   async prepare(
     orgId: string,
