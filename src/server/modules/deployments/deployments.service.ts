@@ -155,8 +155,11 @@ export class DeploymentsService {
       updated_at: now,
       finished_at: null,
     };
-    // every kind of agent is checked first: an interpreter a machine lacks is a 422 now, not a failure midway
-    await this.#jobInputs(deployment, agents);
+    // one machine of each kind is checked first: an interpreter a machine lacks is a 422 now, not midway
+    const kinds = new Map(
+      agents.map((agent) => [`${agent.os_type}\n${agent.interpreters.join(' ')}`, agent]),
+    );
+    await this.#jobInputs(deployment, [...kinds.values()]);
     const batches = batchOfEach(agents.length, service.rollout);
     deployment.batch_count = (batches.at(-1) ?? 0) + 1;
     const targets: TargetRow[] = agents.map((agent, i) => ({
