@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { agentSocketsUnder, openFilesLimit } from './lib/open-files.js';
+import { outboundRangesFrom, type OutboundRange } from './lib/outbound.js';
 import { packageRoot } from './lib/version.js';
 
 const SECOND = 1000;
@@ -27,6 +28,8 @@ export interface Config {
   logLevel: string;
   bodyLimitBytes: number;
   corsOrigins: string[];
+  /** Address ranges webhooks and notifications may call besides public ones (FLEETPLANE_OUTBOUND_ALLOW). */
+  outboundAllow: OutboundRange[];
   accessTokenTtlMs: number;
   refreshTokenTtlMs: number;
   passwordResetTtlMs: number;
@@ -98,6 +101,15 @@ function storageFrom(raw: string | undefined): StorageKind {
   throw new ConfigError(`FLEETPLANE_STORAGE must be "files" or "database", got "${raw}"`);
 }
 
+function outboundAllowFrom(raw: string | undefined): OutboundRange[] {
+  const ranges = outboundRangesFrom(raw);
+  if (typeof ranges === 'string')
+    throw new ConfigError(
+      `FLEETPLANE_OUTBOUND_ALLOW takes loopback, private and link-local, comma-separated; got "${ranges}"`,
+    );
+  return ranges;
+}
+
 function publicUrlFrom(raw: string | undefined): string | undefined {
   if (!raw) return undefined;
   const url = URL.canParse(raw) ? new URL(raw) : null;
@@ -139,6 +151,7 @@ export function loadConfig(
       .split(',')
       .map((origin) => origin.trim())
       .filter(Boolean),
+    outboundAllow: outboundAllowFrom(env.FLEETPLANE_OUTBOUND_ALLOW),
     accessTokenTtlMs: int(env, 'FLEETPLANE_ACCESS_TOKEN_TTL_MS', 15 * MINUTE),
     refreshTokenTtlMs: int(env, 'FLEETPLANE_REFRESH_TOKEN_TTL_MS', 30 * DAY),
     passwordResetTtlMs: int(env, 'FLEETPLANE_PASSWORD_RESET_TTL_MS', 30 * MINUTE),

@@ -721,6 +721,14 @@ export interface DeploymentStepsTable {
   updated_at: string;
 }
 
+export interface NodeLeasesTable {
+  /** The kind of work: alerts, housekeeping, … */
+  name: string;
+  /** The node holding it (an id each node draws at start). */
+  holder: string;
+  expires_at: string;
+}
+
 export interface DB {
   orgs: OrgsTable;
   users: UsersTable;
@@ -762,4 +770,5 @@ export interface DB {
   deployments: DeploymentsTable;
   deployment_targets: DeploymentTargetsTable;
   deployment_steps: DeploymentStepsTable;
+  node_leases: NodeLeasesTable;
 }

@@ -95,6 +95,11 @@ export interface EventBus {
   publish(event: FleetEvent): void;
   subscribe(listener: FleetEventListener): () => void;
   /**
+   * Hears the events this node publishes, as it publishes them: each event once across the
+   * deployment, where `subscribe` hears it on every node (outbound webhooks are sent once).
+   */
+  onPublished(listener: FleetEventListener): () => void;
+  /**
    * Called each time the bus hears other nodes again after a gap (its connection was lost and
    * re-made): events published meanwhile were missed, so what they would have started is re-read.
    */
@@ -111,7 +116,13 @@ export class InProcessEventBus implements EventBus {
   readonly #emitter = new EventEmitter().setMaxListeners(0);
 
   publish(event: FleetEvent): void {
+    this.#emitter.emit('published', event);
     this.#emitter.emit('event', event);
+  }
+
+  onPublished(listener: FleetEventListener): () => void {
+    this.#emitter.on('published', listener);
+    return () => this.#emitter.off('published', listener);
   }
 
   subscribe(listener: FleetEventListener): () => void {
@@ -222,6 +233,7 @@ export class PostgresEventBus implements EventBus {
   }
 
   publish(event: FleetEvent): void {
+    this.#emitter.emit('published', event);
     this.#pending.push(fitPayload(event));
     if (this.#sendScheduled) return;
     this.#sendScheduled = true;
@@ -254,6 +266,11 @@ export class PostgresEventBus implements EventBus {
   subscribe(listener: FleetEventListener): () => void {
     this.#emitter.on('event', listener);
     return () => this.#emitter.off('event', listener);
+  }
+
+  onPublished(listener: FleetEventListener): () => void {
+    this.#emitter.on('published', listener);
+    return () => this.#emitter.off('published', listener);
   }
 
   onResume(listener: () => void): () => void {

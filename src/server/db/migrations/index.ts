@@ -17,6 +17,7 @@ import * as m0015 from './0015_sdk_devices.js';
 import * as m0016 from './0016_processes.js';
 import * as m0017 from './0017_process_jobs.js';
 import * as m0018 from './0018_deployments.js';
+import * as m0019 from './0019_node_leases.js';
 
 /** Listed statically so the same migrations run from source and from the built package. */
 const migrations: Record<string, Migration> = {
@@ -38,6 +39,7 @@ const migrations: Record<string, Migration> = {
   '0016_processes': m0016,
   '0017_process_jobs': m0017,
   '0018_deployments': m0018,
+  '0019_node_leases': m0019,
 };
 
 export const migrationProvider: MigrationProvider = {
