@@ -249,6 +249,10 @@ describe.each(dialects)('e2e deployments on %s', (dialect) => {
       counts: { total: 1, succeeded: 1 },
     });
 
+    expect(follower.of('deployment.state', started.id).map((e) => e.status)).toEqual([
+      'running',
+      'succeeded',
+    ]);
     // the steps arrived in the order the script reported them, before the end
     const steps = follower.of('deployment.step', started.id);
     expect(steps.map((s) => [s.name, s.state])).toEqual(
@@ -383,7 +387,7 @@ const ROOMY_FLEET = {
   FLEETPLANE_HEARTBEAT_FLUSH_MS: '200',
 };
 const FLEET = 20;
-const STARTING_AT_ONCE = 5;
+const STARTING_AT_ONCE = 4;
 const BATCH_SIZES = [1, 5, 5, 5, 4];
 
 // SQLite only: the rollout is decided by the server the same way on either database, and twenty
@@ -425,6 +429,8 @@ describe('e2e rollout over 20 agents on sqlite', () => {
       },
       { timeoutMs: 90_000, intervalMs: 500, what: `${FLEET} agents online and connected` },
     );
+    // Twenty agent processes take about a minute to start on a quiet two-core machine, far more
+    // when other work shares it: the hook's limit is a guard against a hang, not a figure.
     ordered = agents.map((a) => a.id).sort();
     const report = await expectStatus(server.api('POST', '/api/v1/services/sync'), 200);
     expect(report.created).toEqual(['fleet']);
@@ -515,8 +521,14 @@ describe('e2e rollout over 20 agents on sqlite', () => {
         counts: { total: FLEET, succeeded: FLEET - 2, failed: 2, canceled: 0, running: 0, pending: 0 },
       });
       expect(done.batches.map((b: any) => b.status)).toEqual(BATCH_SIZES.map(() => 'done'));
-      // a failed deployment publishes no config
-      expect(done.config).toBeNull();
+      // what its machines published is kept, but discovery shows succeeded deployments only
+      expect(done.config).toEqual({ version: 'v2', machine: expect.any(String) });
+      expect(failOn).not.toContain(done.config.machine);
+      const discovery = await expectStatus(
+        call(server, 'GET', '/api/v1/deployed-services', { token: await deployToken(server, 'config') }),
+        200,
+      );
+      expect(discovery.items).toEqual([]);
       for (const target of done.targets) {
         if (failOn.includes(target.agent_id)) expectFailedAtMigrate(target);
         else expectSucceeded(target);
@@ -532,7 +544,7 @@ describe('e2e rollout over 20 agents on sqlite', () => {
       // two in the second batch (tolerated), the third in the third batch; failing late, once the
       // rest of their batch has succeeded, so which machines end how is certain
       const failOn = [ordered[1]!, ordered[2]!, ordered[6]!];
-      const id = await deploy({ VERSION: 'v3', FAIL_AFTER: '2' }, failOn, [1, 1, 2]);
+      const id = await deploy({ VERSION: 'v3', FAIL_AFTER: '3' }, failOn, [1, 1, 2]);
       const done = await untilFinished(id);
       const reason = `3 of ${FLEET} machines failed, past the failure budget`;
       expect(done).toMatchObject({
