@@ -32,6 +32,8 @@ export type IdKind =
   | 'service'
   | 'deployToken'
   | 'deployment'
+  | 'webhook'
+  | 'webhookDelivery'
   | 'request';
 
 export const ID_KINDS: IdKind[] = [
@@ -62,6 +64,8 @@ export const ID_KINDS: IdKind[] = [
   'service',
   'deployToken',
   'deployment',
+  'webhook',
+  'webhookDelivery',
   'request',
 ];
 
@@ -102,6 +106,7 @@ export const idKindByPrefix: [prefix: string, kind: IdKind][] = [
   ['/api/v1/services/', 'service'],
   ['/api/v1/deploy-tokens/', 'deployToken'],
   ['/api/v1/deployments/', 'deployment'],
+  ['/api/v1/webhooks/', 'webhook'],
 ];
 
 export function idKindOf(path: string): IdKind | undefined {
@@ -109,7 +114,7 @@ export function idKindOf(path: string): IdKind | undefined {
 }
 
 /** The path parameters that name a row inside the `{id}` of the route: a task, a deployment's target. */
-export const CHILD_PARAMS = /\{(taskId|targetId)\}/;
+export const CHILD_PARAMS = /\{(taskId|targetId|deliveryId)\}/;
 
 /**
  * The route with this id, and a value that exists in the organisation for any other parameter:
@@ -130,6 +135,8 @@ export function concrete(path: string, id: string, childId?: string): string {
  */
 export function childIdOf(org: FilledOrg, kind: IdKind, id = org.ids[kind]): string | undefined {
   if (kind === 'profile' || kind === 'template') return org.taskIds[kind];
+  // the organisation has one webhook: its delivery
+  if (kind === 'webhook') return org.ids.webhookDelivery;
   return kind === 'deployment' ? org.targetIds[id] : undefined;
 }
 
@@ -383,7 +390,11 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
   const deployJob = await runner.next();
   const deployScript = (method: string, route: string, body: unknown) =>
     expectStatus(call(server, method, route, { token: deployJob.env.FP_DEPLOYMENT_TOKEN, body }), 200);
-  await deployScript('POST', '/api/v1/steps', { name: `${label} build`, state: 'success', message: `${label} built` });
+  await deployScript('POST', '/api/v1/steps', {
+    name: `${label} build`,
+    state: 'success',
+    message: `${label} built`,
+  });
   await deployScript('PUT', '/api/v1/deployments/finish', { config: { url: `https://${label}.example` } });
   await finishWithOutput(server, enrolled.agentToken, deployJob, `${label} deployed`);
   const deploying = await as('POST', '/api/v1/deployments', { service_id: service.id }, 201);
@@ -400,6 +411,16 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     { kind: 'config', origin: 'discovery', expires_in_days: 30 },
     201,
   );
+  // A webhook (to a documentation address: public, never answering) with a ping delivered, failed
+  // fast: a second at most.
+  await as('PUT', '/api/v1/settings/webhooks', { timeout_seconds: 1 }, 200);
+  const webhook = await as(
+    'POST',
+    '/api/v1/webhooks',
+    { name: `${label} webhook`, url: `http://203.0.113.7:9/${label}`, events: ['job.finished'] },
+    201,
+  );
+  const webhookPing = await as('POST', `/api/v1/webhooks/${webhook.webhook.id}/ping`, undefined, 200);
   // The owner's second organisation: listed to its members only.
   const secondOrg = await as('POST', '/api/v1/orgs', { name: `${label} second org` }, 201);
   const audit = await as('GET', '/api/v1/audit?limit=200', undefined, 200);
@@ -432,6 +453,8 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     service: [service.id],
     deployToken: [serviceToken.token.id, configToken.token.id],
     deployment: [deployed.id, deploying.id],
+    webhook: [webhook.webhook.id],
+    webhookDelivery: [webhookPing.id],
     request: audit.items.map((e: { request_id: string | null }) => e.request_id).filter(Boolean),
   };
   return {
@@ -487,6 +510,7 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
       `${label} built`,
       `${label}-region`,
       `https://${label}.example`,
+      `${label} webhook`,
     ],
   };
 }

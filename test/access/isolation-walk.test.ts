@@ -326,7 +326,11 @@ describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI docu
     const wrong: string[] = [];
     for (const deploymentId of b.byKind.deployment) {
       const replies = [
-        await script('POST', '/api/v1/steps', { name: 'alpha step', state: 'running', deployment_id: deploymentId }),
+        await script('POST', '/api/v1/steps', {
+          name: 'alpha step',
+          state: 'running',
+          deployment_id: deploymentId,
+        }),
         await script('PUT', '/api/v1/deployments/finish', { status: 'failure', deployment_id: deploymentId }),
       ];
       for (const reply of replies) {
@@ -337,7 +341,11 @@ describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI docu
     }
     expect(wrong).toEqual([]);
     // Nor is it a user's credential: B's deployment is 401 to it, not 404.
-    expectError(await script('GET', `/api/v1/deployments/${b.ids.deployment}`, undefined), 401, 'unauthorized');
+    expectError(
+      await script('GET', `/api/v1/deployments/${b.ids.deployment}`, undefined),
+      401,
+      'unauthorized',
+    );
     // Its own report is taken, on A's deployment: the refusals above were about B.
     const own = await script('POST', '/api/v1/steps', { name: 'alpha step', state: 'running' });
     expect(own.status, JSON.stringify(own.body)).toBe(200);
@@ -356,7 +364,11 @@ describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI docu
       200,
     );
     // A's service and deployment are as unknown to it as any id it has no right to.
-    expectError(await service('POST', '/api/v1/deployments', { service_id: a.ids.service }), 403, 'forbidden');
+    expectError(
+      await service('POST', '/api/v1/deployments', { service_id: a.ids.service }),
+      403,
+      'forbidden',
+    );
     expectError(await service('POST', '/api/v1/deployments', { service: 'alpha-service' }), 403, 'forbidden');
     for (const id of a.byKind.deployment) {
       expectError(await service('GET', `/api/v1/deployments/${id}`), 404, 'not_found');

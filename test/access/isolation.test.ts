@@ -240,11 +240,18 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     const service = await call(server, 'GET', `/api/v1/services/${b.ids.service}`, { token });
     expect(service.body).toMatchObject({ name: 'bravo-service', description: 'bravo recipe' });
     const deployTokens = await call(server, 'GET', '/api/v1/deploy-tokens?limit=200', { token });
-    expect(deployTokens.body.items.map((t: { revoked_at: string | null }) => t.revoked_at)).toEqual([null, null]);
+    expect(deployTokens.body.items.map((t: { revoked_at: string | null }) => t.revoked_at)).toEqual([
+      null,
+      null,
+    ]);
     // The one that succeeded still did; the running one was neither canceled nor continued.
     const [succeeded, running] = [...b.byKind.deployment];
     const done = await call(server, 'GET', `/api/v1/deployments/${succeeded}`, { token });
-    expect(done.body).toMatchObject({ status: 'succeeded', error: null, config: { url: 'https://bravo.example' } });
+    expect(done.body).toMatchObject({
+      status: 'succeeded',
+      error: null,
+      config: { url: 'https://bravo.example' },
+    });
     const live = await call(server, 'GET', `/api/v1/deployments/${running}`, { token });
     expect(live.body).toMatchObject({ status: 'running', error: null, current_batch: 0 });
     const sdkTokens = await call(server, 'GET', '/api/v1/sdk/tokens', { token });

@@ -220,7 +220,10 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
   });
 
   it('access: service and config tokens get 403 on every mutating operation beyond deployments:execute', async () => {
-    const agent = await call(server, 'POST', '/api/v1/agents', { token: owner.token, body: { name: 'rbac machine' } });
+    const agent = await call(server, 'POST', '/api/v1/agents', {
+      token: owner.token,
+      body: { name: 'rbac machine' },
+    });
     expect(agent.status).toBe(201);
     const service = await call(server, 'POST', '/api/v1/services', {
       token: owner.token,
@@ -267,7 +270,8 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
   it("access: agent-only, robot-only and deploy-script operations answer 401 to every user credential, even an owner's", async () => {
     const tokenOnly = new Set(['agent', 'robot', 'deployment']);
     const agentOps = ops.filter((op) => tokenOnly.has(op.permission ?? ''));
-    for (const permission of tokenOnly) expect(agentOps.some((op) => op.permission === permission)).toBe(true);
+    for (const permission of tokenOnly)
+      expect(agentOps.some((op) => op.permission === permission)).toBe(true);
     const key = await call(server, 'POST', '/api/v1/api-keys', {
       token: owner.token,
       body: { name: 'owner key', role_id: await roleId(server, owner.token, 'owner') },

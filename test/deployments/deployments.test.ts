@@ -371,6 +371,22 @@ describe.each(dialects)('deployments on %s', (dialect) => {
     const ended = await deployment(started.id);
     expect(ended.finished_at).not.toBeNull();
     expect(ended.counts).toMatchObject({ succeeded: 2, failed: 2, canceled: 1 });
+    // the machines page through, by batch and status, each with its planned steps
+    const lastBatch = await expectStatus(
+      api('GET', `/api/v1/deployments/${started.id}/targets?batch=2`),
+      200,
+    );
+    expect(lastBatch.items.map((t: any) => t.status).sort()).toEqual(['canceled', 'failed']);
+    expect(lastBatch.items[0].steps.map((s: any) => s.name)).toEqual(['build', 'migrate', 'restart']);
+    const page = await expectStatus(api('GET', `/api/v1/deployments/${started.id}/targets?limit=2`), 200);
+    const rest = await expectStatus(
+      api('GET', `/api/v1/deployments/${started.id}/targets?limit=5&cursor=${page.next_cursor}`),
+      200,
+    );
+    expect([...page.items, ...rest.items].map((t: any) => t.id).sort()).toEqual(
+      ended.targets.map((t: any) => t.id).sort(),
+    );
+    expect(rest.next_cursor).toBeNull();
   });
 
   it('a failed canary cancels the rest; a manual rollout waits for continue', async () => {

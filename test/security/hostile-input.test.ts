@@ -141,7 +141,7 @@ describe.each(dialects)('security: hostile input walk over the OpenAPI document 
       if (op.method === 'DELETE') return name === 'version' ? '1' : randomUUID();
       if (name === 'version') return '1';
       const owner = /\/([^/]+)\/\{id\}/.exec(op.path)?.[1] ?? '';
-      const id = name === 'taskId' ? resources.tasks[owner] : resources.byPath[owner];
+      const id = name === 'taskId' || name === 'targetId' ? resources.tasks[owner] : resources.byPath[owner];
       return id ?? randomUUID();
     });
   }
@@ -159,6 +159,7 @@ describe.each(dialects)('security: hostile input walk over the OpenAPI document 
       role_ids: byPath.roles,
       task_ids: tasks.profiles,
       job_id: byPath.jobs,
+      service_id: byPath.services,
       org_id: owner.orgId,
     };
     return known[property ?? ''];
@@ -166,15 +167,15 @@ describe.each(dialects)('security: hostile input walk over the OpenAPI document 
 
   /**
    * Sends to the route as its caller would: the agent's token on the agent channel, the runner's
-   * on the runner's, a valid body by default.
+   * on the runner's, a deploy script's on its reports, a valid body by default.
    */
   function send(op: ApiOperation, route: string, body?: unknown): Promise<Reply> {
-    const auth =
-      op.permission === 'agent'
-        ? resources.agentToken
-        : op.permission === 'robot'
-          ? resources.robotToken
-          : owner.token;
+    const tokens: Record<string, string> = {
+      agent: resources.agentToken,
+      robot: resources.robotToken,
+      deployment: resources.deploymentToken,
+    };
+    const auth = tokens[op.permission ?? ''] ?? owner.token;
     return call(server, op.method, route, {
       token: auth,
       ...(body !== undefined ? { body } : op.body ? { body: sample(op.body, idFor) } : {}),

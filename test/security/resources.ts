@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { enroll, enrollmentToken, METRICS } from '../support/agents.js';
+import { enroll, enrollmentToken, METRICS, ScriptedAgent } from '../support/agents.js';
 import { processBody, uploadPackage } from '../processes/support.js';
 import { call, type Session } from '../support/client.js';
 import type { TestServer } from '../support/harness.js';
@@ -9,9 +9,11 @@ export interface Resources {
   agentToken: string;
   /** A registered runner robot's token, for the runner routes. */
   robotToken: string;
+  /** A running deployment's FP_DEPLOYMENT_TOKEN, for the deploy script's routes. */
+  deploymentToken: string;
   /** Resource ids by the path segment that names them (`agents`, `roles`, `jobs`…). */
   byPath: Record<string, string>;
-  /** Task ids by the path segment of their owner (`profiles`, `templates`). */
+  /** Ids of the rows inside another (`{taskId}`, `{targetId}`) by the path segment of their owner (`profiles`, `deployments`…). */
   tasks: Record<string, string>;
 }
 
@@ -139,15 +141,46 @@ export async function seedResources(server: TestServer, owner: Session): Promise
     body: { name: 'walk runner', machine_key: runner.body.machine_key },
   });
   expect(registered.status, JSON.stringify(registered.body)).toBe(200);
+  // A service and its deployment for the `{id}` routes; its job waits for a machine with no agent.
+  const service = (name: string, agentId: string) =>
+    created(server, owner, '/api/v1/services', {
+      name,
+      script: { interpreter: 'sh', content: 'echo walk' },
+      steps: ['walk'],
+      runs_on: { type: 'agent', agent_id: agentId },
+    });
+  byPath.services = await service('walk-service', agent.agentId);
+  byPath['deploy-tokens'] = await created(
+    server,
+    owner,
+    '/api/v1/deploy-tokens',
+    { kind: 'service', service_id: byPath.services, origin: 'walk', expires_in_days: 1 },
+    (reply) => reply.token.id,
+  );
+  const deployment = await call(server, 'POST', '/api/v1/deployments', {
+    token: owner.token,
+    body: { service_id: byPath.services },
+  });
+  expect(deployment.status, JSON.stringify(deployment.body)).toBe(201);
+  byPath.deployments = deployment.body.id;
+  // Another, whose script a scripted agent holds: its token reports for the walk. The `{id}` routes
+  // (cancel) never reach it.
+  const scripted = await ScriptedAgent.enroll(server, owner, { hostname: 'walk-deployer' });
+  await created(server, owner, '/api/v1/deployments', {
+    service_id: await service('walk-script-service', scripted.id),
+  });
+  const deployJob = await scripted.next();
   const audit = await call(server, 'GET', '/api/v1/audit?limit=1', { token: owner.token });
   byPath.audit = audit.body.items[0].id;
   return {
     agentToken: agent.agentToken,
     robotToken: registered.body.robot_token,
+    deploymentToken: deployJob.env.FP_DEPLOYMENT_TOKEN,
     byPath,
     tasks: {
       profiles: await firstTask(server, owner, `/api/v1/profiles/${profile}`),
       templates: await firstTask(server, owner, `/api/v1/templates/${template}`),
+      deployments: deployment.body.targets[0].id,
     },
   };
 }

@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent } from '../support/agents.js';
+import { createAgent, ScriptedAgent } from '../support/agents.js';
 import {
   addMember,
   call,
@@ -31,6 +34,8 @@ describe.each(dialects)('lists: statements per request on %s', (dialect) => {
   let server: TestServer;
   let owner: Session;
   let member: Session;
+  /** The services directory: a hundred folders for its listing. */
+  let servicesDir: string;
   const counter = new StatementCounter();
   /** Each list route, as a request for a page of one and a page of a hundred (or a small and a large subject). */
   const cases = new Map<
@@ -60,10 +65,20 @@ describe.each(dialects)('lists: statements per request on %s', (dialect) => {
   };
 
   beforeAll(async () => {
+    servicesDir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-lists-services-'));
+    for (let i = 0; i < ITEMS; i += 1) {
+      const folder = path.join(servicesDir, `folder-${i}`);
+      mkdirSync(folder);
+      writeFileSync(
+        path.join(folder, 'service.json'),
+        JSON.stringify({ steps: ['deploy'], script: 'deploy.sh' }),
+      );
+      writeFileSync(path.join(folder, 'deploy.sh'), 'echo deploy\n');
+    }
     // no timer of the server's own runs during a measure
     server = await startTestServer(dialect, {
       plugins: [counter],
-      config: HAND_DRIVEN,
+      config: { ...HAND_DRIVEN, servicesDir },
     });
     owner = await signup(server, 'lists');
     member = await addMember(server, owner, 'operator');
@@ -196,11 +211,47 @@ describe.each(dialects)('lists: statements per request on %s', (dialect) => {
     cases.set('/api/v1/queues/{id}/items', paged(`/api/v1/queues/${filled}/items`));
     await times(ITEMS, () => sdkSignIn());
     cases.set('/api/v1/sdk/tokens', paged('/api/v1/sdk/tokens'));
+    // the directory is the server's: every organisation lists the same folders
+    cases.set('/api/v1/services/names', { small: '/api/v1/services/names', large: '/api/v1/services/names' });
+    // a hundred services, each deployed once to the end with a config published for discovery
+    const deployer = await ScriptedAgent.enroll(server, owner, { hostname: 'lists-deployer' });
+    const services = await times(ITEMS, (i) =>
+      created('/api/v1/services', {
+        name: `service-${i}`,
+        script: { interpreter: 'bash', content: 'echo deploying' },
+        steps: ['build', 'restart'],
+        runs_on: { type: 'agent', agent_id: deployer.id },
+      }),
+    );
+    cases.set('/api/v1/services', paged('/api/v1/services'));
+    for (const service of services) {
+      await created('/api/v1/deployments', { service_id: service.id });
+      const job = await deployer.next();
+      await expectStatus(
+        call(server, 'PUT', '/api/v1/deployments/finish', {
+          token: job.env.FP_DEPLOYMENT_TOKEN,
+          body: { config: { url: `https://${service.name}.example` } },
+        }),
+        200,
+      );
+      await deployer.finish(job, 'succeeded', 0);
+    }
+    cases.set('/api/v1/deployments', paged('/api/v1/deployments'));
+    // discovery is one answer for the whole organisation: no page to ask for
+    cases.set('/api/v1/deployed-services', {
+      small: '/api/v1/deployed-services',
+      large: '/api/v1/deployed-services',
+    });
+    await times(ITEMS, (i) =>
+      created('/api/v1/deploy-tokens', { kind: 'config', origin: `lists-${i}`, expires_in_days: 1 }),
+    );
+    cases.set('/api/v1/deploy-tokens', paged('/api/v1/deploy-tokens'));
     // the runs settle their last pass a few milliseconds after they start
     await new Promise((resolve) => setTimeout(resolve, 500));
   }, 600_000);
   afterAll(async () => {
     await server?.close();
+    rmSync(servicesDir, { recursive: true, force: true });
   });
 
   /** The fewest statements one request issued over two tries: a cache that expired meanwhile only adds. */

@@ -668,6 +668,8 @@ export interface DeploymentsTable {
   started_by_label: string | null;
   /** JSON DeploymentSpec: the service as it was when started (script, steps, rollout, timeout). */
   spec: string;
+  /** JSON array of the planned step names: what each machine's steps are before any is reported. */
+  planned_steps: string;
   /** JSON object: the service's default env with the context given; secret-looking values sealed. */
   env: string;
   /** JSON object of sealed values. */

@@ -7,7 +7,8 @@ import type { Kysely } from 'kysely';
  * starts and reads deployments of one service, a config token reads deployed-service discovery;
  * both are stored hashed. A deployment runs the service's script on its targets (one per
  * machine, in batches), each through a job of the execution engine (`jobs.deployment_id`); its
- * script reports steps per target.
+ * script reports steps per target. A planned step has a row once it is first reported: until then
+ * it is pending, and a rollout over ten thousand machines writes no step rows to start.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -64,6 +65,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('started_by_id', 'text')
     .addColumn('started_by_label', 'text')
     .addColumn('spec', 'text', (c) => c.notNull())
+    .addColumn('planned_steps', 'text', (c) => c.notNull())
     .addColumn('env', 'text', (c) => c.notNull())
     .addColumn('secret_env', 'text', (c) => c.notNull())
     .addColumn('config', 'text')

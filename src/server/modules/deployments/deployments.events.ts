@@ -48,7 +48,11 @@ export class DeploymentEvents {
     });
   }
 
-  step(serviceId: string, target: TargetRow, step: StepRow): void {
+  step(
+    serviceId: string,
+    target: Pick<TargetRow, 'id' | 'org_id' | 'deployment_id' | 'agent_id'>,
+    step: StepRow,
+  ): void {
     this.#bus.publish({
       type: 'deployment.step',
       org_id: target.org_id,

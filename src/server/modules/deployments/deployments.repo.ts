@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Interpreter } from '../../../protocol/jobs.js';
 import { capsOf, type Executor } from '../../db/executor.js';
-import type { DeploymentStepsTable, DeploymentTargetsTable, DeploymentsTable } from '../../db/schema.js';
+import type { ExpressionBuilder } from 'kysely';
+import type { DB, DeploymentStepsTable, DeploymentTargetsTable, DeploymentsTable } from '../../db/schema.js';
 import { mapPage, paginate, type Page, type PageParams } from '../../lib/pagination.js';
 import type { TargetSelector } from '../agents/agents.repo.js';
 import type { RolloutPolicy } from './rollout.js';
@@ -13,7 +14,6 @@ export type ServiceRunsOn =
 export interface DeploymentSpec {
   interpreter: Interpreter;
   script: string;
-  steps: string[];
   runs_on: ServiceRunsOn;
   rollout: RolloutPolicy;
   timeout_seconds: number;
@@ -25,10 +25,12 @@ export const LIVE_DEPLOYMENT: DeploymentStatus[] = ['running', 'paused'];
 
 export interface DeploymentRow extends Omit<
   DeploymentsTable,
-  'spec' | 'env' | 'secret_env' | 'config' | 'awaiting_continue' | 'status'
+  'spec' | 'planned_steps' | 'env' | 'secret_env' | 'config' | 'awaiting_continue' | 'status'
 > {
   status: DeploymentStatus;
   spec: DeploymentSpec;
+  /** The step names each machine starts with, pending until reported. */
+  planned_steps: string[];
   /** Values under secret-looking names sealed. */
   env: Record<string, string>;
   /** Every value sealed. */
@@ -62,6 +64,7 @@ function deploymentOf(row: DeploymentsTable): DeploymentRow {
     ...row,
     status: row.status as DeploymentStatus,
     spec: JSON.parse(row.spec) as DeploymentSpec,
+    planned_steps: JSON.parse(row.planned_steps) as string[],
     env: JSON.parse(row.env) as Record<string, string>,
     secret_env: JSON.parse(row.secret_env) as Record<string, string>,
     config: row.config === null ? null : (JSON.parse(row.config) as unknown),
@@ -98,17 +101,13 @@ function deploymentColumns(changes: DeploymentChanges) {
 }
 
 export const deploymentsRepo = {
-  async insert(
-    db: Executor,
-    deployment: DeploymentRow,
-    targets: readonly TargetRow[],
-    steps: readonly StepRow[],
-  ): Promise<void> {
+  async insert(db: Executor, deployment: DeploymentRow, targets: readonly TargetRow[]): Promise<void> {
     await db
       .insertInto('deployments')
       .values({
         ...deployment,
         spec: JSON.stringify(deployment.spec),
+        planned_steps: JSON.stringify(deployment.planned_steps),
         env: JSON.stringify(deployment.env),
         secret_env: JSON.stringify(deployment.secret_env),
         config: deployment.config === null ? null : JSON.stringify(deployment.config),
@@ -120,11 +119,6 @@ export const deploymentsRepo = {
       await db
         .insertInto('deployment_targets')
         .values(targets.slice(i, i + 500).map((t) => ({ ...t, config: null })))
-        .execute();
-    for (let i = 0; i < steps.length; i += 500)
-      await db
-        .insertInto('deployment_steps')
-        .values(steps.slice(i, i + 500))
         .execute();
   },
 
@@ -245,6 +239,106 @@ export const deploymentsRepo = {
       .then((row) => row && targetOf(row));
   },
 
+  /** The first machines of a deployment, in rollout order: what its detail shows. */
+  firstTargets(db: Executor, deploymentId: string, limit: number): Promise<TargetRow[]> {
+    return db
+      .selectFrom('deployment_targets')
+      .selectAll()
+      .where('deployment_id', '=', deploymentId)
+      .orderBy('batch')
+      .orderBy('agent_name')
+      .orderBy('id')
+      .limit(limit)
+      .execute()
+      .then((rows) => rows.map(targetOf));
+  },
+
+  async pageOfTargets(
+    db: Executor,
+    deploymentId: string,
+    filter: { batch?: number; status?: TargetStatus },
+    page: PageParams,
+  ): Promise<Page<TargetRow>> {
+    let q = db.selectFrom('deployment_targets').selectAll().where('deployment_id', '=', deploymentId);
+    if (filter.batch !== undefined) q = q.where('batch', '=', filter.batch);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    return mapPage(await paginate(q, 'id', page), targetOf);
+  },
+
+  /** The machines of a batch not started yet. */
+  pendingOfBatch(
+    db: Executor,
+    deploymentId: string,
+    batch: number,
+  ): Promise<{ id: string; agent_id: string }[]> {
+    return db
+      .selectFrom('deployment_targets')
+      .select(['id', 'agent_id'])
+      .where('deployment_id', '=', deploymentId)
+      .where('batch', '=', batch)
+      .where('status', '=', 'pending')
+      .execute();
+  },
+
+  /**
+   * A batch starts: its machines with a job are running, with that job (the engine's jobs name
+   * their deployment and agent: one statement for the whole batch); those without one, whose agent
+   * is gone, fail. Answers the machines moved.
+   */
+  async startBatch(db: Executor, deploymentId: string, batch: number, now: string): Promise<TargetRow[]> {
+    const jobOfTarget = (eb: ExpressionBuilder<DB, 'deployment_targets'>) =>
+      eb
+        .selectFrom('jobs')
+        .select('jobs.id')
+        .whereRef('jobs.deployment_id', '=', 'deployment_targets.deployment_id')
+        .whereRef('jobs.agent_id', '=', 'deployment_targets.agent_id');
+    const started = await db
+      .updateTable('deployment_targets')
+      .set((eb) => ({ status: 'running', job_id: jobOfTarget(eb), started_at: now, updated_at: now }))
+      .where('deployment_id', '=', deploymentId)
+      .where('batch', '=', batch)
+      .where('status', '=', 'pending')
+      .where((eb) => eb.exists(jobOfTarget(eb)))
+      .returningAll()
+      .execute();
+    const gone = await db
+      .updateTable('deployment_targets')
+      .set({ status: 'failed', error: 'the agent was deleted', finished_at: now, updated_at: now })
+      .where('deployment_id', '=', deploymentId)
+      .where('batch', '=', batch)
+      .where('status', '=', 'pending')
+      .returningAll()
+      .execute();
+    return [...started, ...gone].map(targetOf);
+  },
+
+  /** The machine a deployment token names, with what its reports need of its deployment. */
+  caller(
+    db: Executor,
+    targetId: string,
+  ): Promise<
+    | (Pick<DeploymentTargetsTable, 'id' | 'org_id' | 'deployment_id' | 'agent_id' | 'finished_at'> & {
+        service_id: string;
+        planned_steps: string;
+      })
+    | undefined
+  > {
+    return db
+      .selectFrom('deployment_targets as t')
+      .innerJoin('deployments as d', 'd.id', 't.deployment_id')
+      .select([
+        't.id',
+        't.org_id',
+        't.deployment_id',
+        't.agent_id',
+        't.finished_at',
+        'd.service_id',
+        'd.planned_steps',
+      ])
+      .where('t.id', '=', targetId)
+      .executeTakeFirst();
+  },
+
   targetOfJob(db: Executor, jobId: string): Promise<TargetRow | undefined> {
     return db
       .selectFrom('deployment_targets')
@@ -303,44 +397,45 @@ export const deploymentsRepo = {
     return rows.map(targetOf);
   },
 
-  steps(db: Executor, deploymentId: string): Promise<StepRow[]> {
+  /** The reported steps of these machines (at most a page of them). */
+  stepsOf(db: Executor, targetIds: readonly string[]): Promise<StepRow[]> {
+    if (targetIds.length === 0) return Promise.resolve([]);
     return db
       .selectFrom('deployment_steps')
       .selectAll()
-      .where('deployment_id', '=', deploymentId)
-      .orderBy('target_id')
+      .where('target_id', 'in', targetIds)
       .orderBy('position')
       .execute() as Promise<StepRow[]>;
   },
 
-  step(db: Executor, targetId: string, name: string): Promise<StepRow | undefined> {
-    return db
-      .selectFrom('deployment_steps')
-      .selectAll()
-      .where('target_id', '=', targetId)
-      .where('name', '=', name)
-      .executeTakeFirst() as Promise<StepRow | undefined>;
-  },
-
-  async nextPosition(db: Executor, targetId: string): Promise<number> {
-    const row = await db
-      .selectFrom('deployment_steps')
-      .select(sql<number | null>`max(position)`.as('last'))
-      .where('target_id', '=', targetId)
-      .executeTakeFirst();
-    return row?.last === null || row?.last === undefined ? 0 : Number(row.last) + 1;
-  },
-
-  async insertStep(db: Executor, step: StepRow): Promise<void> {
-    await db.insertInto('deployment_steps').values(step).execute();
-  },
-
-  async updateStep(
+  /**
+   * A step report in one statement: the step of that name is written, or created at its place (a
+   * planned step at its index, another after the last one). Start time is kept once set.
+   */
+  upsertStep(
     db: Executor,
-    id: string,
-    changes: Partial<Omit<DeploymentStepsTable, 'id' | 'deployment_id' | 'target_id' | 'name' | 'position'>>,
-  ): Promise<void> {
-    await db.updateTable('deployment_steps').set(changes).where('id', '=', id).execute();
+    step: StepRow,
+    options: { plannedCount: number; planned: boolean; keepMessage: boolean; keepError: boolean },
+  ): Promise<StepRow> {
+    const { plannedCount } = options;
+    const position = options.planned
+      ? step.position
+      : sql<number>`coalesce((select max(s.position) + 1 from deployment_steps s where s.target_id = ${step.target_id} and s.position >= ${plannedCount}), ${plannedCount})`;
+    return db
+      .insertInto('deployment_steps')
+      .values({ ...step, position })
+      .onConflict((oc) =>
+        oc.columns(['target_id', 'name']).doUpdateSet((eb) => ({
+          state: eb.ref('excluded.state'),
+          ...(options.keepMessage ? {} : { message: eb.ref('excluded.message') }),
+          ...(options.keepError ? {} : { error_message: eb.ref('excluded.error_message') }),
+          started_at: eb.fn.coalesce('deployment_steps.started_at', 'excluded.started_at'),
+          finished_at: eb.ref('excluded.finished_at'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .returningAll()
+      .executeTakeFirstOrThrow() as Promise<StepRow>;
   },
 
   /** A target's steps still running end as failures, with the reason; answers them. */

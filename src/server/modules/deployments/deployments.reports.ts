@@ -5,8 +5,8 @@ import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { InputValidator } from '../processes/processes.input.js';
 import type { DeploymentEvents } from './deployments.events.js';
-import { deploymentsRepo, FINAL_TARGET, type StepRow, type StepState } from './deployments.repo.js';
-import { stepView, targetView } from './deployments.service.js';
+import { deploymentsRepo, FINAL_TARGET, type StepState } from './deployments.repo.js';
+import { stepView, targetView, type StepView } from './deployments.views.js';
 import type { DeploymentTokens } from './deployment-tokens.js';
 
 /** How long a machine's deploy token still works after its script ended: a last report may trail the exit. */
@@ -19,6 +19,8 @@ export interface DeploymentCaller {
   serviceId: string;
   targetId: string;
   agentId: string;
+  /** The deployment's planned step names: a planned step is created at its place when first reported. */
+  plannedSteps: string[];
 }
 
 export interface StepReport {
@@ -63,55 +65,51 @@ export class DeploymentReports {
         'a deployment token is required (FP_DEPLOYMENT_TOKEN as a bearer token)',
       );
     const targetId = this.#tokens.targetOf(token);
-    const target = targetId === undefined ? undefined : await deploymentsRepo.target(this.#db, targetId);
+    const target = targetId === undefined ? undefined : await deploymentsRepo.caller(this.#db, targetId);
     if (!target) throw new AppError('unauthorized', 'the deployment token is not valid');
-    const deployment = await deploymentsRepo.byId(this.#db, target.deployment_id);
-    if (!deployment) throw new AppError('unauthorized', 'the deployment token is not valid');
     const endedMs = target.finished_at === null ? null : Date.parse(target.finished_at);
     if (endedMs !== null && this.#clock.now().getTime() - endedMs > DEPLOYMENT_TOKEN_GRACE_MS)
       throw new AppError('unauthorized', 'the deployment token expired: its deployment finished');
     return {
       orgId: target.org_id,
       deploymentId: target.deployment_id,
-      serviceId: deployment.service_id,
+      serviceId: target.service_id,
       targetId: target.id,
       agentId: target.agent_id,
+      plannedSteps: JSON.parse(target.planned_steps) as string[],
     };
   }
 
-  /** Updates the step of that name (an unknown name is appended), with its start and finish times. */
-  async step(caller: DeploymentCaller, report: StepReport) {
+  /** Updates the step of that name (an unknown name is appended), with its start and finish times: one statement. */
+  async step(caller: DeploymentCaller, report: StepReport): Promise<StepView> {
     assertOwnDeployment(caller, report.deployment_id);
     const now = this.#clock.now().toISOString();
-    const { step, target } = await inTransaction(this.#db, async (trx) => {
-      const target = await this.#target(trx, caller);
-      const known = await deploymentsRepo.step(trx, caller.targetId, report.name);
-      const finished = report.state === 'success' || report.state === 'failure';
-      const changes = {
-        state: report.state,
-        message: report.message ?? known?.message ?? '',
-        error_message:
-          report.error_message ?? (report.state === 'failure' ? (known?.error_message ?? null) : null),
-        started_at: known?.started_at ?? (report.state === 'pending' ? null : now),
-        finished_at: finished ? now : null,
-        updated_at: now,
-      };
-      if (known) {
-        await deploymentsRepo.updateStep(trx, known.id, changes);
-        return { step: { ...known, ...changes }, target };
-      }
-      const step: StepRow = {
+    const finished = report.state === 'success' || report.state === 'failure';
+    const planned = caller.plannedSteps.indexOf(report.name);
+    const step = await deploymentsRepo.upsertStep(
+      this.#db,
+      {
         id: newId(),
         deployment_id: caller.deploymentId,
         target_id: caller.targetId,
-        position: await deploymentsRepo.nextPosition(trx, caller.targetId),
+        position: planned,
         name: report.name,
-        ...changes,
-      };
-      await deploymentsRepo.insertStep(trx, step);
-      return { step, target };
-    });
-    this.#events.step(caller.serviceId, target, step);
+        state: report.state,
+        message: report.message ?? '',
+        error_message: report.error_message ?? null,
+        started_at: report.state === 'pending' ? null : now,
+        finished_at: finished ? now : null,
+        updated_at: now,
+      },
+      {
+        plannedCount: caller.plannedSteps.length,
+        planned: planned >= 0,
+        keepMessage: report.message === undefined,
+        // a failure reported without a reason keeps the one it had
+        keepError: report.error_message === undefined && report.state === 'failure',
+      },
+    );
+    this.#events.step(caller.serviceId, targetOfCaller(caller), step);
     return stepView(step);
   }
 
@@ -153,7 +151,7 @@ export class DeploymentReports {
         steps,
       };
     });
-    for (const step of steps) this.#events.step(caller.serviceId, target, step);
+    for (const step of steps) this.#events.step(caller.serviceId, targetOfCaller(caller), step);
     return targetView(target);
   }
 
@@ -175,6 +173,15 @@ export class DeploymentReports {
       });
     }
   }
+}
+
+function targetOfCaller(caller: DeploymentCaller) {
+  return {
+    id: caller.targetId,
+    org_id: caller.orgId,
+    deployment_id: caller.deploymentId,
+    agent_id: caller.agentId,
+  };
 }
 
 function assertOwnDeployment(caller: DeploymentCaller, deploymentId: string | undefined): void {

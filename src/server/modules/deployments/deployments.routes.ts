@@ -14,9 +14,11 @@ import {
   FinishBody,
   StepReportBody,
   StepSchema,
+  TargetListQuery,
   TargetOutputSchema,
   TargetParams,
   TargetSchema,
+  TargetWithStepsSchema,
 } from './deployments.schemas.js';
 import type { DeploymentsService } from './deployments.service.js';
 
@@ -122,6 +124,30 @@ export function deploymentsRoutes(deps: {
         },
       },
       async (request) => deployments.continue(contextOf(request), request.params.id),
+    );
+
+    app.get(
+      '/api/v1/deployments/:id/targets',
+      {
+        config: { permission: 'deployments:read' },
+        schema: {
+          operationId: 'listDeploymentTargets',
+          tags,
+          summary: "A deployment's machines with their steps, newest first, by batch and status",
+          params: IdParams,
+          querystring: TargetListQuery,
+          response: { 200: PageOf(TargetWithStepsSchema) },
+        },
+      },
+      async (request) => {
+        const { batch, status } = request.query;
+        return deployments.targets(
+          contextOf(request),
+          request.params.id,
+          { ...(batch === undefined ? {} : { batch }), ...(status ? { status } : {}) },
+          pageParams(request.query),
+        );
+      },
     );
 
     app.get(

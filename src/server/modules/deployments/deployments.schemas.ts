@@ -60,7 +60,6 @@ const StepState = Type.Union([
 const Counts = Type.Record(Type.String(), Type.Integer());
 
 export const StepSchema = Type.Object({
-  id: Id,
   target_id: Id,
   position: Type.Integer(),
   name: Type.String(),
@@ -69,7 +68,8 @@ export const StepSchema = Type.Object({
   error_message: Type.Union([Type.String(), Type.Null()]),
   started_at: NullableTimestamp,
   finished_at: NullableTimestamp,
-  updated_at: Timestamp,
+  /** Null for a planned step not reported yet. */
+  updated_at: NullableTimestamp,
 });
 
 export const TargetSchema = Type.Object({
@@ -126,10 +126,25 @@ export const DeploymentSchema = Type.Object(deploymentFields);
 
 export const DeploymentDetailSchema = Type.Object({
   ...deploymentFields,
-  targets: Type.Array(Type.Object({ ...TargetSchema.properties, steps: Type.Array(StepSchema) })),
+  targets: Type.Array(Type.Object({ ...TargetSchema.properties, steps: Type.Array(StepSchema) }), {
+    description: 'The first 100 machines in rollout order; GET …/targets pages through all of them',
+  }),
 });
 
 export const TargetParams = Type.Object({ id: Id, targetId: Id });
+
+export const TargetWithStepsSchema = Type.Object({
+  ...TargetSchema.properties,
+  steps: Type.Array(StepSchema),
+});
+
+export const TargetListQuery = Type.Intersect([
+  PageQuery,
+  Type.Object({
+    batch: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+    status: Type.Optional(TargetStatus),
+  }),
+]);
 
 export const TargetOutputSchema = Type.Object({
   target: TargetSchema,

@@ -27,7 +27,14 @@ import {
 import { batchOfEach, stopReason, tallyOf } from './rollout.js';
 import type { DeploymentEvents } from './deployments.events.js';
 import type { DeploymentTokens } from './deployment-tokens.js';
-import { deploymentView, type DeploymentView, type DeploymentDetail } from './deployments.views.js';
+import {
+  deploymentView,
+  stepsOf,
+  targetView,
+  type DeploymentDetail,
+  type DeploymentView,
+  type TargetDetail,
+} from './deployments.views.js';
 
 /** The tag that marks the server's own agent (`fleetplane start` enrolls its local agent with it). */
 export const SERVER_AGENT_TAG = 'fleetplane-server';
@@ -36,6 +43,7 @@ export const SERVER_AGENT_TAG = 'fleetplane-server';
 export interface ServiceRecipe extends DeploymentSpec {
   id: string;
   name: string;
+  steps: string[];
   /** Values under secret-looking names sealed. */
   env: Record<string, string>;
   /** Every value sealed. */
@@ -54,6 +62,10 @@ export interface DeploymentInput {
   secret_env?: Record<string, string>;
   origin?: string;
 }
+
+/** Machines a deployment's detail shows with their steps; the rest page through `targets`. */
+export const DETAIL_TARGETS = 100;
+const NAMES_PER_QUERY = 1000;
 
 const FAILED_JOB: Record<string, string> = {
   timed_out: 'the deploy script timed out',
@@ -112,8 +124,7 @@ export class DeploymentsService {
   async start(ctx: RequestContext, input: DeploymentInput): Promise<DeploymentDetail> {
     const service = await this.#serviceFor(ctx, input);
     const agents = await this.#targetAgents(ctx.orgId, service.runs_on);
-    const names = await agentsRepo.names(
-      this.#db,
+    const names = await this.#agentNames(
       ctx.orgId,
       agents.map((agent) => agent.id),
     );
@@ -137,12 +148,12 @@ export class DeploymentsService {
       spec: {
         interpreter: service.interpreter,
         script: service.script,
-        steps: service.steps,
         runs_on: service.runs_on,
         rollout: service.rollout,
         timeout_seconds: service.timeout_seconds,
         config_schema: service.config_schema,
       },
+      planned_steps: service.steps,
       env: sealed.env ?? {},
       secret_env: sealed.secret_env ?? {},
       config: null,
@@ -178,23 +189,8 @@ export class DeploymentsService {
       finished_at: null,
       updated_at: now,
     }));
-    const steps: StepRow[] = targets.flatMap((target) =>
-      service.steps.map((name, position) => ({
-        id: newId(),
-        deployment_id: deployment.id,
-        target_id: target.id,
-        position,
-        name,
-        state: 'pending',
-        message: '',
-        error_message: null,
-        started_at: null,
-        finished_at: null,
-        updated_at: now,
-      })),
-    );
     const started = await inTransaction(this.#db, async (trx) => {
-      await deploymentsRepo.insert(trx, deployment, targets, steps);
+      await deploymentsRepo.insert(trx, deployment, targets);
       await this.#audit.record(trx, ctx, {
         action: 'created',
         entityType: 'deployment',
@@ -230,24 +226,43 @@ export class DeploymentsService {
 
   async get(ctx: RequestContext, id: string): Promise<DeploymentDetail> {
     const deployment = await this.#visible(ctx, id);
-    const [counts, targets, steps] = await Promise.all([
+    const [counts, targets] = await Promise.all([
       deploymentsRepo.counts(this.#db, id),
-      deploymentsRepo.targets(this.#db, id),
-      deploymentsRepo.steps(this.#db, id),
+      deploymentsRepo.firstTargets(this.#db, id, DETAIL_TARGETS),
     ]);
+    return {
+      ...deploymentView(deployment, counts),
+      targets: await this.#withSteps(deployment, targets),
+    };
+  }
+
+  /** A deployment's machines with their steps, a page at a time (a filter by batch or status). */
+  async targets(
+    ctx: RequestContext,
+    id: string,
+    filter: { batch?: number; status?: TargetStatus },
+    page: PageParams,
+  ): Promise<Page<TargetDetail>> {
+    const deployment = await this.#visible(ctx, id);
+    const targets = await deploymentsRepo.pageOfTargets(this.#db, id, filter, page);
+    return { items: await this.#withSteps(deployment, targets.items), next_cursor: targets.next_cursor };
+  }
+
+  async #withSteps(deployment: DeploymentRow, targets: readonly TargetRow[]): Promise<TargetDetail[]> {
+    const reported = await deploymentsRepo.stepsOf(
+      this.#db,
+      targets.map((target) => target.id),
+    );
     const byTarget = new Map<string, StepRow[]>();
-    for (const step of steps) {
+    for (const step of reported) {
       const list = byTarget.get(step.target_id);
       if (list) list.push(step);
       else byTarget.set(step.target_id, [step]);
     }
-    return {
-      ...deploymentView(deployment, counts),
-      targets: targets.map((target) => ({
-        ...targetView(target),
-        steps: (byTarget.get(target.id) ?? []).map(stepView),
-      })),
-    };
+    return targets.map((target) => ({
+      ...targetView(target),
+      steps: stepsOf(target.id, deployment.planned_steps, byTarget.get(target.id) ?? []),
+    }));
   }
 
   /** The jobs of a deployment's machines so far: a console follows their output live. */
@@ -355,6 +370,15 @@ export class DeploymentsService {
     return this.#tokens.mint(targetId);
   }
 
+  /** Agents' names, a slice of ids per statement (a rollout may name tens of thousands). */
+  async #agentNames(orgId: string, ids: readonly string[]): Promise<Map<string, string>> {
+    const names = new Map<string, string>();
+    for (let i = 0; i < ids.length; i += NAMES_PER_QUERY)
+      for (const [id, name] of await agentsRepo.names(this.#db, orgId, ids.slice(i, i + NAMES_PER_QUERY)))
+        names.set(id, name);
+    return names;
+  }
+
   async #serviceFor(ctx: RequestContext, input: DeploymentInput): Promise<ServiceRecipe> {
     const byName = input.service_id === undefined && input.service !== undefined;
     const wanted = input.service_id ?? input.service ?? ctx.serviceId;
@@ -442,26 +466,14 @@ export class DeploymentsService {
    */
   async #startBatch(trx: Executor, deployment: DeploymentRow, batch: number): Promise<Started> {
     const now = this.#clock.now().toISOString();
-    const targets = (await deploymentsRepo.targets(trx, deployment.id)).filter(
-      (target) => target.batch === batch && target.status === 'pending',
-    );
+    const pending = await deploymentsRepo.pendingOfBatch(trx, deployment.id, batch);
     const agents = await agentsRepo.selectTargets(trx, deployment.org_id, {
-      agent_ids: targets.map((target) => target.agent_id),
+      agent_ids: pending.map((target) => target.agent_id),
     });
-    const present = new Set(agents.map((agent) => agent.id));
-    const tokens = new Map(targets.map((target) => [target.agent_id, this.tokenFor(target.id)]));
+    const tokens = new Map(pending.map((target) => [target.agent_id, this.tokenFor(target.id)]));
     const jobs = agents.length > 0 ? await this.#jobInputs(deployment, agents, trx, tokens) : [];
     await this.#jobs.insertPrepared(trx, jobs);
-    const jobOf = new Map(jobs.map((job) => [job.agent_id, job.id]));
-    const moved: TargetRow[] = [];
-    for (const target of targets) {
-      const jobId = jobOf.get(target.agent_id);
-      const changes = present.has(target.agent_id)
-        ? { status: 'running' as const, job_id: jobId ?? null, started_at: now, updated_at: now }
-        : { status: 'failed' as const, error: 'the agent was deleted', finished_at: now, updated_at: now };
-      await deploymentsRepo.updateTarget(trx, target.id, changes);
-      moved.push({ ...target, ...changes });
-    }
+    const moved = await deploymentsRepo.startBatch(trx, deployment.id, batch, now);
     await deploymentsRepo.update(trx, deployment.id, {
       status: 'running',
       current_batch: batch,
@@ -650,14 +662,4 @@ function outcomeOf(job: JobRow, target: TargetRow): { status: TargetStatus; erro
       ? 'the deploy script failed'
       : `the deploy script exited with code ${job.exit_code}`);
   return { status: 'failed', error };
-}
-
-export function targetView(target: TargetRow) {
-  const { org_id: _org, ...rest } = target;
-  return rest;
-}
-
-export function stepView(step: StepRow) {
-  const { deployment_id: _deployment, ...rest } = step;
-  return rest;
 }

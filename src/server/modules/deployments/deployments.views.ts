@@ -9,7 +9,7 @@ export function deploymentView(
   row: DeploymentRow,
   counts: readonly { batch: number; status: TargetStatus; n: number }[],
 ) {
-  const { org_id: _org, spec, env, secret_env, awaiting_continue, ...rest } = row;
+  const { org_id: _org, spec, planned_steps, env, secret_env, awaiting_continue, ...rest } = row;
   const masked = maskSecrets({ env, secret_env }) as {
     env: Record<string, string>;
     secret_env: Record<string, string>;
@@ -36,7 +36,7 @@ export function deploymentView(
     awaiting_continue,
     env: masked.env,
     secret_env: masked.secret_env,
-    steps_planned: spec.steps,
+    steps_planned: planned_steps,
     runs_on: spec.runs_on,
     rollout: spec.rollout,
     counts: total,
@@ -52,6 +52,52 @@ function batchStatus(counts: Record<string, number>, size: number): 'pending' | 
   return (counts.running ?? 0) > 0 || (counts.pending ?? 0) > 0 ? 'running' : 'done';
 }
 
-export type DeploymentDetail = DeploymentView & {
-  targets: (Omit<TargetRow, 'org_id'> & { steps: Omit<StepRow, 'deployment_id'>[] })[];
-};
+export function targetView(target: TargetRow) {
+  const { org_id: _org, ...rest } = target;
+  return rest;
+}
+
+export type StepView = ReturnType<typeof stepView>;
+
+export function stepView(
+  step: Omit<StepRow, 'id' | 'deployment_id' | 'updated_at'> & { updated_at: string | null },
+) {
+  const { target_id, position, name, state, message, error_message, started_at, finished_at, updated_at } =
+    step;
+  return { target_id, position, name, state, message, error_message, started_at, finished_at, updated_at };
+}
+
+/**
+ * A machine's steps: the planned ones in their order, pending until reported, then those its script
+ * added, in the order it reported them.
+ */
+export function stepsOf(
+  targetId: string,
+  planned: readonly string[],
+  reported: readonly StepRow[],
+): StepView[] {
+  const byName = new Map(reported.map((step) => [step.name, step]));
+  const plannedSteps = planned.map((name, position) => {
+    const step = byName.get(name);
+    return step
+      ? stepView(step)
+      : stepView({
+          target_id: targetId,
+          position,
+          name,
+          state: 'pending',
+          message: '',
+          error_message: null,
+          started_at: null,
+          finished_at: null,
+          updated_at: null,
+        });
+  });
+  const known = new Set(planned);
+  const added = reported.filter((step) => !known.has(step.name)).map(stepView);
+  return [...plannedSteps, ...added];
+}
+
+export type TargetDetail = ReturnType<typeof targetView> & { steps: StepView[] };
+
+export type DeploymentDetail = DeploymentView & { targets: TargetDetail[] };

@@ -221,7 +221,7 @@ export class ServicesService {
       this.#audit.record(trx, ctx, {
         action: 'synced',
         entityType: 'service_directory',
-        entityId: null,
+        entityId: ctx.orgId,
         after: report,
       }),
     );
