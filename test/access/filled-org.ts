@@ -32,8 +32,6 @@ export type IdKind =
   | 'service'
   | 'deployToken'
   | 'deployment'
-  | 'webhook'
-  | 'webhookDelivery'
   | 'request';
 
 export const ID_KINDS: IdKind[] = [
@@ -64,8 +62,6 @@ export const ID_KINDS: IdKind[] = [
   'service',
   'deployToken',
   'deployment',
-  'webhook',
-  'webhookDelivery',
   'request',
 ];
 
@@ -106,7 +102,6 @@ export const idKindByPrefix: [prefix: string, kind: IdKind][] = [
   ['/api/v1/services/', 'service'],
   ['/api/v1/deploy-tokens/', 'deployToken'],
   ['/api/v1/deployments/', 'deployment'],
-  ['/api/v1/webhooks/', 'webhook'],
 ];
 
 export function idKindOf(path: string): IdKind | undefined {
@@ -135,8 +130,6 @@ export function concrete(path: string, id: string, childId?: string): string {
  */
 export function childIdOf(org: FilledOrg, kind: IdKind, id = org.ids[kind]): string | undefined {
   if (kind === 'profile' || kind === 'template') return org.taskIds[kind];
-  // the organisation has one webhook: its delivery
-  if (kind === 'webhook') return org.ids.webhookDelivery;
   return kind === 'deployment' ? org.targetIds[id] : undefined;
 }
 
@@ -411,16 +404,6 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     { kind: 'config', origin: 'discovery', expires_in_days: 30 },
     201,
   );
-  // A webhook (to a documentation address: public, never answering) with a ping delivered, failed
-  // fast: a second at most.
-  await as('PUT', '/api/v1/settings/webhooks', { timeout_seconds: 1 }, 200);
-  const webhook = await as(
-    'POST',
-    '/api/v1/webhooks',
-    { name: `${label} webhook`, url: `http://203.0.113.7:9/${label}`, events: ['job.finished'] },
-    201,
-  );
-  const webhookPing = await as('POST', `/api/v1/webhooks/${webhook.webhook.id}/ping`, undefined, 200);
   // The owner's second organisation: listed to its members only.
   const secondOrg = await as('POST', '/api/v1/orgs', { name: `${label} second org` }, 201);
   const audit = await as('GET', '/api/v1/audit?limit=200', undefined, 200);
@@ -453,8 +436,6 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     service: [service.id],
     deployToken: [serviceToken.token.id, configToken.token.id],
     deployment: [deployed.id, deploying.id],
-    webhook: [webhook.webhook.id],
-    webhookDelivery: [webhookPing.id],
     request: audit.items.map((e: { request_id: string | null }) => e.request_id).filter(Boolean),
   };
   return {
@@ -510,7 +491,6 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
       `${label} built`,
       `${label}-region`,
       `https://${label}.example`,
-      `${label} webhook`,
     ],
   };
 }

@@ -224,8 +224,9 @@ describe.each(dialects)('lists: statements per request on %s', (dialect) => {
       }),
     );
     cases.set('/api/v1/services', paged('/api/v1/services'));
+    const deployments: string[] = [];
     for (const service of services) {
-      await created('/api/v1/deployments', { service_id: service.id });
+      deployments.push((await created('/api/v1/deployments', { service_id: service.id })).id);
       const job = await deployer.next();
       await expectStatus(
         call(server, 'PUT', '/api/v1/deployments/finish', {
@@ -237,6 +238,18 @@ describe.each(dialects)('lists: statements per request on %s', (dialect) => {
       await deployer.finish(job, 'succeeded', 0);
     }
     cases.set('/api/v1/deployments', paged('/api/v1/deployments'));
+    // one deployment on one machine, and one on every machine of the organisation
+    const fleetWide = await created('/api/v1/services', {
+      name: 'fleet-wide',
+      script: { interpreter: 'bash', content: 'echo deploying' },
+      steps: ['build', 'restart'],
+      runs_on: { type: 'selector', selector: { all: true } },
+    });
+    const everywhere = await created('/api/v1/deployments', { service_id: fleetWide.id });
+    cases.set('/api/v1/deployments/{id}/targets', {
+      small: `/api/v1/deployments/${deployments[0]}/targets`,
+      large: `/api/v1/deployments/${everywhere.id}/targets?limit=${ITEMS}`,
+    });
     // discovery is one answer for the whole organisation: no page to ask for
     cases.set('/api/v1/deployed-services', {
       small: '/api/v1/deployed-services',

@@ -1363,6 +1363,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/deployments/{id}/targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A deployment's machines with their steps, newest first, by batch and status */
+        get: operations["listDeploymentTargets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/deployments/{id}/targets/{targetId}/output": {
         parameters: {
             query?: never;
@@ -12939,6 +12956,7 @@ export interface operations {
                         /** Format: date-time */
                         updated_at: string;
                         finished_at: string | null;
+                        /** @description The first 100 machines in rollout order; GET …/targets pages through all of them */
                         targets: {
                             /** Format: uuid */
                             id: string;
@@ -12959,8 +12977,6 @@ export interface operations {
                             updated_at: string;
                             steps: {
                                 /** Format: uuid */
-                                id: string;
-                                /** Format: uuid */
                                 target_id: string;
                                 position: number;
                                 name: string;
@@ -12969,8 +12985,7 @@ export interface operations {
                                 error_message: string | null;
                                 started_at: string | null;
                                 finished_at: string | null;
-                                /** Format: date-time */
-                                updated_at: string;
+                                updated_at: string | null;
                             }[];
                         }[];
                     };
@@ -13095,6 +13110,7 @@ export interface operations {
                         /** Format: date-time */
                         updated_at: string;
                         finished_at: string | null;
+                        /** @description The first 100 machines in rollout order; GET …/targets pages through all of them */
                         targets: {
                             /** Format: uuid */
                             id: string;
@@ -13115,8 +13131,6 @@ export interface operations {
                             updated_at: string;
                             steps: {
                                 /** Format: uuid */
-                                id: string;
-                                /** Format: uuid */
                                 target_id: string;
                                 position: number;
                                 name: string;
@@ -13125,8 +13139,7 @@ export interface operations {
                                 error_message: string | null;
                                 started_at: string | null;
                                 finished_at: string | null;
-                                /** Format: date-time */
-                                updated_at: string;
+                                updated_at: string | null;
                             }[];
                         }[];
                     };
@@ -13242,6 +13255,7 @@ export interface operations {
                         /** Format: date-time */
                         updated_at: string;
                         finished_at: string | null;
+                        /** @description The first 100 machines in rollout order; GET …/targets pages through all of them */
                         targets: {
                             /** Format: uuid */
                             id: string;
@@ -13262,8 +13276,6 @@ export interface operations {
                             updated_at: string;
                             steps: {
                                 /** Format: uuid */
-                                id: string;
-                                /** Format: uuid */
                                 target_id: string;
                                 position: number;
                                 name: string;
@@ -13272,8 +13284,7 @@ export interface operations {
                                 error_message: string | null;
                                 started_at: string | null;
                                 finished_at: string | null;
-                                /** Format: date-time */
-                                updated_at: string;
+                                updated_at: string | null;
                             }[];
                         }[];
                     };
@@ -13398,6 +13409,7 @@ export interface operations {
                         /** Format: date-time */
                         updated_at: string;
                         finished_at: string | null;
+                        /** @description The first 100 machines in rollout order; GET …/targets pages through all of them */
                         targets: {
                             /** Format: uuid */
                             id: string;
@@ -13418,8 +13430,6 @@ export interface operations {
                             updated_at: string;
                             steps: {
                                 /** Format: uuid */
-                                id: string;
-                                /** Format: uuid */
                                 target_id: string;
                                 position: number;
                                 name: string;
@@ -13428,8 +13438,7 @@ export interface operations {
                                 error_message: string | null;
                                 started_at: string | null;
                                 finished_at: string | null;
-                                /** Format: date-time */
-                                updated_at: string;
+                                updated_at: string | null;
                             }[];
                         }[];
                     };
@@ -13475,6 +13484,115 @@ export interface operations {
             };
             /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listDeploymentTargets: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                batch?: number;
+                status?: "pending" | "running" | "succeeded" | "failed" | "canceled";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            deployment_id: string;
+                            /** Format: uuid */
+                            agent_id: string;
+                            agent_name: string;
+                            batch: number;
+                            status: "pending" | "running" | "succeeded" | "failed" | "canceled";
+                            job_id: string | null;
+                            error: string | null;
+                            reported_status: "success" | "failure" | null;
+                            config: unknown;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                            steps: {
+                                /** Format: uuid */
+                                target_id: string;
+                                position: number;
+                                name: string;
+                                state: "pending" | "running" | "success" | "failure";
+                                message: string;
+                                error_message: string | null;
+                                started_at: string | null;
+                                finished_at: string | null;
+                                updated_at: string | null;
+                            }[];
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13684,8 +13802,6 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** Format: uuid */
-                        id: string;
-                        /** Format: uuid */
                         target_id: string;
                         position: number;
                         name: string;
@@ -13694,8 +13810,7 @@ export interface operations {
                         error_message: string | null;
                         started_at: string | null;
                         finished_at: string | null;
-                        /** Format: date-time */
-                        updated_at: string;
+                        updated_at: string | null;
                     };
                 };
             };

@@ -207,7 +207,7 @@ export class DeploymentsService {
       });
       return this.#startBatch(trx, deployment, 0);
     });
-    this.#afterCommit(started);
+    await this.#afterCommit(started);
     this.#events.state(deployment.id);
     return this.get(ctx, deployment.id);
   }
@@ -307,7 +307,7 @@ export class DeploymentsService {
       });
       return this.#stop(trx, locked, reason);
     });
-    this.#afterCommit(stopped);
+    await this.#afterCommit(stopped);
     await this.#advance(id);
     return this.get(ctx, id);
   }
@@ -331,7 +331,7 @@ export class DeploymentsService {
       });
       return this.#startBatch(trx, locked, locked.current_batch + 1);
     });
-    this.#afterCommit(started);
+    await this.#afterCommit(started);
     this.#events.state(id);
     return this.get(ctx, id);
   }
@@ -348,7 +348,7 @@ export class DeploymentsService {
         return this.#startBatch(trx, locked, locked.current_batch + 1);
       });
       if (!started) continue;
-      this.#afterCommit(started);
+      await this.#afterCommit(started);
       this.#events.state(id);
     }
   }
@@ -560,7 +560,7 @@ export class DeploymentsService {
       return stopped ?? { deployment, jobs: [], targets: [], steps: [] };
     });
     if (!moved) return;
-    this.#afterCommit(moved);
+    await this.#afterCommit(moved);
     this.#events.state(id);
   }
 
@@ -622,16 +622,19 @@ export class DeploymentsService {
   }
 
   /** Announces the jobs a transaction wrote, stops those it asked to, and tells consoles. */
-  #afterCommit(started: Started): void {
+  async #afterCommit(started: Started): Promise<void> {
     this.#jobs.announce(started.jobs);
     for (const target of started.targets) this.#events.target(started.deployment.service_id, target);
-    for (const jobId of started.cancelJobs ?? [])
-      void this.#jobs
-        .cancel(systemContext(started.deployment.org_id, 'deployment stopped'), jobId)
-        .catch((error: unknown) => {
+    const ctx = systemContext(started.deployment.org_id, 'deployment stopped');
+    await Promise.all(
+      (started.cancelJobs ?? []).map((jobId) =>
+        this.#jobs.cancel(ctx, jobId).catch((error: unknown) => {
+          // a script that ended meanwhile needs no stopping
           if (!(error instanceof AppError && error.code === 'conflict'))
             this.#logger.error({ err: error, jobId }, 'could not stop a deploy script');
-        });
+        }),
+      ),
+    );
   }
 }
 

@@ -151,7 +151,7 @@ function Steps({ steps }: { steps: Step[] }) {
       </Table.Thead>
       <Table.Tbody>
         {steps.map((step) => (
-          <Table.Tr key={step.id} data-testid="step-row" data-step={step.name}>
+          <Table.Tr key={step.name} data-testid="step-row" data-step={step.name}>
             <Table.Td>{step.name}</Table.Td>
             <Table.Td>
               <StateBadge state={step.state} testId="step-state" />

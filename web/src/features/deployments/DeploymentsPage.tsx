@@ -62,7 +62,10 @@ function toLocal(iso: string | undefined): string {
   return new Date(time.getTime() - time.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 }
 
-function Filters(props: { filters: DeploymentFilters; set: (name: FilterName, value: string | null) => void }) {
+function Filters(props: {
+  filters: DeploymentFilters;
+  set: (name: FilterName, value: string | null) => void;
+}) {
   const services = useServiceChoices();
   const { filters, set } = props;
   return (
@@ -117,10 +120,10 @@ export function startedBy(deployment: Deployment): string {
   return deployment.started_by_label ?? deployment.started_by_type.replace('_', ' ');
 }
 
-/** How far the machines are: those finished of all, and the failed among them. */
+/** How far the machines are: those finished of all (`total`), and the failed among them. */
 function progressOf(deployment: Deployment): string {
   const counts = deployment.counts;
-  const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
+  const total = counts['total'] ?? 0;
   const done = (counts['succeeded'] ?? 0) + (counts['failed'] ?? 0) + (counts['canceled'] ?? 0);
   const failed = counts['failed'] ?? 0;
   return `${done} of ${total}${failed > 0 ? `, ${failed} failed` : ''}`;

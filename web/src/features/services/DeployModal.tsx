@@ -35,7 +35,12 @@ export function DeployModal(props: { service: Service; opened: boolean; onClose:
   const deploy = () => {
     if ('problem' in parsed) return;
     start.mutate(
-      { service_id: props.service.id, env: parsed.env, secret_env: secretEnvOf(secrets) },
+      {
+        service_id: props.service.id,
+        env: parsed.env,
+        secret_env: secretEnvOf(secrets),
+        origin: 'console',
+      },
       { onSuccess: (deployment) => void navigate(`/deployments/${deployment.id}`) },
     );
   };
@@ -43,8 +48,8 @@ export function DeployModal(props: { service: Service; opened: boolean; onClose:
     <Modal opened={props.opened} onClose={close} title={`Deploy ${props.service.name}`} size="lg">
       <Stack>
         <Text size="sm">
-          The deploy script runs on {runsOnText(props.service)}. Variables given here are for this
-          deployment only.
+          The deploy script runs on {runsOnText(props.service)}. Variables given here are for this deployment
+          only.
         </Text>
         <CodeTextarea
           label="Environment"

@@ -32,7 +32,8 @@ const MAX_DAYS = 180;
 
 const statusColor = { active: 'green', revoked: 'gray', expired: 'orange' } as const;
 
-const when = (value: string | null, otherwise: string) => (value ? new Date(value).toLocaleString() : otherwise);
+const when = (value: string | null, otherwise: string) =>
+  value ? new Date(value).toLocaleString() : otherwise;
 
 const what = (kind: TokenKind) => (kind === 'service' ? 'service token' : 'config token');
 

@@ -11,6 +11,7 @@ import {
   Select,
   Stack,
   TagsInput,
+  Text,
   Textarea,
   TextInput,
 } from '@mantine/core';
@@ -105,14 +106,10 @@ function draftOf(service: Service | undefined): ServiceDraft {
 
 /** The editor's highlighting for an interpreter: pwsh is PowerShell; node has none (plain text). */
 function languageOf(interpreter: Interpreter): ScriptLanguage {
-  switch (interpreter) {
-    case 'pwsh':
-      return 'powershell';
-    case 'node':
-      return 'cmd';
-    default:
-      return interpreter;
-  }
+  if (interpreter === 'pwsh') return 'powershell';
+  // cmd has no grammar in the editor: plain text, as node needs
+  if (interpreter === 'node') return 'cmd';
+  return interpreter;
 }
 
 /** The config schema: empty for none, else a JSON object. */
@@ -288,9 +285,7 @@ export function ServiceForm(props: {
               { value: 'selector', label: 'Agents matching a selector' },
             ]}
             value={draft.where}
-            onChange={(value) =>
-              set('where', value === 'server' || value === 'selector' ? value : 'agent')
-            }
+            onChange={(value) => set('where', value === 'server' || value === 'selector' ? value : 'agent')}
             disabled={readOnly}
           />
           {draft.where === 'agent' && (
@@ -338,9 +333,7 @@ export function ServiceForm(props: {
                 onChange={(e) => set('all', e.currentTarget.checked)}
                 disabled={readOnly}
               />
-              {errorUnder(errors, 'runs_on') && (
-                <Input.Error>{errorUnder(errors, 'runs_on')}</Input.Error>
-              )}
+              {errorUnder(errors, 'runs_on') && <Input.Error>{errorUnder(errors, 'runs_on')}</Input.Error>}
               <Group grow align="flex-start">
                 <NumberInput
                   label="Batch size"
@@ -415,6 +408,11 @@ export function ServiceForm(props: {
         error={'problem' in env ? env.problem : errorUnder(errors, 'env')}
         disabled={readOnly}
       />
+      {readOnly && draft.secretEnv.length > 0 && (
+        <Input.Wrapper label="Secret environment variables" description="Values are never shown">
+          <Text size="sm">{draft.secretEnv.map((item) => item.name).join(', ')}</Text>
+        </Input.Wrapper>
+      )}
       {!readOnly && (
         <SecretEnvEditor
           value={draft.secretEnv}

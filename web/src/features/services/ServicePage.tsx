@@ -6,14 +6,7 @@ import { usePermission } from '../auth/session';
 import { confirmDestructive, DONE_HERE } from '../../shell/confirm';
 import { DeployModal } from './DeployModal';
 import { DeployTokens } from './DeployTokens';
-import {
-  useCreateService,
-  useDeleteService,
-  useService,
-  useServiceUpdates,
-  useUpdateService,
-  type Service,
-} from './queries';
+import { useCreateService, useDeleteService, useService, useUpdateService, type Service } from './queries';
 import { ServiceForm } from './ServiceForm';
 
 const back = (
@@ -55,8 +48,8 @@ export function ServicePage() {
   const canDeploy = usePermission('deployments:execute');
   const canSeeTokens = usePermission('deploy_tokens:read');
   const [deploying, deployModal] = useDisclosure();
+  // no live refresh here: a change made elsewhere would re-key the form and drop unsaved edits
   const remove = useDeleteService();
-  useServiceUpdates();
 
   if (service.isPending) return <Loader />;
   if (service.error)
@@ -134,10 +127,9 @@ function DeleteButton(props: { service: Service; remove: ReturnType<typeof useDe
       title: `Delete ${service.name}?`,
       body: 'The service and its deploy tokens go; its past deployments stay.',
       confirm: 'Delete',
-      run: async () => {
-        await remove.mutateAsync(service.id);
-        void navigate('/services', { state: DONE_HERE });
-      },
+      // a refusal stays on the page (the alert under the title), not in a passing notification
+      run: () =>
+        remove.mutate(service.id, { onSuccess: () => void navigate('/services', { state: DONE_HERE }) }),
     });
   return (
     <Button color="red" variant="light" onClick={confirm} loading={remove.isPending}>

@@ -41,7 +41,8 @@ export type ServiceFilters = { search?: string; source?: ServiceSource };
 export function useServices(filters: ServiceFilters, cursor: string | undefined, limit = 50) {
   return useQuery({
     queryKey: ['services', 'list', filters, cursor, limit],
-    queryFn: () => api((c) => c.GET('/api/v1/services', { params: { query: { ...filters, cursor, limit } } })),
+    queryFn: () =>
+      api((c) => c.GET('/api/v1/services', { params: { query: { ...filters, cursor, limit } } })),
     placeholderData: keepPreviousData,
   });
 }
