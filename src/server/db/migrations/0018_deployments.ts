@@ -51,7 +51,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('revoked_at', 'text')
     .addColumn('last_used_at', 'text')
     .execute();
-  await db.schema.createIndex('deploy_tokens_org_idx').on('deploy_tokens').columns(['org_id', 'id']).execute();
+  await db.schema
+    .createIndex('deploy_tokens_org_idx')
+    .on('deploy_tokens')
+    .columns(['org_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('deployments')
@@ -78,11 +82,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addColumn('finished_at', 'text')
     .execute();
-  await db.schema
-    .createIndex('deployments_org_idx')
-    .on('deployments')
-    .columns(['org_id', 'id'])
-    .execute();
+  await db.schema.createIndex('deployments_org_idx').on('deployments').columns(['org_id', 'id']).execute();
   await db.schema
     .createIndex('deployments_service_idx')
     .on('deployments')
@@ -126,7 +126,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('deployment_steps')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('deployment_id', 'text', (c) => c.notNull().references('deployments.id').onDelete('cascade'))
-    .addColumn('target_id', 'text', (c) => c.notNull().references('deployment_targets.id').onDelete('cascade'))
+    .addColumn('target_id', 'text', (c) =>
+      c.notNull().references('deployment_targets.id').onDelete('cascade'),
+    )
     .addColumn('position', 'integer', (c) => c.notNull())
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('state', 'text', (c) => c.notNull())
