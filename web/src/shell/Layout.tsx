@@ -5,6 +5,7 @@ import {
   Group,
   Menu,
   NavLink,
+  ScrollArea,
   Text,
   Title,
   UnstyledButton,
@@ -97,15 +98,18 @@ export function Layout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Sections">
-        {sections.map((section) => (
-          <NavLink
-            key={section.path}
-            component={Link}
-            to={section.path}
-            label={section.label}
-            active={section.path === '/' ? pathname === '/' : pathname.startsWith(section.path)}
-          />
-        ))}
+        {/* more sections than a short window holds: they scroll */}
+        <AppShell.Section grow component={ScrollArea}>
+          {sections.map((section) => (
+            <NavLink
+              key={section.path}
+              component={Link}
+              to={section.path}
+              label={section.label}
+              active={section.path === '/' ? pathname === '/' : pathname.startsWith(section.path)}
+            />
+          ))}
+        </AppShell.Section>
       </AppShell.Navbar>
       <AppShell.Main>
         <Outlet />
