@@ -8,6 +8,6 @@ export default defineConfig({
     allowOnly: false,
     pool: 'forks',
     setupFiles: ['test/support/leak-guard.ts'],
-    globalSetup: ['test/support/console-build.ts'],
+    globalSetup: ['test/support/console-build.ts', 'test/support/cli-build.ts'],
   },
 });

@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliBundle } from './cli-build.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = path.join(root, 'src/cli/main.ts');
 
 /** A free loopback port, so a restarted server comes back where its agents expect it. */
 export async function freePort(): Promise<number> {
@@ -28,9 +28,9 @@ export interface Proc {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `fleetplane <args>` from source as a real child process. */
+/** Runs `fleetplane <args>`, bundled from source by the global setup, as a real child process. */
 export function fleetplane(args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+  const child = spawn(process.execPath, [cliBundle, ...args], {
     cwd: root,
     env: { ...process.env, NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
