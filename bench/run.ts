@@ -5,23 +5,25 @@ import { DEFAULT_BENCH_PG_URL, type BenchDb } from './fleet-cluster.js';
 import { fleetSummary, fleetTable, type FleetResult } from './fleet-report.js';
 import { benchFleet, defaultFleetOptions, fleetLimitProblem } from './fleet-sim.js';
 import { benchHttp, httpTable, type HttpRow } from './http.js';
+import { benchMetrics, defaultMetricsBench, metricsTable } from './metrics.js';
 import { benchQueues } from './queues.js';
 import { exitCleanlyOnInterrupt, hardOpenFilesLimit, log, machineLoad, secondsSince } from './support.js';
 
 /**
- * `npm run bench [-- --only http|fleet|console|queues|deployments] [--agents N]... [--db sqlite|postgres] [--nodes N]
+ * `npm run bench [-- --only http|fleet|console|queues|deployments|metrics] [--agents N]... [--db sqlite|postgres] [--nodes N]
  * [--heartbeat-ms MS] [--window-heartbeat-ms MS] [--profile DIR]`: the HTTP benchmark, then the
  * fleet simulation for 1,000 and 10,000 agents (or each N given), then the console's agents page
  * with 10,000 agents (filter change to filtered table, in Chromium), then the work-queue bench
  * (bench/queues.ts: 16 consumers on PostgreSQL next to pg-boss, and on SQLite), then the
  * deployments bench (bench/deployments.ts: start, step reports and detail of a deployment over
- * 1,000 and 10,000 machines, on SQLite and PostgreSQL), then one summary.
+ * 1,000 and 10,000 machines, on SQLite and PostgreSQL), then the metrics bench (bench/metrics.ts: rollup
+ * steps and the fleet overview with 10,000 agents on PostgreSQL), then one summary.
  * `--db postgres` creates a fresh database on FLEETPLANE_BENCH_PG_URL's server and drops it at the
  * end; `--nodes N` starts N server nodes on it. `--profile DIR` writes each node's CPU profile and
  * statement timings of the run there (bench/node-probe.ts) and prints where the time went.
  */
 const USAGE =
-  'usage: npm run bench -- [--only http|fleet|console|queues|deployments] [--agents N]... [--db sqlite|postgres] [--nodes N]\n' +
+  'usage: npm run bench -- [--only http|fleet|console|queues|deployments|metrics] [--agents N]... [--db sqlite|postgres] [--nodes N]\n' +
   '         [--heartbeat-ms MS] [--window-heartbeat-ms MS] [--profile DIR]';
 /** Four simulators of 12,500 sockets, three nodes of about 16,700: what this machine's limits allow. */
 const MAX_AGENTS = 50_000;
@@ -59,7 +61,8 @@ const problems = [
     values.only !== 'console' &&
     values.only !== 'queues' &&
     values.only !== 'deployments' &&
-    '--only takes http, fleet, console, queues or deployments',
+    values.only !== 'metrics' &&
+    '--only takes http, fleet, console, queues, deployments or metrics',
   agentCounts.some(Number.isNaN) && `--agents takes 1 to ${MAX_AGENTS}`,
   values.db !== 'sqlite' && values.db !== 'postgres' && '--db takes sqlite or postgres',
   Number.isNaN(nodes) && `--nodes takes 1 to ${MAX_NODES}`,
@@ -107,6 +110,7 @@ if (runs('console'))
   consoleAgents = await benchConsoleAgents({ agents: CONSOLE_AGENTS, rounds: CONSOLE_ROUNDS });
 const queues = runs('queues') ? await benchQueues() : undefined;
 const deployments = runs('deployments') ? await benchDeployments(defaultDeploymentsBench) : undefined;
+const metricsHistory = runs('metrics') ? await benchMetrics(defaultMetricsBench) : undefined;
 
 log(`\n== Summary (${secondsSince(started)} in all, ${machineLoad()})`);
 if (http.length > 0) log(`\n${httpTable(http)}`);
@@ -114,4 +118,5 @@ if (fleet.length > 0) log(`\n${fleetTable(fleet)}\n\n${fleetSummary(fleet)}`);
 if (consoleAgents) log(`\n${consoleAgentsTable(consoleAgents)}`);
 if (queues) log(`\n${queues}`);
 if (deployments) log(`\n${deploymentsTable(deployments)}`);
+if (metricsHistory) log(`\n${metricsTable(metricsHistory)}`);
 if (values.profile) log(`\nCPU profiles and statement timings of the runs: ${values.profile}`);

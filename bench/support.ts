@@ -1,9 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+import type { Database } from '../src/server/db/database.js';
+import type { AgentsTable } from '../src/server/db/schema.js';
 
 /** The repository root: children run from here so `--import tsx` resolves. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -156,6 +161,101 @@ export function ephemeralPorts(): number {
   } catch {
     return NaN;
   }
+}
+
+/** Runs one statement on the PostgreSQL server, connected to the database `serverUrl` names there. */
+export async function onServer(serverUrl: string, statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * A fresh database `fleetplane_bench_<label>_<random>` on the PostgreSQL server of `serverUrl`:
+ * its URL, and `drop`, which removes it (as an interrupt does before the bench gets to it).
+ */
+export async function freshPostgres(
+  serverUrl: string,
+  label: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  // The bench creates and drops databases: never on a server of another machine.
+  const server = new URL(serverUrl);
+  if (!LOOPBACK_HOSTS.has(server.hostname))
+    throw new Error(`refusing ${server.hostname}: the bench uses a PostgreSQL server on this machine only`);
+  const name = `fleetplane_bench_${label}_${randomBytes(4).toString('hex')}`;
+  await onServer(serverUrl, `create database ${name}`);
+  server.pathname = `/${name}`;
+  const drop = () => onServer(serverUrl, `drop database if exists ${name} with (force)`);
+  const unregister = onInterrupt(drop);
+  return {
+    url: server.toString(),
+    drop: async () => {
+      unregister();
+      await drop();
+    },
+  };
+}
+
+/** Rows per insert: under SQLite's and PostgreSQL's parameter limits. */
+const AGENT_ROWS = 500;
+
+/**
+ * Writes `count` agents of the organisation straight into the database, named
+ * `<prefix>-00000` on (hostname `<name>.bench.internal`), seen at `now`; `agent(n)` sets
+ * what else the bench needs of the n-th (its OS, tags, status...).
+ */
+export async function insertAgents(
+  database: Database,
+  orgId: string,
+  count: number,
+  options: { prefix: string; now: string; agent: (n: number) => Partial<AgentsTable> },
+): Promise<void> {
+  for (let i = 0; i < count; i += AGENT_ROWS)
+    await database.db
+      .insertInto('agents')
+      .values(
+        Array.from({ length: Math.min(AGENT_ROWS, count - i) }, (_, j) => {
+          const n = i + j;
+          const name = `${options.prefix}-${String(n).padStart(5, '0')}`;
+          return {
+            id: uuidv7(),
+            org_id: orgId,
+            name,
+            hostname: `${name}.bench.internal`,
+            fingerprint: null,
+            os_type: 'ubuntu',
+            os_version: '24.04',
+            arch: 'x86_64',
+            ip: null,
+            agent_version: null,
+            interpreters: '["bash"]',
+            tags: '[]',
+            group_id: null,
+            notes: '',
+            status: 'online',
+            connected: 0,
+            last_seen_at: options.now,
+            metrics: null,
+            system_info: null,
+            token_hash: null,
+            machine_key_hash: null,
+            enrolled_via: null,
+            created_at: options.now,
+            updated_at: options.now,
+            deleted_at: null,
+            delete_reason: null,
+            profile_id: null,
+            ...options.agent(n),
+          };
+        }),
+      )
+      .execute();
 }
 
 export interface Reply {

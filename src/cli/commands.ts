@@ -18,7 +18,8 @@ const USAGE = `fleetplane <command>
                                  and optionally an agent on this machine enrolled to it
   migrate                        apply database migrations
   db reset [--yes]               drop and recreate every table (not in production)
-  db seed                        add demo data: an organisation with a user of each role
+  db seed                        add demo data: an organisation with a user of each role, scripts,
+                                 baseline profiles, a schedule and an API key (refused when seeded)
   admin create --email E [--password P] [--name N] [--org O]
                                  create an owner of the primary organisation
   login --server URL --email E [--password P]
@@ -141,6 +142,7 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
         const seeded = await withServices(config(), ({ database, services }) => seedDemo(database, services));
         print(`seeded organisation "${seeded.org}"; users (password for all: ${seeded.users[0]?.password}):`);
         for (const user of seeded.users) print(`  ${user.role.padEnd(9)} ${user.email}`);
+        for (const line of seeded.content) print(line);
         return 0;
       }
       break;

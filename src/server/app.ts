@@ -31,6 +31,10 @@ import { AgentsService } from './modules/agents/agents.service.js';
 import { groupsRoutes } from './modules/agents/groups.routes.js';
 import { GroupsService } from './modules/agents/groups.service.js';
 import { Liveness } from './modules/agents/liveness.js';
+import { registerFleetMetrics } from './modules/metrics/metrics.prom.js';
+import { MetricsRollup } from './modules/metrics/metrics.rollup.js';
+import { metricsRoutes } from './modules/metrics/metrics.routes.js';
+import { MetricsService } from './modules/metrics/metrics.service.js';
 import { apiKeysRoutes } from './modules/apikeys/apikeys.routes.js';
 import { assetsRoutes } from './modules/assets/assets.routes.js';
 import { AssetsService } from './modules/assets/assets.service.js';
@@ -57,6 +61,15 @@ import { processPackageUsage, ProcessesService } from './modules/processes/proce
 import { openBlobStore } from './modules/storage/storage.js';
 import { settingsRoutes } from './modules/settings/settings.routes.js';
 import { SettingsService } from './modules/settings/settings.service.js';
+import { LiveLogLevel } from './modules/settings/log-level.js';
+import { NodeLeases } from './db/node-leases.js';
+import { invitePurges } from './modules/access/invites.purges.js';
+import { auditPurge } from './modules/audit/audit.purges.js';
+import { authPurges } from './modules/auth/auth.purges.js';
+import { enrollmentPurges } from './modules/enrollment/enrollment.purges.js';
+import { jobOutputPurge } from './modules/execution/jobs.purges.js';
+import { housekeepingRoutes } from './modules/housekeeping/housekeeping.routes.js';
+import { Housekeeper } from './modules/housekeeping/housekeeping.service.js';
 import { systemRoutes } from './modules/system/system.routes.js';
 import { SystemService } from './modules/system/system.service.js';
 import { jobsRoutes } from './modules/execution/jobs.routes.js';
@@ -110,6 +123,11 @@ import { ProcessJobsService } from './modules/rpa/process-jobs.service.js';
 import { processQueueTrigger } from './modules/rpa/queue-trigger.js';
 import { robotSeats } from './modules/rpa/robot-seats.js';
 import { runnerRoutes } from './modules/rpa/runner.routes.js';
+import { alertingRoutes, createAlerting } from './modules/alerts/alerting.js';
+import { WebhookEnqueuer } from './modules/webhooks/webhooks.enqueuer.js';
+import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
+import { WebhookSender } from './modules/webhooks/webhooks.sender.js';
+import { WebhooksService } from './modules/webhooks/webhooks.service.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -141,7 +159,7 @@ export function createServices(deps: {
   const masterKey = loadMasterKey(config.masterKeyHex, config.dataDir);
   const audit = new AuditLog({ db, clock });
   const box = new SecretBox(masterKey);
-  const settings = new SettingsService({ db, clock, box, audit });
+  const settings = new SettingsService({ db, clock, box, audit, bus });
   const orgs = new OrgsService({ db, clock, audit });
   const tokens = new AccessTokens({ masterKey, ttlMs: config.accessTokenTtlMs, clock });
   const mailer = new Mailer({ settings, logger });
@@ -286,6 +304,7 @@ export function createServices(deps: {
     graceMs: silenceGraceMs(config.fleet),
     probe: () => pingDatabase(database),
   });
+  const metricsHistory = new MetricsService({ db, clock, agents, settings });
   const liveness = new Liveness({
     db,
     clock,
@@ -294,8 +313,20 @@ export function createServices(deps: {
     hold: outageHold,
     logger,
     onSeen: (ids) => jobs.renewLeases(ids).then(() => undefined),
+    onMetrics: (heard) => metricsHistory.recordHeard(heard),
   });
   const agentAuth = new AgentAuthenticator({ db, jobs });
+  // Outbound webhooks: events published on this node become deliveries, sent from the database.
+  const webhookSender = new WebhookSender({
+    db,
+    clock,
+    box,
+    settings,
+    audit,
+    logger,
+    allow: config.outboundAllow,
+  });
+  const webhookKick = (): void => webhookSender.kick();
   // Both agent transports (the WebSocket gateway, the HTTP fallback) speak through this one session.
   const agentSession = new AgentSession({
     jobs,
@@ -306,6 +337,21 @@ export function createServices(deps: {
     logger,
   });
   return {
+    webhookSender,
+    webhooks: new WebhooksService({ db, clock, audit, box, allow: config.outboundAllow, kick: webhookKick }),
+    webhookEnqueuer: new WebhookEnqueuer({ db, bus, clock, logger, enqueued: webhookKick }),
+    // Alert rules, alerts, silences and channels; the evaluator runs on the node holding its lease.
+    alerting: createAlerting({
+      db,
+      clock,
+      audit,
+      bus,
+      box,
+      mailer,
+      settings,
+      logger,
+      outboundAllow: config.outboundAllow,
+    }),
     audit,
     settings,
     orgs,
@@ -332,7 +378,22 @@ export function createServices(deps: {
     processes,
     assets,
     device: new DeviceService({ db, clock, audit, principals }),
-    system: new SystemService({ database, bus }),
+    system: new SystemService({
+      database,
+      bus,
+      dataDir: config.dataDir,
+      instanceName: async () => (await settings.readInstance('general')).instance_name,
+    }),
+    metrics: metricsHistory,
+    // Rolls metrics history up once across nodes; at least each 15 s so a minute is never missed for long.
+    metricsRollup: new MetricsRollup({
+      db,
+      clock,
+      leases: new NodeLeases({ db, clock }),
+      settings,
+      logger,
+      intervalMs: Math.max(config.fleet.sweepIntervalMs, 15_000),
+    }),
     bus,
     agents,
     robots,
@@ -362,7 +423,35 @@ export function createServices(deps: {
     profileTasks,
     profileApplier,
     profileSequencer: sequencer,
-    schedules: new SchedulesService({ db, clock, audit, launcher: scheduleLauncher }),
+    schedules: new SchedulesService({
+      db,
+      clock,
+      audit,
+      launcher: scheduleLauncher,
+      defaultZone: async (orgId) => (await settings.read(orgId, 'general')).timezone,
+    }),
+    housekeeper: new Housekeeper({
+      db,
+      clock,
+      leases: new NodeLeases({ db, clock }),
+      audit,
+      logger,
+      intervalMs: config.housekeeping.intervalMs,
+      expiries: [...authPurges, ...invitePurges, ...enrollmentPurges],
+      retentions: [
+        // events of no organisation are kept as long as the instance's (primary organisation's) say
+        auditPurge(async (orgId) =>
+          orgId === null
+            ? (await settings.readInstance('logging')).audit_retention_days
+            : (await settings.read(orgId, 'logging')).audit_retention_days,
+        ),
+        jobOutputPurge(async (orgId) =>
+          orgId === null ? 0 : (await settings.read(orgId, 'jobs')).output_retention_days,
+        ),
+      ],
+      orgIds: () => orgs.ids(),
+      instanceOrgId: async () => (await orgs.primary())?.id,
+    }),
     scheduler: new Scheduler({
       db,
       clock,
@@ -461,14 +550,34 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   services.queueSweeper.start();
   services.deploymentPacer.start();
   services.scheduler.start();
+  services.alerting.evaluator.start();
+  services.housekeeper.start();
+  services.metricsRollup.start();
+  const logLevel = new LiveLogLevel({
+    settings: services.settings,
+    primaryOrgId: async () => (await services.orgs.primary())?.id,
+    bus,
+    target: app.log,
+    logger,
+  });
+  logLevel.start();
+  services.webhookEnqueuer.start();
+  services.webhookSender.start();
   app.addHook('onClose', async () => {
     // Before the runs: a fire under way finishes starting its run.
     await services.scheduler.stop();
+    await services.alerting.evaluator.stop();
+    await services.housekeeper.stop();
+    await services.metricsRollup.stop();
+    logLevel.stop();
     await services.runs.stop();
     await services.sweeper.stop();
     await services.queueSweeper.stop();
     await services.deploymentPacer.stop();
     await services.liveness.stop();
+    // after the work that publishes events: what they published is enqueued, then sending stops
+    await services.webhookEnqueuer.stop();
+    await services.webhookSender.stop();
     services.principals.stop();
     await bus.close();
     unwatch();
@@ -565,7 +674,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const limiter = new RateLimiter({ ...config.authRateLimit, clock });
+  registerFleetMetrics(metrics, { metrics: services.metrics, jobs: services.jobs });
   await app.register(systemRoutes({ system: services.system, metrics }));
+  await app.register(metricsRoutes({ metrics: services.metrics }));
   await app.register(authRoutes({ auth: services.auth, limiter, refreshTtlMs: config.refreshTokenTtlMs }));
   await app.register(orgsRoutes({ orgs: services.orgs }));
   await app.register(accessRoutes({ access: services.access }));
@@ -576,6 +687,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(deviceRoutes({ device: services.device, limiter, publicUrl: config.publicUrl }));
   await app.register(auditRoutes({ audit: services.audit }));
   await app.register(settingsRoutes({ settings: services.settings }));
+  await app.register(housekeepingRoutes({ housekeeper: services.housekeeper }));
   await app.register(agentsRoutes({ agents: services.agents }));
   await app.register(groupsRoutes({ groups: services.agentGroups }));
   await app.register(robotsRoutes({ robots: services.robots, limiter }));
@@ -595,6 +707,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(profilesRoutes({ profiles: services.profiles, applier: services.profileApplier }));
   await app.register(tasksRoutes({ tasks: services.profileTasks }));
   await app.register(schedulesRoutes({ schedules: services.schedules }));
+  await app.register(alertingRoutes(services.alerting));
   await app.register(
     queuesRoutes({ queues: services.queues, items: services.queueItems, consumers: services.queueConsumers }),
   );
@@ -609,6 +722,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       packages: services.packages,
     }),
   );
+  await app.register(webhooksRoutes({ webhooks: services.webhooks }));
   await app.register(agentChannelRoutes({ gateway: services.gateway, session: services.agentSession }));
   await app.register(
     consoleRoutes({

@@ -67,6 +67,10 @@ export interface Config {
     /** How often each node looks for schedules whose fire time has come. */
     tickMs: number;
   };
+  housekeeping: {
+    /** How often expired sessions, tokens, old audit events and job output are purged (once across nodes). */
+    intervalMs: number;
+  };
 }
 
 /** Where large files (automation packages) are kept: the data directory, or the database. */
@@ -175,6 +179,9 @@ export function loadConfig(
     schedules: {
       tickMs: int(env, 'FLEETPLANE_SCHEDULER_TICK_MS', SECOND),
     },
+    housekeeping: {
+      intervalMs: int(env, 'FLEETPLANE_HOUSEKEEPING_INTERVAL_MS', 60 * MINUTE),
+    },
     ...overrides,
   };
   if (config.authRateLimit.max < 1) throw new ConfigError('FLEETPLANE_AUTH_RATE_LIMIT must be at least 1');
@@ -185,6 +192,8 @@ export function loadConfig(
     throw new ConfigError('FLEETPLANE_JOB_LEASE_MS must be at least 3 × FLEETPLANE_HEARTBEAT_INTERVAL_MS');
   }
   // Every tick of every node reads the due schedules: a busy loop would only load the database.
+  if (config.housekeeping.intervalMs < MINUTE)
+    throw new ConfigError('FLEETPLANE_HOUSEKEEPING_INTERVAL_MS must be at least 60000');
   if (config.schedules.tickMs < 100)
     throw new ConfigError('FLEETPLANE_SCHEDULER_TICK_MS must be at least 100');
   if (config.maxAgentSockets < 1) throw new ConfigError('FLEETPLANE_MAX_AGENT_SOCKETS must be at least 1');

@@ -3,17 +3,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember, call, expectError, openApiOperations, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
 import { accessCases, settingsCases } from './audit-cases/access.js';
+import { alertCases } from './audit-cases/alerts.js';
 import { assetCases, sdkCases } from './audit-cases/assets.js';
 import { authCases } from './audit-cases/auth.js';
 import { profileAndTemplateCases, scheduleCases, scriptCases } from './audit-cases/automation.js';
 import { deploymentCases } from './audit-cases/deployments.js';
 import { AuditFixture, type AuditCases } from './audit-cases/fixture.js';
 import { fleetCases } from './audit-cases/fleet.js';
+import { housekeepingCases } from './audit-cases/housekeeping.js';
 import { packageCases } from './audit-cases/packages.js';
 import { processCases } from './audit-cases/processes.js';
 import { queueCases } from './audit-cases/queues.js';
 import { robotCases } from './audit-cases/robots.js';
 import { rpaCases } from './audit-cases/rpa.js';
+import { webhookCases } from './audit-cases/webhooks.js';
 
 const USER_AGENT = 'fleetplane-audit-test/1.0';
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -39,10 +42,16 @@ const cases: AuditCases = {
   ...queueCases,
   ...rpaCases,
   ...deploymentCases,
+  ...alertCases,
+  ...webhookCases,
+  ...housekeepingCases,
 };
 
 /** Mutating operations that write no audit event, and why. Keep it short: each is a decision. */
 const WRITES_NO_AUDIT: Record<string, string> = {
+  // Test sends change nothing: they post a sample to a receiver and answer what it said.
+  'POST /api/v1/alerts/test-webhook': 'a sample notification sent, nothing stored',
+  'POST /api/v1/notification-channels/{id}/test': 'a sample notification sent, nothing stored',
   // An agent's own reports, many a minute per machine: they update its row (last seen, metrics)
   // and its jobs' states, which the jobs themselves show. A person's change is audited; these are not.
   'POST /api/v1/agent/heartbeat': 'agent liveness and metrics, recorded on the agent',

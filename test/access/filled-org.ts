@@ -32,6 +32,11 @@ export type IdKind =
   | 'service'
   | 'deployToken'
   | 'deployment'
+  | 'alertRule'
+  | 'alert'
+  | 'notificationChannel'
+  | 'silence'
+  | 'webhook'
   | 'request';
 
 export const ID_KINDS: IdKind[] = [
@@ -62,6 +67,11 @@ export const ID_KINDS: IdKind[] = [
   'service',
   'deployToken',
   'deployment',
+  'alertRule',
+  'alert',
+  'notificationChannel',
+  'silence',
+  'webhook',
   'request',
 ];
 
@@ -102,6 +112,11 @@ export const idKindByPrefix: [prefix: string, kind: IdKind][] = [
   ['/api/v1/services/', 'service'],
   ['/api/v1/deploy-tokens/', 'deployToken'],
   ['/api/v1/deployments/', 'deployment'],
+  ['/api/v1/webhooks/', 'webhook'],
+  ['/api/v1/alert-rules/', 'alertRule'],
+  ['/api/v1/alerts/', 'alert'],
+  ['/api/v1/notification-channels/', 'notificationChannel'],
+  ['/api/v1/silences/', 'silence'],
 ];
 
 export function idKindOf(path: string): IdKind | undefined {
@@ -130,6 +145,7 @@ export function concrete(path: string, id: string, childId?: string): string {
  */
 export function childIdOf(org: FilledOrg, kind: IdKind, id = org.ids[kind]): string | undefined {
   if (kind === 'profile' || kind === 'template') return org.taskIds[kind];
+  if (kind === 'webhook') return org.deliveryIds[id];
   return kind === 'deployment' ? org.targetIds[id] : undefined;
 }
 
@@ -145,6 +161,8 @@ export interface FilledOrg {
   taskIds: { profile: string; template: string };
   /** The machine of each of its deployments, by deployment id, for `{targetId}`. */
   targetIds: Record<string, string>;
+  /** A delivery of each of its webhooks, by webhook id, for `{deliveryId}`. */
+  deliveryIds: Record<string, string>;
   /** The custom role as created. */
   role: any;
   apiKeySecret: string;
@@ -398,10 +416,50 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     { kind: 'service', service_id: service.id, origin: 'github', expires_in_days: 30 },
     201,
   );
+  // A webhook (to a TEST-NET address: public as the server judges it) with one delivery, its ping;
+  // disabled, so nothing is sent where nothing answers.
+  const webhook = await as(
+    'POST',
+    '/api/v1/webhooks',
+    {
+      url: `http://192.0.2.10/${label}-hook`,
+      description: `${label} hook`,
+      events: ['job.*'],
+      enabled: false,
+    },
+    201,
+  );
+  const ping = await as('POST', `/api/v1/webhooks/${webhook.webhook.id}/test`, undefined, 202);
   const configToken = await as(
     'POST',
     '/api/v1/deploy-tokens',
     { kind: 'config', origin: 'discovery', expires_in_days: 30 },
+    201,
+  );
+  // Alerting: an email channel, a rule on the queue's backlog that fired (its item waits), a silence.
+  const channel = await as(
+    'POST',
+    '/api/v1/notification-channels',
+    { name: `${label} channel`, kind: 'email', config: { to: [`oncall@${label}.test`] } },
+    201,
+  );
+  const alertRule = await as(
+    'POST',
+    '/api/v1/alert-rules',
+    {
+      name: `${label} backlog rule`,
+      kind: 'queue_backlog',
+      params: { queue_id: queue.id, items: 0 },
+      channel_ids: [channel.id],
+    },
+    201,
+  );
+  await server.app.services.alerting.evaluator.evaluate();
+  const alerts = await as('GET', `/api/v1/alerts?rule_id=${alertRule.id}`, undefined, 200);
+  const silence = await as(
+    'POST',
+    '/api/v1/silences',
+    { rule_id: alertRule.id, reason: `${label} maintenance`, ends_at: '2999-01-01T00:00:00.000Z' },
     201,
   );
   // The owner's second organisation: listed to its members only.
@@ -436,6 +494,11 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     service: [service.id],
     deployToken: [serviceToken.token.id, configToken.token.id],
     deployment: [deployed.id, deploying.id],
+    webhook: [webhook.webhook.id],
+    alertRule: [alertRule.id],
+    alert: alerts.items.map((a: { id: string }) => a.id),
+    notificationChannel: [channel.id],
+    silence: [silence.id],
     request: audit.items.map((e: { request_id: string | null }) => e.request_id).filter(Boolean),
   };
   return {
@@ -448,6 +511,7 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     >,
     taskIds: { profile: profile.tasks[0].id, template: template.tasks[0].id },
     targetIds: { [deployed.id]: deployed.targets[0].id, [deploying.id]: deploying.targets[0].id },
+    deliveryIds: { [webhook.webhook.id]: ping.id },
     role,
     apiKeySecret: key.secret,
     robotToken: runnerToken.robot_token,
@@ -491,6 +555,12 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
       `${label} built`,
       `${label}-region`,
       `https://${label}.example`,
+      `${label} hook`,
+      `${label}-hook`,
+      `${label} channel`,
+      `oncall@${label}.test`,
+      `${label} backlog rule`,
+      `${label} maintenance`,
     ],
   };
 }

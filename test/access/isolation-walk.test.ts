@@ -33,6 +33,7 @@ const filterKinds: Record<string, readonly IdKind[]> = {
   run_id: ['run'],
   group_id: ['agentGroup'],
   service_id: ['service'],
+  rule_id: ['alertRule'],
   // Users, API keys, schedules, agents, robots and deploy tokens all act in the audit log.
   actor_id: ['user', 'apiKey', 'schedule', 'agent', 'robot', 'deployToken'],
   entity_id: ID_KINDS,

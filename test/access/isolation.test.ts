@@ -79,6 +79,22 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     // B's asset is a credential: a credential's shape, so only the foreign asset id can fail it.
     if (op.method === 'PUT' && /^\/api\/v1\/assets\/\{id\}(\/robots\/\{robotId\})?\/value$/.test(op.path))
       return { value: { username: 'x', password: 'x' } };
+    if (op.method === 'PATCH' && op.path === '/api/v1/webhooks/{id}') return { description: 'x' };
+    if (
+      op.method === 'POST' &&
+      /^\/api\/v1\/webhooks\/\{id\}\/(rotate-secret|pause|resume|test|deliveries\/\{deliveryId\}\/redeliver)$/.test(
+        op.path,
+      )
+    )
+      return undefined;
+    if (op.method === 'PATCH' && /^\/api\/v1\/(alert-rules|notification-channels)\/\{id\}$/.test(op.path))
+      return { name: 'x' };
+    if (op.method === 'PATCH' && op.path === '/api/v1/silences/{id}') return { reason: 'x' };
+    if (
+      op.method === 'POST' &&
+      /^\/api\/v1\/(alerts\/\{id\}\/acknowledge|notification-channels\/\{id\}\/test)$/.test(op.path)
+    )
+      return undefined;
     if (op.method === 'POST' || op.method === 'PUT' || op.method === 'PATCH')
       throw new Error(`no valid body known for ${op.method} ${op.path}: add one to bodyFor`);
     return undefined;

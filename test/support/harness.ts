@@ -55,7 +55,7 @@ export const LEASE_MS = 90_000;
  * schedules only when the test says so, so every step happens in the order it is written, and a
  * statement count sees nothing of the server's own.
  */
-export const HAND_DRIVEN: Pick<Config, 'fleet' | 'schedules'> = {
+export const HAND_DRIVEN: Pick<Config, 'fleet' | 'schedules' | 'housekeeping'> = {
   fleet: {
     heartbeatIntervalMs: 15_000,
     offlineAfterMs: 60_000,
@@ -64,6 +64,8 @@ export const HAND_DRIVEN: Pick<Config, 'fleet' | 'schedules'> = {
     sweepIntervalMs: HOUR,
   },
   schedules: { tickMs: HOUR },
+  // a check every two hours: never during a test
+  housekeeping: { intervalMs: 24 * HOUR },
 };
 
 export function isolatedDatabase(dialect: Dialect, dir: string, url = pgUrl): DatabaseConfig {

@@ -7,7 +7,12 @@ const MASK = '********';
 const DEFAULTS = {
   general: { instance_name: 'Fleetplane', timezone: 'UTC' },
   security: { allow_signup: true, password_min_length: 8, api_key_max_ttl_days: 0 },
-  jobs: { default_timeout_seconds: 300, max_attempts: 1, output_cap_bytes: 1_048_576 },
+  jobs: {
+    default_timeout_seconds: 300,
+    max_attempts: 1,
+    output_cap_bytes: 1_048_576,
+    output_retention_days: 0,
+  },
   email: {
     smtp_host: '',
     smtp_port: 587,
@@ -19,6 +24,9 @@ const DEFAULTS = {
   logging: { level: 'info', audit_retention_days: 365 },
   ai: { enabled: false, provider_url: '', model: '', api_key: '', safety_check: true },
   packages: { max_upload_mib: 100, max_files: 10_000, max_unpacked_mib: 1024 },
+  webhooks: { timeout_seconds: 10, max_attempts: 8, pause_after_failures: 20 },
+  metrics: { raw_retention_hours: 2, minute_retention_days: 7, hour_retention_days: 90 },
+  alerts: { evaluation_interval_seconds: 30 },
 };
 
 describe.each(dialects)('settings on %s', (dialect) => {

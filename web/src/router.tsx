@@ -26,6 +26,7 @@ export const router = createBrowserRouter([
     hydrateFallbackElement: null,
     children: [
       { index: true, ...page(async () => (await import('./features/overview/OverviewPage')).OverviewPage) },
+      { path: 'fleet', ...page(async () => (await import('./features/fleet/FleetPage')).FleetPage) },
       { path: 'agents', ...page(async () => (await import('./features/agents/AgentsPage')).AgentsPage) },
       {
         path: 'agents/:id',
@@ -36,6 +37,7 @@ export const router = createBrowserRouter([
         ...page(async () => (await import('./features/execution/JobDetailPage')).JobDetailPage),
       },
       { path: 'runs', ...page(async () => (await import('./features/runs/RunsPage')).RunsPage) },
+      { path: 'alerts', ...page(async () => (await import('./features/alerts/AlertsPage')).AlertsPage) },
       {
         path: 'runs/:id',
         ...page(async () => (await import('./features/runs/RunDetailPage')).RunDetailPage),
@@ -132,6 +134,14 @@ export const router = createBrowserRouter([
       },
       { path: 'users', ...page(async () => (await import('./features/access/UsersPage')).UsersPage) },
       { path: 'api-keys', ...page(async () => (await import('./features/apikeys/ApiKeysPage')).ApiKeysPage) },
+      {
+        path: 'webhooks',
+        ...page(async () => (await import('./features/webhooks/WebhooksPage')).WebhooksPage),
+      },
+      {
+        path: 'webhooks/:id',
+        ...page(async () => (await import('./features/webhooks/WebhookDetailPage')).WebhookDetailPage),
+      },
       { path: 'assets', ...page(async () => (await import('./features/assets/AssetsPage')).AssetsPage) },
       { path: 'robots', ...page(async () => (await import('./features/robots/RobotsPage')).RobotsPage) },
       { path: 'device', ...page(async () => (await import('./features/auth/DevicePage')).DevicePage) },

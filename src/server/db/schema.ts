@@ -723,12 +723,216 @@ export interface DeploymentStepsTable {
   updated_at: string;
 }
 
+/** A heartbeat's metrics as heard (kept raw_retention_hours). */
+export interface MetricPointsTable {
+  agent_id: string;
+  org_id: string;
+  at: string;
+  cpu: number;
+  memory: number;
+  disk: number;
+  uptime: number;
+  /** JSON object of the numeric keys beyond the four known ones; null when none. */
+  extra: string | null;
+}
+
+/** One agent's metrics over a bucket (a minute or an hour): sums and maxima over `samples` points. */
+export interface AgentMetricBucketsTable {
+  agent_id: string;
+  org_id: string;
+  /** The bucket's start, ISO 8601 UTC. */
+  bucket: string;
+  samples: number;
+  cpu_sum: number;
+  cpu_max: number;
+  memory_sum: number;
+  memory_max: number;
+  disk_sum: number;
+  disk_max: number;
+  uptime_max: number;
+}
+
+/** An organisation's fleet over a bucket: its agents' buckets summed, with the agent-minutes heard. */
+export interface FleetMetricBucketsTable extends Omit<AgentMetricBucketsTable, 'agent_id'> {
+  agent_minutes: number;
+}
+
+/** Jobs or runs of an organisation that ended in a bucket, by outcome. */
+export interface FleetOutcomeBucketsTable {
+  org_id: string;
+  bucket: string;
+  /** job | run */
+  kind: string;
+  outcome: string;
+  count: number;
+}
+
+/** Where each rollup step stands: buckets before its watermark are done. */
+export interface MetricRollupsTable {
+  /** minute | hour */
+  step: string;
+  watermark: string;
+}
+
 export interface NodeLeasesTable {
   /** The kind of work: alerts, housekeeping, … */
   name: string;
   /** The node holding it (an id each node draws at start). */
   holder: string;
   expires_at: string;
+}
+
+export interface WebhooksTable {
+  id: string;
+  org_id: string;
+  url: string;
+  description: string;
+  /** JSON array of event names and patterns (`job.*`, `*`). */
+  events: string;
+  /** 0 | 1 */
+  enabled: number;
+  /** active | paused */
+  status: string;
+  /** The signing secret, sealed. */
+  secret: string;
+  consecutive_failures: number;
+  paused_at: string | null;
+  paused_reason: string | null;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  org_id: string;
+  webhook_id: string;
+  event: string;
+  /** Unique per subscription when set: an event announced twice is delivered once. */
+  event_key: string | null;
+  body: string;
+  /** pending | delivered | failed */
+  status: string;
+  attempts: number;
+  /** When pending: when it is due, or when the lease of the node sending it lapses. */
+  next_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  redelivery_of: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+export interface WebhookAttemptsTable {
+  id: string;
+  delivery_id: string;
+  attempt: number;
+  status_code: number | null;
+  response_excerpt: string;
+  duration_ms: number;
+  error: string | null;
+  created_at: string;
+}
+
+export interface NotificationChannelsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  /** webhook | slack | teams | email */
+  kind: string;
+  /** JSON: `{url}` (sealed) for webhook, slack and teams; `{to: [addresses]}` for email. */
+  config: string;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AlertRulesTable {
+  id: string;
+  org_id: string;
+  name: string;
+  enabled: number;
+  /** info | warning | critical */
+  severity: string;
+  /** agent_offline | metric_above | job_failed | run_failure_rate | deployment_failed | queue_backlog */
+  kind: string;
+  /** JSON: the kind's parameters. */
+  params: string;
+  /** JSON array of notification channel ids. */
+  channel_ids: string;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AlertsTable {
+  id: string;
+  org_id: string;
+  rule_id: string;
+  /** What is in trouble: `agent:<id>`, `script:<id>`, `queue:<id>`, `runs`, … */
+  subject: string;
+  subject_label: string;
+  /** firing | acknowledged | resolved */
+  state: string;
+  severity: string;
+  summary: string;
+  fired_at: string;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  /** When its channels were told it fired; null while held by a silence (or never told). */
+  notified_at: string | null;
+  resolved_at: string | null;
+  updated_at: string;
+}
+
+export interface AlertEventsTable {
+  id: string;
+  alert_id: string;
+  at: string;
+  /** fired | acknowledged | notified | notify_failed | silenced | resolved */
+  kind: string;
+  actor: string | null;
+  /** JSON object. */
+  detail: string;
+}
+
+export interface AlertConditionsTable {
+  rule_id: string;
+  subject: string;
+  /** Since when the condition has held, for rules that fire only after it held for some minutes. */
+  since: string;
+}
+
+export interface SilencesTable {
+  id: string;
+  org_id: string;
+  rule_id: string | null;
+  /** JSON agent selector, or null for every subject of the rule. */
+  selector: string | null;
+  reason: string;
+  starts_at: string;
+  ends_at: string;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface HousekeepingRunsTable {
+  id: string;
+  /** schedule | manual */
+  trigger: string;
+  /** The member who asked for a manual run. */
+  requested_by: string | null;
+  /** The server node that ran it (its node-lease holder id). */
+  node: string;
+  /** running | succeeded | failed */
+  status: string;
+  /** JSON object: rows deleted, by kind. */
+  counts: string;
+  error: string | null;
+  started_at: string;
+  finished_at: string | null;
 }
 
 export interface DB {
@@ -773,4 +977,22 @@ export interface DB {
   deployment_targets: DeploymentTargetsTable;
   deployment_steps: DeploymentStepsTable;
   node_leases: NodeLeasesTable;
+  notification_channels: NotificationChannelsTable;
+  alert_rules: AlertRulesTable;
+  alerts: AlertsTable;
+  alert_events: AlertEventsTable;
+  alert_conditions: AlertConditionsTable;
+  silences: SilencesTable;
+  metric_points: MetricPointsTable;
+  agent_metrics_1m: AgentMetricBucketsTable;
+  agent_metrics_1h: AgentMetricBucketsTable;
+  fleet_metrics_1m: FleetMetricBucketsTable;
+  fleet_metrics_1h: FleetMetricBucketsTable;
+  fleet_outcomes_1m: FleetOutcomeBucketsTable;
+  fleet_outcomes_1h: FleetOutcomeBucketsTable;
+  metric_rollups: MetricRollupsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  housekeeping_runs: HousekeepingRunsTable;
 }

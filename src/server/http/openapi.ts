@@ -16,6 +16,7 @@ declare module 'fastify' {
 /** Every tag an operation may carry, with what it groups. */
 const tagDescriptions: Record<string, string> = {
   system: 'Liveness, readiness and instance facts',
+  metrics: 'Metrics history of agents (raw, 1-minute and 1-hour) and the fleet overview',
   auth: 'Sign-up, login, tokens, sessions and passwords',
   organizations: 'The organisations (tenants) a user belongs to',
   access: 'Roles, permissions, members and invites (RBAC)',
@@ -47,6 +48,10 @@ const tagDescriptions: Record<string, string> = {
     'Service and config tokens for CI pipelines: narrower than API keys, shown once, always expiring',
   deployments:
     "Deployments of services, batch by batch, with each machine's steps as its deploy script reports them; discovery",
+  alerts:
+    'Alert rules, the alerts they fire (acknowledged, resolved by themselves), silences and notification channels',
+  webhooks:
+    'Outbound webhooks: subscriptions to fleet events, signed deliveries retried with backoff, and their attempt logs',
 };
 
 /** What each error code means; a response describes the codes its route can answer. */
@@ -64,6 +69,7 @@ const codeDescriptions: Record<ErrorCode, string> = {
   unprocessable: '`unprocessable`: well-formed but refused by a rule; the details say which',
   rate_limited: '`rate_limited`: too many attempts; wait `Retry-After` seconds',
   internal: '`internal`: a fault of the server, logged with the request id',
+  bad_gateway: '`bad_gateway`: a receiver this server called could not be reached; the message says why',
   not_ready: '`not_ready`: the database is not reachable; try again after `Retry-After` seconds',
   node_full: '`node_full`: this node holds as many agent sockets as it may; try again later',
 };

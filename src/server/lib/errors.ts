@@ -13,6 +13,8 @@ export const errorStatus = {
   unprocessable: 422,
   rate_limited: 429,
   internal: 500,
+  /** A receiver this server called (a webhook, a notification channel) could not be reached. */
+  bad_gateway: 502,
   not_ready: 503,
   /** This node holds as many agent sockets as it may; another node, or this one later, may take it. */
   node_full: 503,

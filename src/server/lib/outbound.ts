@@ -111,14 +111,17 @@ export async function postOutbound(
   body: string,
   headers: Record<string, string>,
   timeoutMs: number,
+  /** Aborts the call early: the server is stopping. */
+  stop?: AbortSignal,
 ): Promise<OutboundReply> {
   const started = performance.now();
+  const timeout = AbortSignal.timeout(timeoutMs);
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'user-agent': 'Fleetplane', ...headers },
     body,
     redirect: 'manual',
-    signal: AbortSignal.timeout(timeoutMs),
+    signal: stop ? AbortSignal.any([timeout, stop]) : timeout,
   });
   const text = await response.text();
   return {

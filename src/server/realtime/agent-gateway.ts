@@ -220,10 +220,13 @@ export class AgentGateway {
       case 'job.output':
       case 'run.progress':
       case 'principals.changed':
+      case 'settings.changed':
       case 'service.changed':
       case 'deployment.state':
       case 'deployment.target':
       case 'deployment.step':
+      case 'alert.fired':
+      case 'alert.resolved':
         return;
       default:
         assertNever(event);

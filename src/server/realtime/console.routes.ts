@@ -131,6 +131,9 @@ function visible(event: FleetEvent, principal: Principal, follows: Follows): boo
       return principal.permissions.has('jobs:read');
     case 'service.changed':
       return principal.permissions.has('services:read');
+    case 'alert.fired':
+    case 'alert.resolved':
+      return principal.permissions.has('alerts:read');
     case 'deployment.state':
     case 'deployment.target':
     case 'deployment.step':
@@ -144,6 +147,7 @@ function visible(event: FleetEvent, principal: Principal, follows: Follows): boo
     case 'agent.jobs_available':
     case 'agent.token_replaced':
     case 'principals.changed':
+    case 'settings.changed':
     case 'job.cancel':
       return false;
     default:

@@ -68,6 +68,18 @@ export type FleetEvent =
       message: string;
       error_message: string | null;
     }
+  /** An alert opened (`alert.fired`) or closed by itself (`alert.resolved`); outbound webhooks send these. */
+  | {
+      type: 'alert.fired' | 'alert.resolved';
+      org_id: string;
+      alert_id: string;
+      rule_id: string;
+      rule_name: string;
+      severity: string;
+      subject: string;
+      subject_label: string;
+      summary: string;
+    }
   /**
    * Internal: jobs wait for these agents; the node holding an agent's socket dispatches them.
    * `pooled`: pooled jobs they may take too, not only their own.
@@ -87,7 +99,9 @@ export type FleetEvent =
       user_id: string | null;
       session_id: string | null;
       api_key_id: string | null;
-    };
+    }
+  /** Internal: an organisation's settings group changed; nodes apply what they hold in memory (the log level). */
+  | { type: 'settings.changed'; org_id: string; group: string };
 
 export type FleetEventListener = (event: FleetEvent) => void;
 

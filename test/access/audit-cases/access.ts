@@ -79,6 +79,9 @@ const settingsChanges: Record<string, [field: string, before: unknown, after: un
   logging: ['audit_retention_days', 365, 400],
   ai: ['model', '', 'audited-model'],
   packages: ['max_upload_mib', 100, 200],
+  webhooks: ['max_attempts', 8, 5],
+  metrics: ['minute_retention_days', 7, 14],
+  alerts: ['evaluation_interval_seconds', 30, 60],
 };
 
 /** Every settings group, one case each. */

@@ -17,6 +17,7 @@ import { notifications } from '@mantine/notifications';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
 import { useSession } from '../features/auth/session';
 import { sections } from './sections';
+import { useInstanceName } from '../features/settings/instance';
 
 function ThemeToggle() {
   const colorScheme = useMantineColorScheme();
@@ -76,6 +77,7 @@ export function Layout() {
   const [opened, { toggle }] = useDisclosure();
   const { me } = useSession();
   const { pathname } = useLocation();
+  const instanceName = useInstanceName();
   return (
     <AppShell
       header={{ height: 56 }}
@@ -86,7 +88,9 @@ export function Layout() {
         <Group h="100%" px="md" justify="space-between">
           <Group>
             <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Navigation" />
-            <Title order={4}>Fleetplane</Title>
+            <Title order={4} data-testid="instance-name">
+              {instanceName}
+            </Title>
             <Text c="dimmed" size="sm" data-testid="org-name">
               {me?.org.name}
             </Text>

@@ -1,6 +1,7 @@
 /** Every section of the console, in the order of the navigation. */
 export const sections = [
   { path: '/', label: 'Overview' },
+  { path: '/fleet', label: 'Fleet' },
   { path: '/agents', label: 'Agents' },
   { path: '/runs', label: 'Runs' },
   { path: '/scripts', label: 'Scripts' },
@@ -16,9 +17,11 @@ export const sections = [
   { path: '/robots', label: 'Robots' },
   { path: '/assets', label: 'Assets' },
   { path: '/enrollment', label: 'Enrollment' },
+  { path: '/alerts', label: 'Alerts' },
   { path: '/audit', label: 'Audit' },
   { path: '/settings', label: 'Settings' },
   { path: '/users', label: 'Users & roles' },
   { path: '/api-keys', label: 'API keys' },
+  { path: '/webhooks', label: 'Webhooks' },
   { path: '/device', label: 'SDK sign-in' },
 ] as const;

@@ -18,6 +18,10 @@ import * as m0016 from './0016_processes.js';
 import * as m0017 from './0017_process_jobs.js';
 import * as m0018 from './0018_deployments.js';
 import * as m0019 from './0019_node_leases.js';
+import * as m0020 from './0020_metrics.js';
+import * as m0021 from './0021_alerts.js';
+import * as m0022 from './0022_webhooks.js';
+import * as m0023 from './0023_housekeeping.js';
 
 /** Listed statically so the same migrations run from source and from the built package. */
 const migrations: Record<string, Migration> = {
@@ -40,6 +44,10 @@ const migrations: Record<string, Migration> = {
   '0017_process_jobs': m0017,
   '0018_deployments': m0018,
   '0019_node_leases': m0019,
+  '0020_metrics': m0020,
+  '0021_alerts': m0021,
+  '0022_webhooks': m0022,
+  '0023_housekeeping': m0023,
 };
 
 export const migrationProvider: MigrationProvider = {

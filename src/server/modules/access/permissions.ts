@@ -29,6 +29,8 @@ export const catalogue = {
   deploy_tokens: ['read', 'create', 'delete'],
   deployments: ['read', 'execute'],
   deployed_services: ['read'],
+  alerts: ['read', 'create', 'update', 'delete'],
+  webhooks: ['read', 'create', 'update', 'delete'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Artifact = keyof typeof catalogue;

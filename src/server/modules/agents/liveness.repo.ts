@@ -7,6 +7,8 @@ export interface Beat {
   id: string;
   seen: string;
   metrics: AgentMetrics | null;
+  /** When `metrics` were heard: a beat without metrics of its own carries on the last ones buffered. */
+  metricsAt: string | null;
 }
 
 export interface AgentRef {
@@ -30,14 +32,14 @@ export const livenessRepo = {
 
   /**
    * Writes many heartbeats in one statement (UPDATE … FROM a VALUES list: SQLite ≥ 3.33 and
-   * PostgreSQL alike) and answers the ids it touched; deleted agents are left alone.
+   * PostgreSQL alike) and answers the agents it touched; deleted agents are left alone.
    */
-  async writeBeats(db: Executor, beats: readonly Beat[]): Promise<string[]> {
+  async writeBeats(db: Executor, beats: readonly Beat[]): Promise<AgentRef[]> {
     if (beats.length === 0) return [];
     const values = sql.join(
       beats.map((b) => sql`(${b.id}, ${b.seen}, ${b.metrics && JSON.stringify(b.metrics)})`),
     );
-    const result = await sql<{ id: string }>`
+    const result = await sql<AgentRef>`
       with v(id, seen, metrics) as (values ${values})
       update agents
       set last_seen_at = v.seen,
@@ -46,8 +48,8 @@ export const livenessRepo = {
           updated_at = v.seen
       from v
       where agents.id = v.id and agents.deleted_at is null
-      returning agents.id`.execute(db);
-    return result.rows.map((row) => row.id);
+      returning agents.id, agents.org_id`.execute(db);
+    return result.rows;
   },
 
   /**

@@ -20,6 +20,16 @@ export interface LivenessDeps {
   logger: Logger;
   /** Called with the agents whose heartbeats were written (at most 500 at a time): job leases are renewed there. */
   onSeen: (agentIds: string[]) => Promise<void>;
+  /** Called with the metrics of the heartbeats just written (at most 500): metrics history keeps them. */
+  onMetrics?: (heard: HeardMetrics[]) => Promise<void>;
+}
+
+/** The metrics of a heartbeat written: whose, when heard. */
+export interface HeardMetrics {
+  agent_id: string;
+  org_id: string;
+  at: string;
+  metrics: AgentMetrics;
 }
 
 /**
@@ -51,10 +61,12 @@ export class Liveness {
   record(agentId: string, metrics: AgentMetrics | null): void {
     this.counts.received += 1;
     const previous = this.#buffer.get(agentId);
+    const seen = this.#deps.clock.now().toISOString();
     this.#buffer.set(agentId, {
       id: agentId,
-      seen: this.#deps.clock.now().toISOString(),
+      seen,
       metrics: metrics ?? previous?.metrics ?? null,
+      metricsAt: metrics ? seen : (previous?.metricsAt ?? null),
     });
   }
 
@@ -99,7 +111,7 @@ export class Liveness {
       // for its whole length (a third of a second): sockets get their turn between chunks.
       if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const chunk = beats.slice(i, i + BEATS_PER_STATEMENT);
-      let written: string[];
+      let written: AgentRef[];
       try {
         written = await this.#write(chunk);
       } catch (error) {
@@ -110,15 +122,36 @@ export class Liveness {
       }
       this.counts.written += written.length;
       if (written.length === 0) continue;
+      await this.#keepMetrics(chunk, written);
       try {
-        await this.#deps.onSeen(written);
+        await this.#deps.onSeen(written.map((agent) => agent.id));
       } catch (error) {
         this.#deps.logger.error({ err: error, agents: written.length }, 'liveness: onSeen failed');
       }
     }
   }
 
-  async #write(chunk: Beat[]): Promise<string[]> {
+  /** Hands the metrics of the beats written on, in one call per chunk; a failure costs points, never heartbeats. */
+  async #keepMetrics(chunk: readonly Beat[], written: readonly AgentRef[]): Promise<void> {
+    const { onMetrics, logger } = this.#deps;
+    if (!onMetrics) return;
+    const orgOf = new Map(written.map((agent) => [agent.id, agent.org_id]));
+    const heard: HeardMetrics[] = [];
+    for (const beat of chunk) {
+      const orgId = orgOf.get(beat.id);
+      // A hello carries no metrics: only heartbeats that did make points, at the time they were heard.
+      if (orgId !== undefined && beat.metrics && beat.metricsAt)
+        heard.push({ agent_id: beat.id, org_id: orgId, at: beat.metricsAt, metrics: beat.metrics });
+    }
+    if (heard.length === 0) return;
+    try {
+      await onMetrics(heard);
+    } catch (error) {
+      logger.error({ err: error, points: heard.length }, 'liveness: metrics history write failed');
+    }
+  }
+
+  async #write(chunk: Beat[]): Promise<AgentRef[]> {
     const { db, bus } = this.#deps;
     // Usually empty: a prior read keeps the write a single plain statement on both dialects.
     const cameOnline = await livenessRepo.notOnline(
@@ -126,7 +159,7 @@ export class Liveness {
       chunk.map((beat) => beat.id),
     );
     const written = await livenessRepo.writeBeats(db, chunk);
-    const writtenIds = new Set(written);
+    const writtenIds = new Set(written.map((agent) => agent.id));
     for (const agent of cameOnline) {
       if (!writtenIds.has(agent.id)) continue;
       bus.publish({

@@ -301,7 +301,7 @@ export class AuthService {
     });
     await this.#mailer.send({
       to: user.email,
-      subject: 'Reset your Fleetplane password',
+      subject: 'Reset your password',
       text:
         `Use this token within ${Math.round(this.#resetTtlMs / 60_000)} minutes to set a new password:\n\n${token}\n\n` +
         `In the console: ${this.#publicUrl ?? ''}/password-reset?token=${token}\n` +

@@ -8,7 +8,11 @@ export interface Mail {
   text: string;
 }
 
-/** Sends mail by the instance's SMTP settings; without them the message goes to the server log. */
+/**
+ * Sends mail by the instance's SMTP settings; without them the message goes to the server log.
+ * Mail comes from the instance by name (`general.instance_name`): the sender's name and the
+ * subject's prefix, so a reader with several instances knows which one wrote.
+ */
 export class Mailer {
   readonly #settings: SettingsService;
   readonly #logger: Logger;
@@ -19,9 +23,16 @@ export class Mailer {
   }
 
   async send(mail: Mail): Promise<void> {
-    const email = await this.#settings.readInstance('email');
+    const [email, { instance_name: name }] = await Promise.all([
+      this.#settings.readInstance('email'),
+      this.#settings.readInstance('general'),
+    ]);
+    const subject = `[${name}] ${mail.subject}`;
     if (!email.smtp_host) {
-      this.#logger.info({ mail }, 'SMTP is not configured: the message is written here instead of sent');
+      this.#logger.info(
+        { mail: { ...mail, subject, from: `${name} <${email.from_address}>` } },
+        'SMTP is not configured: the message is written here instead of sent',
+      );
       return;
     }
     const transport = nodemailer.createTransport({
@@ -31,9 +42,9 @@ export class Mailer {
       ...(email.smtp_user ? { auth: { user: email.smtp_user, pass: email.smtp_password } } : {}),
     });
     await transport.sendMail({
-      from: email.from_address,
+      from: { name, address: email.from_address },
       to: mail.to,
-      subject: mail.subject,
+      subject,
       text: mail.text,
     });
   }

@@ -45,6 +45,10 @@ export const orgsRepo = {
     return rows.map(decode);
   },
 
+  async ids(db: Executor): Promise<string[]> {
+    return (await db.selectFrom('orgs').select('id').orderBy('id').execute()).map((row) => row.id);
+  },
+
   async count(db: Executor): Promise<number> {
     const row = await db
       .selectFrom('orgs')

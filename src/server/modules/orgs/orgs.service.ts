@@ -87,6 +87,11 @@ export class OrgsService {
     return orgsRepo.primary(this.#db);
   }
 
+  /** Every organisation's id, for upkeep that applies each one's settings (housekeeping). */
+  async ids(): Promise<string[]> {
+    return orgsRepo.ids(this.#db);
+  }
+
   async get(orgId: string): Promise<OrgView> {
     const org = await orgsRepo.get(this.#db, orgId);
     if (!org) throw notFound('organization');

@@ -44,17 +44,33 @@ export class SchedulesService {
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #launcher: ScheduleLauncher;
+  readonly #defaultZone: (orgId: string) => Promise<string>;
 
-  constructor(deps: { db: Executor; clock: Clock; audit: AuditLog; launcher: ScheduleLauncher }) {
+  constructor(deps: {
+    db: Executor;
+    clock: Clock;
+    audit: AuditLog;
+    launcher: ScheduleLauncher;
+    /** The zone a cron expression given without one is read in: the organisation's `general.timezone`. */
+    defaultZone: (orgId: string) => Promise<string>;
+  }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#launcher = deps.launcher;
+    this.#defaultZone = deps.defaultZone;
+  }
+
+  /** Checks timing fields, reading the organisation's zone only when a cron expression comes without one. */
+  async #timingOf(orgId: string, fields: TimingFields, now: Date) {
+    const zone = fields.cron !== null && fields.timezone === null ? await this.#defaultZone(orgId) : 'UTC';
+    return timingOf(fields, now, zone);
   }
 
   async create(ctx: RequestContext, input: ScheduleCreateBody): Promise<ScheduleView> {
     const now = this.#clock.now();
-    const timing = timingOf(
+    const timing = await this.#timingOf(
+      ctx.orgId,
       {
         cron: input.cron ?? null,
         timezone: input.timezone ?? null,
@@ -114,6 +130,9 @@ export class SchedulesService {
       action = await this.#runnable(ctx, input.action, actionOf(stored));
     }
     if (input.target) await requireKnownTarget(this.#db, ctx.orgId, input.target);
+    // read before the transaction: a new expression without a zone is read in the organisation's
+    const zone =
+      input.cron !== undefined && input.timezone === undefined ? await this.#defaultZone(ctx.orgId) : 'UTC';
     return inTransaction(this.#db, async (trx) => {
       const locked = await schedulesRepo.lock(trx, ctx.orgId, id);
       if (!locked) throw notFound('schedule');
@@ -131,7 +150,7 @@ export class SchedulesService {
       };
       const fields = changedTiming(locked, input);
       if (fields) {
-        const timing = timingOf(fields, now);
+        const timing = timingOf(fields, now, zone);
         Object.assign(changes, timingFields(timing));
         if (locked.enabled) changes.next_fire_at = firstFireAfter(timing, now)?.toISOString() ?? null;
       }

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import type { ErrorDetail } from '../../lib/errors.js';
+import { isTimeZone } from '../../lib/time-zones.js';
 import { unprocessable } from '../scripts/scripts.params.js';
 
 /** When a schedule fires: a cron expression read in an IANA time zone, or a fixed interval. */
@@ -15,16 +16,6 @@ export interface TimingFields {
   interval_seconds: number | null;
 }
 
-/** A valid IANA time zone name (or UTC): Intl refuses anything else. */
-function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Five fields (minute hour day-of-month month day-of-week) or a nickname such as `@daily`:
  * minutes are the finest grain, as for intervals. Day of month and day of week combine with OR,
@@ -34,8 +25,11 @@ function cronOf(timing: Extract<Timing, { kind: 'cron' }>): Cron {
   return new Cron(timing.cron, { timezone: timing.timezone, mode: '5-part', paused: true });
 }
 
-/** Checks the fields and answers the timing, or throws 422 with one detail per problem. */
-export function timingOf(fields: TimingFields, now: Date): Timing {
+/**
+ * Checks the fields and answers the timing, or throws 422 with one detail per problem. A cron
+ * expression without a time zone is read in `defaultZone` (the organisation's `general.timezone`).
+ */
+export function timingOf(fields: TimingFields, now: Date, defaultZone = 'UTC'): Timing {
   const details: ErrorDetail[] = [];
   if ((fields.cron === null) === (fields.interval_seconds === null)) {
     throw unprocessable('give cron or interval_seconds, one of them', [
@@ -53,7 +47,7 @@ export function timingOf(fields: TimingFields, now: Date): Timing {
   const timing = {
     kind: 'cron' as const,
     cron: (fields.cron ?? '').trim(),
-    timezone: fields.timezone ?? 'UTC',
+    timezone: fields.timezone ?? defaultZone,
   };
   if (!isTimeZone(timing.timezone))
     details.push({ field: 'timezone', message: `"${timing.timezone}" is not an IANA time zone` });

@@ -3,8 +3,19 @@ import { Type, type Static, type TObject } from 'typebox';
 /** Every setting, its type and its default. Secret fields are encrypted at rest and masked on read. */
 export const settingsCatalog = {
   general: Type.Object({
-    instance_name: Type.String({ default: 'Fleetplane', minLength: 1, maxLength: 100 }),
-    timezone: Type.String({ default: 'UTC', minLength: 1, maxLength: 64 }),
+    instance_name: Type.String({
+      default: 'Fleetplane',
+      minLength: 1,
+      maxLength: 100,
+      description:
+        "The instance's name (the primary organisation's counts): the console's title and the sender of its mails",
+    }),
+    timezone: Type.String({
+      default: 'UTC',
+      minLength: 1,
+      maxLength: 64,
+      description: "IANA time zone a schedule's cron expression is read in when the schedule names none",
+    }),
   }),
   security: Type.Object({
     allow_signup: Type.Boolean({
@@ -29,6 +40,13 @@ export const settingsCatalog = {
         'once (a job whose agent vanished while running it ends lost, never run again)',
     }),
     output_cap_bytes: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 104_857_600 }),
+    output_retention_days: Type.Integer({
+      default: 0,
+      minimum: 0,
+      maximum: 36_500,
+      description:
+        'Days the output of a finished job is kept, then housekeeping deletes it (the job stays); 0 keeps it',
+    }),
   }),
   email: Type.Object({
     smtp_host: Type.String({ default: '', maxLength: 255 }),
@@ -43,9 +61,16 @@ export const settingsCatalog = {
       [Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
       {
         default: 'info',
+        description:
+          "The server's log level, applied on every node without a restart (the primary organisation's counts)",
       },
     ),
-    audit_retention_days: Type.Integer({ default: 365, minimum: 1, maximum: 36_500 }),
+    audit_retention_days: Type.Integer({
+      default: 365,
+      minimum: 1,
+      maximum: 36_500,
+      description: 'Days audit events are kept, then housekeeping deletes them',
+    }),
   }),
   ai: Type.Object({
     enabled: Type.Boolean({ default: false }),
@@ -69,6 +94,56 @@ export const settingsCatalog = {
       description: "A package's size once unpacked, in MiB: as its headers declare and as it really inflates",
     }),
   }),
+  webhooks: Type.Object({
+    timeout_seconds: Type.Integer({
+      default: 10,
+      minimum: 1,
+      maximum: 60,
+      description: 'How long a receiver has to answer one delivery attempt',
+    }),
+    max_attempts: Type.Integer({
+      default: 8,
+      minimum: 1,
+      maximum: 20,
+      description: 'Tries per delivery, backing off exponentially (with jitter) between them',
+    }),
+    pause_after_failures: Type.Integer({
+      default: 20,
+      minimum: 1,
+      maximum: 1000,
+      description: 'Failed attempts in a row after which a subscription is paused until resumed',
+    }),
+  }),
+  metrics: Type.Object({
+    raw_retention_hours: Type.Integer({
+      default: 2,
+      minimum: 1,
+      maximum: 168,
+      description:
+        "How long each heartbeat's metrics are kept as heard, in hours. Instance-wide: the primary organisation's value counts",
+    }),
+    minute_retention_days: Type.Integer({
+      default: 7,
+      minimum: 1,
+      maximum: 90,
+      description: 'How long 1-minute rollups are kept, in days. Instance-wide',
+    }),
+    hour_retention_days: Type.Integer({
+      default: 90,
+      minimum: 1,
+      maximum: 3650,
+      description: 'How long 1-hour rollups are kept, in days. Instance-wide',
+    }),
+  }),
+  alerts: Type.Object({
+    evaluation_interval_seconds: Type.Integer({
+      default: 30,
+      minimum: 5,
+      maximum: 3600,
+      description:
+        "How often alert rules are evaluated (by one node). Instance-wide: the primary organisation's value counts",
+    }),
+  }),
 } satisfies Record<string, TObject>;
 
 export type SettingsGroup = keyof typeof settingsCatalog;
@@ -84,6 +159,9 @@ export const secretSettings: Readonly<Record<SettingsGroup, readonly string[]>> 
   logging: [],
   ai: ['api_key'],
   packages: [],
+  webhooks: [],
+  metrics: [],
+  alerts: [],
 };
 
 export function settingsDefaults<G extends SettingsGroup>(group: G): SettingsValues<G> {

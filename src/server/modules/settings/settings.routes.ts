@@ -60,7 +60,7 @@ export function settingsRoutes(deps: { settings: SettingsService }): FastifyPlug
       app.put(
         `/api/v1/settings/${group}`,
         {
-          config: { permission: 'settings:update' },
+          config: { permission: 'settings:update', errors: ['unprocessable'] },
           schema: {
             operationId: `update${title}Settings`,
             tags,

@@ -1,7 +1,10 @@
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import type { SecretBox } from '../../lib/crypto.js';
+import { AppError } from '../../lib/errors.js';
 import { MASK } from '../../lib/secrets.js';
+import { isTimeZone } from '../../lib/time-zones.js';
+import type { EventBus } from '../../realtime/events.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { primaryOrg } from '../orgs/orgs.service.js';
@@ -21,12 +24,28 @@ export class SettingsService {
   readonly #clock: Clock;
   readonly #box: SecretBox;
   readonly #audit: AuditLog;
+  readonly #bus: Pick<EventBus, 'publish'> | undefined;
 
-  constructor(deps: { db: Executor; clock: Clock; box: SecretBox; audit: AuditLog }) {
+  /** `bus`: every node hears of a change, to apply what it holds in memory (the log level). */
+  constructor(deps: {
+    db: Executor;
+    clock: Clock;
+    box: SecretBox;
+    audit: AuditLog;
+    bus?: Pick<EventBus, 'publish'>;
+  }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#box = deps.box;
     this.#audit = deps.audit;
+    this.#bus = deps.bus;
+  }
+
+  /** Only the keys of a group an organisation saved, clear: what it chose rather than a default. */
+  async readSaved<G extends SettingsGroup>(orgId: string, group: G): Promise<Partial<SettingsValues<G>>> {
+    const rows = await settingsRepo.list(this.#db, orgId, group);
+    const values = this.#merge(group, rows) as AnyValues;
+    return Object.fromEntries(rows.map((row) => [row.key, values[row.key]])) as Partial<SettingsValues<G>>;
   }
 
   /** Clear values, for the server's own use only: never return these through the API. */
@@ -70,9 +89,10 @@ export class SettingsService {
     group: G,
     patch: Partial<SettingsValues<G>>,
   ): Promise<SettingsValues<G>> {
+    checkValues(group, patch);
     const secrets = secretSettings[group];
     const now = this.#clock.now().toISOString();
-    return inTransaction(this.#db, async (trx) => {
+    const saved = await inTransaction(this.#db, async (trx) => {
       const before = await this.read(ctx.orgId, group, trx);
       const changes = Object.entries(patch).filter(
         ([key, value]) => !(secrets.includes(key) && value === MASK),
@@ -101,6 +121,8 @@ export class SettingsService {
       });
       return this.#mask(group, after);
     });
+    this.#bus?.publish({ type: 'settings.changed', org_id: ctx.orgId, group });
+    return saved;
   }
 
   #merge<G extends SettingsGroup>(group: G, rows: Setting[]): SettingsValues<G> {
@@ -118,4 +140,13 @@ export class SettingsService {
     for (const key of secretSettings[group]) masked[key] = masked[key] ? MASK : '';
     return masked as SettingsValues<G>;
   }
+}
+
+/** Rules the catalogue's schemas cannot say: 422 naming the field. */
+function checkValues(group: SettingsGroup, patch: { timezone?: unknown }): void {
+  const { timezone } = patch;
+  if (group === 'general' && typeof timezone === 'string' && !isTimeZone(timezone))
+    throw new AppError('unprocessable', `"${timezone}" is not an IANA time zone`, {
+      details: [{ field: 'timezone', message: 'not an IANA time zone (Europe/Paris, UTC, …)' }],
+    });
 }

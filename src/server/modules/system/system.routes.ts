@@ -8,6 +8,30 @@ import type { SystemService } from './system.service.js';
 
 const tags = ['system'];
 
+const Percent = Type.Number({ minimum: 0, maximum: 100 });
+/** The server host (this node): its figures only. */
+const HostSchema = Type.Object({
+  cpu: Type.Object({
+    cores: Type.Integer(),
+    load: Type.Array(Type.Number(), {
+      minItems: 3,
+      maxItems: 3,
+      description: '1, 5 and 15-minute load averages',
+    }),
+    percent: Type.Number({
+      description: 'Busy share of all cores since the previous reading (since boot for the first)',
+    }),
+  }),
+  memory: Type.Object({ total_bytes: Type.Number(), free_bytes: Type.Number(), used_percent: Percent }),
+  disk: Type.Union(
+    [
+      Type.Object({ total_bytes: Type.Number(), free_bytes: Type.Number(), used_percent: Percent }),
+      Type.Null(),
+    ],
+    { description: "The data directory's file system; null when it cannot be read" },
+  ),
+});
+
 export function systemRoutes(deps: { system: SystemService; metrics: Registry }): FastifyPluginAsyncTypebox {
   const { system, metrics } = deps;
   return async (app) => {
@@ -56,12 +80,17 @@ export function systemRoutes(deps: { system: SystemService; metrics: Registry })
         schema: {
           operationId: 'getSystemInfo',
           tags,
-          summary: 'Version, uptime, database kind and counts for your organisation',
+          summary:
+            "Version, uptime, database kind, the server host's CPU, memory and disk, and counts for your organisation",
           response: {
             200: Type.Object({
+              instance_name: Type.String({
+                description: 'The general.instance_name setting: the console shows it as its title',
+              }),
               version: Type.String(),
               uptime_seconds: Type.Number(),
               database: Type.String(),
+              host: HostSchema,
               counts: Type.Record(Type.String(), Type.Integer()),
             }),
           },

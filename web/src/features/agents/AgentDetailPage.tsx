@@ -20,6 +20,7 @@ import { api } from '../../api/client';
 import { usePermission } from '../auth/session';
 import { JobStatus } from '../execution/JobStatus';
 import { useAgentJobs } from '../execution/queries';
+import { AgentMetricsChart } from './AgentMetricsChart';
 import { AgentStatus } from './AgentStatus';
 import { CommandBox } from './CommandBox';
 import { useAgent, useAgentLiveStatus, type Agent } from './queries';
@@ -158,6 +159,7 @@ export function AgentDetailPage() {
       </Card>
       <Title order={4}>Latest metrics</Title>
       <Metrics agent={a} />
+      <AgentMetricsChart agentId={id} />
       {canRun && (
         <>
           <Title order={4}>Run a command</Title>

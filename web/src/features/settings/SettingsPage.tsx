@@ -15,6 +15,7 @@ import { notifications } from '@mantine/notifications';
 import { useState } from 'react';
 import { fieldErrorsOf, RefusalAlert } from '../../shell/refusal';
 import { usePermission } from '../auth/session';
+import { HousekeepingPanel } from '../housekeeping/HousekeepingPanel';
 import { useSettings, useUpdateSettings, type Settings, type SettingsGroup } from './queries';
 
 type Value = string | number | boolean;
@@ -57,6 +58,11 @@ const groups: { [G in SettingsGroup]: { title: string; fields: { [K in keyof Set
       default_timeout_seconds: { label: 'Default timeout (seconds)', kind: 'number' },
       max_attempts: { label: 'Maximum attempts', kind: 'number' },
       output_cap_bytes: { label: 'Output cap (bytes)', kind: 'number' },
+      output_retention_days: {
+        label: 'Output retention (days)',
+        kind: 'number',
+        description: 'Output of jobs finished longer ago is deleted by housekeeping; 0 keeps it',
+      },
     },
   },
   email: {
@@ -73,7 +79,12 @@ const groups: { [G in SettingsGroup]: { title: string; fields: { [K in keyof Set
   logging: {
     title: 'Logging',
     fields: {
-      level: { label: 'Level', kind: 'select', options: ['debug', 'info', 'warn', 'error'] },
+      level: {
+        label: 'Level',
+        kind: 'select',
+        options: ['debug', 'info', 'warn', 'error'],
+        description: 'Applied at once on every server node',
+      },
       audit_retention_days: { label: 'Audit retention (days)', kind: 'number' },
     },
   },
@@ -87,6 +98,22 @@ const groups: { [G in SettingsGroup]: { title: string; fields: { [K in keyof Set
       safety_check: { label: 'Safety check', kind: 'switch' },
     },
   },
+  webhooks: {
+    title: 'Webhooks',
+    fields: {
+      timeout_seconds: { label: 'Answer within (seconds)', kind: 'number' },
+      max_attempts: {
+        label: 'Tries per delivery',
+        kind: 'number',
+        description: 'Backing off exponentially, with jitter, between tries',
+      },
+      pause_after_failures: {
+        label: 'Pause after failures in a row',
+        kind: 'number',
+        description: 'A subscription failing this many tries in a row is paused until resumed',
+      },
+    },
+  },
   packages: {
     title: 'Packages',
     fields: {
@@ -96,6 +123,28 @@ const groups: { [G in SettingsGroup]: { title: string; fields: { [K in keyof Set
         label: 'Largest unpacked size (MiB)',
         kind: 'number',
         description: 'As the zip declares it and as it really inflates',
+      },
+    },
+  },
+  metrics: {
+    title: 'Metrics history',
+    fields: {
+      raw_retention_hours: {
+        label: 'Raw points kept (hours)',
+        kind: 'number',
+        description: "Instance-wide: the primary organisation's values count",
+      },
+      minute_retention_days: { label: '1-minute rollups kept (days)', kind: 'number' },
+      hour_retention_days: { label: '1-hour rollups kept (days)', kind: 'number' },
+    },
+  },
+  alerts: {
+    title: 'Alerts',
+    fields: {
+      evaluation_interval_seconds: {
+        label: 'Evaluate rules every (seconds)',
+        kind: 'number',
+        description: "Instance-wide: the primary organisation's value counts",
       },
     },
   },
@@ -221,6 +270,7 @@ export function SettingsPage() {
           <GroupForm group="email" values={data.email} canEdit={canEdit} />
           <GroupForm group="logging" values={data.logging} canEdit={canEdit} />
           <GroupForm group="ai" values={data.ai} canEdit={canEdit} />
+          <HousekeepingPanel />
         </>
       )}
     </Stack>

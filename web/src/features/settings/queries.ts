@@ -20,6 +20,9 @@ const updaters: { [G in SettingsGroup]: (body: Partial<Settings[G]>) => Promise<
   logging: (body) => api((c) => c.PUT('/api/v1/settings/logging', { body })),
   ai: (body) => api((c) => c.PUT('/api/v1/settings/ai', { body })),
   packages: (body) => api((c) => c.PUT('/api/v1/settings/packages', { body })),
+  webhooks: (body) => api((c) => c.PUT('/api/v1/settings/webhooks', { body })),
+  metrics: (body) => api((c) => c.PUT('/api/v1/settings/metrics', { body })),
+  alerts: (body) => api((c) => c.PUT('/api/v1/settings/alerts', { body })),
 };
 
 /** Saves the keys the form changed; a secret left as its mask is not sent, so it keeps its value. */

@@ -1,0 +1,170 @@
+import {
+  Alert,
+  Badge,
+  Button,
+  Group,
+  Modal,
+  NumberInput,
+  Select,
+  Stack,
+  Table,
+  TagsInput,
+  Text,
+  TextInput,
+} from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
+import { useState } from 'react';
+import { confirmDestructive } from '../../shell/confirm';
+import { Pager, useCursorPages } from '../../shell/paging';
+import { usePermission } from '../auth/session';
+import { useCreateSilence, useDeleteSilence, useRules, useSilences, type Silence } from './queries';
+
+const STATE_COLOURS: Record<Silence['state'], string> = {
+  pending: 'blue',
+  active: 'violet',
+  expired: 'gray',
+};
+const HOUR = 3_600_000;
+
+/** A silence from now for some hours, or a maintenance window starting in some hours. */
+function CreateSilenceModal(props: { opened: boolean; onClose: () => void }) {
+  const create = useCreateSilence();
+  const rules = useRules(undefined);
+  const [ruleId, setRuleId] = useState<string | null>(null);
+  const [tags, setTags] = useState<string[]>([]);
+  const [reason, setReason] = useState('');
+  const [startsIn, setStartsIn] = useState(0);
+  const [hours, setHours] = useState(2);
+  const close = () => {
+    props.onClose();
+    create.reset();
+  };
+  const submit = () => {
+    const start = Date.now() + startsIn * HOUR;
+    create.mutate(
+      {
+        reason: reason.trim(),
+        ...(ruleId ? { rule_id: ruleId } : {}),
+        ...(tags.length > 0 ? { selector: { tags } } : {}),
+        ...(startsIn > 0 ? { starts_at: new Date(start).toISOString() } : {}),
+        ends_at: new Date(start + hours * HOUR).toISOString(),
+      },
+      { onSuccess: close },
+    );
+  };
+  return (
+    <Modal opened={props.opened} onClose={close} title="New silence" size="lg">
+      <Stack>
+        <Select
+          label="Rule"
+          placeholder="Any rule"
+          clearable
+          data={(rules.data?.items ?? []).map((r) => ({ value: r.id, label: r.name }))}
+          value={ruleId}
+          onChange={setRuleId}
+        />
+        <TagsInput label="Agents with these tags" placeholder="Any agent" value={tags} onChange={setTags} />
+        <TextInput
+          label="Reason"
+          required
+          value={reason}
+          onChange={(e) => setReason(e.currentTarget.value)}
+        />
+        <Group grow>
+          <NumberInput
+            label="Starts in (hours)"
+            min={0}
+            value={startsIn}
+            onChange={(v) => setStartsIn(Number(v) || 0)}
+          />
+          <NumberInput
+            label="Lasts (hours)"
+            min={1}
+            value={hours}
+            onChange={(v) => setHours(Number(v) || 1)}
+          />
+        </Group>
+        {create.error && <Alert color="red">{create.error.message}</Alert>}
+        <Group justify="flex-end">
+          <Button loading={create.isPending} disabled={!reason.trim()} onClick={submit}>
+            Create silence
+          </Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}
+
+export function SilencesTab() {
+  const pages = useCursorPages();
+  const silences = useSilences(pages.cursor);
+  const remove = useDeleteSilence();
+  const [creating, createModal] = useDisclosure();
+  const canCreate = usePermission('alerts:create');
+  const canDelete = usePermission('alerts:delete');
+  const items = silences.data?.items ?? [];
+  return (
+    <Stack>
+      <Group justify="flex-end">{canCreate && <Button onClick={createModal.open}>New silence</Button>}</Group>
+      {silences.error && <Alert color="red">{silences.error.message}</Alert>}
+      <Table striped>
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Reason</Table.Th>
+            <Table.Th>Covers</Table.Th>
+            <Table.Th>From</Table.Th>
+            <Table.Th>Until</Table.Th>
+            <Table.Th>State</Table.Th>
+            <Table.Th />
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {items.map((silence) => (
+            <Table.Tr key={silence.id} data-testid="silence-row">
+              <Table.Td>{silence.reason}</Table.Td>
+              <Table.Td>
+                {[
+                  silence.rule_id ? 'one rule' : null,
+                  silence.selector?.tags?.length ? `tags ${silence.selector.tags.join(', ')}` : null,
+                ]
+                  .filter(Boolean)
+                  .join(' on ') || 'agents selected'}
+              </Table.Td>
+              <Table.Td>{new Date(silence.starts_at).toLocaleString()}</Table.Td>
+              <Table.Td>{new Date(silence.ends_at).toLocaleString()}</Table.Td>
+              <Table.Td>
+                <Badge color={STATE_COLOURS[silence.state]}>{silence.state}</Badge>
+              </Table.Td>
+              <Table.Td>
+                {canDelete && (
+                  <Button
+                    size="xs"
+                    variant="subtle"
+                    color="red"
+                    onClick={() =>
+                      confirmDestructive({
+                        title: 'Delete this silence?',
+                        body: 'Alerts it holds are told at the next evaluation.',
+                        confirm: 'Delete silence',
+                        run: () => remove.mutateAsync(silence.id),
+                      })
+                    }
+                  >
+                    Delete
+                  </Button>
+                )}
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+      {silences.isSuccess && items.length === 0 && (
+        <Text c="dimmed" ta="center">
+          No silence. Silence a rule or some agents during maintenance: alerts still fire, nobody is told.
+        </Text>
+      )}
+      <Pager pages={pages} nextCursor={silences.data?.next_cursor} />
+      <CreateSilenceModal opened={creating} onClose={createModal.close} />
+    </Stack>
+  );
+}
