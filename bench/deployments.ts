@@ -7,14 +7,21 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { KyselyPlugin, QueryId, RootOperationNode } from 'kysely';
-import pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import { buildApp } from '../src/server/app.js';
 import { loadConfig, type DatabaseConfig } from '../src/server/config.js';
 import { migrateToLatest, openDatabase, type Database } from '../src/server/db/database.js';
 import { DEFAULT_BENCH_PG_URL, type BenchDb } from './fleet-cluster.js';
 import { profileSummary } from './probe-report.js';
-import { api, exitCleanlyOnInterrupt, fixed, log, machineLoad, onInterrupt, table } from './support.js';
+import {
+  api,
+  exitCleanlyOnInterrupt,
+  fixed,
+  freshPostgres,
+  insertAgents,
+  log,
+  machineLoad,
+  table,
+} from './support.js';
 
 /**
  * `npx tsx bench/deployments.ts [--machines N]... [--db sqlite|postgres] [--statements] [--profile DIR]`: a
@@ -71,9 +78,6 @@ const DETAILS = 5;
 const CLIENTS = 32;
 const TAG = 'bench-deploy';
 const PG_URL = process.env.FLEETPLANE_BENCH_PG_URL || DEFAULT_BENCH_PG_URL;
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-/** Rows per insert: under SQLite's and PostgreSQL's parameter limits. */
-const AGENT_ROWS = 500;
 
 /** Targets: [at 1,000 machines, at 10,000 machines]; other sizes are held to the larger. */
 const TARGETS = {
@@ -178,16 +182,6 @@ const median = (values: number[]) => {
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN;
 
-async function onServer(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Where the app's database lives for one run, and how to remove it. */
 async function freshDatabase(db: BenchDb): Promise<{ config: DatabaseConfig; drop: () => Promise<void> }> {
   if (db === 'sqlite') {
@@ -197,67 +191,16 @@ async function freshDatabase(db: BenchDb): Promise<{ config: DatabaseConfig; dro
       drop: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
     };
   }
-  // The bench creates and drops databases: never on a server of another machine.
-  const server = new URL(PG_URL);
-  if (!LOOPBACK_HOSTS.has(server.hostname))
-    throw new Error(`refusing ${server.hostname}: the bench uses a PostgreSQL server on this machine only`);
-  const name = `fleetplane_bench_deploy_${randomBytes(4).toString('hex')}`;
-  await onServer(`create database ${name}`);
-  server.pathname = `/${name}`;
-  const drop = () => onServer(`drop database if exists ${name} with (force)`);
-  const unregister = onInterrupt(drop);
-  return {
-    config: { kind: 'postgres', url: server.toString(), schema: undefined },
-    drop: async () => {
-      unregister();
-      await drop();
-    },
-  };
+  const { url, drop } = await freshPostgres(PG_URL, 'deploy');
+  return { config: { kind: 'postgres', url, schema: undefined }, drop };
 }
 
-/** Writes `count` online agents of the organisation, tagged, with bash, straight into the database. */
-async function insertAgents(database: Database, orgId: string, count: number): Promise<void> {
-  const now = new Date().toISOString();
-  for (let i = 0; i < count; i += AGENT_ROWS)
-    await database.db
-      .insertInto('agents')
-      .values(
-        Array.from({ length: Math.min(AGENT_ROWS, count - i) }, (_, j) => {
-          const n = i + j;
-          const name = `deploy-${String(n).padStart(5, '0')}`;
-          return {
-            id: uuidv7(),
-            org_id: orgId,
-            name,
-            hostname: `${name}.bench.internal`,
-            fingerprint: null,
-            os_type: 'ubuntu',
-            os_version: '24.04',
-            arch: 'x86_64',
-            ip: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
-            agent_version: null,
-            interpreters: JSON.stringify(['bash', 'sh', 'python']),
-            tags: JSON.stringify([TAG, `rack-${n % 40}`]),
-            group_id: null,
-            notes: '',
-            status: 'online',
-            connected: 0,
-            last_seen_at: now,
-            metrics: null,
-            system_info: null,
-            token_hash: null,
-            machine_key_hash: null,
-            enrolled_via: null,
-            created_at: now,
-            updated_at: now,
-            deleted_at: null,
-            delete_reason: null,
-            profile_id: null,
-          };
-        }),
-      )
-      .execute();
-}
+/** Machines a deployment can target: online, tagged, with bash among their interpreters. */
+const deployAgent = (n: number) => ({
+  ip: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
+  interpreters: JSON.stringify(['bash', 'sh', 'python']),
+  tags: JSON.stringify([TAG, `rack-${n % 40}`]),
+});
 
 /** One timed JSON call: its latency in ms (answer read whole) and the answer. */
 async function timed(
@@ -343,7 +286,11 @@ async function benchOne(
     const token = login.body.access_token as string;
 
     const written = performance.now();
-    await insertAgents(database, org.id, machines);
+    await insertAgents(database, org.id, machines, {
+      prefix: 'deploy',
+      now: new Date().toISOString(),
+      agent: deployAgent,
+    });
     log(`  ${machines} agents written in ${fixed(performance.now() - written, 0)} ms`);
     const service = await api(url, 'POST', '/api/v1/services', {
       token,

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { probeFiles } from './probe-report.js';
 import {
   ROOT,
   api,
   onInterrupt,
+  onServer,
   openFiles,
   parseMetrics,
   procSample,
@@ -46,16 +46,6 @@ export interface Cluster {
   /** Node 1 first: it migrated the database and holds the first-start credentials. */
   nodes: Fleetplane[];
   stop(): Promise<void>;
-}
-
-async function onServer(adminUrl: string, statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
 }
 
 /** A fresh database, `fleetplane_bench_<random>`; answers its URL and how to drop it. */

@@ -6,15 +6,22 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import { buildApp } from '../src/server/app.js';
 import { loadConfig } from '../src/server/config.js';
 import { migrateToLatest, openDatabase, type Database } from '../src/server/db/database.js';
 import type { Clock } from '../src/server/lib/clock.js';
 import { MINUTES_PER_TICK_MS } from '../src/server/modules/metrics/metrics.rollup.js';
 import { DEFAULT_BENCH_PG_URL } from './fleet-cluster.js';
-import { api, exitCleanlyOnInterrupt, fixed, log, machineLoad, onInterrupt, table } from './support.js';
+import {
+  api,
+  exitCleanlyOnInterrupt,
+  fixed,
+  freshPostgres,
+  insertAgents,
+  log,
+  machineLoad,
+  table,
+} from './support.js';
 
 /**
  * `npx tsx bench/metrics.ts [--agents N] [--catch-up-minutes M]` (or `npm run bench -- --only metrics`):
@@ -51,8 +58,6 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const OVERVIEWS = 7;
 const PG_URL = process.env.FLEETPLANE_BENCH_PG_URL || DEFAULT_BENCH_PG_URL;
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-const AGENT_ROWS = 1000;
 const TARGET_OVERVIEW_MS = 100;
 
 class BenchClock implements Clock {
@@ -69,76 +74,12 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
-async function onServer(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> }> {
-  // The bench creates and drops a database: never on a server of another machine.
-  const server = new URL(PG_URL);
-  if (!LOOPBACK_HOSTS.has(server.hostname))
-    throw new Error(`refusing ${server.hostname}: the bench uses a PostgreSQL server on this machine only`);
-  const name = `fleetplane_bench_metrics_${randomBytes(4).toString('hex')}`;
-  await onServer(`create database ${name}`);
-  server.pathname = `/${name}`;
-  const drop = () => onServer(`drop database if exists ${name} with (force)`);
-  const unregister = onInterrupt(drop);
-  return {
-    url: server.toString(),
-    drop: async () => {
-      unregister();
-      await drop();
-    },
-  };
-}
-
-async function insertAgents(database: Database, orgId: string, count: number, now: string): Promise<void> {
-  for (let i = 0; i < count; i += AGENT_ROWS)
-    await database.db
-      .insertInto('agents')
-      .values(
-        Array.from({ length: Math.min(AGENT_ROWS, count - i) }, (_, j) => {
-          const n = i + j;
-          const name = `metrics-${String(n).padStart(5, '0')}`;
-          return {
-            id: uuidv7(),
-            org_id: orgId,
-            name,
-            hostname: `${name}.bench.internal`,
-            fingerprint: null,
-            os_type: ['ubuntu', 'windows', 'debian', 'macos'][n % 4]!,
-            os_version: '1',
-            arch: 'x86_64',
-            ip: null,
-            agent_version: null,
-            interpreters: '["bash"]',
-            tags: '[]',
-            group_id: null,
-            notes: '',
-            status: n % 50 === 0 ? 'offline' : 'online',
-            connected: 0,
-            last_seen_at: now,
-            metrics: null,
-            system_info: null,
-            token_hash: null,
-            machine_key_hash: null,
-            enrolled_via: null,
-            created_at: now,
-            updated_at: now,
-            deleted_at: null,
-            delete_reason: null,
-            profile_id: null,
-          };
-        }),
-      )
-      .execute();
-}
+/** Agents as the heartbeat path leaves them: a mix of systems, one in 50 offline. */
+const metricsAgent = (n: number) => ({
+  os_type: ['ubuntu', 'windows', 'debian', 'macos'][n % 4]!,
+  os_version: '1',
+  status: n % 50 === 0 ? 'offline' : 'online',
+});
 
 /** ISO 8601 UTC text of a timestamptz expression, as the app writes its times. */
 const iso = (expression: string) =>
@@ -233,7 +174,7 @@ export interface MetricsBenchResult {
 
 export async function benchMetrics(options: MetricsBenchOptions): Promise<MetricsBenchResult> {
   log(`\n== Metrics history on PostgreSQL, ${options.agents} agents (${machineLoad()})`);
-  const where = await freshPostgres();
+  const where = await freshPostgres(PG_URL, 'metrics');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-bench-metrics-'));
   const hour = Math.floor(Date.now() / HOUR) * HOUR;
   // Half a minute into the last minute of an hour: the steps below close that minute, then the hour.
@@ -269,7 +210,11 @@ export async function benchMetrics(options: MetricsBenchOptions): Promise<Metric
     );
 
     let started = performance.now();
-    await insertAgents(database, org.id, options.agents, clock.now().toISOString());
+    await insertAgents(database, org.id, options.agents, {
+      prefix: 'metrics',
+      now: clock.now().toISOString(),
+      agent: metricsAgent,
+    });
     const lastClosed = hour + 58 * MINUTE;
     const points = await insertPoints(database, lastClosed - options.catchUpMinutes * MINUTE, lastClosed);
     await sql`analyze`.execute(database.db);

@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { migrateToLatest, openDatabase, type Database } from '../src/server/db/database.js';
 import type { DatabaseConfig } from '../src/server/config.js';
@@ -16,7 +14,7 @@ import { QueueConsumers, type QueueConsumer } from '../src/server/modules/queues
 import { QueueItemsService } from '../src/server/modules/queues/items.service.js';
 import { QueuesService } from '../src/server/modules/queues/queues.service.js';
 import { MAX_BULK_ITEMS } from '../src/server/modules/queues/queues.schemas.js';
-import { exitCleanlyOnInterrupt, log, machineLoad, onInterrupt } from './support.js';
+import { exitCleanlyOnInterrupt, freshPostgres, log, machineLoad } from './support.js';
 
 /**
  * `npx tsx bench/queues.ts [--items N]... [--consumers N] [--only postgres|sqlite]`: work-queue
@@ -70,33 +68,6 @@ function rate(items: number, started: Start): Rate {
   const seconds = (performance.now() - started.at) / 1000;
   const cpu = process.cpuUsage(started.cpu);
   return { items, seconds, perSecond: items / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
-}
-
-async function onServer(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A fresh database on the bench server, dropped by `drop`. */
-async function freshPgDatabase(label: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `fleetplane_bench_${label}_${randomBytes(4).toString('hex')}`;
-  await onServer(`create database ${name}`);
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  const drop = () => onServer(`drop database if exists ${name} with (force)`);
-  const unregister = onInterrupt(drop);
-  return {
-    url: url.toString(),
-    drop: async () => {
-      unregister();
-      await drop();
-    },
-  };
 }
 
 /** N consumers, each claiming and completing one item at a time until none waits. */
@@ -223,8 +194,8 @@ export async function benchQueues(options: QueueBenchOptions = defaultQueueBench
     `Queue bench: ${options.sizes.join(' and ')} items, ${options.consumers} consumers one item at a time, node ${process.version}, ${machineLoad()}`,
   );
   if (options.only !== 'sqlite') {
-    const ours = await freshPgDatabase('queues');
-    const theirs = await freshPgDatabase('pgboss');
+    const ours = await freshPostgres(PG_URL, 'queues');
+    const theirs = await freshPostgres(PG_URL, 'pgboss');
     try {
       const fleetplane = await benchFleetplane(
         { kind: 'postgres', url: ours.url, schema: undefined },

@@ -1,7 +1,7 @@
-import { inTransaction, type Executor } from '../../db/executor.js';
+import type { Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import type { SecretBox } from '../../lib/crypto.js';
-import { AppError, notFound, type ErrorDetail } from '../../lib/errors.js';
+import { AppError, type ErrorDetail } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { assertReachable, type OutboundRange } from '../../lib/outbound.js';
 import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
@@ -9,6 +9,7 @@ import { MASK } from '../../lib/secrets.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { ChannelConfig, ChannelCreateBody, ChannelKind, ChannelUpdateBody } from './alerts.schemas.js';
+import { AuditedRows } from './audited-rows.js';
 import type { Delivery, Notifier } from './notifier.js';
 import { channelsRepo, type Channel } from './rules.repo.js';
 
@@ -33,7 +34,7 @@ function maskedUrl(url: string): string {
 export class ChannelsService {
   readonly #db: Executor;
   readonly #clock: Clock;
-  readonly #audit: AuditLog;
+  readonly #channels: AuditedRows<Channel, ChannelView, Pick<Channel, 'name' | 'config' | 'updated_at'>>;
   readonly #box: SecretBox;
   readonly #notifier: Notifier;
   readonly #allowed: readonly OutboundRange[];
@@ -48,10 +49,15 @@ export class ChannelsService {
   }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
-    this.#audit = deps.audit;
     this.#box = deps.box;
     this.#notifier = deps.notifier;
     this.#allowed = deps.allowed;
+    this.#channels = new AuditedRows({
+      ...deps,
+      repo: channelsRepo,
+      entityType: 'notification_channel',
+      view: (channel) => this.view(channel),
+    });
   }
 
   view(channel: Channel): ChannelView {
@@ -75,17 +81,7 @@ export class ChannelsService {
       created_at: now,
       updated_at: now,
     };
-    return inTransaction(this.#db, async (trx) => {
-      await channelsRepo.insert(trx, channel);
-      const view = this.view(channel);
-      await this.#audit.record(trx, ctx, {
-        action: 'created',
-        entityType: 'notification_channel',
-        entityId: channel.id,
-        after: view,
-      });
-      return view;
-    });
+    return this.#channels.create(ctx, channel);
   }
 
   async list(orgId: string, page: PageParams): Promise<Page<ChannelView>> {
@@ -93,11 +89,11 @@ export class ChannelsService {
   }
 
   async get(orgId: string, id: string): Promise<ChannelView> {
-    return this.view(await this.#channel(this.#db, orgId, id));
+    return this.view(await this.#channels.get(this.#db, orgId, id));
   }
 
   async update(ctx: RequestContext, id: string, input: ChannelUpdateBody): Promise<ChannelView> {
-    const current = await this.#channel(this.#db, ctx.orgId, id);
+    const current = await this.#channels.get(this.#db, ctx.orgId, id);
     const given = input.config;
     // A URL sent back as shown keeps the stored one: an edit of the name never needs the secret.
     const keep = given?.url !== undefined && given.url.includes(MASK);
@@ -107,47 +103,20 @@ export class ChannelsService {
       config,
       updated_at: this.#clock.now().toISOString(),
     };
-    return inTransaction(this.#db, async (trx) => {
-      await this.#channel(trx, ctx.orgId, id);
-      await channelsRepo.update(trx, ctx.orgId, id, changes);
-      const after = this.view({ ...current, ...changes });
-      await this.#audit.record(trx, ctx, {
-        action: 'modified',
-        entityType: 'notification_channel',
-        entityId: id,
-        before: this.view(current),
-        after,
-      });
-      return after;
-    });
+    return this.#channels.update(ctx, current, changes);
   }
 
   /** Deletes a channel; rules that named it stop telling it (a rule's unknown channels are skipped). */
-  async remove(ctx: RequestContext, id: string): Promise<void> {
-    await inTransaction(this.#db, async (trx) => {
-      const before = await this.#channel(trx, ctx.orgId, id);
-      await channelsRepo.remove(trx, ctx.orgId, id);
-      await this.#audit.record(trx, ctx, {
-        action: 'deleted',
-        entityType: 'notification_channel',
-        entityId: id,
-        before: this.view(before),
-      });
-    });
+  remove(ctx: RequestContext, id: string): Promise<void> {
+    return this.#channels.remove(ctx, id);
   }
 
   /** Sends a sample through the channel once and answers what the receiver said (502 when unreachable). */
   async test(orgId: string, id: string): Promise<Delivery> {
-    const channel = await this.#channel(this.#db, orgId, id);
+    const channel = await this.#channels.get(this.#db, orgId, id);
     const notice = this.#notifier.sample(`Test of ${channel.name}`);
     if (channel.kind === 'email') return this.#notifier.sendOnce(channel, notice);
     return this.#notifier.post(this.#box.reveal(channel.config.url ?? ''), channel.kind, notice);
-  }
-
-  async #channel(db: Executor, orgId: string, id: string): Promise<Channel> {
-    const channel = await channelsRepo.get(db, orgId, id);
-    if (!channel) throw notFound('notification channel');
-    return channel;
   }
 
   /** The config a kind takes, its URL checked reachable and sealed; one 422 for all problems. */

@@ -1,12 +1,13 @@
-import { inTransaction, type Executor } from '../../db/executor.js';
+import type { Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
-import { AppError, notFound, type ErrorDetail } from '../../lib/errors.js';
+import { AppError, type ErrorDetail } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
 import type { RequestContext } from '../access/context.js';
 import { requireKnownTarget } from '../agents/agents.service.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { conditionsRepo } from './alerts.repo.js';
+import { AuditedRows } from './audited-rows.js';
 import { alertSources, type Referenced } from './alerts.sources.js';
 import type {
   AgentSelector,
@@ -73,12 +74,12 @@ export async function selectorProblems(
 export class RulesService {
   readonly #db: Executor;
   readonly #clock: Clock;
-  readonly #audit: AuditLog;
+  readonly #rules: AuditedRows<Rule, RuleView>;
 
   constructor(deps: { db: Executor; clock: Clock; audit: AuditLog }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
-    this.#audit = deps.audit;
+    this.#rules = new AuditedRows({ ...deps, repo: rulesRepo, entityType: 'alert_rule', view: ruleView });
   }
 
   async create(ctx: RequestContext, input: RuleCreateBody): Promise<RuleView> {
@@ -97,17 +98,7 @@ export class RulesService {
       updated_at: now,
     };
     await this.#assertValid(ctx.orgId, rule);
-    return inTransaction(this.#db, async (trx) => {
-      await rulesRepo.insert(trx, rule);
-      const view = ruleView(rule);
-      await this.#audit.record(trx, ctx, {
-        action: 'created',
-        entityType: 'alert_rule',
-        entityId: rule.id,
-        after: view,
-      });
-      return view;
-    });
+    return this.#rules.create(ctx, rule);
   }
 
   async list(
@@ -119,11 +110,11 @@ export class RulesService {
   }
 
   async get(orgId: string, id: string): Promise<RuleView> {
-    return ruleView(await this.#rule(this.#db, orgId, id));
+    return ruleView(await this.#rules.get(this.#db, orgId, id));
   }
 
   async update(ctx: RequestContext, id: string, input: RuleUpdateBody): Promise<RuleView> {
-    const current = await this.#rule(this.#db, ctx.orgId, id);
+    const current = await this.#rules.get(this.#db, ctx.orgId, id);
     if (input.kind !== undefined && input.kind !== current.kind && input.params === undefined)
       throw notValid([{ field: 'params', message: `give the parameters of ${input.kind}` }]);
     const changes: Partial<Rule> = {
@@ -135,42 +126,14 @@ export class RulesService {
       ...(input.channel_ids === undefined ? {} : { channel_ids: input.channel_ids }),
       updated_at: this.#clock.now().toISOString(),
     };
-    const after = { ...current, ...changes };
-    await this.#assertValid(ctx.orgId, after);
-    return inTransaction(this.#db, async (trx) => {
-      await this.#rule(trx, ctx.orgId, id);
-      await rulesRepo.update(trx, ctx.orgId, id, changes);
-      await conditionsRepo.forget(trx, id);
-      const view = ruleView(after);
-      await this.#audit.record(trx, ctx, {
-        action: 'modified',
-        entityType: 'alert_rule',
-        entityId: id,
-        before: ruleView(current),
-        after: view,
-      });
-      return view;
-    });
+    await this.#assertValid(ctx.orgId, { ...current, ...changes });
+    // a changed rule starts counting how long its condition has held again
+    return this.#rules.update(ctx, current, changes, (trx) => conditionsRepo.forget(trx, id));
   }
 
   /** Deletes a rule; its alerts and their history go with it. */
-  async remove(ctx: RequestContext, id: string): Promise<void> {
-    await inTransaction(this.#db, async (trx) => {
-      const before = await this.#rule(trx, ctx.orgId, id);
-      await rulesRepo.remove(trx, ctx.orgId, id);
-      await this.#audit.record(trx, ctx, {
-        action: 'deleted',
-        entityType: 'alert_rule',
-        entityId: id,
-        before: ruleView(before),
-      });
-    });
-  }
-
-  async #rule(db: Executor, orgId: string, id: string): Promise<Rule> {
-    const rule = await rulesRepo.get(db, orgId, id);
-    if (!rule) throw notFound('alert rule');
-    return rule;
+  remove(ctx: RequestContext, id: string): Promise<void> {
+    return this.#rules.remove(ctx, id);
   }
 
   /** The kind's parameters, and every id the rule names being the organisation's: one 422 for all problems. */

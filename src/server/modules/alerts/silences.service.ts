@@ -1,11 +1,12 @@
-import { inTransaction, type Executor } from '../../db/executor.js';
+import type { Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
-import { AppError, notFound, type ErrorDetail } from '../../lib/errors.js';
+import { AppError, type ErrorDetail } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { AgentSelector, SilenceCreateBody, SilenceUpdateBody } from './alerts.schemas.js';
+import { AuditedRows } from './audited-rows.js';
 import { selectorProblems } from './rules.service.js';
 import { rulesRepo, silencesRepo, type Silence, type SilenceState } from './rules.repo.js';
 
@@ -39,12 +40,17 @@ function iso(value: string): string {
 export class SilencesService {
   readonly #db: Executor;
   readonly #clock: Clock;
-  readonly #audit: AuditLog;
+  readonly #silences: AuditedRows<Silence, SilenceView>;
 
   constructor(deps: { db: Executor; clock: Clock; audit: AuditLog }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
-    this.#audit = deps.audit;
+    this.#silences = new AuditedRows({
+      ...deps,
+      repo: silencesRepo,
+      entityType: 'silence',
+      view: (silence) => this.view(silence),
+    });
   }
 
   view(silence: Silence): SilenceView {
@@ -68,17 +74,7 @@ export class SilencesService {
       updated_at: now,
     };
     await this.#assertValid(ctx.orgId, silence);
-    return inTransaction(this.#db, async (trx) => {
-      await silencesRepo.insert(trx, silence);
-      const view = this.view(silence);
-      await this.#audit.record(trx, ctx, {
-        action: 'created',
-        entityType: 'silence',
-        entityId: silence.id,
-        after: view,
-      });
-      return view;
-    });
+    return this.#silences.create(ctx, silence);
   }
 
   async list(orgId: string, state: SilenceState | undefined, page: PageParams): Promise<Page<SilenceView>> {
@@ -87,11 +83,11 @@ export class SilencesService {
   }
 
   async get(orgId: string, id: string): Promise<SilenceView> {
-    return this.view(await this.#silence(this.#db, orgId, id));
+    return this.view(await this.#silences.get(this.#db, orgId, id));
   }
 
   async update(ctx: RequestContext, id: string, input: SilenceUpdateBody): Promise<SilenceView> {
-    const current = await this.#silence(this.#db, ctx.orgId, id);
+    const current = await this.#silences.get(this.#db, ctx.orgId, id);
     const changes: Partial<Silence> = {
       ...(input.rule_id === undefined ? {} : { rule_id: input.rule_id }),
       ...(input.selector === undefined ? {} : { selector: input.selector }),
@@ -100,40 +96,12 @@ export class SilencesService {
       ...(input.ends_at === undefined ? {} : { ends_at: iso(input.ends_at) }),
       updated_at: this.#clock.now().toISOString(),
     };
-    const after = { ...current, ...changes };
-    await this.#assertValid(ctx.orgId, after);
-    return inTransaction(this.#db, async (trx) => {
-      await this.#silence(trx, ctx.orgId, id);
-      await silencesRepo.update(trx, ctx.orgId, id, changes);
-      const view = this.view(after);
-      await this.#audit.record(trx, ctx, {
-        action: 'modified',
-        entityType: 'silence',
-        entityId: id,
-        before: this.view(current),
-        after: view,
-      });
-      return view;
-    });
+    await this.#assertValid(ctx.orgId, { ...current, ...changes });
+    return this.#silences.update(ctx, current, changes);
   }
 
-  async remove(ctx: RequestContext, id: string): Promise<void> {
-    await inTransaction(this.#db, async (trx) => {
-      const before = await this.#silence(trx, ctx.orgId, id);
-      await silencesRepo.remove(trx, ctx.orgId, id);
-      await this.#audit.record(trx, ctx, {
-        action: 'deleted',
-        entityType: 'silence',
-        entityId: id,
-        before: this.view(before),
-      });
-    });
-  }
-
-  async #silence(db: Executor, orgId: string, id: string): Promise<Silence> {
-    const silence = await silencesRepo.get(db, orgId, id);
-    if (!silence) throw notFound('silence');
-    return silence;
+  remove(ctx: RequestContext, id: string): Promise<void> {
+    return this.#silences.remove(ctx, id);
   }
 
   async #assertValid(orgId: string, silence: Silence): Promise<void> {

@@ -1,6 +1,22 @@
 import type { ExpiryPurge } from '../housekeeping/housekeeping.purges.js';
 import { deletedRows } from '../housekeeping/housekeeping.purges.js';
 
+/** Rows of `table` whose `expires_at` has passed, counted under the table's name. */
+function expiredRows(table: 'sessions' | 'password_resets' | 'sdk_devices'): ExpiryPurge {
+  return {
+    kind: table,
+    deleteExpired: async (db, now, limit) =>
+      deletedRows(
+        await db
+          .deleteFrom(table)
+          .where('id', 'in', (eb) =>
+            eb.selectFrom(table).select('id').where('expires_at', '<=', now).limit(limit),
+          )
+          .executeTakeFirst(),
+      ),
+  };
+}
+
 /**
  * Expired sessions, with their refresh tokens, and expired password resets and SDK device codes.
  * A used refresh token is kept while its session lives: presenting it again is how reuse is caught.
@@ -24,40 +40,7 @@ export const authPurges: readonly ExpiryPurge[] = [
           .executeTakeFirst(),
       ),
   },
-  {
-    kind: 'sessions',
-    deleteExpired: async (db, now, limit) =>
-      deletedRows(
-        await db
-          .deleteFrom('sessions')
-          .where('id', 'in', (eb) =>
-            eb.selectFrom('sessions').select('id').where('expires_at', '<=', now).limit(limit),
-          )
-          .executeTakeFirst(),
-      ),
-  },
-  {
-    kind: 'password_resets',
-    deleteExpired: async (db, now, limit) =>
-      deletedRows(
-        await db
-          .deleteFrom('password_resets')
-          .where('id', 'in', (eb) =>
-            eb.selectFrom('password_resets').select('id').where('expires_at', '<=', now).limit(limit),
-          )
-          .executeTakeFirst(),
-      ),
-  },
-  {
-    kind: 'sdk_devices',
-    deleteExpired: async (db, now, limit) =>
-      deletedRows(
-        await db
-          .deleteFrom('sdk_devices')
-          .where('id', 'in', (eb) =>
-            eb.selectFrom('sdk_devices').select('id').where('expires_at', '<=', now).limit(limit),
-          )
-          .executeTakeFirst(),
-      ),
-  },
+  expiredRows('sessions'),
+  expiredRows('password_resets'),
+  expiredRows('sdk_devices'),
 ];

@@ -13,9 +13,9 @@ import {
 } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useState } from 'react';
-import { confirmDestructive } from '../../shell/confirm';
-import { Pager, useCursorPages } from '../../shell/paging';
+import { useCursorPages } from '../../shell/paging';
 import { usePermission } from '../auth/session';
+import { ConfigList, DeleteButton } from './ConfigList';
 import {
   useChannels,
   useCreateChannel,
@@ -109,59 +109,38 @@ export function ChannelsTab() {
   const canCreate = usePermission('alerts:create');
   const canTest = usePermission('alerts:update');
   const canDelete = usePermission('alerts:delete');
-  const items = channels.data?.items ?? [];
   return (
-    <Stack>
-      <Group justify="flex-end">{canCreate && <Button onClick={createModal.open}>New channel</Button>}</Group>
-      {channels.error && <Alert color="red">{channels.error.message}</Alert>}
-      <Table striped>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Name</Table.Th>
-            <Table.Th>Kind</Table.Th>
-            <Table.Th>Sends to</Table.Th>
-            <Table.Th />
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {items.map((channel) => (
-            <Table.Tr key={channel.id} data-testid="channel-row">
-              <Table.Td>{channel.name}</Table.Td>
-              <Table.Td>{channel.kind}</Table.Td>
-              <Table.Td>{channel.config.url ?? channel.config.to?.join(', ')}</Table.Td>
-              <Table.Td>
-                <Group gap="xs" align="flex-start">
-                  {canTest && <TestButton channel={channel} />}
-                  {canDelete && (
-                    <Button
-                      size="xs"
-                      variant="subtle"
-                      color="red"
-                      onClick={() =>
-                        confirmDestructive({
-                          title: `Delete ${channel.name}?`,
-                          body: 'Rules that notify it stop telling it.',
-                          confirm: 'Delete channel',
-                          run: () => remove.mutateAsync(channel.id),
-                        })
-                      }
-                    >
-                      Delete
-                    </Button>
-                  )}
-                </Group>
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-      {channels.isSuccess && items.length === 0 && (
-        <Text c="dimmed" ta="center">
-          No channel yet. Add a webhook, a Slack or Teams incoming webhook, or email addresses.
-        </Text>
+    <ConfigList
+      pages={pages}
+      list={channels}
+      create={canCreate ? { label: 'New channel', open: createModal.open } : undefined}
+      headers={['Name', 'Kind', 'Sends to']}
+      rowTestId="channel-row"
+      empty="No channel yet. Add a webhook, a Slack or Teams incoming webhook, or email addresses."
+      cells={(channel: Channel) => (
+        <>
+          <Table.Td>{channel.name}</Table.Td>
+          <Table.Td>{channel.kind}</Table.Td>
+          <Table.Td>{channel.config.url ?? channel.config.to?.join(', ')}</Table.Td>
+          <Table.Td>
+            <Group gap="xs" align="flex-start">
+              {canTest && <TestButton channel={channel} />}
+              {canDelete && (
+                <DeleteButton
+                  options={{
+                    title: `Delete ${channel.name}?`,
+                    body: 'Rules that notify it stop telling it.',
+                    confirm: 'Delete channel',
+                    run: () => remove.mutateAsync(channel.id),
+                  }}
+                />
+              )}
+            </Group>
+          </Table.Td>
+        </>
       )}
-      <Pager pages={pages} nextCursor={channels.data?.next_cursor} />
+    >
       <CreateChannelModal opened={creating} onClose={createModal.close} />
-    </Stack>
+    </ConfigList>
   );
 }

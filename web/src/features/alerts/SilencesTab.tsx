@@ -9,14 +9,13 @@ import {
   Stack,
   Table,
   TagsInput,
-  Text,
   TextInput,
 } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useState } from 'react';
-import { confirmDestructive } from '../../shell/confirm';
-import { Pager, useCursorPages } from '../../shell/paging';
+import { useCursorPages } from '../../shell/paging';
 import { usePermission } from '../auth/session';
+import { ConfigList, DeleteButton } from './ConfigList';
 import { useCreateSilence, useDeleteSilence, useRules, useSilences, type Silence } from './queries';
 
 const STATE_COLOURS: Record<Silence['state'], string> = {
@@ -95,6 +94,18 @@ function CreateSilenceModal(props: { opened: boolean; onClose: () => void }) {
   );
 }
 
+/** What a silence covers: its rule, its agents' tags, or both. */
+function covers(silence: Silence): string {
+  return (
+    [
+      silence.rule_id ? 'one rule' : null,
+      silence.selector?.tags?.length ? `tags ${silence.selector.tags.join(', ')}` : null,
+    ]
+      .filter(Boolean)
+      .join(' on ') || 'agents selected'
+  );
+}
+
 export function SilencesTab() {
   const pages = useCursorPages();
   const silences = useSilences(pages.cursor);
@@ -102,69 +113,39 @@ export function SilencesTab() {
   const [creating, createModal] = useDisclosure();
   const canCreate = usePermission('alerts:create');
   const canDelete = usePermission('alerts:delete');
-  const items = silences.data?.items ?? [];
   return (
-    <Stack>
-      <Group justify="flex-end">{canCreate && <Button onClick={createModal.open}>New silence</Button>}</Group>
-      {silences.error && <Alert color="red">{silences.error.message}</Alert>}
-      <Table striped>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Reason</Table.Th>
-            <Table.Th>Covers</Table.Th>
-            <Table.Th>From</Table.Th>
-            <Table.Th>Until</Table.Th>
-            <Table.Th>State</Table.Th>
-            <Table.Th />
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {items.map((silence) => (
-            <Table.Tr key={silence.id} data-testid="silence-row">
-              <Table.Td>{silence.reason}</Table.Td>
-              <Table.Td>
-                {[
-                  silence.rule_id ? 'one rule' : null,
-                  silence.selector?.tags?.length ? `tags ${silence.selector.tags.join(', ')}` : null,
-                ]
-                  .filter(Boolean)
-                  .join(' on ') || 'agents selected'}
-              </Table.Td>
-              <Table.Td>{new Date(silence.starts_at).toLocaleString()}</Table.Td>
-              <Table.Td>{new Date(silence.ends_at).toLocaleString()}</Table.Td>
-              <Table.Td>
-                <Badge color={STATE_COLOURS[silence.state]}>{silence.state}</Badge>
-              </Table.Td>
-              <Table.Td>
-                {canDelete && (
-                  <Button
-                    size="xs"
-                    variant="subtle"
-                    color="red"
-                    onClick={() =>
-                      confirmDestructive({
-                        title: 'Delete this silence?',
-                        body: 'Alerts it holds are told at the next evaluation.',
-                        confirm: 'Delete silence',
-                        run: () => remove.mutateAsync(silence.id),
-                      })
-                    }
-                  >
-                    Delete
-                  </Button>
-                )}
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-      {silences.isSuccess && items.length === 0 && (
-        <Text c="dimmed" ta="center">
-          No silence. Silence a rule or some agents during maintenance: alerts still fire, nobody is told.
-        </Text>
+    <ConfigList
+      pages={pages}
+      list={silences}
+      create={canCreate ? { label: 'New silence', open: createModal.open } : undefined}
+      headers={['Reason', 'Covers', 'From', 'Until', 'State']}
+      rowTestId="silence-row"
+      empty="No silence. Silence a rule or some agents during maintenance: alerts still fire, nobody is told."
+      cells={(silence: Silence) => (
+        <>
+          <Table.Td>{silence.reason}</Table.Td>
+          <Table.Td>{covers(silence)}</Table.Td>
+          <Table.Td>{new Date(silence.starts_at).toLocaleString()}</Table.Td>
+          <Table.Td>{new Date(silence.ends_at).toLocaleString()}</Table.Td>
+          <Table.Td>
+            <Badge color={STATE_COLOURS[silence.state]}>{silence.state}</Badge>
+          </Table.Td>
+          <Table.Td>
+            {canDelete && (
+              <DeleteButton
+                options={{
+                  title: 'Delete this silence?',
+                  body: 'Alerts it holds are told at the next evaluation.',
+                  confirm: 'Delete silence',
+                  run: () => remove.mutateAsync(silence.id),
+                }}
+              />
+            )}
+          </Table.Td>
+        </>
       )}
-      <Pager pages={pages} nextCursor={silences.data?.next_cursor} />
+    >
       <CreateSilenceModal opened={creating} onClose={createModal.close} />
-    </Stack>
+    </ConfigList>
   );
 }
