@@ -36,7 +36,7 @@ describe.runIf(browserAvailable)('console alerts', () => {
         201,
       );
     const page = await browser.open(server, '/alerts');
-    page.setDefaultTimeout(8000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Alerts' }).waitFor();
     await page.getByText('No alert.').waitFor();

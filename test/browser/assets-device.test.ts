@@ -25,7 +25,7 @@ describe.runIf(browserAvailable)('console assets and SDK sign-in', () => {
       201,
     );
     const page = await browser.open(server, '/assets');
-    page.setDefaultTimeout(8000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Assets' }).waitFor();
     await page.getByText('No asset yet.').waitFor();
@@ -94,7 +94,7 @@ describe.runIf(browserAvailable)('console assets and SDK sign-in', () => {
     const link = new URL(started.verification_uri_complete);
     expect(link.pathname).toBe('/device');
     const page = await browser.open(server, `${link.pathname}${link.search}`);
-    page.setDefaultTimeout(8000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Sign in an SDK' }).waitFor();
     expect(await page.getByLabel('Code').inputValue()).toBe(started.user_code);

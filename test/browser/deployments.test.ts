@@ -81,7 +81,7 @@ describe.runIf(browserAvailable)('console deployments', () => {
 
   it('services: a service made in the page runs on the real agent; deployed, its steps and status move live', async () => {
     const page = await browser.open(server, '/services');
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Services' }).waitFor();
     await page.getByText('No service yet.').waitFor();
@@ -190,7 +190,7 @@ describe.runIf(browserAvailable)('console deployments', () => {
     );
     const [service] = list.items;
     const page = await browser.open(server, `/services/${service.id}`);
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'shop' }).waitFor();
     await page.getByText('No service token yet.').waitFor();
@@ -212,7 +212,7 @@ describe.runIf(browserAvailable)('console deployments', () => {
 
     // the secret deploys the service from CI: an open list of deployments takes it in, live
     const deployments = await browser.open(server, '/deployments');
-    deployments.setDefaultTimeout(10_000);
+    deployments.setDefaultTimeout(20_000);
     await signIn(deployments, owner.email, owner.password);
     await deployments.getByRole('heading', { name: 'Deployments' }).waitFor();
     await expect.poll(() => deployments.getByTestId('deployment-row').count()).toBe(1);
@@ -279,7 +279,7 @@ describe.runIf(browserAvailable)('console deployments', () => {
     );
 
     const page = await browser.open(server, `/services/${service.id}`);
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'slow' }).waitFor();
     await page.getByRole('button', { name: 'Delete' }).click();
@@ -322,7 +322,7 @@ describe.runIf(browserAvailable)('console deployments', () => {
     );
     const [service] = list.items;
     const page = await browser.open(server, `/services/${service.id}`);
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, viewer.email, viewer.password);
     await page.getByRole('heading', { name: 'shop' }).waitFor();
     expect(await page.getByLabel(/^Name/).isDisabled()).toBe(true);

@@ -53,7 +53,7 @@ describe.runIf(browserAvailable)('console fleet', () => {
 
   it('fleet: the page shows agents, usage, uptime and outcomes over the window chosen', async () => {
     const page = await browser.open(server, '/');
-    page.setDefaultTimeout(8000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('link', { name: 'Fleet', exact: true }).click();
     await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
@@ -85,7 +85,7 @@ describe.runIf(browserAvailable)('console fleet', () => {
 
   it("fleet: an agent's page charts its metrics history, raw for an hour and per minute for a day", async () => {
     const page = await browser.open(server, `/agents/${agent.id}`);
-    page.setDefaultTimeout(8000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Metrics history' }).waitFor();
     await expect.poll(() => page.getByTestId('agent-metrics-step').textContent()).toBe('every heartbeat');

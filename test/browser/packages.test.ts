@@ -19,7 +19,7 @@ describe.runIf(browserAvailable)('console packages', () => {
 
   it('packages: a zip uploaded in the page is listed, opened, deactivated and deleted; a refusal is shown', async () => {
     const page = await browser.open(server, '/packages');
-    page.setDefaultTimeout(8000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Packages' }).waitFor();
     await page.getByText('No package yet.').waitFor();

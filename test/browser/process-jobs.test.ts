@@ -103,7 +103,7 @@ describe.runIf(browserAvailable)('console process jobs', () => {
 
   it('process jobs: started from the modal on a robot, run by it live, its result and output shown; another reassigned and ended by hand', async () => {
     const page = await browser.open(server, '/process-jobs');
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Process jobs' }).waitFor();
     await page.getByText('No process job yet.').waitFor();
@@ -214,7 +214,7 @@ describe.runIf(browserAvailable)('console process jobs', () => {
     );
 
     const asViewer = await browser.open(server, '/process-jobs');
-    asViewer.setDefaultTimeout(10_000);
+    asViewer.setDefaultTimeout(20_000);
     await signIn(asViewer, viewer.email, viewer.password);
     await asViewer.getByRole('heading', { name: 'Process jobs' }).waitFor();
     await expect.poll(() => asViewer.getByTestId('process-job-row').count()).toBe(3);
@@ -226,7 +226,7 @@ describe.runIf(browserAvailable)('console process jobs', () => {
       expect(await asViewer.getByRole('button', { name: action }).count()).toBe(0);
 
     const page = await browser.open(server, `/process-jobs/${waiting.id}`);
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'double invoices' }).waitFor();
     await page.getByRole('button', { name: 'Cancel', exact: true }).click();

@@ -30,7 +30,7 @@ describe.runIf(browserAvailable)('console processes', () => {
 
   it('processes: a process made in the page from a package entry point, refused by field, then saved with a new version', async () => {
     const page = await browser.open(server, '/processes');
-    page.setDefaultTimeout(8000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Processes' }).waitFor();
     await page.getByText('No process yet.').waitFor();
@@ -80,7 +80,7 @@ describe.runIf(browserAvailable)('console processes', () => {
     const list = await expectStatus(call(server, 'GET', '/api/v1/processes', { token: owner.token }), 200);
     const [process] = list.items;
     const asViewer = await browser.open(server, `/processes/${process.id}`);
-    asViewer.setDefaultTimeout(8000);
+    asViewer.setDefaultTimeout(20_000);
     await signIn(asViewer, viewer.email, viewer.password);
     await asViewer.getByRole('heading', { name: process.name }).waitFor();
     expect(await asViewer.getByLabel(/^Name/).isDisabled()).toBe(true);
@@ -88,7 +88,7 @@ describe.runIf(browserAvailable)('console processes', () => {
     expect(await asViewer.getByRole('button', { name: 'Save' }).count()).toBe(0);
 
     const page = await browser.open(server, `/processes/${process.id}`);
-    page.setDefaultTimeout(8000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: process.name }).waitFor();
     await page.getByRole('button', { name: 'Delete' }).click();

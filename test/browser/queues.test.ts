@@ -18,7 +18,7 @@ describe.runIf(browserAvailable)('console queues', () => {
 
   it('queues: a queue created in the page, items added one and in bulk, counted, filtered and deleted', async () => {
     const page = await browser.open(server, '/queues');
-    page.setDefaultTimeout(8000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Queues' }).waitFor();
     await page.getByText('No queue yet.').waitFor();

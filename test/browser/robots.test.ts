@@ -25,7 +25,7 @@ describe.runIf(browserAvailable)('console robots', () => {
   it('robots: a runner and an agent robot created in the page, keys shown once, filtered, edited, revoked and deleted', async () => {
     const agent = await enroll(server, owner, { facts: { hostname: 'bot-host' } });
     const page = await browser.open(server, '/robots');
-    page.setDefaultTimeout(8000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Robots' }).waitFor();
     await page.getByText('No robot yet.').waitFor();

@@ -45,7 +45,7 @@ describe.runIf(browserAvailable)('console scripts', () => {
   it('scripts: a script written in the page, with a parameter, runs on two agents with the value given', async () => {
     const { server, owner } = fleet;
     const page = await browser.open(server, '/scripts');
-    page.setDefaultTimeout(8000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Scripts' }).waitFor();
     await page.getByText('No script yet.').waitFor();

@@ -26,7 +26,7 @@ describe.runIf(browserAvailable)('console webhooks', () => {
 
   it('webhooks: created with the event picker, secret shown once, tested, a failed delivery redelivered, paused and resumed', async () => {
     const page = await browser.open(server, '/webhooks');
-    page.setDefaultTimeout(8000);
+    page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
     await page.getByText('No webhook yet.').waitFor();
