@@ -128,6 +128,9 @@ import { WebhookEnqueuer } from './modules/webhooks/webhooks.enqueuer.js';
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
 import { WebhookSender } from './modules/webhooks/webhooks.sender.js';
 import { WebhooksService } from './modules/webhooks/webhooks.service.js';
+import { assistantRoutes } from './modules/assistant/assistant.routes.js';
+import { AssistantService } from './modules/assistant/assistant.service.js';
+import { ChatProvider } from './modules/assistant/provider.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -337,6 +340,19 @@ export function createServices(deps: {
     logger,
   });
   return {
+    assistant: new AssistantService({
+      db,
+      clock,
+      audit,
+      settings,
+      agents,
+      jobs,
+      runs,
+      scripts,
+      provider: new ChatProvider({ allow: config.outboundAllow }),
+      // Each generation costs the organisation tokens: 30 a minute per user is ample for a person.
+      limiter: new RateLimiter({ max: 30, windowMs: 60_000, clock }),
+    }),
     webhookSender,
     webhooks: new WebhooksService({ db, clock, audit, box, allow: config.outboundAllow, kick: webhookKick }),
     webhookEnqueuer: new WebhookEnqueuer({ db, bus, clock, logger, enqueued: webhookKick }),
@@ -723,6 +739,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   );
   await app.register(webhooksRoutes({ webhooks: services.webhooks }));
+  await app.register(assistantRoutes({ assistant: services.assistant }));
   await app.register(agentChannelRoutes({ gateway: services.gateway, session: services.agentSession }));
   await app.register(
     consoleRoutes({

@@ -17,6 +17,7 @@ import { queueCases } from './audit-cases/queues.js';
 import { robotCases } from './audit-cases/robots.js';
 import { rpaCases } from './audit-cases/rpa.js';
 import { webhookCases } from './audit-cases/webhooks.js';
+import { assistantCases } from './audit-cases/assistant.js';
 
 const USER_AGENT = 'fleetplane-audit-test/1.0';
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -44,6 +45,7 @@ const cases: AuditCases = {
   ...deploymentCases,
   ...alertCases,
   ...webhookCases,
+  ...assistantCases,
   ...housekeepingCases,
 };
 
@@ -65,6 +67,7 @@ const WRITES_NO_AUDIT: Record<string, string> = {
   // continued, ended) are audited.
   'POST /api/v1/steps': "a deploy script's step, recorded on its machine of the deployment",
   'PUT /api/v1/deployments/finish': "a deploy script's end and published config, recorded on its machine",
+  'POST /api/v1/assistant/test': 'a connection test: one completion asked of the provider, nothing stored',
 };
 
 describe.each(dialects)('audit on %s', (dialect) => {
@@ -74,7 +77,8 @@ describe.each(dialects)('audit on %s', (dialect) => {
 
   beforeAll(async () => {
     clock = new TestClock(new Date('2030-01-01T00:00:00.000Z'));
-    server = await startTestServer(dialect, { clock });
+    // loopback: the assistant's cases call a local fake provider
+    server = await startTestServer(dialect, { clock, config: { outboundAllow: ['loopback'] } });
     owner = await signup(server);
   });
   afterAll(async () => {

@@ -2,6 +2,8 @@ import { enroll, facts, register, ScriptedAgent } from '../support/agents.js';
 import { processBody, uploadPackage } from '../processes/support.js';
 import { addMember, call, expectStatus, signup, type Session } from '../support/client.js';
 import type { TestServer } from '../support/harness.js';
+import { newId } from '../../src/server/lib/ids.js';
+import { assistantRepo } from '../../src/server/modules/assistant/assistant.repo.js';
 
 /** The kinds of id an organisation holds, as routes and filters take them. */
 export type IdKind =
@@ -37,6 +39,7 @@ export type IdKind =
   | 'notificationChannel'
   | 'silence'
   | 'webhook'
+  | 'conversation'
   | 'request';
 
 export const ID_KINDS: IdKind[] = [
@@ -72,6 +75,7 @@ export const ID_KINDS: IdKind[] = [
   'notificationChannel',
   'silence',
   'webhook',
+  'conversation',
   'request',
 ];
 
@@ -113,6 +117,7 @@ export const idKindByPrefix: [prefix: string, kind: IdKind][] = [
   ['/api/v1/deploy-tokens/', 'deployToken'],
   ['/api/v1/deployments/', 'deployment'],
   ['/api/v1/webhooks/', 'webhook'],
+  ['/api/v1/assistant/conversations/', 'conversation'],
   ['/api/v1/alert-rules/', 'alertRule'],
   ['/api/v1/alerts/', 'alert'],
   ['/api/v1/notification-channels/', 'notificationChannel'],
@@ -193,6 +198,35 @@ async function finishWithOutput(server: TestServer, agentToken: string, job: any
     }),
     200,
   );
+}
+
+/** A conversation of the owner with one request, written straight to its tables. */
+async function ownerConversation(server: TestServer, owner: Session, label: string): Promise<{ id: string }> {
+  const now = new Date().toISOString();
+  const id = newId();
+  const db = server.database.db;
+  await assistantRepo.insertConversation(db, {
+    id,
+    org_id: owner.orgId,
+    user_id: owner.userId,
+    title: `${label} conversation`,
+    os_type: 'ubuntu',
+    shell: 'bash',
+    agent_id: null,
+    created_at: now,
+    updated_at: now,
+  });
+  await assistantRepo.insertMessage(db, {
+    id: newId(),
+    conversation_id: id,
+    role: 'user',
+    content: `${label} conversation`,
+    proposal: null,
+    job_id: null,
+    run_id: null,
+    created_at: now,
+  });
+  return { id };
 }
 
 /**
@@ -462,6 +496,8 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     { rule_id: alertRule.id, reason: `${label} maintenance`, ends_at: '2999-01-01T00:00:00.000Z' },
     201,
   );
+  // An assistant conversation of the owner, written as the assistant would (no provider here).
+  const conversation = await ownerConversation(server, owner, label);
   // The owner's second organisation: listed to its members only.
   const secondOrg = await as('POST', '/api/v1/orgs', { name: `${label} second org` }, 201);
   const audit = await as('GET', '/api/v1/audit?limit=200', undefined, 200);
@@ -495,6 +531,7 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
     deployToken: [serviceToken.token.id, configToken.token.id],
     deployment: [deployed.id, deploying.id],
     webhook: [webhook.webhook.id],
+    conversation: [conversation.id],
     alertRule: [alertRule.id],
     alert: alerts.items.map((a: { id: string }) => a.id),
     notificationChannel: [channel.id],
@@ -561,6 +598,7 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
       `oncall@${label}.test`,
       `${label} backlog rule`,
       `${label} maintenance`,
+      `${label} conversation`,
     ],
   };
 }

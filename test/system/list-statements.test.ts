@@ -373,6 +373,25 @@ describe.each(dialects)('lists: statements per request on %s', (dialect) => {
       )
       .execute();
     cases.set('/api/v1/webhooks/{id}/deliveries', paged(`/api/v1/webhooks/${hook}/deliveries`));
+    // assistant conversations come of model calls: written here directly, the owner's
+    const talkedAt = new Date().toISOString();
+    await server.database.db
+      .insertInto('assistant_conversations')
+      .values(
+        Array.from({ length: ITEMS }, (_, i) => ({
+          id: newId(),
+          org_id: owner.orgId,
+          user_id: owner.userId,
+          title: `conversation ${i}`,
+          os_type: 'ubuntu',
+          shell: 'bash',
+          agent_id: null,
+          created_at: talkedAt,
+          updated_at: talkedAt,
+        })),
+      )
+      .execute();
+    cases.set('/api/v1/assistant/conversations', paged('/api/v1/assistant/conversations'));
     // the runs settle their last pass a few milliseconds after they start
     await new Promise((resolve) => setTimeout(resolve, 500));
   }, 600_000);

@@ -145,6 +145,10 @@ export const router = createBrowserRouter([
       { path: 'assets', ...page(async () => (await import('./features/assets/AssetsPage')).AssetsPage) },
       { path: 'robots', ...page(async () => (await import('./features/robots/RobotsPage')).RobotsPage) },
       { path: 'device', ...page(async () => (await import('./features/auth/DevicePage')).DevicePage) },
+      {
+        path: 'assistant',
+        ...page(async () => (await import('./features/assistant/AssistantPage')).AssistantPage),
+      },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -935,6 +935,41 @@ export interface HousekeepingRunsTable {
   finished_at: string | null;
 }
 
+export interface AssistantConversationsTable {
+  id: string;
+  org_id: string;
+  user_id: string;
+  title: string;
+  os_type: string | null;
+  shell: string;
+  agent_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AssistantMessagesTable {
+  id: string;
+  conversation_id: string;
+  /** `user` (a request) or `assistant` (a proposal). */
+  role: string;
+  content: string;
+  /** JSON of the proposal an assistant message carries. */
+  proposal: string | null;
+  job_id: string | null;
+  run_id: string | null;
+  created_at: string;
+}
+
+export interface AssistantUsageTable {
+  id: string;
+  org_id: string;
+  user_id: string;
+  model: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  created_at: string;
+}
+
 export interface DB {
   orgs: OrgsTable;
   users: UsersTable;
@@ -995,4 +1030,7 @@ export interface DB {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
   housekeeping_runs: HousekeepingRunsTable;
+  assistant_conversations: AssistantConversationsTable;
+  assistant_messages: AssistantMessagesTable;
+  assistant_usage: AssistantUsageTable;
 }

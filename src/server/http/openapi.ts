@@ -52,6 +52,8 @@ const tagDescriptions: Record<string, string> = {
     'Alert rules, the alerts they fire (acknowledged, resolved by themselves), silences and notification channels',
   webhooks:
     'Outbound webhooks: subscriptions to fleet events, signed deliveries retried with backoff, and their attempt logs',
+  assistant:
+    'The command assistant: natural language to a command for a shell, checked by a deterministic safety analyzer, run as a job or run',
 };
 
 /** What each error code means; a response describes the codes its route can answer. */
@@ -72,6 +74,9 @@ const codeDescriptions: Record<ErrorCode, string> = {
   bad_gateway: '`bad_gateway`: a receiver this server called could not be reached; the message says why',
   not_ready: '`not_ready`: the database is not reachable; try again after `Retry-After` seconds',
   node_full: '`node_full`: this node holds as many agent sockets as it may; try again later',
+  provider_unavailable:
+    '`provider_unavailable`: the AI provider is not configured, cannot be reached or is rate-limiting; `Retry-After` when it said',
+  gateway_timeout: '`gateway_timeout`: the AI provider did not answer within the configured timeout',
 };
 
 const responseHeaders: Partial<Record<number, object>> = {

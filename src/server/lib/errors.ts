@@ -16,6 +16,10 @@ export const errorStatus = {
   /** A receiver this server called (a webhook, a notification channel) could not be reached. */
   bad_gateway: 502,
   not_ready: 503,
+  /** The AI provider is not configured, refuses connections or is rate-limiting us. */
+  provider_unavailable: 503,
+  /** A provider this server called (the AI assistant's) did not answer in time. */
+  gateway_timeout: 504,
   /** This node holds as many agent sockets as it may; another node, or this one later, may take it. */
   node_full: 503,
 } as const;

@@ -3043,6 +3043,149 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/assistant/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the assistant is configured and how this node's last call to the provider went */
+        get: operations["getAssistantStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assistant/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Call the configured provider once: its URL, key and model answer, or the reason why not */
+        post: operations["testAssistantProvider"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assistant/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn a request into a proposed command, judged by the safety analyzer
+         * @description For an agent (its OS and shells) or an OS and shell; `conversation_id` continues a conversation, `job_id` feeds the end of that job's output back. A malformed model answer is repaired once, then 502. A refusal is 422. The safety level is the stricter of the analyzer's and the model's
+         */
+        post: operations["generateCommand"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assistant/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Judge any command with the safety analyzer alone (no model) */
+        post: operations["reviewCommand"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assistant/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a proposal on one agent (a job) or a target set (a run)
+         * @description Takes jobs:execute (agent) or runs:execute (target) as well. With `ai.safety_check` on, a `caution` command needs `confirm: true` (422 otherwise) and a `dangerous` one also the permission `assistant:confirm_dangerous` (403)
+         */
+        post: operations["runProposal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assistant/save": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Save a proposal as a script or saved command, with typed parameters */
+        post: operations["saveProposal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assistant/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's own conversations, most recent first */
+        get: operations["listConversations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assistant/conversations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the caller's conversations with its messages; another user's is 404 */
+        get: operations["getConversation"];
+        put?: never;
+        post?: never;
+        /** Delete one of the caller's conversations (jobs it ran stay) */
+        delete: operations["deleteConversation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agent/heartbeat": {
         parameters: {
             query?: never;
@@ -3088,7 +3231,7 @@ export interface components {
                  * @description Stable code: what went wrong, for programs; the HTTP status follows from it
                  * @enum {unknown}
                  */
-                code: "bad_request" | "validation_failed" | "unauthorized" | "forbidden" | "csrf_failed" | "not_found" | "conflict" | "gone" | "payload_too_large" | "unprocessable" | "rate_limited" | "internal" | "bad_gateway" | "not_ready" | "node_full";
+                code: "bad_request" | "validation_failed" | "unauthorized" | "forbidden" | "csrf_failed" | "not_found" | "conflict" | "gone" | "payload_too_large" | "unprocessable" | "rate_limited" | "internal" | "bad_gateway" | "not_ready" | "provider_unavailable" | "gateway_timeout" | "node_full";
                 /** @description What went wrong, for people */
                 message: string;
                 details: ({
@@ -9307,6 +9450,20 @@ export interface operations {
                             api_key: string;
                             /** @default true */
                             safety_check: boolean;
+                            /** @default 1024 */
+                            max_tokens: number;
+                            /** @default 0.2 */
+                            temperature: number;
+                            /**
+                             * @description How long the provider has to answer one call; then the request answers 504
+                             * @default 30
+                             */
+                            timeout_seconds: number;
+                            /**
+                             * @description Added to the assistant's instructions (house rules, preferred tools)
+                             * @default
+                             */
+                            system_prompt_extra: string;
                         };
                         packages: {
                             /**
@@ -10246,6 +10403,20 @@ export interface operations {
                         api_key: string;
                         /** @default true */
                         safety_check: boolean;
+                        /** @default 1024 */
+                        max_tokens: number;
+                        /** @default 0.2 */
+                        temperature: number;
+                        /**
+                         * @description How long the provider has to answer one call; then the request answers 504
+                         * @default 30
+                         */
+                        timeout_seconds: number;
+                        /**
+                         * @description Added to the assistant's instructions (house rules, preferred tools)
+                         * @default
+                         */
+                        system_prompt_extra: string;
                     };
                 };
             };
@@ -10297,6 +10468,12 @@ export interface operations {
                     model?: string;
                     api_key?: string;
                     safety_check?: boolean;
+                    max_tokens?: number;
+                    temperature?: number;
+                    /** @description How long the provider has to answer one call; then the request answers 504 */
+                    timeout_seconds?: number;
+                    /** @description Added to the assistant's instructions (house rules, preferred tools) */
+                    system_prompt_extra?: string;
                 };
             };
         };
@@ -10318,6 +10495,20 @@ export interface operations {
                         api_key: string;
                         /** @default true */
                         safety_check: boolean;
+                        /** @default 1024 */
+                        max_tokens: number;
+                        /** @default 0.2 */
+                        temperature: number;
+                        /**
+                         * @description How long the provider has to answer one call; then the request answers 504
+                         * @default 30
+                         */
+                        timeout_seconds: number;
+                        /**
+                         * @description Added to the assistant's instructions (house rules, preferred tools)
+                         * @default
+                         */
+                        system_prompt_extra: string;
                     };
                 };
             };
@@ -29818,6 +30009,955 @@ export interface operations {
                         finished_at: string | null;
                     };
                 };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getAssistantStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        enabled: boolean;
+                        /** @description A provider URL and a model are set */
+                        configured: boolean;
+                        /** @description How the last call from this node went; null before any */
+                        reachable: boolean | null;
+                        model: string;
+                        safety_check: boolean;
+                        last_error: string | null;
+                        last_called_at: string | null;
+                        /** @description The caller's own usage over the last 30 days */
+                        usage: {
+                            prompt_tokens: number;
+                            completion_tokens: number;
+                            requests: number;
+                        };
+                    };
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    testAssistantProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ok: boolean;
+                        model: string;
+                        latency_ms: number;
+                    };
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `bad_gateway`: a receiver this server called could not be reached; the message says why */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `provider_unavailable`: the AI provider is not configured, cannot be reached or is rate-limiting; `Retry-After` when it said; `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `gateway_timeout`: the AI provider did not answer within the configured timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    generateCommand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    prompt: string;
+                    /** Format: uuid */
+                    agent_id?: string;
+                    /** @enum {unknown} */
+                    os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
+                    /** @enum {unknown} */
+                    shell?: "bash" | "sh" | "powershell" | "cmd" | "python";
+                    /** Format: uuid */
+                    conversation_id?: string;
+                    /** Format: uuid */
+                    job_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        conversation_id: string;
+                        /** Format: uuid */
+                        message_id: string;
+                        proposal: {
+                            command: string;
+                            /** @enum {unknown} */
+                            shell: "bash" | "sh" | "powershell" | "cmd" | "python";
+                            explanation: string;
+                            parameters: {
+                                name: string;
+                                value: string;
+                                description: string;
+                            }[];
+                            safety: {
+                                /** @enum {unknown} */
+                                level: "safe" | "caution" | "dangerous";
+                                /** @enum {unknown} */
+                                analyzer_level: "safe" | "caution" | "dangerous";
+                                model_level: ("safe" | "caution" | "dangerous") | null;
+                                /** @description The analyzer's named rules that matched */
+                                findings: {
+                                    rule: string;
+                                    /** @enum {unknown} */
+                                    level: "safe" | "caution" | "dangerous";
+                                    reason: string;
+                                }[];
+                                model_reasons: string[];
+                                /**
+                                 * @description What running it takes with `ai.safety_check` on: nothing, `confirm: true`, or `confirm: true` by a holder of `assistant:confirm_dangerous`
+                                 * @enum {unknown}
+                                 */
+                                confirmation: "none" | "confirm" | "confirm_dangerous";
+                            };
+                            estimated_duration_seconds: number | null;
+                            model: string;
+                        };
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited`: too many attempts; wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `bad_gateway`: a receiver this server called could not be reached; the message says why */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `provider_unavailable`: the AI provider is not configured, cannot be reached or is rate-limiting; `Retry-After` when it said; `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `gateway_timeout`: the AI provider did not answer within the configured timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reviewCommand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    command: string;
+                    /** @enum {unknown} */
+                    shell: "bash" | "sh" | "powershell" | "cmd" | "python";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {unknown} */
+                        level: "safe" | "caution" | "dangerous";
+                        findings: {
+                            rule: string;
+                            /** @enum {unknown} */
+                            level: "safe" | "caution" | "dangerous";
+                            reason: string;
+                        }[];
+                        /**
+                         * @description What running it takes with `ai.safety_check` on: nothing, `confirm: true`, or `confirm: true` by a holder of `assistant:confirm_dangerous`
+                         * @enum {unknown}
+                         */
+                        confirmation: "none" | "confirm" | "confirm_dangerous";
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    runProposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    conversation_id: string;
+                    /** Format: uuid */
+                    message_id: string;
+                    /** Format: uuid */
+                    agent_id?: string;
+                    target?: {
+                        agent_ids?: string[];
+                        tags?: string[];
+                        /** Format: uuid */
+                        group_id?: string;
+                        /** @enum {unknown} */
+                        os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
+                        all?: boolean;
+                    };
+                    confirm?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        message_id: string;
+                        job_id: string | null;
+                        run_id: string | null;
+                        /** @enum {unknown} */
+                        level: "safe" | "caution" | "dangerous";
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    saveProposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    conversation_id: string;
+                    /** Format: uuid */
+                    message_id: string;
+                    name: string;
+                    description?: string;
+                    /**
+                     * @description A `command` is a one-line script kept for quick use in the console
+                     * @enum {unknown}
+                     */
+                    kind?: "script" | "command";
+                    /** @description Typed parameters; by default the model's assumed parameters as strings with their values as defaults */
+                    parameters?: {
+                        name: string;
+                        /** @enum {unknown} */
+                        type: "string" | "number" | "boolean" | "enum" | "secret";
+                        description?: string;
+                        default?: string | number | boolean;
+                        required?: boolean;
+                        values?: string[];
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        description: string;
+                        /**
+                         * @description A `command` is a one-line script kept for quick use in the console
+                         * @enum {unknown}
+                         */
+                        kind: "script" | "command";
+                        /** @enum {unknown} */
+                        language: "bash" | "sh" | "powershell" | "python" | "cmd";
+                        content: string;
+                        target_os_type: ("windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other") | null;
+                        parameters: {
+                            name: string;
+                            /** @enum {unknown} */
+                            type: "string" | "number" | "boolean" | "enum" | "secret";
+                            description?: string;
+                            default?: string | number | boolean;
+                            required?: boolean;
+                            values?: string[];
+                        }[];
+                        tags: string[];
+                        timeout_seconds: number | null;
+                        /** @description Its jobs' max_attempts; the jobs settings' default (1: at most once) when null */
+                        max_attempts: number | null;
+                        /** @description The current version; every change to what runs adds one */
+                        version: number;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listConversations: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            title: string;
+                            /** @enum {unknown} */
+                            shell: "bash" | "sh" | "powershell" | "cmd" | "python";
+                            os_type: string | null;
+                            agent_id: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        title: string;
+                        /** @enum {unknown} */
+                        shell: "bash" | "sh" | "powershell" | "cmd" | "python";
+                        os_type: string | null;
+                        agent_id: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    } & {
+                        messages: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {unknown} */
+                            role: "user" | "assistant";
+                            content: string;
+                            proposal: {
+                                command: string;
+                                /** @enum {unknown} */
+                                shell: "bash" | "sh" | "powershell" | "cmd" | "python";
+                                explanation: string;
+                                parameters: {
+                                    name: string;
+                                    value: string;
+                                    description: string;
+                                }[];
+                                safety: {
+                                    /** @enum {unknown} */
+                                    level: "safe" | "caution" | "dangerous";
+                                    /** @enum {unknown} */
+                                    analyzer_level: "safe" | "caution" | "dangerous";
+                                    model_level: ("safe" | "caution" | "dangerous") | null;
+                                    /** @description The analyzer's named rules that matched */
+                                    findings: {
+                                        rule: string;
+                                        /** @enum {unknown} */
+                                        level: "safe" | "caution" | "dangerous";
+                                        reason: string;
+                                    }[];
+                                    model_reasons: string[];
+                                    /**
+                                     * @description What running it takes with `ai.safety_check` on: nothing, `confirm: true`, or `confirm: true` by a holder of `assistant:confirm_dangerous`
+                                     * @enum {unknown}
+                                     */
+                                    confirmation: "none" | "confirm" | "confirm_dangerous";
+                                };
+                                estimated_duration_seconds: number | null;
+                                model: string;
+                            } | null;
+                            job_id: string | null;
+                            run_id: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
             400: {

@@ -4,6 +4,7 @@ export const sections = [
   { path: '/fleet', label: 'Fleet' },
   { path: '/agents', label: 'Agents' },
   { path: '/runs', label: 'Runs' },
+  { path: '/assistant', label: 'Assistant' },
   { path: '/scripts', label: 'Scripts' },
   { path: '/profiles', label: 'Profiles & templates' },
   { path: '/schedules', label: 'Schedules' },

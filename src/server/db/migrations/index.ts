@@ -22,6 +22,7 @@ import * as m0020 from './0020_metrics.js';
 import * as m0021 from './0021_alerts.js';
 import * as m0022 from './0022_webhooks.js';
 import * as m0023 from './0023_housekeeping.js';
+import * as m0024 from './0024_assistant.js';
 
 /** Listed statically so the same migrations run from source and from the built package. */
 const migrations: Record<string, Migration> = {
@@ -48,6 +49,7 @@ const migrations: Record<string, Migration> = {
   '0021_alerts': m0021,
   '0022_webhooks': m0022,
   '0023_housekeeping': m0023,
+  '0024_assistant': m0024,
 };
 
 export const migrationProvider: MigrationProvider = {

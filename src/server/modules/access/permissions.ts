@@ -31,6 +31,8 @@ export const catalogue = {
   deployed_services: ['read'],
   alerts: ['read', 'create', 'update', 'delete'],
   webhooks: ['read', 'create', 'update', 'delete'],
+  // confirm_dangerous: running a command the safety check calls dangerous (admins and owners)
+  assistant: ['read', 'execute', 'confirm_dangerous'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Artifact = keyof typeof catalogue;

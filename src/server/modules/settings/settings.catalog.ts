@@ -78,6 +78,19 @@ export const settingsCatalog = {
     model: Type.String({ default: '', maxLength: 200 }),
     api_key: Type.String({ default: '', maxLength: 4096 }),
     safety_check: Type.Boolean({ default: true }),
+    max_tokens: Type.Integer({ default: 1024, minimum: 64, maximum: 32_768 }),
+    temperature: Type.Number({ default: 0.2, minimum: 0, maximum: 2 }),
+    timeout_seconds: Type.Integer({
+      default: 30,
+      minimum: 1,
+      maximum: 300,
+      description: 'How long the provider has to answer one call; then the request answers 504',
+    }),
+    system_prompt_extra: Type.String({
+      default: '',
+      maxLength: 4000,
+      description: "Added to the assistant's instructions (house rules, preferred tools)",
+    }),
   }),
   packages: Type.Object({
     max_upload_mib: Type.Integer({

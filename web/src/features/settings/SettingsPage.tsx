@@ -95,7 +95,19 @@ const groups: { [G in SettingsGroup]: { title: string; fields: { [K in keyof Set
       provider_url: { label: 'Provider URL', kind: 'text' },
       model: { label: 'Model', kind: 'text' },
       api_key: { label: 'API key', kind: 'secret' },
-      safety_check: { label: 'Safety check', kind: 'switch' },
+      safety_check: {
+        label: 'Safety check',
+        kind: 'switch',
+        description: 'Caution commands ask for a confirmation; dangerous ones also a dedicated permission',
+      },
+      max_tokens: { label: 'Maximum tokens per answer', kind: 'number' },
+      temperature: { label: 'Temperature', kind: 'number' },
+      timeout_seconds: { label: 'Provider timeout (seconds)', kind: 'number' },
+      system_prompt_extra: {
+        label: 'Extra instructions',
+        kind: 'text',
+        description: 'Added to the system prompt',
+      },
     },
   },
   webhooks: {
