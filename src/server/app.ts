@@ -328,6 +328,8 @@ export function createServices(deps: {
     audit,
     logger,
     allow: config.outboundAllow,
+    // retries back off 10 s at least: looking for them each sweep is soon enough
+    pollMs: config.fleet.sweepIntervalMs,
   });
   const webhookKick = (): void => webhookSender.kick();
   // Both agent transports (the WebSocket gateway, the HTTP fallback) speak through this one session.
@@ -367,6 +369,8 @@ export function createServices(deps: {
       settings,
       logger,
       outboundAllow: config.outboundAllow,
+      // agents go offline at a sweep: evaluating more often than that would see nothing new
+      minIntervalMs: config.fleet.sweepIntervalMs,
     }),
     audit,
     settings,

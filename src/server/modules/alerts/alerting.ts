@@ -33,6 +33,8 @@ export function createAlerting(deps: {
   logger: Logger;
   /** Address ranges notifications may call besides public ones. */
   outboundAllow: readonly OutboundRange[];
+  /** The evaluator never runs more often than this, whatever the setting says. */
+  minIntervalMs: number;
 }) {
   const { db, clock, audit, box, logger } = deps;
   const notifier = new Notifier({
@@ -56,7 +58,11 @@ export function createAlerting(deps: {
       leases: new NodeLeases({ db, clock }),
       notifier,
       logger,
-      intervalMs: async () => (await deps.settings.readInstance('alerts')).evaluation_interval_seconds * 1000,
+      intervalMs: async () =>
+        Math.max(
+          (await deps.settings.readInstance('alerts')).evaluation_interval_seconds * 1000,
+          deps.minIntervalMs,
+        ),
     }),
   };
 }

@@ -18,7 +18,6 @@ const CLAIM_BATCH = 20;
 /** A claimed delivery is due again after this if its node never settles it: above the longest timeout. */
 const LEASE_MS = 2 * 60_000;
 /** Pending deliveries are looked for this often, besides right after an enqueue. */
-const POLL_MS = 1000;
 /** Backoff: 10 s before the second try, doubling, at most an hour; each wait drawn in [½, 1] of it. */
 const BACKOFF_BASE_MS = 10_000;
 const BACKOFF_MAX_MS = 3_600_000;
@@ -46,7 +45,7 @@ interface TryOutcome {
 }
 
 /**
- * Sends due deliveries: a poll every POLL_MS and a kick after each enqueue. A round claims due
+ * Sends due deliveries: a poll every `pollMs` and a kick after each enqueue. A round claims due
  * deliveries (a lease through their due time), POSTs them signed, logs each try and settles it:
  * delivered on a 2xx, due again after a backoff, or failed after the organisation's
  * max_attempts. State lives in the database only, so a restarted node (or another) carries on.
@@ -62,6 +61,7 @@ export class WebhookSender {
   readonly #audit: AuditLog;
   readonly #logger: Logger;
   readonly #allow: readonly OutboundRange[];
+  readonly #pollMs: number;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<number> | undefined;
   #again = false;
@@ -76,6 +76,8 @@ export class WebhookSender {
     logger: Logger;
     /** Address ranges the server may call (FLEETPLANE_OUTBOUND_ALLOW). */
     allow: readonly OutboundRange[];
+    /** How often retries that came due are looked for; new deliveries are sent at once (kick). */
+    pollMs: number;
   }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
@@ -84,12 +86,13 @@ export class WebhookSender {
     this.#audit = deps.audit;
     this.#logger = deps.logger;
     this.#allow = deps.allow;
+    this.#pollMs = deps.pollMs;
   }
 
   start(): void {
     if (this.#timer) return;
     this.#abort = new AbortController();
-    this.#timer = setInterval(() => this.kick(), POLL_MS).unref();
+    this.#timer = setInterval(() => this.kick(), this.#pollMs).unref();
     this.kick();
   }
 
