@@ -9,7 +9,7 @@ import {
   type Session,
 } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
-import { analyzeCommand } from '../../src/server/modules/assistant/safety.js';
+import { analyzeCommand } from '../../src/server/modules/assistant/safety/analyzer.js';
 import { FakeProvider, proposal } from './fake-provider.js';
 
 describe.each(dialects)('assistant: the provider on %s', (dialect) => {

@@ -4,7 +4,7 @@ import {
   stricter,
   type SafetyLevel,
   type ShellFamily,
-} from '../../src/server/modules/assistant/safety.js';
+} from '../../src/server/modules/assistant/safety/analyzer.js';
 import type { SafetyCase } from './safety.cases.js';
 import { CMD_CASES } from './safety.cases.cmd.js';
 import { POSIX_CASES } from './safety.cases.posix.js';

@@ -95,14 +95,20 @@ describe.each(setups)('packages: a %s server with blobs in %s streams uploads', 
     await expectStatus(upload(server, owner.token, await packageZip({ name: 'warm-up' })), 201);
     const baseline = liveBytes();
     let peak = baseline;
-    const sampler = setInterval(() => {
+    // Each sample is a full collection: the next waits for the last to end, else on a busy machine
+    // the collections run back to back and the upload crawls. A file held whole stays until the
+    // request ends, so a sample every half second sees it.
+    let sampler: NodeJS.Timeout | undefined;
+    const sample = () => {
       peak = Math.max(peak, liveBytes());
-    }, 100);
+      sampler = setTimeout(sample, 500);
+    };
+    sampler = setTimeout(sample, 500);
     let reply: { status: number; body: any };
     try {
       reply = await curlUpload(`${server.url}/api/v1/packages`, owner.token, zipFile);
     } finally {
-      clearInterval(sampler);
+      clearTimeout(sampler);
     }
     const created = reply.body;
     expect(reply.status, JSON.stringify(created)).toBe(201);

@@ -11,7 +11,7 @@ import {
   type SafetyLevel,
   type SafetyVerdict,
   type ShellFamily,
-} from './safety.js';
+} from './safety/analyzer.js';
 
 /** The assistant's rules: who owns what, what running takes, how a verdict is reached. */
 export type Confirmation = 'none' | 'confirm' | 'confirm_dangerous';

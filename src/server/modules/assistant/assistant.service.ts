@@ -44,7 +44,7 @@ import type {
   SaveBody,
 } from './assistant.schemas.js';
 import type { ChatMessage, ChatProvider } from './provider.js';
-import { analyzeCommand, stricter, type SafetyLevel, type ShellFamily } from './safety.js';
+import { analyzeCommand, stricter, type SafetyLevel, type ShellFamily } from './safety/analyzer.js';
 
 /** How the last provider call of an organisation went, on this node. */
 interface CallOutcome {

@@ -3,9 +3,9 @@
  * qualifiers, follow assignments, call operators, script blocks and nested shells, then apply the
  * cmdlet rules, the native-executable rules shared with cmd, and the text rules.
  */
-import { analyzeFindings, type SafetyFinding } from './safety.js';
-import { tokenizePowerShell, type PsCommandTokens, type PsToken } from './safety.powershell.tokenize.js';
-import { applyRules, finding, unrecognised } from './safety.rule.js';
+import { analyzeFindings, type SafetyFinding } from './analyzer.js';
+import { tokenizePowerShell, type PsCommandTokens, type PsToken } from './powershell.tokenize.js';
+import { applyRules, finding, unrecognised } from './rule.js';
 import {
   isPsReadOnly,
   PS_PIPELINE_RULES,
@@ -14,8 +14,8 @@ import {
   paramValue,
   positionals,
   type PsCommand,
-} from './safety.rules.powershell.js';
-import { isWindowsReadOnly, WINDOWS_NATIVE_RULES } from './safety.rules.windows.js';
+} from './rules.powershell.js';
+import { isWindowsReadOnly, WINDOWS_NATIVE_RULES } from './rules.windows.js';
 
 const ALIASES: Record<string, string> = {
   rm: 'remove-item',

@@ -4,9 +4,9 @@
  * evaluated (literals, concatenation, `os.path.join`, `Path.home()`, variables holding them), and
  * each call checked by the rules of safety.rules.python.ts; shell-outs go to the bash and cmd analyzers.
  */
-import type { SafetyFinding } from './safety.js';
-import { applyRules, finding } from './safety.rule.js';
-import { callFindings, PY_BUILTINS, PY_TEXT_RULES, type PyCall } from './safety.rules.python.js';
+import type { SafetyFinding } from './analyzer.js';
+import { applyRules, finding } from './rule.js';
+import { callFindings, PY_BUILTINS, PY_TEXT_RULES, type PyCall } from './rules.python.js';
 
 export interface PyToken {
   type: 'name' | 'string' | 'num' | 'op';

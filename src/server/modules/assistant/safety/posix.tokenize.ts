@@ -4,7 +4,7 @@
  * `rm`), splits on `;`, `&`, `&&`, `||`, `|`, newlines and parentheses, collects redirections, and
  * returns the text of `$(...)`, backticks and `<(...)` so the caller analyzes them as commands too.
  */
-import type { Redirect } from './safety.rule.js';
+import type { Redirect } from './rule.js';
 
 export interface RawCommand {
   words: string[];

@@ -1,8 +1,8 @@
 /** The named rules for PowerShell cmdlets, pipelines and whole scripts. */
-import { isRegistryPath, posixPathDanger, registryDanger, windowsPathDanger } from './safety.paths.js';
-import type { PsToken } from './safety.powershell.tokenize.js';
-import { firstOf, type Rule, type SimpleCommand } from './safety.rule.js';
-import { CRITICAL_PROCESSES, CRITICAL_SERVICES, SECURITY_SERVICES } from './safety.rules.windows.js';
+import { isRegistryPath, posixPathDanger, registryDanger, windowsPathDanger } from './paths.js';
+import type { PsToken } from './powershell.tokenize.js';
+import { firstOf, type Rule, type SimpleCommand } from './rule.js';
+import { CRITICAL_PROCESSES, CRITICAL_SERVICES, SECURITY_SERVICES } from './rules.windows.js';
 
 export interface PsCommand extends SimpleCommand {
   tokens: PsToken[];

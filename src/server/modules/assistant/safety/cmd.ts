@@ -3,18 +3,11 @@
  * and parentheses), known `%VARS%` expanded, `@`, `call`, `start`, `if`, `for ... do` and
  * `cmd /c` unwrapped, then the rules shared with PowerShell for Windows executables.
  */
-import { analyzeFindings, type SafetyFinding } from './safety.js';
-import { expandWindowsVars } from './safety.paths.js';
-import { analyzePowerShellInvocation } from './safety.powershell.js';
-import {
-  applyRules,
-  finding,
-  unrecognised,
-  type Redirect,
-  type Rule,
-  type SimpleCommand,
-} from './safety.rule.js';
-import { isWindowsReadOnly, WINDOWS_NATIVE_RULES } from './safety.rules.windows.js';
+import { analyzeFindings, type SafetyFinding } from './analyzer.js';
+import { expandWindowsVars } from './paths.js';
+import { analyzePowerShellInvocation } from './powershell.js';
+import { applyRules, finding, unrecognised, type Redirect, type Rule, type SimpleCommand } from './rule.js';
+import { isWindowsReadOnly, WINDOWS_NATIVE_RULES } from './rules.windows.js';
 
 interface CmdWord {
   value: string;

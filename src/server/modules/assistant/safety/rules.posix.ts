@@ -1,13 +1,13 @@
 /** The named rules for bash/sh, over normalised simple commands, pipelines and the raw text. */
-import { posixPathDanger } from './safety.paths.js';
-import { firstOf, type Rule, type SimpleCommand } from './safety.rule.js';
-import { hasFlag, operands, SAFE_SINK, sub } from './safety.posix.args.js';
+import { posixPathDanger } from './paths.js';
+import { firstOf, type Rule, type SimpleCommand } from './rule.js';
+import { hasFlag, operands, SAFE_SINK, sub } from './posix.args.js';
 import {
   isPackageQuery,
   isPosixReadOnly,
   PACKAGE_MANAGERS,
   SYSTEMCTL_READS,
-} from './safety.rules.posix.readonly.js';
+} from './rules.posix.readonly.js';
 
 type Cmd = SimpleCommand;
 

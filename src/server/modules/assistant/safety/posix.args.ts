@@ -1,5 +1,5 @@
 /** Argument helpers for bash/sh commands: operands, option clusters, the subcommand. */
-import type { SimpleCommand } from './safety.rule.js';
+import type { SimpleCommand } from './rule.js';
 
 /** Operands: the arguments that are not options (everything after `--`). */
 export function operands(args: readonly string[]): string[] {

@@ -5,10 +5,10 @@
  * env stripped, paths and case folded, aliases resolved) and checked against named rules.
  * It is pure and fast, so the model's answer can never lower what it decides.
  */
-import { analyzeCmd } from './safety.cmd.js';
-import { analyzePosix } from './safety.posix.js';
-import { analyzePowerShell } from './safety.powershell.js';
-import { analyzePython } from './safety.python.js';
+import { analyzeCmd } from './cmd.js';
+import { analyzePosix } from './posix.js';
+import { analyzePowerShell } from './powershell.js';
+import { analyzePython } from './python.js';
 
 export type SafetyLevel = 'safe' | 'caution' | 'dangerous';
 export type ShellFamily = 'bash' | 'sh' | 'powershell' | 'cmd' | 'python';

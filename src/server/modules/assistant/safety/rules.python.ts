@@ -1,8 +1,8 @@
 /** The named rules for Python: calls by qualified name, shell-outs and whole-code shapes. */
-import { analyzeFindings, levelOf, type SafetyFinding } from './safety.js';
-import { posixPathDanger, registryDanger, windowsPathDanger } from './safety.paths.js';
-import { stringValue, type PyToken, type Scope } from './safety.python.js';
-import { finding, type Rule } from './safety.rule.js';
+import { analyzeFindings, levelOf, type SafetyFinding } from './analyzer.js';
+import { posixPathDanger, registryDanger, windowsPathDanger } from './paths.js';
+import { stringValue, type PyToken, type Scope } from './python.js';
+import { finding, type Rule } from './rule.js';
 
 export interface PyCall {
   /** Qualified name: `shutil.rmtree`, `os.system`, `pathlib.Path.unlink`, `open`. */

@@ -1,4 +1,4 @@
-import type { SafetyFinding, SafetyLevel } from './safety.js';
+import type { SafetyFinding, SafetyLevel } from './analyzer.js';
 
 /** A redirection of a simple command: `> file`, `>> file`, `< file`, `2>&1`. */
 export interface Redirect {

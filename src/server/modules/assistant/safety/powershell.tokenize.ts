@@ -4,7 +4,7 @@
  * `@{...}` — whose inner text the caller analyzes as statements of their own. Statements split on
  * `;`, newlines, `&&` and `||`; commands within a statement on `|`.
  */
-import type { Redirect } from './safety.rule.js';
+import type { Redirect } from './rule.js';
 
 export interface PsToken {
   /** The value PowerShell would see: quotes and escapes removed. */

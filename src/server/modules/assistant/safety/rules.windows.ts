@@ -2,8 +2,8 @@
  * Rules for Windows executables (reg, sc, net, netsh, taskkill, vssadmin, certutil, ...), shared by
  * cmd and PowerShell, which run them with the same arguments. Arguments arrive lower-cased.
  */
-import { registryDanger, windowsPathDanger } from './safety.paths.js';
-import { firstOf, type Rule, type SimpleCommand } from './safety.rule.js';
+import { registryDanger, windowsPathDanger } from './paths.js';
+import { firstOf, type Rule, type SimpleCommand } from './rule.js';
 
 type Cmd = SimpleCommand;
 

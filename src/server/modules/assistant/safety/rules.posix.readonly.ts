@@ -1,6 +1,6 @@
 /** Which bash/sh commands only read: the list that may call a command `safe`. */
-import { hasFlag, operands, SAFE_SINK, sub } from './safety.posix.args.js';
-import type { SimpleCommand } from './safety.rule.js';
+import { hasFlag, operands, SAFE_SINK, sub } from './posix.args.js';
+import type { SimpleCommand } from './rule.js';
 
 type Cmd = SimpleCommand;
 

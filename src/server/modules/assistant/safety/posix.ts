@@ -3,17 +3,12 @@
  * commands (`bash -c`, `eval`, `ssh host cmd`, `python -c`, `powershell -c`, substitutions) and
  * apply the command, pipeline and text rules of safety.rules.posix.ts.
  */
-import { analyzeFindings, type SafetyFinding } from './safety.js';
-import { analyzePowerShellInvocation } from './safety.powershell.js';
-import { tokenizePosix, type RawCommand } from './safety.posix.tokenize.js';
-import { applyRules, finding, unrecognised, type SimpleCommand } from './safety.rule.js';
-import {
-  POSIX_PIPELINE_RULES,
-  POSIX_RULES,
-  POSIX_SCRIPT_RULES,
-  POSIX_TEXT_RULES,
-} from './safety.rules.posix.js';
-import { isPosixReadOnly } from './safety.rules.posix.readonly.js';
+import { analyzeFindings, type SafetyFinding } from './analyzer.js';
+import { analyzePowerShellInvocation } from './powershell.js';
+import { tokenizePosix, type RawCommand } from './posix.tokenize.js';
+import { applyRules, finding, unrecognised, type SimpleCommand } from './rule.js';
+import { POSIX_PIPELINE_RULES, POSIX_RULES, POSIX_SCRIPT_RULES, POSIX_TEXT_RULES } from './rules.posix.js';
+import { isPosixReadOnly } from './rules.posix.readonly.js';
 
 /** Wrappers that run their operand as a command, with the options of each that take a value. */
 const WRAPPERS: Record<string, string[]> = {
