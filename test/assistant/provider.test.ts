@@ -158,9 +158,9 @@ describe.each(dialects)('assistant: the provider on %s', (dialect) => {
     expect(tested).toMatchObject({ ok: true, model: 'fake-model' });
   });
 
-  it('assistant: an organisation without a provider answers 503; a user past the limit 429', async () => {
+  it('assistant: an organisation without a provider answers 409; a user past the limit 429', async () => {
     const other = await signup(server, 'unconfigured');
-    expectError(await generate({ prompt: 'x', os_type: 'linux' }, other), 503, 'provider_unavailable');
+    expectError(await generate({ prompt: 'x', os_type: 'linux' }, other), 409, 'conflict');
 
     const member = await addMember(server, owner, 'operator');
     let last = await generate({ prompt: 'x', os_type: 'linux' }, member);

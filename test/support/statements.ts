@@ -41,6 +41,15 @@ export class StatementCounter implements KyselyPlugin {
     return Promise.resolve(args.result);
   }
 
+  /** Resolves once no statement has run for `quietMs` (work that events set off has ended). */
+  async quiet(quietMs = 300, timeoutMs = 15_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (let seen = -1; seen !== this.executed.length && Date.now() < until;) {
+      seen = this.executed.length;
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
+    }
+  }
+
   /** The statements executed while `work` ran. */
   async during<T>(work: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
     const from = this.executed.length;

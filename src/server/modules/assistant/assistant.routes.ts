@@ -20,8 +20,12 @@ import {
 import type { AssistantService } from './assistant.service.js';
 
 const tags = ['assistant'];
-/** What a call to the provider can answer besides the route's own errors. */
-const PROVIDER_ERRORS = ['bad_gateway', 'provider_unavailable', 'gateway_timeout'] as const;
+/**
+ * What a call to the provider can answer besides the route's own errors: 409 while the
+ * organisation has no provider (its settings, not the provider, are at fault), 502/503/504 when
+ * the provider fails.
+ */
+const PROVIDER_ERRORS = ['conflict', 'bad_gateway', 'provider_unavailable', 'gateway_timeout'] as const;
 
 export function assistantRoutes(deps: { assistant: AssistantService }): FastifyPluginAsyncTypebox {
   const { assistant } = deps;

@@ -351,12 +351,9 @@ export class AssistantService {
   async #configured(orgId: string, options: { requireEnabled: boolean }): Promise<SettingsValues<'ai'>> {
     const ai = await this.#settings.read(orgId, 'ai');
     if (options.requireEnabled && !ai.enabled)
-      throw new AppError('provider_unavailable', 'the assistant is turned off (ai.enabled)');
+      throw new AppError('conflict', 'the assistant is turned off (ai.enabled)');
     if (!ai.provider_url || !ai.model)
-      throw new AppError(
-        'provider_unavailable',
-        'the AI provider is not configured (ai.provider_url, ai.model)',
-      );
+      throw new AppError('conflict', 'the AI provider is not configured (ai.provider_url, ai.model)');
     return ai;
   }
 
