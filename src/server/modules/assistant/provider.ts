@@ -84,8 +84,7 @@ export class ChatProvider {
 
 /** The base URL as configured (`https://api.openai.com/v1`), or the full endpoint when given. */
 export function completionsUrl(base: string): string {
-  if (!base)
-    throw new AppError('conflict', 'the AI provider is not configured (ai.provider_url)');
+  if (!base) throw new AppError('conflict', 'the AI provider is not configured (ai.provider_url)');
   const trimmed = base.replace(/\/+$/, '');
   return trimmed.endsWith('/chat/completions') ? trimmed : `${trimmed}/chat/completions`;
 }
