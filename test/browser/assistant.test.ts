@@ -30,7 +30,7 @@ describe.runIf(browserAvailable)('console assistant', () => {
       }),
       200,
     );
-    const { secret } = await enrollmentToken(server, owner, { name: 'assistant' });
+    const { secret } = await enrollmentToken(server, owner, { name: 'assistant', tags: ['helpers'] });
     agent = await startAgent(server.url, {
       token: secret,
       stateDir: path.join(dir, 'agent'),
@@ -81,5 +81,75 @@ describe.runIf(browserAvailable)('console assistant', () => {
     expect(fake.last.body.messages.at(-1)?.content).toContain('console-assistant');
     await expect.poll(() => page.getByTestId('conversation-link').count()).toBe(1);
     await browser.shot(page, 'assistant-follow-up');
+  });
+
+  it('assistant: a proposal saved as a script with its parameters, run on a tag after confirming, usage shown', async () => {
+    const page = await browser.open(server, '/assistant');
+    page.setDefaultTimeout(20_000);
+    await signIn(page, owner.email, owner.password);
+    await page.getByRole('heading', { name: 'Assistant' }).waitFor();
+
+    // for an OS and shell, not an agent: running it on many needs no agent of the conversation
+    await page.getByText('An OS and shell').click();
+    fake.next({
+      kind: 'answer',
+      answer: proposal('ls /var/log', 'caution', {
+        parameters: [{ name: 'directory', value: '/var/log', description: 'where to look' }],
+      }),
+    });
+    await page.getByLabel('What should be done?').fill('list the logs');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const card = page.getByTestId('proposal');
+    await card.getByTestId('proposal-command').getByText('ls /var/log').waitFor();
+
+    // the header shows the model and the caller's usage as the API counts it
+    const status = await expectStatus(
+      call(server, 'GET', '/api/v1/assistant/status', { token: owner.token }),
+      200,
+    );
+    const { prompt_tokens, completion_tokens, requests } = status.usage;
+    expect(requests).toBeGreaterThan(0);
+    const usage = page.getByTestId('assistant-usage');
+    await expect
+      .poll(() => usage.textContent())
+      .toContain(
+        `${prompt_tokens + completion_tokens} tokens in ${requests} ${requests === 1 ? 'request' : 'requests'}`,
+      );
+    expect(await usage.getByTestId('assistant-model').textContent()).toBe('fake-model');
+
+    await card.getByRole('button', { name: 'Save as script' }).click();
+    const saveDialog = page.getByRole('dialog', { name: 'Save as script' });
+    expect(await saveDialog.getByTestId('save-parameters').textContent()).toContain('directory');
+    await saveDialog.getByLabel('Name').fill('logs from the assistant');
+    await saveDialog.getByText('Script', { exact: true }).click();
+    await saveDialog.getByRole('button', { name: 'Save' }).click();
+    const scriptLink = card
+      .getByTestId('saved-script')
+      .getByRole('link', { name: 'logs from the assistant' });
+    const scriptId = (await scriptLink.getAttribute('href'))?.replace('/scripts/', '');
+    const script = await expectStatus(
+      call(server, 'GET', `/api/v1/scripts/${scriptId}`, { token: owner.token }),
+      200,
+    );
+    expect(script).toMatchObject({ kind: 'script', language: 'bash', content: 'ls /var/log' });
+    expect(script.parameters).toEqual([
+      { name: 'directory', type: 'string', description: 'where to look', default: '/var/log' },
+    ]);
+
+    // caution: after picking the tag, the run asks first, as on one agent
+    await card.getByRole('button', { name: 'Run on many' }).click();
+    const runDialog = page.getByRole('dialog', { name: 'Run on many agents' });
+    await runDialog.getByRole('combobox', { name: 'Tags' }).fill('helpers');
+    await runDialog.getByRole('combobox', { name: 'Tags' }).press('Enter');
+    await runDialog.getByRole('button', { name: 'Run', exact: true }).click();
+    const confirm = page.getByRole('dialog', { name: 'Run this command?' });
+    await confirm.getByRole('button', { name: 'Run it' }).click();
+    const runLink = card.getByTestId('proposal-run').getByRole('link', { name: 'open the run' });
+    const runId = (await runLink.getAttribute('href'))?.replace('/runs/', '');
+    const run = await expectStatus(call(server, 'GET', `/api/v1/runs/${runId}`, { token: owner.token }), 200);
+    expect(run).toMatchObject({ source: 'assistant', target: { tags: ['helpers'] } });
+    expect(run.spec).toMatchObject({ interpreter: 'bash', command: 'ls /var/log' });
+    await expect.poll(() => card.getByRole('button', { name: 'Run on many' }).count()).toBe(0);
+    await browser.shot(page, 'assistant-saved-and-run');
   });
 });

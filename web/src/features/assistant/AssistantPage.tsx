@@ -1,5 +1,6 @@
 import {
   Alert,
+  Badge,
   Button,
   Grid,
   Group,
@@ -20,6 +21,7 @@ import { usePermission } from '../auth/session';
 import { ProposalCard } from './ProposalCard';
 import {
   shells,
+  type AssistantStatus,
   type GenerateBody,
   type Shell,
   useAssistantStatus,
@@ -80,6 +82,28 @@ function TargetPicker(props: {
           />
         </>
       )}
+    </Group>
+  );
+}
+
+/** The model in use and the caller's own token usage over the last 30 days. */
+function UsageSummary({ status }: { status: AssistantStatus }) {
+  const { prompt_tokens, completion_tokens, requests } = status.usage;
+  return (
+    <Group gap="xs" data-testid="assistant-usage">
+      {status.model && (
+        <Badge variant="light" tt="none" data-testid="assistant-model">
+          {status.model}
+        </Badge>
+      )}
+      <Text
+        size="sm"
+        c="dimmed"
+        title={`${prompt_tokens.toLocaleString()} prompt, ${completion_tokens.toLocaleString()} completion`}
+      >
+        Your last 30 days: {(prompt_tokens + completion_tokens).toLocaleString()} tokens in{' '}
+        {requests.toLocaleString()} {requests === 1 ? 'request' : 'requests'}
+      </Text>
     </Group>
   );
 }
@@ -148,7 +172,10 @@ export function AssistantPage() {
 
   return (
     <Stack>
-      <Title order={2}>Assistant</Title>
+      <Group justify="space-between">
+        <Title order={2}>Assistant</Title>
+        {status.data && <UsageSummary status={status.data} />}
+      </Group>
       {status.data && !ready && (
         <Alert color="yellow">
           The assistant needs a provider: turn it on and set its URL and model in Settings, AI.

@@ -9,6 +9,8 @@ export type Conversation = Json<'/api/v1/assistant/conversations/{id}', 'get'>;
 export type GenerateBody =
   paths['/api/v1/assistant/generate']['post']['requestBody']['content']['application/json'];
 export type RunBody = paths['/api/v1/assistant/run']['post']['requestBody']['content']['application/json'];
+export type SaveBody = paths['/api/v1/assistant/save']['post']['requestBody']['content']['application/json'];
+export type AssistantStatus = Json<'/api/v1/assistant/status', 'get'>;
 
 export const shells: Shell[] = ['bash', 'sh', 'powershell', 'cmd', 'python'];
 
@@ -39,11 +41,13 @@ export function useConversation(id: string | null) {
   });
 }
 
-function useAssistantMutation<V, R>(send: (vars: V) => Promise<R>) {
+/** A change through the assistant; it refreshes the assistant's queries and those of `also`. */
+function useAssistantMutation<V, R>(send: (vars: V) => Promise<R>, also: string[][] = []) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: send,
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: KEY }),
+    onSuccess: () =>
+      Promise.all([KEY, ...also].map((queryKey) => queryClient.invalidateQueries({ queryKey }))),
   });
 }
 
@@ -54,7 +58,17 @@ export function useGenerate() {
 }
 
 export function useRunProposal() {
-  return useAssistantMutation((body: RunBody) => api((c) => c.POST('/api/v1/assistant/run', { body })));
+  return useAssistantMutation(
+    (body: RunBody) => api((c) => c.POST('/api/v1/assistant/run', { body })),
+    [['runs', 'list']],
+  );
+}
+
+export function useSaveProposal() {
+  return useAssistantMutation(
+    (body: SaveBody) => api((c) => c.POST('/api/v1/assistant/save', { body })),
+    [['scripts', 'list']],
+  );
 }
 
 export function useDeleteConversation() {
