@@ -30170,6 +30170,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description `bad_gateway`: a receiver this server called could not be reached; the message says why */
             502: {
                 headers: {
@@ -30304,6 +30313,15 @@ export interface operations {
             };
             /** @description `not_found`: no such entity; an id of another organisation answers the same */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
