@@ -89,6 +89,8 @@ import { robotsRoutes } from './modules/robots/robots.routes.js';
 import { deployTokensRoutes } from './modules/services/deploy-tokens.routes.js';
 import { DeployTokensService } from './modules/services/deploy-tokens.service.js';
 import { servicesRoutes } from './modules/services/services.routes.js';
+import { AgentBuilds } from './modules/agent-builds/agent-builds.js';
+import { agentBuildsRoutes } from './modules/agent-builds/agent-builds.routes.js';
 import { ServicesService } from './modules/services/services.service.js';
 import { DeploymentTokens } from './modules/deployments/deployment-tokens.js';
 import { DeploymentEvents } from './modules/deployments/deployments.events.js';
@@ -422,6 +424,7 @@ export function createServices(deps: {
     deployments,
     deploymentReports,
     deploymentPacer: new DeploymentPacer({ deployments, intervalMs: config.fleet.sweepIntervalMs, logger }),
+    agentBuilds: new AgentBuilds({ dir: config.agentBuildsDir, warn: (message) => logger.warn({}, message) }),
     agentGroups: new GroupsService({ db, clock, audit }),
     enrollment: new EnrollmentService({ db, clock, audit }),
     registration: new RegistrationService({
@@ -712,6 +715,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(groupsRoutes({ groups: services.agentGroups }));
   await app.register(robotsRoutes({ robots: services.robots, limiter }));
   await app.register(servicesRoutes({ services: services.deployServices }));
+  await app.register(agentBuildsRoutes({ builds: services.agentBuilds }));
   await app.register(deployTokensRoutes({ deployTokens: services.deployTokens }));
   await app.register(
     deploymentsRoutes({ deployments: services.deployments, reports: services.deploymentReports }),

@@ -23,6 +23,8 @@ export interface Config {
   storage: StorageKind;
   /** The services directory: one folder per service (service.json and its script), brought in by a sync. */
   servicesDir: string;
+  /** The single-file agents `npm run build:agents` wrote (manifest.json beside them), handed out to installers and updates. */
+  agentBuildsDir: string;
   /** 32-byte key as hex; when absent a 0600 key file in dataDir is used. */
   masterKeyHex: string | undefined;
   logLevel: string;
@@ -148,6 +150,7 @@ export function loadConfig(
     database: databaseFrom(env, dataDir),
     storage: storageFrom(env.FLEETPLANE_STORAGE),
     servicesDir: path.resolve(env.FLEETPLANE_SERVICES_DIR || 'services'),
+    agentBuildsDir: path.resolve(env.FLEETPLANE_AGENT_BUILDS_DIR || path.join('dist', 'agents')),
     masterKeyHex,
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     bodyLimitBytes: int(env, 'FLEETPLANE_BODY_LIMIT_BYTES', 1024 * 1024),

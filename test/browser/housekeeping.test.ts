@@ -40,7 +40,7 @@ describe.runIf(browserAvailable)('console housekeeping', () => {
       .getByTestId('instance-name')
       .filter({ hasText: /^Acme Fleet$/ })
       .waitFor();
-    await page.waitForFunction(() => document.title === 'Acme Fleet');
+    await page.waitForFunction("document.title === 'Acme Fleet'");
     await panel.getByText('No run yet.').waitFor();
     expect(await panel.getByTestId('housekeeping-next').textContent()).toMatch(
       /^Next run: .+ \(every 60 minutes\)$/,
