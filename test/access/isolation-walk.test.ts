@@ -100,10 +100,12 @@ describe.each(dialects)('access: exhaustive isolation walk over the OpenAPI docu
     server = await startTestServer(dialect, { clock });
     // Routes for agents, runners and deploy scripts take their own credential, never a user's: their
     // isolation is their own (a runner's token reads only its own robot, below; a deploy script's
-    // token reports on its own deployment only).
+    // token reports on its own deployment only). Public routes answer anyone alike: nothing of an
+    // organisation is theirs to show.
     reads = (await openApiOperations(server)).filter(
       (op) =>
         op.method === 'GET' &&
+        op.permission !== 'public' &&
         op.permission !== 'agent' &&
         op.permission !== 'robot' &&
         op.permission !== 'deployment',

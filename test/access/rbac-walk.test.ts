@@ -71,6 +71,7 @@ const AUTHENTICATED: Record<string, string> = {
   'POST /api/v1/sdk/device/confirm': "an SDK sign-in for the caller's own user, or its denial",
   'GET /api/v1/sdk/tokens': "the caller's own SDK tokens, masked",
   'DELETE /api/v1/sdk/tokens/{id}': "revokes one of the caller's own SDK tokens",
+  'GET /api/v1/agent-builds': "the instance's agent executables: versions and hashes, the same for everyone",
 };
 
 /** Operations open without credentials, reviewed likewise: the 401 walks below skip them. */
@@ -87,6 +88,8 @@ const PUBLIC: Record<string, string> = {
   'POST /api/v1/runner/register': "a runner trades its robot's name and one-time machine key for its token",
   'POST /api/v1/sdk/device/start': 'an SDK asks to sign in; nothing is granted until a user confirms',
   'POST /api/v1/sdk/device/token': 'an SDK trades its device code, once a user confirmed it, for its token',
+  'GET /api/v1/agent-builds/{os}/{arch}/download':
+    'an agent executable for a new machine, which holds no credential yet; the executable holds no secret',
 };
 
 describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (dialect) => {

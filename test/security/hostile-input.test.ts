@@ -138,6 +138,10 @@ describe.each(dialects)('security: hostile input walk over the OpenAPI document 
   function pathWith(op: ApiOperation, hostile?: { name: string; encoded: string }): string {
     return op.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
       if (name === hostile?.name) return hostile.encoded;
+      // a parameter from a fixed set (an OS, say) takes one of its values, so only the hostile one is wrong
+      const schema = op.parameters.find((p) => p.in === 'path' && p.name === name)?.schema;
+      if (schema && ('anyOf' in schema || 'enum' in schema))
+        return encodeURIComponent(String(sample(schema, idFor)));
       if (op.method === 'DELETE') return name === 'version' ? '1' : randomUUID();
       if (name === 'version') return '1';
       const owner = /\/([^/]+)\/\{id\}/.exec(op.path)?.[1] ?? '';
