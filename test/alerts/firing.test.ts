@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enroll, ScriptedAgent } from '../support/agents.js';
 import { call, expectError, signup, type Session } from '../support/client.js';
 import { dialects, HAND_DRIVEN, startTestServer, TestClock, type TestServer } from '../support/harness.js';
+import { eventually } from '../support/eventually.js';
 import { api, Receiver } from './support.js';
 
 const START = new Date('2030-03-01T10:00:00.000Z');
@@ -215,6 +216,103 @@ describe.each(dialects)('alerts: firing, notifying and silencing on %s', (dialec
     expect(latest.state).toBe('resolved');
     const detail = await as('GET', `/api/v1/alerts/${latest.id}`, undefined, 200);
     expect(detail.history.at(-1)).toMatchObject({ kind: 'resolved', detail: { reason: 'rule disabled' } });
+  });
+
+  it('alerts: run_failure_rate fires at its share of the last runs and resolves; a maintenance window holds only what happens inside it', async () => {
+    // an organisation of its own: its runs are the only ones the rule counts
+    const tenant = await signup(server, 'rates');
+    const asTenant = api(server, tenant);
+    const agent = await ScriptedAgent.enroll(server, tenant);
+    const runEnding = async (status: 'succeeded' | 'failed') => {
+      const run = await asTenant(
+        'POST',
+        '/api/v1/runs',
+        { target: { agent_ids: [agent.id] }, job: { interpreter: 'sh', command: 'true' } },
+        202,
+      );
+      await agent.finish(await agent.next(), status, status === 'succeeded' ? 0 : 1);
+      // a run is closed after its last job, a moment later
+      await eventually(
+        async () => (await asTenant('GET', `/api/v1/runs/${run.id}`, undefined, 200)).status === status,
+        { what: `run ${run.id} ${status}`, intervalMs: 20 },
+      );
+    };
+    const rateChannel = (
+      await asTenant(
+        'POST',
+        '/api/v1/notification-channels',
+        { name: 'rates', kind: 'webhook', config: { url: `${receiver.url}/rate` } },
+        201,
+      )
+    ).id;
+    const rule = await asTenant(
+      'POST',
+      '/api/v1/alert-rules',
+      {
+        name: 'runs failing',
+        kind: 'run_failure_rate',
+        params: { percent: 50, last_runs: 4 },
+        channel_ids: [rateChannel],
+      },
+      201,
+    );
+    const alertsOfTenant = async () =>
+      (await asTenant('GET', `/api/v1/alerts?rule_id=${rule.id}`, undefined, 200)).items as any[];
+    const window = await asTenant(
+      'POST',
+      '/api/v1/silences',
+      {
+        rule_id: rule.id,
+        reason: 'patch night',
+        starts_at: new Date(clock.now().getTime() + 10 * MINUTE).toISOString(),
+        ends_at: new Date(clock.now().getTime() + 30 * MINUTE).toISOString(),
+      },
+      201,
+    );
+    expect(window.state).toBe('pending');
+
+    await runEnding('succeeded');
+    await runEnding('succeeded');
+    await runEnding('failed');
+    await evaluate();
+    expect(await alertsOfTenant()).toEqual([]); // 1 of 3 failed: under half
+
+    // 2 of 4: at the threshold, before the window starts: told at once
+    await runEnding('failed');
+    await evaluate();
+    const [first] = await alertsOfTenant();
+    expect(first).toMatchObject({ state: 'firing', subject: 'runs' });
+    expect(first.summary).toBe('2 of the last 4 runs failed (50%)');
+    expect(receiver.at('/rate').map((r) => r.body.event)).toEqual(['alert.fired']);
+
+    for (let i = 0; i < 3; i += 1) await runEnding('succeeded');
+    await evaluate();
+    expect((await alertsOfTenant()).map((a) => a.state)).toEqual(['resolved']); // 1 of the last 4
+
+    // inside the window: a new alert is kept, its notification held
+    clock.advance(10 * MINUTE);
+    await runEnding('failed');
+    await runEnding('failed');
+    await evaluate();
+    const [second] = await alertsOfTenant();
+    expect(second).toMatchObject({ state: 'firing', notified_at: null });
+    expect(
+      ((await asTenant('GET', `/api/v1/alerts/${second.id}`, undefined, 200)).history as any[]).map(
+        (e) => e.kind,
+      ),
+    ).toEqual(['fired', 'silenced']);
+    expect(receiver.at('/rate').map((r) => r.body.event)).toEqual(['alert.fired', 'alert.resolved']);
+
+    // the window over, the alert still firing is told once
+    clock.advance(20 * MINUTE);
+    await evaluate();
+    await evaluate();
+    expect(receiver.at('/rate').map((r) => r.body.event)).toEqual([
+      'alert.fired',
+      'alert.resolved',
+      'alert.fired',
+    ]);
+    expect(receiver.at('/rate').at(-1)?.body.alert_id).toBe(second.id);
   });
 
   it('alerts: a failed notification is tried again and each attempt kept in the history', async () => {
