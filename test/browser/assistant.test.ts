@@ -6,6 +6,7 @@ import { FakeProvider, proposal } from '../assistant/fake-provider.js';
 import { enrollmentToken, startAgent, untilOnline, type AgentProcess } from '../support/agents.js';
 import { browserAvailable, signIn, useBrowser } from '../support/browser.js';
 import { call, expectStatus, signup, type Session } from '../support/client.js';
+import { eventually } from '../support/eventually.js';
 import { startTestServer, type TestServer } from '../support/harness.js';
 import { stopProcess } from '../support/processes.js';
 
@@ -149,6 +150,18 @@ describe.runIf(browserAvailable)('console assistant', () => {
     const run = await expectStatus(call(server, 'GET', `/api/v1/runs/${runId}`, { token: owner.token }), 200);
     expect(run).toMatchObject({ source: 'assistant', target: { tags: ['helpers'] } });
     expect(run.spec).toMatchObject({ interpreter: 'bash', command: 'ls /var/log' });
+    // the tagged agent runs it to the end
+    const finished = await eventually(
+      async () => {
+        const now = await expectStatus(
+          call(server, 'GET', `/api/v1/runs/${runId}`, { token: owner.token }),
+          200,
+        );
+        return now.status === 'running' || now.status === 'queued' ? undefined : now;
+      },
+      { what: `run ${runId} to end` },
+    );
+    expect(finished).toMatchObject({ status: 'succeeded', counts: { total: 1, succeeded: 1 } });
     await expect.poll(() => card.getByRole('button', { name: 'Run on many' }).count()).toBe(0);
     await browser.shot(page, 'assistant-saved-and-run');
   });
