@@ -315,6 +315,54 @@ describe.each(dialects)('alerts: firing, notifying and silencing on %s', (dialec
     expect(receiver.at('/rate').at(-1)?.body.alert_id).toBe(second.id);
   });
 
+  it("alerts: deployment_failed fires on a service's failed deployment and resolves when the next one succeeds", async () => {
+    const tenant = await signup(server, 'deploys');
+    const asTenant = api(server, tenant);
+    const agent = await ScriptedAgent.enroll(server, tenant);
+    const svc = await asTenant(
+      'POST',
+      '/api/v1/services',
+      {
+        name: 'shop',
+        script: { interpreter: 'bash', content: 'echo deploying' },
+        steps: ['build'],
+        runs_on: { type: 'agent', agent_id: agent.id },
+      },
+      201,
+    );
+    const deploy = async (status: 'succeeded' | 'failed') => {
+      const started = await asTenant('POST', '/api/v1/deployments', { service_id: svc.id }, 201);
+      await agent.finish(await agent.next(), status, status === 'succeeded' ? 0 : 1);
+      await eventually(
+        async () =>
+          (await asTenant('GET', `/api/v1/deployments/${started.id}`, undefined, 200)).status === status,
+        { what: `deployment ${started.id} ${status}`, intervalMs: 20 },
+      );
+      return started.id as string;
+    };
+    const rule = await asTenant(
+      'POST',
+      '/api/v1/alert-rules',
+      { name: 'shop deploys', kind: 'deployment_failed', params: { service_id: svc.id } },
+      201,
+    );
+    const alertsOfTenant = async () =>
+      (await asTenant('GET', `/api/v1/alerts?rule_id=${rule.id}`, undefined, 200)).items as any[];
+
+    await deploy('succeeded');
+    await evaluate();
+    expect(await alertsOfTenant()).toEqual([]);
+    const failedId = await deploy('failed');
+    await evaluate();
+    expect(await alertsOfTenant()).toEqual([
+      expect.objectContaining({ state: 'firing', subject: `service:${svc.id}`, subject_label: 'shop' }),
+    ]);
+    expect((await alertsOfTenant())[0].summary).toContain(failedId);
+    await deploy('succeeded');
+    await evaluate();
+    expect((await alertsOfTenant()).map((a) => a.state)).toEqual(['resolved']);
+  });
+
   it('alerts: a failed notification is tried again and each attempt kept in the history', async () => {
     const queue = await as('POST', '/api/v1/queues', { name: 'retries' }, 201);
     await as('POST', `/api/v1/queues/${queue.id}/items`, { content: {} }, 201);
