@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobSpec } from '../../src/protocol/agent.js';
 import { newId } from '../../src/server/lib/ids.js';
-import { jobOf, jobsRepo } from '../../src/server/modules/execution/jobs.repo.js';
+import { jobsRepo } from '../../src/server/modules/execution/jobs.repo.js';
+import { jobOf } from '../../src/server/modules/execution/jobs.rows.js';
 import { createAgent, enroll, enrollmentToken } from '../support/agents.js';
 import { call, expectStatus, signup, type Session } from '../support/client.js';
 import { eventually } from '../support/eventually.js';

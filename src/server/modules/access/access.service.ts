@@ -12,6 +12,7 @@ import { accessRepo, type MemberRow, type Role } from './access.repo.js';
 import type { RequestContext } from './context.js';
 import { invitesRepo, type InviteRow } from './invites.repo.js';
 import { PermissionSet, isBuiltinRoleName, isPermission, type Permission } from './permissions.js';
+import { assertAssignable, rolePermissions } from './roles.rules.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -50,25 +51,6 @@ function roleNameTaken(name: string): AppError {
 /** Members of an organisation, for the system summary. */
 export function countMembers(db: Executor, orgId: string): Promise<number> {
   return accessRepo.countMembers(db, orgId);
-}
-
-export function rolePermissions(role: Pick<Role, 'name' | 'builtin' | 'permissions'>): PermissionSet {
-  return PermissionSet.fromRoles([role]);
-}
-
-/**
- * The one rule for handing out a role: granting it, inviting to it, minting an API key with it,
- * defining it. The role may rank no higher than the holder's highest role (so an admin makes no
- * owners, though both hold every permission) and may hold no permission the holder lacks.
- */
-export function assertAssignable(holder: PermissionSet, roleName: string, role: PermissionSet): void {
-  if (role.rank > holder.rank)
-    throw new AppError('forbidden', `the role "${roleName}" ranks above your own: you cannot hand it out`);
-  const missing = role.toArray().filter((p) => !holder.has(p));
-  if (missing.length > 0)
-    throw new AppError('forbidden', `the role "${roleName}" holds permissions you do not hold`, {
-      details: missing.map((p) => ({ message: `you do not hold "${p}"`, permission: p })),
-    });
 }
 
 /** Taking a role away from someone: only what ranks no higher than the holder's own roles. */

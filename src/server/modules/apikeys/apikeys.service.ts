@@ -5,7 +5,7 @@ import { AppError, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { mapPage, type Page, type PageParams } from '../../lib/pagination.js';
 import { accessRepo } from '../access/access.repo.js';
-import { assertAssignable, rolePermissions } from '../access/access.service.js';
+import { assertAssignable, rolePermissions } from '../access/roles.rules.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { PrincipalChanges } from '../auth/principal-cache.js';

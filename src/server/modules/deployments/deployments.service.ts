@@ -9,7 +9,7 @@ import type { Usage } from '../../lib/usage.js';
 import type { RequestContext } from '../access/context.js';
 import { agentsRepo, type TargetAgent } from '../agents/agents.repo.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import type { JobRow } from '../execution/jobs.repo.js';
+import type { JobRow } from '../execution/jobs.rows.js';
 import type { JobInput, JobsService } from '../execution/jobs.service.js';
 import { systemContext } from '../rpa/system-context.js';
 import {

@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { jobTransitions, statusesLeadingTo, type JobStatus } from '../../../protocol/jobs.js';
 import { capsOf, type Executor } from '../../db/executor.js';
 import type { JobsTable } from '../../db/schema.js';
-import { jobOf, type AgentJob, type OutputRow } from './jobs.repo.js';
+import { jobOf, type AgentJob, type OutputRow } from './jobs.rows.js';
 
 /**
  * The jobs table for many jobs at once: the statements behind JobBatches (jobs.batch.ts), each

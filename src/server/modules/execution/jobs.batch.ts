@@ -3,7 +3,7 @@ import type { Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
 import { TickBatch } from '../../lib/tick-batch.js';
 import { jobsBatchRepo, type JobMove, type OutputBytes } from './jobs.batch.repo.js';
-import type { AgentJob, OutputRow } from './jobs.repo.js';
+import type { AgentJob, OutputRow } from './jobs.rows.js';
 
 /** Rows per statement: the widest (an output chunk, a claim's returned rows) stays far under the parameter limits. */
 const MAX_BATCH = 500;

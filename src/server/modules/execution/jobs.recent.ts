@@ -1,6 +1,6 @@
 import { isFinal } from '../../../protocol/jobs.js';
 import type { EventBus, FleetEvent } from '../../realtime/events.js';
-import type { AgentJob } from './jobs.repo.js';
+import type { AgentJob } from './jobs.rows.js';
 
 /** How long a row is taken as read: an agent answers a job it was handed within moments. */
 const RECENT_MS = 10_000;

@@ -6,7 +6,7 @@ import { IdParams } from '../../http/schemas.js';
 import { PageOf, PageQuery, mapPage, pageParams } from '../../lib/pagination.js';
 import { maskAll, maskSecrets } from '../../lib/secrets.js';
 import { assertEnvNames } from './jobs.env.js';
-import type { JobRow, OutputRow } from './jobs.repo.js';
+import type { JobRow, OutputRow } from './jobs.rows.js';
 import {
   JobCreateBody,
   JobListQuery,

@@ -22,7 +22,8 @@ import type { EventBus } from '../../realtime/events.js';
 import type { JobTokens } from './job-tokens.js';
 import { JobBatches } from './jobs.batch.js';
 import { RecentJobs } from './jobs.recent.js';
-import { jobsRepo, type AgentJob, type JobFilter, type JobRow, type OutputRow } from './jobs.repo.js';
+import { jobsRepo, type JobFilter } from './jobs.repo.js';
+import type { AgentJob, JobRow, OutputRow } from './jobs.rows.js';
 import {
   interpreterOf,
   isRobotPool,

@@ -2,7 +2,7 @@ import type { Executor } from '../../db/executor.js';
 import { AppError, type ErrorDetail } from '../../lib/errors.js';
 import type { TargetAgent, TargetSelector } from '../agents/agents.repo.js';
 import type { AuditScope } from '../audit/audit.service.js';
-import type { JobRow } from './jobs.repo.js';
+import type { JobRow } from './jobs.rows.js';
 import type { JobInput, JobPlacement, JobsService } from './jobs.service.js';
 import { familyOf, jobForAgent, type PlanDocument, type PlanStep } from './plan.js';
 

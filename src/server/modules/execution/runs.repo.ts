@@ -4,7 +4,7 @@ import { capsOf, type Executor } from '../../db/executor.js';
 import type { RunsTable } from '../../db/schema.js';
 import { mapPage, paginate, type Page, type PageParams } from '../../lib/pagination.js';
 import type { TargetSelector } from '../agents/agents.repo.js';
-import { jobOf, type JobRow } from './jobs.repo.js';
+import { jobOf, type JobRow } from './jobs.rows.js';
 import type { JobInput } from './jobs.service.js';
 import type { PlanDocument } from './plan.js';
 

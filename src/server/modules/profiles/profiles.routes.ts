@@ -10,10 +10,11 @@ import {
   ProfileCreateBody,
   ProfileDetailSchema,
   ProfileListQuery,
+  type ProfileKind,
   ProfileSchema,
   ProfileUpdateBody,
 } from './profiles.schemas.js';
-import type { ProfileKind, ProfilesService } from './profiles.service.js';
+import type { ProfilesService } from './profiles.service.js';
 
 /**
  * Where each kind lives: a template is never found under /profiles, nor a profile under /templates.

@@ -6,6 +6,9 @@ import { MaskedSecretEnv, MaxAttempts, SecretEnvVars } from '../execution/jobs.s
 import { MAX_RUN_AGENTS, TargetSchema } from '../execution/runs.schemas.js';
 import { ParameterValue } from '../scripts/scripts.schemas.js';
 
+/** Profiles and templates share one table and one set of routes; the path says which. */
+export type ProfileKind = 'profile' | 'template';
+
 export const taskActions = ['script', 'command', 'reboot', 'file_copy'] as const;
 export const TaskAction = Type.Enum(taskActions, {
   description:

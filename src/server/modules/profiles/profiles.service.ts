@@ -8,12 +8,14 @@ import { assertUnused, type EntityUser, type Usage } from '../../lib/usage.js';
 import type { RequestContext } from '../access/context.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { profilesRepo, type Profile, type ProfileWithCount } from './profiles.repo.js';
-import type { InstantiateBody, ProfileCreateBody, ProfileUpdateBody } from './profiles.schemas.js';
+import type {
+  InstantiateBody,
+  ProfileCreateBody,
+  ProfileKind,
+  ProfileUpdateBody,
+} from './profiles.schemas.js';
 import { taskView, type TaskView } from './profiles.tasks.js';
 import type { TasksService } from './tasks.service.js';
-
-/** Profiles and templates share one table and one set of routes; the path says which. */
-export type ProfileKind = 'profile' | 'template';
 
 export interface ProfileView {
   id: string;

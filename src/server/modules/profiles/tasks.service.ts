@@ -11,12 +11,12 @@ import { findScript } from '../scripts/scripts.service.js';
 import { profilesRepo, type Profile, type TaskWithDefinitions } from './profiles.repo.js';
 import {
   MAX_TASKS,
+  type ProfileKind,
   type TaskBulkItem,
   type TaskCreateBody,
   type TaskInput,
   type TaskUpdateBody,
 } from './profiles.schemas.js';
-import type { ProfileKind } from './profiles.service.js';
 import {
   checkTask,
   draftOf,

@@ -1,7 +1,7 @@
 import type { Interpreter } from '../../../protocol/jobs.js';
 import type { RequestContext } from '../access/context.js';
 import { assertEnvNames } from '../execution/jobs.env.js';
-import type { JobRow } from '../execution/jobs.repo.js';
+import type { JobRow } from '../execution/jobs.rows.js';
 import type { JobInput, JobsService } from '../execution/jobs.service.js';
 import type { RunsService, RunView } from '../execution/runs.service.js';
 import { renderParameters } from './scripts.params.js';
