@@ -44,7 +44,8 @@ describe.runIf(browserAvailable)('console scripts', () => {
 
   it('scripts: a script written in the page, with a parameter, runs on two agents with the value given', async () => {
     const { server, owner } = fleet;
-    const page = await browser.open(server, '/scripts');
+    // Scripts only: the organisation's starter saved commands are not scripts.
+    const page = await browser.open(server, '/scripts?kind=script');
     page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Scripts' }).waitFor();
@@ -177,7 +178,7 @@ describe.runIf(browserAvailable)('console scripts', () => {
 
   it('scripts: a viewer sees no action it cannot perform, and the API refuses it', async () => {
     const { server } = fleet;
-    const page = await browser.open(server, '/scripts');
+    const page = await browser.open(server, '/scripts?kind=script');
     await signIn(page, viewer.email, viewer.password);
     await page.getByRole('heading', { name: 'Scripts' }).waitFor();
     await expect.poll(() => page.getByTestId('script-row').count()).toBe(1);
@@ -217,7 +218,9 @@ describe.runIf(browserAvailable)('console scripts', () => {
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
     await page.waitForURL(/\/scripts$/);
-    await page.getByText('No script yet.').waitFor();
+    // The library still lists the starter commands, and no longer the script.
+    await page.getByRole('link', { name: 'Disk usage (Linux)' }).waitFor();
+    expect(await page.getByRole('link', { name: 'greet-fleet' }).count()).toBe(0);
     const gone = await call(server, 'GET', `/api/v1/scripts/${scriptId}`, { token: owner.token });
     expectError(gone, 404, 'not_found');
   });

@@ -30,13 +30,15 @@ describe.each(dialects)('cli: db seed on %s', (dialect) => {
   it('seed: the organisation has its ping and disk scripts, a baseline per platform, a schedule and a working API key', async () => {
     const owner = await login(server, 'owner@demo.fleetplane.local', seeded.users[0]!.password);
     const get = (route: string) => expectStatus(call(server, 'GET', route, { token: owner.token }), 200);
-    const scripts = (await get('/api/v1/scripts?limit=50')).items;
+    const scripts = (await get('/api/v1/scripts?kind=script&limit=50')).items;
     expect(scripts.map((s: any) => [s.name, s.language, s.target_os_type]).sort()).toEqual([
       ['Disk report (Linux)', 'sh', 'linux'],
       ['Disk report (Windows)', 'powershell', 'windows'],
       ['Ping the WAN (Linux)', 'sh', 'linux'],
       ['Ping the WAN (Windows)', 'powershell', 'windows'],
     ]);
+    // and the starter commands every new organisation has
+    expect((await get('/api/v1/scripts?tag=starter&limit=50')).items).toHaveLength(21);
     const profiles = (await get('/api/v1/profiles?limit=50')).items;
     expect(profiles.map((p: any) => [p.name, p.target_os_type]).sort()).toEqual([
       ['Linux baseline', 'linux'],

@@ -7,6 +7,7 @@ import type { RequestContext } from '../access/context.js';
 import { accessRepo } from '../access/access.repo.js';
 import { builtinRoleDescriptions, builtinRoleNames, type BuiltinRoleName } from '../access/permissions.js';
 import type { AuditLog, AuditScope } from '../audit/audit.service.js';
+import { addStarterCommands } from '../scripts/scripts.service.js';
 import { orgsRepo, type Org } from './orgs.repo.js';
 
 export type OrgView = Org;
@@ -28,8 +29,9 @@ export class OrgsService {
   }
 
   /**
-   * Creates an organisation with its built-in roles and makes `ownerUserId` its owner; runs
-   * inside the caller's transaction. The first organisation of an instance is its primary one.
+   * Creates an organisation with its built-in roles and starter commands and makes `ownerUserId`
+   * its owner; runs inside the caller's transaction (signup, POST /orgs, the first admin, the demo
+   * seed). The first organisation of an instance is its primary one.
    */
   async createWithOwner(
     trx: Executor,
@@ -64,6 +66,7 @@ export class OrgsService {
     }
     await accessRepo.insertMembership(trx, org.id, input.ownerUserId, now);
     await accessRepo.setMemberRoles(trx, org.id, input.ownerUserId, [roleIds.owner]);
+    await addStarterCommands(trx, org.id, now);
     await this.#audit.record(
       trx,
       { ...scope, orgId: org.id },

@@ -52,6 +52,11 @@ export const scriptsRepo = {
     return unlessTaken(db.insertInto('scripts').values(encode(script)).execute());
   },
 
+  /** Scripts known to have free names (a new organisation's starter library), in one statement. */
+  insertBatch(db: Executor, scripts: readonly Script[]): Promise<unknown> {
+    return db.insertInto('scripts').values(scripts.map(encode)).execute();
+  },
+
   async get(db: Executor, orgId: string, id: string): Promise<Script | undefined> {
     const row = await db
       .selectFrom('scripts')
@@ -107,9 +112,13 @@ export const scriptsRepo = {
   },
 
   insertVersion(db: Executor, version: ScriptVersion): Promise<unknown> {
+    return scriptsRepo.insertVersionBatch(db, [version]);
+  },
+
+  insertVersionBatch(db: Executor, versions: readonly ScriptVersion[]): Promise<unknown> {
     return db
       .insertInto('script_versions')
-      .values({ ...version, parameters: JSON.stringify(version.parameters) })
+      .values(versions.map((version) => ({ ...version, parameters: JSON.stringify(version.parameters) })))
       .execute();
   },
 

@@ -16,6 +16,7 @@ import {
   type ScriptFilter,
   type ScriptVersion,
 } from './scripts.repo.js';
+import { STARTER_TAG, STARTER_TIMEOUT_SECONDS, starterCommands } from './scripts.starter.js';
 import type {
   ParameterDefinition,
   ScriptCreateBody,
@@ -55,6 +56,46 @@ export interface ScriptVersionView {
 /** A live script of the organisation (a saved command too), or undefined. */
 export function findScript(db: Executor, orgId: string, id: string): Promise<Script | undefined> {
   return scriptsRepo.get(db, orgId, id);
+}
+
+/**
+ * Gives a new organisation its starter library of saved commands (scripts.starter.ts), inside
+ * the transaction that creates it. Added once: a starter edited or deleted stays so.
+ */
+export async function addStarterCommands(trx: Executor, orgId: string, createdAt: string): Promise<void> {
+  // Inserted last first: the library lists newest first, so it shows them in the order written.
+  const rows: Script[] = [...starterCommands].reverse().map((starter) => ({
+    id: newId(),
+    org_id: orgId,
+    name: starter.name,
+    description: starter.description,
+    kind: 'command',
+    language: starter.language,
+    content: starter.content,
+    target_os_type: starter.target_os_type,
+    parameters: [],
+    tags: [STARTER_TAG, starter.os_tag],
+    timeout_seconds: STARTER_TIMEOUT_SECONDS,
+    max_attempts: null,
+    version: 1,
+    created_by: null,
+    created_at: createdAt,
+    updated_at: createdAt,
+  }));
+  await scriptsRepo.insertBatch(trx, rows);
+  await scriptsRepo.insertVersionBatch(
+    trx,
+    rows.map((row) => ({
+      id: newId(),
+      script_id: row.id,
+      version: 1,
+      content: row.content,
+      language: row.language,
+      parameters: [],
+      created_by: null,
+      created_at: createdAt,
+    })),
+  );
 }
 
 export function scriptView(row: Script): ScriptView {

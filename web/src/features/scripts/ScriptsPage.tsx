@@ -3,6 +3,7 @@ import {
   Anchor,
   Badge,
   Button,
+  CloseButton,
   Group,
   SegmentedControl,
   Stack,
@@ -24,6 +25,7 @@ function useScriptFilters(): [ScriptFilters, (patch: Partial<Record<keyof Script
   const filters: ScriptFilters = {
     kind: SCRIPT_KINDS.find((kind) => kind === params.get('kind')),
     q: params.get('q') || undefined,
+    tag: params.get('tag') || undefined,
   };
   const set = (patch: Partial<Record<keyof ScriptFilters, string>>) =>
     setParams(
@@ -42,16 +44,22 @@ function useScriptFilters(): [ScriptFilters, (patch: Partial<Record<keyof Script
 
 function emptyMessage(filters: ScriptFilters): string {
   if (filters.q) return `Nothing matches “${filters.q}”.`;
+  if (filters.tag) return `Nothing is tagged “${filters.tag}”.`;
   if (filters.kind === 'command') return 'No saved command yet.';
   return 'No script yet. Create one to run it on one agent or on many.';
 }
 
-/** The library: scripts and saved commands, newest first, a page at a time. */
+const OS_LABELS: Record<string, string> = { linux: 'Linux', windows: 'Windows', macos: 'macOS' };
+
+/**
+ * The library: scripts and saved commands, newest first, a page at a time. A new organisation
+ * starts with saved commands per OS tagged `starter`; a tag shown on a row filters by it.
+ */
 export function ScriptsPage() {
   const [filters, setFilters] = useScriptFilters();
   const [text, setText] = useState(filters.q ?? '');
   const searchLater = useDebouncedCallback((q: string) => setFilters({ q: q.trim() }), 300);
-  const pages = useCursorPages(`${filters.kind ?? ''}|${filters.q ?? ''}`);
+  const pages = useCursorPages(`${filters.kind ?? ''}|${filters.q ?? ''}|${filters.tag ?? ''}`);
   const scripts = useScripts(filters, pages.cursor);
   const canCreate = usePermission('scripts:create');
   const items = scripts.data?.items ?? [];
@@ -87,6 +95,21 @@ export function ScriptsPage() {
           }}
           w={280}
         />
+        {filters.tag && (
+          <Badge
+            size="lg"
+            variant="outline"
+            rightSection={
+              <CloseButton
+                size="xs"
+                aria-label="Clear the tag filter"
+                onClick={() => setFilters({ tag: '' })}
+              />
+            }
+          >
+            tag: {filters.tag}
+          </Badge>
+        )}
       </Group>
       {scripts.error && <Alert color="red">{scripts.error.message}</Alert>}
       <Table striped highlightOnHover>
@@ -95,6 +118,7 @@ export function ScriptsPage() {
             <Table.Th>Name</Table.Th>
             <Table.Th>Kind</Table.Th>
             <Table.Th>Language</Table.Th>
+            <Table.Th>OS</Table.Th>
             <Table.Th>Parameters</Table.Th>
             <Table.Th>Version</Table.Th>
             <Table.Th>Updated</Table.Th>
@@ -112,13 +136,34 @@ export function ScriptsPage() {
                     {script.description}
                   </Text>
                 )}
+                {script.tags.length > 0 && (
+                  <Group gap={4} mt={4}>
+                    {script.tags.map((tag) => (
+                      <Badge
+                        key={tag}
+                        variant="outline"
+                        size="sm"
+                        component="button"
+                        style={{ cursor: 'pointer' }}
+                        title={`Show what is tagged ${tag}`}
+                        onClick={() => setFilters({ tag })}
+                      >
+                        {tag}
+                      </Badge>
+                    ))}
+                  </Group>
+                )}
               </Table.Td>
               <Table.Td>
-                <Badge variant="light" color={script.kind === 'command' ? 'grape' : 'blue'}>
+                {/* max-content: a long name column must not shrink the badge to "comm…" */}
+                <Badge variant="light" color={script.kind === 'command' ? 'grape' : 'blue'} miw="max-content">
                   {script.kind}
                 </Badge>
               </Table.Td>
               <Table.Td>{script.language}</Table.Td>
+              <Table.Td>
+                {script.target_os_type ? (OS_LABELS[script.target_os_type] ?? script.target_os_type) : 'any'}
+              </Table.Td>
               <Table.Td>{script.parameters.map((p) => p.name).join(', ') || '—'}</Table.Td>
               <Table.Td>v{script.version}</Table.Td>
               <Table.Td>{new Date(script.updated_at).toLocaleString()}</Table.Td>

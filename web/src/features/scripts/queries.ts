@@ -21,7 +21,7 @@ export const SCRIPT_KINDS: ScriptKind[] = ['script', 'command'];
 export const SCRIPT_LANGUAGES: ScriptLanguage[] = ['bash', 'sh', 'powershell', 'python', 'cmd'];
 export const PARAMETER_TYPES: ParameterType[] = ['string', 'number', 'boolean', 'enum', 'secret'];
 
-export type ScriptFilters = { kind?: ScriptKind; q?: string };
+export type ScriptFilters = { kind?: ScriptKind; q?: string; tag?: string };
 
 export function useScripts(filters: ScriptFilters, cursor: string | undefined, limit = 50) {
   return useQuery({
