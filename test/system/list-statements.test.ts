@@ -348,6 +348,12 @@ describe.each(dialects)('lists: statements per request on %s', (dialect) => {
       large: '/api/v1/webhooks/event-types',
       items: webhookEventTypes.length,
     });
+    // the builds directory's manifest, read from a file (none here): no statement of its own
+    cases.set('/api/v1/agent-builds', {
+      small: '/api/v1/agent-builds',
+      large: '/api/v1/agent-builds',
+      items: 0,
+    });
     // deliveries are the enqueuer's, from bus events: written here directly, settled already
     const hook = hooks[0]!.webhook.id as string;
     await server.database.db
