@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { analyzeCommand } from '../../src/server/modules/assistant/safety/analyzer.js';
 import {
-  analyzeCommand,
   stricter,
   type SafetyLevel,
   type ShellFamily,
-} from '../../src/server/modules/assistant/safety/analyzer.js';
+} from '../../src/server/modules/assistant/safety/verdict.js';
 import type { SafetyCase } from './safety.cases.js';
 import { CMD_CASES } from './safety.cases.cmd.js';
 import { POSIX_CASES } from './safety.cases.posix.js';

@@ -2,7 +2,7 @@ import { jsonValidator } from '../../http/validation.js';
 import type { Message } from './assistant.repo.js';
 import { ModelAnswer } from './assistant.schemas.js';
 import type { ChatMessage } from './provider.js';
-import type { ShellFamily } from './safety/analyzer.js';
+import type { ShellFamily } from './safety/verdict.js';
 
 /** The conversation sent back to the model is bounded: at most this many messages… */
 export const HISTORY_MESSAGES = 12;

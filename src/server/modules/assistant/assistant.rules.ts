@@ -5,13 +5,8 @@ import type { Permission } from '../access/permissions.js';
 import type { SettingsValues } from '../settings/settings.catalog.js';
 import type { Conversation, Message, Owner } from './assistant.repo.js';
 import type { ConversationView, MessageView, ModelAnswer, Proposal } from './assistant.schemas.js';
-import {
-  analyzeCommand,
-  stricter,
-  type SafetyLevel,
-  type SafetyVerdict,
-  type ShellFamily,
-} from './safety/analyzer.js';
+import { analyzeCommand } from './safety/analyzer.js';
+import { stricter, type SafetyLevel, type SafetyVerdict, type ShellFamily } from './safety/verdict.js';
 
 /** The assistant's rules: who owns what, what running takes, how a verdict is reached. */
 export type Confirmation = 'none' | 'confirm' | 'confirm_dangerous';

@@ -44,7 +44,8 @@ import type {
   SaveBody,
 } from './assistant.schemas.js';
 import type { ChatMessage, ChatProvider } from './provider.js';
-import { analyzeCommand, stricter, type SafetyLevel, type ShellFamily } from './safety/analyzer.js';
+import { analyzeCommand } from './safety/analyzer.js';
+import { stricter, type SafetyLevel, type ShellFamily } from './safety/verdict.js';
 
 /** How the last provider call of an organisation went, on this node. */
 interface CallOutcome {

@@ -3,11 +3,11 @@
  * and parentheses), known `%VARS%` expanded, `@`, `call`, `start`, `if`, `for ... do` and
  * `cmd /c` unwrapped, then the rules shared with PowerShell for Windows executables.
  */
-import { analyzeFindings, type SafetyFinding } from './analyzer.js';
 import { expandWindowsVars } from './paths.js';
 import { analyzePowerShellInvocation } from './powershell.js';
 import { applyRules, finding, unrecognised, type Redirect, type Rule, type SimpleCommand } from './rule.js';
 import { isWindowsReadOnly, WINDOWS_NATIVE_RULES } from './rules.windows.js';
+import type { Nesting, SafetyFinding } from './verdict.js';
 
 interface CmdWord {
   value: string;
@@ -178,23 +178,23 @@ function launchedLine(c: SimpleCommand, raw: string[]): string | null {
   return null;
 }
 
-function nestedCmd(c: SimpleCommand, raw: string[], depth: number): SafetyFinding[] | null {
+function nestedCmd(c: SimpleCommand, raw: string[], nest: Nesting): SafetyFinding[] | null {
   const line = launchedLine(c, raw);
   if (line !== null) {
     return [
       finding('process-start', 'caution', `${c.name} starts another command`),
-      ...analyzeFindings(line, 'cmd', depth + 1),
+      ...nest.inner(line, 'cmd'),
     ];
   }
   if (c.name === 'cmd') {
     const at = raw.findIndex((a) => /^\/[ckr]$/i.test(a));
     return at < 0
       ? [finding('interactive-shell', 'caution', 'opens a command prompt')]
-      : analyzeFindings(raw.slice(at + 1).join(' '), 'cmd', depth + 1);
+      : nest.inner(raw.slice(at + 1).join(' '), 'cmd');
   }
-  if (c.name === 'powershell' || c.name === 'pwsh') return analyzePowerShellInvocation(raw, depth + 1);
+  if (c.name === 'powershell' || c.name === 'pwsh') return analyzePowerShellInvocation(raw, nest.deeper());
   if (c.name === 'wsl' || c.name === 'bash')
-    return analyzeFindings(raw.join(' ').replace(/^(?:-e|--exec|--)\s+/, ''), 'bash', depth + 1);
+    return nest.inner(raw.join(' ').replace(/^(?:-e|--exec|--)\s+/, ''), 'bash');
   return null;
 }
 
@@ -220,7 +220,7 @@ const CMD_TEXT_RULES: Rule<string>[] = [
 const DOWNLOADERS = /^(?:curl|wget|certutil|bitsadmin)$/;
 const SHELLS = /^(?:cmd|powershell|pwsh|bash|sh|python|wscript|cscript)$/;
 
-export function analyzeCmd(text: string, depth: number): SafetyFinding[] {
+export function analyzeCmd(text: string, nest: Nesting): SafetyFinding[] {
   const findings: SafetyFinding[] = applyRules(CMD_TEXT_RULES, text);
   const parse = tokenizeCmd(text);
   const vars = collectVars(text);
@@ -232,7 +232,7 @@ export function analyzeCmd(text: string, depth: number): SafetyFinding[] {
       findings.push(finding('download-execute', 'dangerous', 'pipes a download into an interpreter'));
     }
     pipeline.forEach((raw, i) =>
-      findings.push(...commandFindings(stages[i] as SimpleCommand, raw, vars, depth)),
+      findings.push(...commandFindings(stages[i] as SimpleCommand, raw, vars, nest)),
     );
   }
   return findings;
@@ -247,7 +247,7 @@ function commandFindings(
   command: SimpleCommand,
   raw: CmdRaw,
   vars: Map<string, string>,
-  depth: number,
+  nest: Nesting,
 ): SafetyFinding[] {
   if (
     command.name === '' ||
@@ -257,7 +257,7 @@ function commandFindings(
   )
     return [];
   const rawArgs = rest(raw, vars).map((w) => w.value);
-  const inner = nestedCmd(command, rawArgs, depth);
+  const inner = nestedCmd(command, rawArgs, nest);
   if (inner) return inner;
   const findings = applyRules(WINDOWS_NATIVE_RULES, command);
   if (/^(?:%|!)/.test(command.name))

@@ -3,12 +3,12 @@
  * commands (`bash -c`, `eval`, `ssh host cmd`, `python -c`, `powershell -c`, substitutions) and
  * apply the command, pipeline and text rules of safety.rules.posix.ts.
  */
-import { analyzeFindings, type SafetyFinding } from './analyzer.js';
 import { analyzePowerShellInvocation } from './powershell.js';
 import { tokenizePosix, type RawCommand } from './posix.tokenize.js';
 import { applyRules, finding, unrecognised, type SimpleCommand } from './rule.js';
 import { POSIX_PIPELINE_RULES, POSIX_RULES, POSIX_SCRIPT_RULES, POSIX_TEXT_RULES } from './rules.posix.js';
 import { isPosixReadOnly } from './rules.posix.readonly.js';
+import type { Nesting, SafetyFinding } from './verdict.js';
 
 /** Wrappers that run their operand as a command, with the options of each that take a value. */
 const WRAPPERS: Record<string, string[]> = {
@@ -108,17 +108,17 @@ function flagValue(args: string[], flags: RegExp): string | null {
 }
 
 /** Commands inside this one: `bash -c`, `eval`, `su -c`, `ssh host cmd`, `python -c`, `pwsh -c`, `env -S`. */
-function nested(command: SimpleCommand, depth: number): SafetyFinding[] | null {
+function nested(command: SimpleCommand, nest: Nesting): SafetyFinding[] | null {
   const { name, args } = command;
   if (SHELLS.has(name)) {
     const script = flagValue(args, /^-[a-z]*c[a-z]*$/i);
-    if (script !== null) return analyzeFindings(script, 'bash', depth + 1);
+    if (script !== null) return nest.inner(script, 'bash');
     if (args.length === 0 || args[0] === '-s' || args[0] === '-') return null;
     return [finding('script-execution', 'caution', `runs the script ${args[0] ?? ''}`)];
   }
   if (name === 'eval' || name === 'source' || name === '.') {
     return name === 'eval'
-      ? analyzeFindings(args.join(' '), 'bash', depth + 1)
+      ? nest.inner(args.join(' '), 'bash')
       : [finding('script-execution', 'caution', `sources ${args[0] ?? 'a script'}`)];
   }
   if (name === 'su') {
@@ -126,30 +126,30 @@ function nested(command: SimpleCommand, depth: number): SafetyFinding[] | null {
       args.filter((a) => !/^[a-z_][a-z0-9_-]*$/i.test(a) || a.startsWith('-')),
       /^(?:-c|--command)$/,
     );
-    return script === null ? null : analyzeFindings(script, 'bash', depth + 1);
+    return script === null ? null : nest.inner(script, 'bash');
   }
   if (/^python[0-9.]*$/.test(name)) {
     const code = flagValue(args, /^-[a-zA-Z]*c$/);
-    if (code !== null) return analyzeFindings(code, 'python', depth + 1);
+    if (code !== null) return nest.inner(code, 'python');
   }
   if (name === 'pwsh' || name === 'powershell' || name === 'powershell.exe' || name === 'pwsh.exe') {
-    return analyzePowerShellInvocation(args, depth + 1);
+    return analyzePowerShellInvocation(args, nest.deeper());
   }
-  if (name === 'ssh') return sshCommand(args, depth);
+  if (name === 'ssh') return sshCommand(args, nest);
   return null;
 }
 
 const SSH_VALUED = new Set('bcDEeFIiJLlmOopQRSWw'.split('').map((c) => `-${c}`));
 
-function sshCommand(args: string[], depth: number): SafetyFinding[] | null {
+function sshCommand(args: string[], nest: Nesting): SafetyFinding[] | null {
   let i = 0;
   while (i < args.length && (args[i] ?? '').startsWith('-')) i += SSH_VALUED.has(args[i] ?? '') ? 2 : 1;
   const remote = args.slice(i + 1);
   if (remote.length === 0) return [finding('remote-shell', 'caution', 'opens an interactive remote shell')];
-  return analyzeFindings(remote.join(' '), 'bash', depth + 1);
+  return nest.inner(remote.join(' '), 'bash');
 }
 
-function analyzeCommand(raw: RawCommand, depth: number): SafetyFinding[] {
+function analyzeCommand(raw: RawCommand, nest: Nesting): SafetyFinding[] {
   const { command, assignments } = unwrap(raw);
   const findings: SafetyFinding[] = applyRules(POSIX_RULES, command);
   if (command.wrappers.some((w) => PRIVILEGED.has(w)) || PRIVILEGED.has(command.name)) {
@@ -163,7 +163,7 @@ function analyzeCommand(raw: RawCommand, depth: number): SafetyFinding[] {
     }
   }
   if (command.name === '' || CONTROL_HEADS.has(command.name)) return findings;
-  const inner = nested(command, depth);
+  const inner = nested(command, nest);
   if (inner) return [...findings, ...inner];
   if (findings.length === 0 && !isPosixReadOnly(command)) {
     findings.push(command.name.includes('$') ? dynamicName(command.name) : unrecognised(command.name));
@@ -175,7 +175,7 @@ function dynamicName(name: string): SafetyFinding {
   return finding('dynamic-command', 'caution', `the command name ${name} is computed at run time`);
 }
 
-export function analyzePosix(text: string, depth: number): SafetyFinding[] {
+export function analyzePosix(text: string, nest: Nesting): SafetyFinding[] {
   const findings: SafetyFinding[] = applyRules(POSIX_TEXT_RULES, text);
   const parse = tokenizePosix(text);
   if (parse.unterminated)
@@ -189,8 +189,8 @@ export function analyzePosix(text: string, depth: number): SafetyFinding[] {
   for (const pipeline of parse.pipelines) {
     const stages = pipeline.map((raw) => unwrap(raw).command);
     findings.push(...applyRules(POSIX_PIPELINE_RULES, stages));
-    for (const raw of pipeline) findings.push(...analyzeCommand(raw, depth));
+    for (const raw of pipeline) findings.push(...analyzeCommand(raw, nest));
   }
-  for (const inner of parse.substitutions) findings.push(...analyzeFindings(inner, 'bash', depth + 1));
+  for (const inner of parse.substitutions) findings.push(...nest.inner(inner, 'bash'));
   return findings;
 }

@@ -3,7 +3,6 @@
  * qualifiers, follow assignments, call operators, script blocks and nested shells, then apply the
  * cmdlet rules, the native-executable rules shared with cmd, and the text rules.
  */
-import { analyzeFindings, type SafetyFinding } from './analyzer.js';
 import { tokenizePowerShell, type PsCommandTokens, type PsToken } from './powershell.tokenize.js';
 import { applyRules, finding, unrecognised } from './rule.js';
 import {
@@ -16,6 +15,7 @@ import {
   type PsCommand,
 } from './rules.powershell.js';
 import { isWindowsReadOnly, WINDOWS_NATIVE_RULES } from './rules.windows.js';
+import type { Nesting, SafetyFinding } from './verdict.js';
 
 const ALIASES: Record<string, string> = {
   rm: 'remove-item',
@@ -132,10 +132,10 @@ function literalName(token: PsToken): string | null {
 const OBFUSCATION =
   /\b(?:gcm|get-command|gal|get-alias)\b[^)]*\*|\[char\]|-join|-f\s|-replace|-split|-bxor|\[string\]::join|reverse|frombase64string|gzipstream|deflatestream|\$env:comspec\[|\$pshome\[|\$shellid\[|\$verbosepreference/i;
 
-function expressionFindings(first: PsToken, rest: PsToken[], depth: number): SafetyFinding[] | null {
+function expressionFindings(first: PsToken, rest: PsToken[], nest: Nesting): SafetyFinding[] | null {
   const raw = first.value;
   const glued = /^(\$[\w:{}]+)=(.+)$/.exec(raw);
-  if (glued) return commandFindings([{ value: glued[2] ?? '', kind: 'word' }, ...rest], [], depth);
+  if (glued) return commandFindings([{ value: glued[2] ?? '', kind: 'word' }, ...rest], [], nest);
   if (first.kind === 'string' && rest.length === 0) return [];
   if (first.kind === 'group' || /^[$[0-9@]/.test(raw) || first.kind === 'string') {
     const text = [raw, ...rest.map((t) => t.value)].join(' ');
@@ -161,11 +161,11 @@ function assignedFrom(tokens: PsToken[]): PsToken[] {
 function commandFindings(
   tokens: PsToken[],
   redirects: PsCommandTokens['redirects'],
-  depth: number,
+  nest: Nesting,
 ): SafetyFinding[] {
   let [first, ...rest] = assignedFrom(tokens);
   if (!first) return [];
-  const expression = expressionFindings(first, rest, depth);
+  const expression = expressionFindings(first, rest, nest);
   if (expression) return expression;
   const findings: SafetyFinding[] = [];
   if ((first.value === '&' || first.value === '.') && rest[0]) {
@@ -188,22 +188,18 @@ function commandFindings(
   const command: PsCommand = { name, args: rest.map((t) => t.value), tokens: rest, redirects, wrappers: [] };
   const lowered = { ...command, args: command.args.map((a) => a.toLowerCase()) };
   findings.push(...applyRules(PS_RULES, command), ...applyRules(WINDOWS_NATIVE_RULES, lowered));
-  const inner = nestedFindings(command, depth);
+  const inner = nestedFindings(command, nest);
   if (inner) findings.push(...inner);
   else if (findings.length === 0 && !isPsReadOnly(command) && !isWindowsReadOnly(lowered))
     findings.push(unrecognised(name));
   return findings;
 }
 
-function nestedFindings(command: PsCommand, depth: number): SafetyFinding[] | null {
-  if (NESTED_SHELLS.has(command.name)) return analyzePowerShellInvocation(command.args, depth + 1);
-  if (command.name === 'cmd') return analyzeFindings(`cmd ${command.args.join(' ')}`, 'cmd', depth + 1);
+function nestedFindings(command: PsCommand, nest: Nesting): SafetyFinding[] | null {
+  if (NESTED_SHELLS.has(command.name)) return analyzePowerShellInvocation(command.args, nest.deeper());
+  if (command.name === 'cmd') return nest.inner(`cmd ${command.args.join(' ')}`, 'cmd');
   if (command.name === 'bash' || command.name === 'sh' || command.name === 'wsl') {
-    return analyzeFindings(
-      `bash ${command.args.join(' ')}`.replace(/^bash -e(?:xec)? /, 'bash -c '),
-      'bash',
-      depth + 1,
-    );
+    return nest.inner(`bash ${command.args.join(' ')}`.replace(/^bash -e(?:xec)? /, 'bash -c '), 'bash');
   }
   if (command.name === 'start-process') {
     const file =
@@ -214,7 +210,7 @@ function nestedFindings(command: PsCommand, depth: number): SafetyFinding[] | nu
       positionals(command, ['filepath', 'argumentlist', 'verb', 'workingdirectory'])[1] ??
       '';
     if (!file) return null;
-    const inner = analyzeFindings(`& '${file}' ${args}`, 'powershell', depth + 1);
+    const inner = nest.inner(`& '${file}' ${args}`, 'powershell');
     return [finding('process-start', 'caution', `starts ${file}`), ...inner];
   }
   return null;
@@ -241,7 +237,7 @@ function invocationFlag(arg: string): string | null {
 }
 
 /** The arguments of a powershell.exe or pwsh call, from any shell. */
-export function analyzePowerShellInvocation(args: string[], depth: number): SafetyFinding[] {
+export function analyzePowerShellInvocation(args: string[], nest: Nesting): SafetyFinding[] {
   const findings: SafetyFinding[] = [];
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i] ?? '';
@@ -252,13 +248,12 @@ export function analyzePowerShellInvocation(args: string[], depth: number): Safe
         finding('encoded-command', 'dangerous', 'runs a base64-encoded command that hides its intent'),
       );
       const decoded = Buffer.from(value, 'base64').toString('utf16le');
-      if (/^[\x20-\x7e\s]+$/.test(decoded))
-        findings.push(...analyzeFindings(decoded, 'powershell', depth + 1));
+      if (/^[\x20-\x7e\s]+$/.test(decoded)) findings.push(...nest.inner(decoded, 'powershell'));
       return findings;
     }
     if (flag === 'command' || flag === null) {
       const script = (flag === null ? args.slice(i) : args.slice(i + 1)).join(' ');
-      return [...findings, ...analyzeFindings(script, 'powershell', depth + 1)];
+      return [...findings, ...nest.inner(script, 'powershell')];
     }
     if (flag === 'file')
       return [...findings, finding('script-execution', 'caution', `runs the script ${value}`)];
@@ -274,7 +269,7 @@ export function analyzePowerShellInvocation(args: string[], depth: number): Safe
     : [finding('interactive-shell', 'caution', 'opens an interactive PowerShell')];
 }
 
-export function analyzePowerShell(text: string, depth: number): SafetyFinding[] {
+export function analyzePowerShell(text: string, nest: Nesting): SafetyFinding[] {
   const findings: SafetyFinding[] = applyRules(PS_TEXT_RULES, normalizePsText(text));
   const parse = tokenizePowerShell(text);
   if (parse.unterminated)
@@ -287,9 +282,9 @@ export function analyzePowerShell(text: string, depth: number): SafetyFinding[] 
     });
     findings.push(...applyRules(PS_PIPELINE_RULES, stages));
     for (const command of statement.commands)
-      findings.push(...commandFindings(command.tokens, command.redirects, depth));
+      findings.push(...commandFindings(command.tokens, command.redirects, nest));
   }
-  for (const group of parse.groups) findings.push(...analyzeFindings(group, 'powershell', depth + 1));
+  for (const group of parse.groups) findings.push(...nest.inner(group, 'powershell'));
   return findings;
 }
 

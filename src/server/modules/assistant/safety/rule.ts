@@ -1,4 +1,4 @@
-import type { SafetyFinding, SafetyLevel } from './analyzer.js';
+import type { SafetyFinding, SafetyLevel } from './verdict.js';
 
 /** A redirection of a simple command: `> file`, `>> file`, `< file`, `2>&1`. */
 export interface Redirect {

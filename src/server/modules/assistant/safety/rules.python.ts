@@ -1,8 +1,8 @@
 /** The named rules for Python: calls by qualified name, shell-outs and whole-code shapes. */
-import { analyzeFindings, levelOf, type SafetyFinding } from './analyzer.js';
 import { posixPathDanger, registryDanger, windowsPathDanger } from './paths.js';
-import { stringValue, type PyToken, type Scope } from './python.js';
+import { PY_BUILTINS, stringValue, type PyToken, type Scope } from './python.tokenize.js';
 import { finding, type Rule } from './rule.js';
+import { levelOf, type Nesting, type SafetyFinding } from './verdict.js';
 
 export interface PyCall {
   /** Qualified name: `shutil.rmtree`, `os.system`, `pathlib.Path.unlink`, `open`. */
@@ -14,15 +14,6 @@ export interface PyCall {
   /** Called by a plain name (`print(...)`), not through a module or object. */
   bare: boolean;
 }
-
-export const PY_BUILTINS = new Set(
-  (
-    'print len str int float bool list dict set tuple sorted reversed range enumerate zip min max sum abs round any all ' +
-    'map filter isinstance issubclass type repr format hex oct bin ord chr divmod iter next hasattr id hash input ' +
-    'frozenset bytes bytearray super object staticmethod classmethod property vars dir callable slice pow ascii ' +
-    'Exception ValueError KeyError OSError RuntimeError TypeError PermissionError FileNotFoundError SystemExit exit'
-  ).split(' '),
-);
 
 const DELETERS =
   /^(?:shutil\.rmtree|os\.removedirs|os\.rmdir|os\.remove|os\.unlink|send2trash\.send2trash|pathlib\.Path\.(?:unlink|rmdir)|Path\.(?:unlink|rmdir))$/;
@@ -116,7 +107,7 @@ function deletion(call: PyCall): SafetyFinding[] {
 }
 
 /** A shell-out is judged by the bash and cmd analyzers: dangerous in either is dangerous; else the milder. */
-function shellOut(call: PyCall, depth: number): SafetyFinding[] {
+function shellOut(call: PyCall, nest: Nesting): SafetyFinding[] {
   const list = call.args.find((a) => a[0]?.value === '[');
   const command = list
     ? stringValue(list, call.scope)
@@ -125,8 +116,8 @@ function shellOut(call: PyCall, depth: number): SafetyFinding[] {
       : arg(call, 0);
   if (command === null)
     return [finding('dynamic-shell-command', 'caution', 'runs a command built at run time')];
-  const bash = analyzeFindings(command, 'bash', depth + 1);
-  const cmd = analyzeFindings(command, 'cmd', depth + 1);
+  const bash = nest.inner(command, 'bash');
+  const cmd = nest.inner(command, 'cmd');
   const dangerous = [...bash, ...cmd].filter((f) => f.level === 'dangerous');
   if (dangerous.length) return dangerous;
   return levelOf(cmd) === 'safe' && levelOf(bash) !== 'safe' ? cmd : bash;
@@ -158,14 +149,14 @@ const DECODERS =
 const DOWNLOADS =
   /urlopen|urllib|requests\.|httpx\.|urlretrieve|http\.client|\.recv\(|\brecv\b|urllib2|\.get\(\s*['"]https?:/;
 
-function dynamicCode(call: PyCall, depth: number): SafetyFinding[] {
+function dynamicCode(call: PyCall, nest: Nesting): SafetyFinding[] {
   const text = argText(call);
   if (DOWNLOADS.test(text))
     return [finding('download-execute', 'dangerous', 'runs code fetched from the network')];
   if (DECODERS.test(text))
     return [finding('encoded-execution', 'dangerous', 'decodes hidden code and runs it')];
   const literal = arg(call, 0);
-  if (literal !== null) return analyzeFindings(literal, 'python', depth + 1);
+  if (literal !== null) return nest.inner(literal, 'python');
   return [finding('dynamic-code', 'caution', 'runs code built at run time')];
 }
 
@@ -188,14 +179,14 @@ function registry(call: PyCall): SafetyFinding[] {
 }
 
 /** Findings for one call; unknown module functions are caution, never safe. */
-export function callFindings(call: PyCall, depth: number): SafetyFinding[] {
+export function callFindings(call: PyCall, nest: Nesting): SafetyFinding[] {
   const { name } = call;
   if (DELETERS.test(name)) return deletion(call);
-  if (SHELL_OUTS.test(name)) return shellOut(call, depth);
+  if (SHELL_OUTS.test(name)) return shellOut(call, nest);
   if (name === 'open' || name === 'io.open' || WRITERS.test(name) || READERS.test(name))
     return fileAccess(call);
   if (name === 'exec' || name === 'eval' || name === 'compile' || name === 'builtins.exec')
-    return dynamicCode(call, depth);
+    return dynamicCode(call, nest);
   if (name === 'os.kill' || name === 'os.killpg') return processKill(call);
   if (/^(?:_?winreg)\.(?:Delete\w*|SetValue\w*|CreateKey\w*)$/.test(name)) return registry(call);
   if (/^os\.(?:chmod|chown|lchown)$/.test(name)) {
