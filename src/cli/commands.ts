@@ -1,16 +1,71 @@
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { createServices } from '../server/app.js';
-import { loadConfig, type Config } from '../server/config.js';
-import { dropEverything, migrateToLatest } from '../server/db/database.js';
-import { systemClock } from '../server/lib/clock.js';
-import { InProcessEventBus } from '../server/realtime/events.js';
-import { CredentialStore, callWithStored, login } from './client.js';
-import { ensureConsoleBuilt } from './console-build.js';
-import { seedDemo } from './seed.js';
-import { openMigrated, startServer } from './server.js';
+import { agentsCommands } from './agents.js';
+import { ApiClient, CredentialStore, login } from './client.js';
+import { UsageError, usageOf, type ClientCommand, type CommandContext } from './command.js';
+import { completionCommand, type CompletionEntry } from './completion.js';
+import { enrollCommands } from './enroll.js';
+import { jobsCommands } from './jobs.js';
+import { ask, Terminal } from './output.js';
+import { profilesCommands } from './profiles.js';
+import { runCommands } from './run.js';
+import { scriptsCommands } from './scripts.js';
+
+/** The operator's commands: each family in its own file, talking to the server's API only. */
+const clientCommands: ClientCommand[] = [
+  ...agentsCommands,
+  ...runCommands,
+  ...jobsCommands,
+  ...scriptsCommands,
+  ...profilesCommands,
+  ...enrollCommands,
+  completionCommand(() => completionEntries),
+];
+
+/** The server-side commands below, as shell completion offers them. */
+const serverCommandWords: CompletionEntry[] = [
+  { words: ['server'], options: { 'with-local-agent': { type: 'boolean' } } },
+  { words: ['migrate'], options: {} },
+  { words: ['db', 'reset'], options: { yes: { type: 'boolean' } } },
+  { words: ['db', 'seed'], options: {} },
+  {
+    words: ['admin', 'create'],
+    options: {
+      email: { type: 'string' },
+      password: { type: 'string' },
+      name: { type: 'string' },
+      org: { type: 'string' },
+    },
+  },
+  {
+    words: ['login'],
+    options: { server: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' } },
+  },
+  { words: ['whoami'], options: {} },
+  {
+    words: ['agent'],
+    options: Object.fromEntries(
+      ['server', 'token', 'key', 'state-dir', 'max-jobs', 'transport', 'name'].map((flag) => [
+        flag,
+        { type: 'string' },
+      ]),
+    ),
+  },
+];
+
+const completionEntries: CompletionEntry[] = [...serverCommandWords, ...clientCommands];
+
+/** The client command `argv` starts with: the one whose words match most. */
+function clientCommandOf(argv: readonly string[]): ClientCommand | undefined {
+  return clientCommands
+    .filter((command) => command.words.every((word, i) => argv[i] === word))
+    .sort((a, b) => b.words.length - a.words.length)[0];
+}
+
+const CLIENT_USAGE = clientCommands
+  .map((command) => `  ${usageOf(command).slice('fleetplane '.length)}\n      ${command.summary}`)
+  .join('\n');
 
 const USAGE = `fleetplane <command>
 
@@ -28,46 +83,47 @@ const USAGE = `fleetplane <command>
   agent --server URL (--token ENROLLMENT_TOKEN | --key MACHINE_KEY) [--state-dir DIR] [--max-jobs N]
         [--transport ws|http] [--name NAME]
                                  run the agent on this machine
+
+Operator commands (the stored login, or FLEETPLANE_API_KEY with FLEETPLANE_SERVER):
+${CLIENT_USAGE}
 `;
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
-async function ask(question: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    return (await rl.question(question)).trim();
-  } finally {
-    rl.close();
-  }
-}
-
-async function withServices<T>(
-  config: Readonly<Config>,
-  work: (deps: Awaited<ReturnType<typeof servicesFor>>) => Promise<T>,
-): Promise<T> {
-  const deps = await servicesFor(config);
-  try {
-    return await work(deps);
-  } finally {
-    await deps.database.close();
-  }
-}
-
-async function servicesFor(config: Readonly<Config>) {
-  const database = await openMigrated(config);
-  const logger = {
-    info: () => undefined,
-    warn: () => undefined,
-    error: (o: object, m?: string) => console.error(m, o),
+/** Runs an operator command: a bad command line prints its usage and exits 2, as shells expect. */
+async function runClientCommand(
+  command: ClientCommand,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  credentials: CredentialStore,
+): Promise<number> {
+  const terminal = new Terminal({ stdout: process.stdout, stderr: process.stderr });
+  let client: ApiClient | undefined;
+  const ctx: CommandContext = {
+    terminal,
+    client: () => (client ??= ApiClient.fromEnvironment(env, credentials)),
   };
-  // One-shot commands publish nothing anyone listens to: an in-process bus is enough.
-  const bus = new InProcessEventBus();
-  return { database, services: createServices({ config, database, clock: systemClock, logger, bus }) };
+  try {
+    return await command.invoke(argv, ctx);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    terminal.err(`fleetplane: ${error.message}`);
+    terminal.err(`usage: ${usageOf(command)}`);
+    return 2;
+  }
 }
 
-/** Runs one server-side or client command; -1 means it keeps running (the server). */
-export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values, positionals } = parseArgs({
+function credentialStore(env: NodeJS.ProcessEnv): CredentialStore {
+  return new CredentialStore(
+    env.FLEETPLANE_CLI_CONFIG ?? path.join(os.homedir(), '.config', 'fleetplane', 'credentials.json'),
+  );
+}
+
+/** The commands that open the database or run the server, in server-commands.ts. */
+const SERVER_SIDE = new Set(['server', 'migrate', 'db', 'admin']);
+
+function parseServerArgs(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -81,85 +137,38 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
+}
+
+/** Runs one server-side or client command; -1 means it keeps running (the server). */
+export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const credentials = credentialStore(env);
+  const clientCommand = clientCommandOf(argv);
+  if (clientCommand)
+    return runClientCommand(clientCommand, argv.slice(clientCommand.words.length), env, credentials);
+  let parsed: ReturnType<typeof parseServerArgs>;
+  try {
+    parsed = parseServerArgs(argv);
+  } catch (error) {
+    if (!(error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) throw error;
+    console.error(`fleetplane: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   const [command, sub] = positionals;
-  const credentials = new CredentialStore(
-    env.FLEETPLANE_CLI_CONFIG ?? path.join(os.homedir(), '.config', 'fleetplane', 'credentials.json'),
-  );
   if (values.help || !command) {
     print(USAGE);
     return command ? 0 : 1;
   }
-  const config = () => loadConfig(env);
+  if (SERVER_SIDE.has(command)) {
+    // loaded only here: the operator's commands start without the server's code
+    const { runServerCommand } = await import('./server-commands.js');
+    const code = await runServerCommand(command, sub, values, env, print);
+    if (code !== undefined) return code;
+    print(USAGE);
+    return 1;
+  }
 
   switch (command) {
-    case 'server': {
-      const cfg = config();
-      // the console's sources sit beside its build: web/src next to web/dist
-      await ensureConsoleBuilt(path.dirname(cfg.consoleDir), print);
-      const server = await startServer(cfg, print, { localAgent: values['with-local-agent'] });
-      const stop = () => {
-        server.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            console.error(error);
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      return -1;
-    }
-    case 'migrate': {
-      const database = await openMigrated(config());
-      await database.close();
-      print('database is up to date');
-      return 0;
-    }
-    case 'db': {
-      if (sub === 'reset') {
-        const cfg = config();
-        if (cfg.env === 'production') throw new Error('db reset is refused when NODE_ENV=production');
-        if (
-          !values.yes &&
-          (await ask('This deletes every row in the database. Type "reset" to go on: ')) !== 'reset'
-        ) {
-          print('nothing was changed');
-          return 1;
-        }
-        const database = await openMigrated(cfg);
-        try {
-          await dropEverything(database);
-          const outcome = await migrateToLatest(database);
-          if (outcome.error) throw outcome.error;
-        } finally {
-          await database.close();
-        }
-        print('database reset');
-        return 0;
-      }
-      if (sub === 'seed') {
-        const seeded = await withServices(config(), ({ database, services }) => seedDemo(database, services));
-        print(`seeded organisation "${seeded.org}"; users (password for all: ${seeded.users[0]?.password}):`);
-        for (const user of seeded.users) print(`  ${user.role.padEnd(9)} ${user.email}`);
-        for (const line of seeded.content) print(line);
-        return 0;
-      }
-      break;
-    }
-    case 'admin': {
-      if (sub !== 'create') break;
-      const email = values.email ?? (await ask('email: '));
-      const password = values.password ?? env.FLEETPLANE_PASSWORD ?? (await ask('password: '));
-      const created = await withServices(config(), ({ services }) =>
-        services.auth.createAdmin(
-          { ip: null, userAgent: 'fleetplane admin create', requestId: null },
-          { email, password, name: values.name ?? email, orgName: values.org ?? 'Default' },
-        ),
-      );
-      print(`created ${created.user.email}, owner of "${created.org.name}"`);
-      return 0;
-    }
     case 'login': {
       const server = values.server ?? env.FLEETPLANE_SERVER ?? 'http://127.0.0.1:8080';
       const email = values.email ?? (await ask('email: '));
@@ -169,12 +178,12 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
       return 0;
     }
     case 'whoami': {
-      const me = await callWithStored<{
+      const me = await ApiClient.fromEnvironment(env, credentials).get<{
         user: { email: string } | null;
         org: { name: string; id: string };
         roles: { name: string }[];
         permissions: string[];
-      }>(credentials, 'GET', '/api/v1/auth/me');
+      }>('/api/v1/auth/me');
       print(`${me.user?.email ?? 'api key'} in "${me.org.name}" (${me.org.id})`);
       print(`roles: ${me.roles.map((r) => r.name).join(', ') || '-'}`);
       print(`permissions: ${me.permissions.length}`);
