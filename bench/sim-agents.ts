@@ -229,7 +229,12 @@ function onFrame(agent: SimAgent, frame: ServerFrame): void {
     case 'event_ack':
       if (frame.event === 'result') stats.resultsAcked += 1;
       return;
+    // simulated agents run from source: never offered an update
+    case 'update':
     case 'cancel':
+      return;
+    // their facts never change
+    case 'refresh_facts':
       return;
     case 'error':
       stats.errorFrames += 1;

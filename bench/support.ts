@@ -251,6 +251,7 @@ export async function insertAgents(
             deleted_at: null,
             delete_reason: null,
             profile_id: null,
+            facts_requested_at: null,
             ...options.agent(n),
           };
         }),

@@ -1,6 +1,14 @@
 import os from 'node:os';
 import path from 'node:path';
-import type { AgentFacts, AgentMetrics, EventAck, JobEvent, JobSpec } from '../protocol/agent.js';
+import type {
+  AgentFacts,
+  AgentMetrics,
+  EventAck,
+  JobEvent,
+  JobSpec,
+  UpdateOffer,
+  UpdateResult,
+} from '../protocol/agent.js';
 import { Backoff, sleep } from './backoff.js';
 import type { ChannelHost } from './channel.js';
 import { Connection, type ConnectionEnd } from './connection.js';
@@ -10,6 +18,7 @@ import { errorMessage, stderrLog, type AgentLog } from './log.js';
 import { OutputReplay } from './output.js';
 import { PackageCache } from './packages.js';
 import { JobRunner, type RunnerSink } from './runner.js';
+import { SelfUpdater, type SelfUpdateOptions } from './self-update.js';
 import { Spool, type ResultEvent } from './spool.js';
 import { restartedResult, StartedJobs } from './started.js';
 import { newFingerprint, StateStore } from './state.js';
@@ -29,12 +38,16 @@ export interface AgentConfig {
   /** The environment jobs inherit. */
   env: NodeJS.ProcessEnv;
   platform: NodeJS.Platform;
+  /** Set in the single-file build: the agent can replace itself with a build the server offers. */
+  selfUpdate: SelfUpdateOptions | undefined;
 }
 
 const DEFAULT_HEARTBEAT_MS = 15_000;
 /** A result sent this long ago and still unacknowledged is sent again. */
 const RESEND_AFTER_MS = 60_000;
 const UNINSTALL_ACK_WAIT_MS = 5_000;
+/** While an update waits for jobs to end, it looks this often. */
+const DRAIN_POLL_MS = 250;
 
 interface Identity {
   server: string;
@@ -60,12 +73,19 @@ export class Agent implements ChannelHost, RunnerSink {
   private readonly replay = new OutputReplay();
   /** Spool removals under way, awaited before exit so an acknowledged result is not sent again. */
   private readonly removals = new Set<Promise<void>>();
-  private readonly interpreters: Interpreters;
+  /** Detected at start and again when the server asks for fresh facts. */
+  private interpreters: Interpreters;
   private factsValue: AgentFacts | undefined;
   private runner: JobRunner | undefined;
   private connection: Connection | undefined;
   private stopping: Promise<void> | undefined;
   private uninstalling = false;
+  private updater: SelfUpdater | undefined;
+  private updateKey: string | undefined;
+  /** An update's outcome not yet told to the server: sent once connected. */
+  private unreportedUpdate: UpdateResult | undefined;
+  /** The agent stopped to restart into a new build. */
+  private restarting = false;
 
   constructor(
     private readonly config: AgentConfig,
@@ -90,11 +110,15 @@ export class Agent implements ChannelHost, RunnerSink {
       this.log(`cannot start: ${errorMessage(error)}`);
       return 1;
     }
+    const pythonNow = () => this.interpreters.python;
     this.runner = new JobRunner({
       maxJobs: this.config.maxJobs,
       platform: this.config.platform,
       baseEnv: this.config.env,
-      python: this.interpreters.python,
+      // read per job: a python installed since start is found by a facts refresh
+      get python() {
+        return pythonNow();
+      },
       defaultCwd: os.homedir(),
       tmpDir: os.tmpdir(),
       sink: this,
@@ -106,6 +130,20 @@ export class Agent implements ChannelHost, RunnerSink {
         token: () => identity.token,
       }),
     });
+    if (this.config.selfUpdate)
+      this.updater = new SelfUpdater(this.config.selfUpdate, {
+        server: identity.server,
+        token: identity.token,
+        stateDir: this.config.stateDir,
+        updateKey: () => this.updateKey,
+        log: this.log,
+        report: (result) => this.reportUpdate(result),
+        drain: () => this.drain(),
+        restart: () => {
+          this.restarting = true;
+          this.stop();
+        },
+      });
     this.connection = new Connection({
       server: identity.server,
       token: identity.token,
@@ -153,15 +191,35 @@ export class Agent implements ChannelHost, RunnerSink {
     return this.metricsSampler.sample();
   }
 
+  /** The server asked for fresh facts: interpreters are looked for again, the OS read again. */
+  refreshFacts(): AgentFacts {
+    const current = this.facts();
+    this.interpreters = detectInterpreters(this.config.env, this.config.platform);
+    this.factsValue = collectFacts({
+      fingerprint: current.fingerprint,
+      name: this.config.name,
+      platform: this.config.platform,
+      interpreters: this.interpreters.available,
+    });
+    this.log('facts collected again, as the server asked');
+    return this.factsValue;
+  }
+
+  /** Whether the agent stopped to restart into a new build (the caller starts it). */
+  get restartForUpdate(): boolean {
+    return this.restarting;
+  }
+
   onConnected(): void {
+    if (this.unreportedUpdate) this.reportUpdate(this.unreportedUpdate);
     // Output first: the server drops output for a job whose result it already has.
     for (const event of this.replay.events()) this.connection?.send(event);
     this.resend(0);
   }
 
   onJob(spec: JobSpec): void {
-    // not acknowledged, so the server hands it out again
-    if (this.stopping || !this.runner) return;
+    // not acknowledged, so the server hands it out again (to this agent's next session, after an update)
+    if (this.stopping || !this.runner || this.updater?.draining) return;
     const done = this.unacked.get(spec.job_id);
     if (done?.result.attempt === spec.attempt) {
       this.log(`job ${spec.job_id} already finished; sending its result again`);
@@ -205,6 +263,46 @@ export class Agent implements ChannelHost, RunnerSink {
       .finally(() => this.removals.delete(removal));
     this.removals.add(removal);
     this.settledWaiters.get(jobId)?.();
+  }
+
+  onUpdateKey(key: string): void {
+    if (this.updateKey === key) return;
+    if (this.updateKey) {
+      this.log('the server told a different build-signing key; keeping the one trusted at registration');
+      return;
+    }
+    // an agent registered before the server signed builds trusts the first key it is told
+    this.updateKey = key;
+    void this.saveUpdateKey(key);
+  }
+
+  onUpdate(offer: UpdateOffer): void {
+    if (!this.updater) {
+      this.log(`update to ${offer.version} offered, but only the single-file agent updates itself; ignored`);
+      return;
+    }
+    this.updater.offer(offer);
+  }
+
+  private reportUpdate(result: UpdateResult): void {
+    this.unreportedUpdate = this.connection?.report(result) ? undefined : result;
+  }
+
+  /** Resolves once no job runs and every result reached the server; new jobs are refused meanwhile. */
+  private async drain(): Promise<void> {
+    while ((this.runner?.heldJobIds().length ?? 0) > 0 || this.unacked.size > 0) {
+      if (this.abort.signal.aborted) throw new Error('the agent stopped before its jobs ended');
+      await sleep(DRAIN_POLL_MS, this.abort.signal);
+    }
+  }
+
+  private async saveUpdateKey(key: string): Promise<void> {
+    try {
+      const saved = await this.store.load();
+      if (saved && !saved.update_public_key) await this.store.save({ ...saved, update_public_key: key });
+    } catch (error) {
+      this.log(`could not keep the build-signing key: ${errorMessage(error)}`);
+    }
   }
 
   // RunnerSink
@@ -284,6 +382,7 @@ export class Agent implements ChannelHost, RunnerSink {
     // a new credential for a different server means enrolling there; otherwise the server moved
     if (saved?.agent_token && (saved.server === server || !credential)) {
       if (credential) this.log('already registered; --token/--key is ignored');
+      this.updateKey = saved.update_public_key;
       if (saved.server !== server) await this.store.save({ ...saved, server });
       this.log(`starting as agent ${saved.agent_id ?? '?'} with ${server}`);
       return { server, token: saved.agent_token, heartbeatIntervalMs: DEFAULT_HEARTBEAT_MS };
@@ -305,8 +404,9 @@ export class Agent implements ChannelHost, RunnerSink {
       const reply = await api.register({ ...credential, facts: this.facts() }, this.abort.signal);
       if (this.abort.signal.aborted) break;
       if (reply.ok) {
-        const { agent_id, agent_token, heartbeat_interval_ms } = reply.body;
-        await this.store.save({ fingerprint, server, agent_id, agent_token });
+        const { agent_id, agent_token, heartbeat_interval_ms, update_public_key } = reply.body;
+        this.updateKey = update_public_key;
+        await this.store.save({ fingerprint, server, agent_id, agent_token, update_public_key });
         this.log(`registered as agent ${agent_id} with ${server}`);
         return { server, token: agent_token, heartbeatIntervalMs: heartbeat_interval_ms };
       }

@@ -1,4 +1,12 @@
-import type { AgentFacts, AgentMetrics, EventAck, JobEvent, JobSpec } from '../protocol/agent.js';
+import type {
+  AgentFacts,
+  AgentMetrics,
+  EventAck,
+  JobEvent,
+  JobSpec,
+  UpdateOffer,
+  UpdateResult,
+} from '../protocol/agent.js';
 import type { AgentLog } from './log.js';
 
 /** The contract between the agent and a transport session (WebSocket or HTTP polling). */
@@ -8,6 +16,8 @@ export interface ChannelHost {
   facts(): AgentFacts;
   heldJobIds(): string[];
   metrics(): Promise<AgentMetrics>;
+  /** The server asked for fresh facts: collects them again and answers them (facts() too, after). */
+  refreshFacts(): AgentFacts;
   /** The server accepted the session: spooled results can be sent. */
   onConnected(): void;
   onJob(spec: JobSpec): void;
@@ -17,6 +27,10 @@ export interface ChannelHost {
    * forgotten (applied or duplicate: the server has it; conflict or impossible: it never will).
    */
   onAck(ack: EventAck): void;
+  /** The server told its build-signing key (in welcome). */
+  onUpdateKey(key: string): void;
+  /** The server offers a newer build of the agent. */
+  onUpdate(offer: UpdateOffer): void;
 }
 
 export type SessionEnd =
@@ -36,6 +50,8 @@ export interface Channel {
   run(): Promise<SessionEnd>;
   /** false when the event could not be sent now (not connected). */
   send(event: JobEvent): boolean;
+  /** Tells the server how an update ended; false when it cannot now. */
+  report(result: UpdateResult): boolean;
   congested(): boolean;
 }
 

@@ -1,4 +1,4 @@
-import { AGENT_RECONNECT_MAX_MS, type JobEvent } from '../protocol/agent.js';
+import { AGENT_RECONNECT_MAX_MS, type JobEvent, type UpdateResult } from '../protocol/agent.js';
 import { Backoff, sleep } from './backoff.js';
 import type { Channel, ChannelHost, SessionEnd } from './channel.js';
 import { HttpChannel } from './http-channel.js';
@@ -48,6 +48,10 @@ export class Connection {
   /** false when not connected; the caller keeps what it cannot lose. */
   send(event: JobEvent): boolean {
     return this.channel?.send(event) ?? false;
+  }
+
+  report(result: UpdateResult): boolean {
+    return this.channel?.report(result) ?? false;
   }
 
   congested(): boolean {

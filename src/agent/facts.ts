@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AgentFacts, AgentMetrics } from '../protocol/agent.js';
 import type { Interpreter, OsType } from '../protocol/jobs.js';
-import { packageVersion } from '../server/lib/version.js';
+import { agentVersion, isSingleExecutable } from './version.js';
 
 /** What the agent knows about the machine: sent at registration, in hello and to HTTP heartbeats. */
 
@@ -152,7 +152,8 @@ export function collectFacts(options: {
     os_version: os_version.slice(0, 200),
     arch: os.arch(),
     ...(ip ? { ip } : {}),
-    agent_version: packageVersion(),
+    agent_version: agentVersion(),
+    ...(isSingleExecutable() ? { self_update: true } : {}),
     interpreters: options.interpreters,
     system_info: {
       hostname,

@@ -1,4 +1,4 @@
-import type { EventAck, JobEvent, JobEventsResponse } from '../protocol/agent.js';
+import type { AgentFacts, EventAck, JobEvent, JobEventsResponse, UpdateResult } from '../protocol/agent.js';
 import type { Backoff } from './backoff.js';
 import { sleep } from './backoff.js';
 import {
@@ -42,6 +42,8 @@ export class HttpChannel implements Channel {
   private flushing: Promise<void> | null = null;
   private healthy = false;
   private terminal: SessionEnd | null = null;
+  /** An update's outcome, sent with the next heartbeat. */
+  private updateResult: UpdateResult | undefined;
   /** Ends event posts: on 401 or 410, or FLUSH_GRACE_MS after the session ended. */
   private readonly ended = new AbortController();
   /** Ends the heartbeat loop: the agent stops, or the session ended. */
@@ -66,6 +68,12 @@ export class HttpChannel implements Channel {
     return true;
   }
 
+  report(result: UpdateResult): boolean {
+    if (!this.healthy) return false;
+    this.updateResult = result;
+    return true;
+  }
+
   congested(): boolean {
     return this.outboxBytes > HIGH_WATER_BYTES;
   }
@@ -74,15 +82,19 @@ export class HttpChannel implements Channel {
     const { host, log, timing, token } = this.context;
     const startedAt = Date.now();
     let everHealthy = false;
+    /** Facts collected again at the server's request, sent with the next heartbeat. */
+    let refreshedFacts: AgentFacts | undefined;
     while (!this.signal.aborted) {
       if (this.options.untilMs !== undefined && Date.now() >= this.options.untilMs) break;
+      const updateResult = this.updateResult;
       const reply = await this.api.heartbeat(
         token,
         {
           metrics: await host.metrics(),
           running_job_ids: host.heldJobIds(),
           // facts ride on the first heartbeat of a session, as they do on hello
-          ...(everHealthy ? {} : { facts: host.facts() }),
+          ...(everHealthy && !refreshedFacts ? {} : { facts: refreshedFacts ?? host.facts() }),
+          ...(updateResult ? { update_result: updateResult } : {}),
         },
         this.signal,
       );
@@ -101,9 +113,13 @@ export class HttpChannel implements Channel {
           );
           host.onConnected();
         }
+        if (this.updateResult === updateResult) this.updateResult = undefined;
+        refreshedFacts = reply.body.refresh_facts ? host.refreshFacts() : undefined;
+        if (reply.body.update) host.onUpdate(reply.body.update);
         for (const job of reply.body.jobs) host.onJob(job);
         for (const jobId of reply.body.cancel_job_ids) host.onCancel(jobId);
-        await sleep(timing.heartbeatIntervalMs, this.signal);
+        // fresh facts go at once rather than an interval later
+        if (!refreshedFacts) await sleep(timing.heartbeatIntervalMs, this.signal);
         continue;
       }
       this.terminal = terminalEnd(reply.status, reply.message);

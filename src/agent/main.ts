@@ -3,6 +3,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, type AgentConfig } from './agent.js';
 import { errorMessage, stderrLog, type AgentLog } from './log.js';
+import { restartInto } from './self-update.js';
+import { isSingleExecutable } from './version.js';
 
 const AGENT_USAGE = `fleetplane agent --server URL (--token ENROLLMENT_TOKEN | --key MACHINE_KEY) [options]
 
@@ -20,6 +22,8 @@ const AGENT_USAGE = `fleetplane agent --server URL (--token ENROLLMENT_TOKEN | -
   --name NAME         the name the server shows for this machine (default: its hostname)
 
   FLEETPLANE_AGENT_FINGERPRINT overrides the machine fingerprint (several agents on one machine).
+  FLEETPLANE_AGENT_SUPERVISED=1: a service manager runs the agent; after a self-update it exits
+  (code 75) for the manager to start the new build, instead of starting it itself.
 `;
 
 export type ParsedAgentArgs =
@@ -88,6 +92,10 @@ export function parseAgentArgs(
       fingerprint,
       env,
       platform,
+      // only the single-file build can replace itself; `fleetplane agent` is updated with its package
+      selfUpdate: isSingleExecutable()
+        ? { executable: process.execPath, supervised: env.FLEETPLANE_AGENT_SUPERVISED === '1' }
+        : undefined,
     },
   };
 }
@@ -117,7 +125,11 @@ export async function runAgentCommand(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await agent.run();
+    const code = await agent.run();
+    // swapped for a newer build: it takes over with the same flags
+    if (agent.restartForUpdate && parsed.config.selfUpdate)
+      return restartInto(parsed.config.selfUpdate, argv, log);
+    return code;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -6,14 +6,16 @@ import { Compile } from 'typebox/compile';
 
 /**
  * The agent's state file, `<state-dir>/agent.json` (0600, in a 0700 dir): the fingerprint,
- * made once per machine, and after registration the server and the agent token, which the
- * server shows only once.
+ * made once per machine, and after registration the server, the agent token, which the
+ * server shows only once, and the key that signs the builds it may update to.
  */
 const AgentState = Type.Object({
   fingerprint: Type.String({ minLength: 8 }),
   server: Type.Optional(Type.String()),
   agent_id: Type.Optional(Type.String()),
   agent_token: Type.Optional(Type.String()),
+  /** The server's build-signing key (SPKI DER, base64): the first one told is trusted from then on. */
+  update_public_key: Type.Optional(Type.String()),
 });
 export type AgentState = Static<typeof AgentState>;
 

@@ -6,6 +6,7 @@ import {
   ServerFrame,
   type AgentFrame,
   type JobEvent,
+  type UpdateResult,
 } from '../protocol/agent.js';
 import {
   HIGH_WATER_BYTES,
@@ -55,6 +56,10 @@ export class WsChannel implements Channel {
 
   send(event: JobEvent): boolean {
     return this.sendFrame({ type: 'job_event', event });
+  }
+
+  report(result: UpdateResult): boolean {
+    return this.sendFrame({ type: 'update_result', ...result });
   }
 
   congested(): boolean {
@@ -164,6 +169,7 @@ export class WsChannel implements Channel {
         clearTimeout(welcomeTimer);
         timing.heartbeatIntervalMs = clampInterval(frame.heartbeat_interval_ms);
         log(`connected (WebSocket, agent ${frame.agent_id})`);
+        if (frame.update_public_key) host.onUpdateKey(frame.update_public_key);
         host.onConnected();
         void this.heartbeat();
         break;
@@ -180,6 +186,14 @@ export class WsChannel implements Channel {
       }
       case 'error':
         log(`server error ${frame.code}: ${frame.message}`);
+        break;
+      case 'update': {
+        const { type: _type, ...offer } = frame;
+        host.onUpdate(offer);
+        break;
+      }
+      case 'refresh_facts':
+        this.sendFrame({ type: 'facts', facts: host.refreshFacts() });
         break;
       default: {
         const unexpected: never = frame;

@@ -17,6 +17,8 @@ export const AgentFacts = Type.Object({
   agent_version: Type.String({ maxLength: 50 }),
   interpreters: Type.Array(Interpreter, { maxItems: 10 }),
   system_info: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  /** The agent runs as a single-file executable and can replace itself: the server may offer it updates. */
+  self_update: Type.Optional(Type.Boolean()),
 });
 export type AgentFacts = Static<typeof AgentFacts>;
 
@@ -40,6 +42,8 @@ export const RegisterResponse = Type.Object({
   agent_id: Type.String(),
   agent_token: Type.String(),
   heartbeat_interval_ms: Type.Integer(),
+  /** The server's Ed25519 public key (SPKI DER, base64) that signs agent builds; the agent keeps the first it sees. */
+  update_public_key: Type.Optional(Type.String()),
 });
 export type RegisterResponse = Static<typeof RegisterResponse>;
 
@@ -160,11 +164,44 @@ export const AgentCloseCode = {
 } as const;
 export type AgentCloseCode = (typeof AgentCloseCode)[keyof typeof AgentCloseCode];
 
+/**
+ * A newer single-file agent for the agent's platform. `signature` is the server's Ed25519
+ * signature (base64) of `updateSigningText(...)`; the agent checks it with the key it kept.
+ */
+export const UpdateOffer = Type.Object({
+  version: Type.String({ maxLength: 50 }),
+  os: Type.String({ maxLength: 20 }),
+  arch: Type.String({ maxLength: 20 }),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  size: Type.Integer({ minimum: 1 }),
+  signature: Type.String({ maxLength: 200 }),
+  download_path: Type.String({ maxLength: 200 }),
+});
+export type UpdateOffer = Static<typeof UpdateOffer>;
+
+/** What the signature covers: one line per field, so no field can bleed into another. */
+export function updateSigningText(build: Pick<UpdateOffer, 'version' | 'os' | 'arch' | 'sha256'>): string {
+  return `fleetplane-agent-build\n${build.version}\n${build.os}\n${build.arch}\n${build.sha256}`;
+}
+
+/** The agent's account of an offered update: ok once swapped, else why it kept its version. */
+export const UpdateResult = Type.Object({
+  version: Type.String({ maxLength: 50 }),
+  /** The offered build's; a result about another build changes nothing. */
+  sha256: Type.String({ maxLength: 64 }),
+  ok: Type.Boolean(),
+  reason: Type.Optional(Type.String({ maxLength: 1000 })),
+});
+export type UpdateResult = Static<typeof UpdateResult>;
+
 /** Agent → server over the WebSocket. */
 export const AgentFrame = Type.Union([
   Type.Object({ type: Type.Literal('hello'), facts: AgentFacts, running_job_ids: Type.Array(Type.String()) }),
   Type.Object({ type: Type.Literal('heartbeat'), metrics: AgentMetrics }),
   Type.Object({ type: Type.Literal('job_event'), event: JobEvent }),
+  Type.Object({ type: Type.Literal('update_result'), ...UpdateResult.properties }),
+  /** Facts collected again because the server asked (`refresh_facts`); applied as hello's are. */
+  Type.Object({ type: Type.Literal('facts'), facts: AgentFacts }),
 ]);
 export type AgentFrame = Static<typeof AgentFrame>;
 
@@ -174,6 +211,7 @@ export const ServerFrame = Type.Union([
     type: Type.Literal('welcome'),
     agent_id: Type.String(),
     heartbeat_interval_ms: Type.Integer(),
+    update_public_key: Type.Optional(Type.String()),
   }),
   Type.Object({ type: Type.Literal('job'), job: JobSpec }),
   Type.Object({ type: Type.Literal('cancel'), job_id: Type.String() }),
@@ -183,6 +221,9 @@ export const ServerFrame = Type.Union([
    */
   Type.Object({ type: Type.Literal('event_ack'), ...EventAck.properties }),
   Type.Object({ type: Type.Literal('error'), code: Type.String(), message: Type.String() }),
+  Type.Object({ type: Type.Literal('update'), ...UpdateOffer.properties }),
+  /** An operator asked for the agent's facts now: it collects them again and sends a `facts` frame. */
+  Type.Object({ type: Type.Literal('refresh_facts') }),
 ]);
 export type ServerFrame = Static<typeof ServerFrame>;
 
@@ -191,6 +232,7 @@ export const HeartbeatRequest = Type.Object({
   metrics: AgentMetrics,
   facts: Type.Optional(AgentFacts),
   running_job_ids: Type.Array(Type.String(), { maxItems: 1000 }),
+  update_result: Type.Optional(UpdateResult),
 });
 export type HeartbeatRequest = Static<typeof HeartbeatRequest>;
 
@@ -198,6 +240,9 @@ export const HeartbeatResponse = Type.Object({
   jobs: Type.Array(JobSpec),
   cancel_job_ids: Type.Array(Type.String()),
   heartbeat_interval_ms: Type.Integer(),
+  update: Type.Optional(UpdateOffer),
+  /** Collect the facts again and send them with the next heartbeat (which then follows at once). */
+  refresh_facts: Type.Optional(Type.Boolean()),
 });
 export type HeartbeatResponse = Static<typeof HeartbeatResponse>;
 

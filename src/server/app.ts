@@ -27,9 +27,9 @@ import { packageVersion } from './lib/version.js';
 import { accessRoutes } from './modules/access/access.routes.js';
 import { AccessService } from './modules/access/access.service.js';
 import { agentsRoutes } from './modules/agents/agents.routes.js';
-import { AgentsService } from './modules/agents/agents.service.js';
+import { AgentsService, countAgentVersions } from './modules/agents/agents.service.js';
 import { groupsRoutes } from './modules/agents/groups.routes.js';
-import { GroupsService } from './modules/agents/groups.service.js';
+import { findGroup, GroupsService } from './modules/agents/groups.service.js';
 import { Liveness } from './modules/agents/liveness.js';
 import { registerFleetMetrics } from './modules/metrics/metrics.prom.js';
 import { MetricsRollup } from './modules/metrics/metrics.rollup.js';
@@ -91,6 +91,11 @@ import { DeployTokensService } from './modules/services/deploy-tokens.service.js
 import { servicesRoutes } from './modules/services/services.routes.js';
 import { AgentBuilds } from './modules/agent-builds/agent-builds.js';
 import { agentBuildsRoutes } from './modules/agent-builds/agent-builds.routes.js';
+import { agentUpdatesRoutes } from './modules/agent-builds/agent-updates.routes.js';
+import { AgentUpdatesService } from './modules/agent-builds/agent-updates.service.js';
+import { BuildSigningKey } from './modules/agent-builds/signing-key.js';
+import { installersRoutes } from './modules/installers/installers.routes.js';
+import { InstallersService } from './modules/installers/installers.service.js';
 import { ServicesService } from './modules/services/services.service.js';
 import { DeploymentTokens } from './modules/deployments/deployment-tokens.js';
 import { DeploymentEvents } from './modules/deployments/deployments.events.js';
@@ -334,6 +339,23 @@ export function createServices(deps: {
     pollMs: config.fleet.sweepIntervalMs,
   });
   const webhookKick = (): void => webhookSender.kick();
+  const agentBuilds = new AgentBuilds({
+    dir: config.agentBuildsDir,
+    warn: (message) => logger.warn({}, message),
+  });
+  const enrollment = new EnrollmentService({ db, clock, audit });
+  const agentUpdates = new AgentUpdatesService({
+    db,
+    clock,
+    audit,
+    builds: agentBuilds,
+    key: new BuildSigningKey({ db, clock, box }),
+    groupOf: async (orgId, agentId) => (await agents.get(orgId, agentId)).group_id,
+    groupExists: async (orgId, groupId) => (await findGroup(db, orgId, groupId)) !== undefined,
+    versionCounts: (orgId) => countAgentVersions(db, orgId),
+    // a connected agent is looked at again every few heartbeats: a new build reaches it within a minute
+    recheckMs: 4 * config.fleet.heartbeatIntervalMs,
+  });
   // Both agent transports (the WebSocket gateway, the HTTP fallback) speak through this one session.
   const agentSession = new AgentSession({
     jobs,
@@ -342,6 +364,7 @@ export function createServices(deps: {
     bus,
     heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
     logger,
+    updates: agentUpdates,
   });
   return {
     assistant: new AssistantService({
@@ -424,9 +447,18 @@ export function createServices(deps: {
     deployments,
     deploymentReports,
     deploymentPacer: new DeploymentPacer({ deployments, intervalMs: config.fleet.sweepIntervalMs, logger }),
-    agentBuilds: new AgentBuilds({ dir: config.agentBuildsDir, warn: (message) => logger.warn({}, message) }),
+    agentBuilds,
+    agentUpdates,
     agentGroups: new GroupsService({ db, clock, audit }),
-    enrollment: new EnrollmentService({ db, clock, audit }),
+    enrollment,
+    installers: new InstallersService({
+      db,
+      clock,
+      audit,
+      enrollment,
+      builds: agentBuilds,
+      publicUrl: config.publicUrl,
+    }),
     registration: new RegistrationService({
       db,
       clock,
@@ -436,6 +468,7 @@ export function createServices(deps: {
       uninstaller: jobs,
       // A machine enrolling into a group with an auto profile gets that profile applied.
       onEnrolled: (agent, meta) => profileApplier.applyOnEnroll(agent, meta),
+      updateKey: () => agentSession.updateKey(),
     }),
     liveness,
     jobs,
@@ -624,6 +657,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     agents: services.agentAuth,
     robots: services.robots,
     deployments: services.deploymentReports,
+    enrollment: services.enrollment,
   });
   installOpenApiConventions(app);
   await app.register(websocket, {
@@ -716,6 +750,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(robotsRoutes({ robots: services.robots, limiter }));
   await app.register(servicesRoutes({ services: services.deployServices }));
   await app.register(agentBuildsRoutes({ builds: services.agentBuilds }));
+  await app.register(
+    agentUpdatesRoutes({
+      updates: services.agentUpdates,
+      heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
+    }),
+  );
+  await app.register(installersRoutes({ installers: services.installers }));
   await app.register(deployTokensRoutes({ deployTokens: services.deployTokens }));
   await app.register(
     deploymentsRoutes({ deployments: services.deployments, reports: services.deploymentReports }),

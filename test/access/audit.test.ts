@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember, call, expectError, openApiOperations, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
@@ -18,6 +21,9 @@ import { robotCases } from './audit-cases/robots.js';
 import { rpaCases } from './audit-cases/rpa.js';
 import { webhookCases } from './audit-cases/webhooks.js';
 import { assistantCases } from './audit-cases/assistant.js';
+import { installerCases } from './audit-cases/installers.js';
+import { agentUpdateCases } from './audit-cases/agent-updates.js';
+import { writeFakeBuilds } from '../installers/support.js';
 
 const USER_AGENT = 'fleetplane-audit-test/1.0';
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -47,6 +53,8 @@ const cases: AuditCases = {
   ...webhookCases,
   ...assistantCases,
   ...housekeepingCases,
+  ...installerCases,
+  ...agentUpdateCases,
 };
 
 /** Mutating operations that write no audit event, and why. Keep it short: each is a decision. */
@@ -74,15 +82,23 @@ describe.each(dialects)('audit on %s', (dialect) => {
   let server: TestServer;
   let clock: TestClock;
   let owner: Session;
+  let buildsDir: string;
 
   beforeAll(async () => {
     clock = new TestClock(new Date('2030-01-01T00:00:00.000Z'));
+    // fake agent builds, which installers need
+    buildsDir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-audit-builds-'));
+    writeFakeBuilds(buildsDir, '1.0.0');
     // loopback: the assistant's cases call a local fake provider
-    server = await startTestServer(dialect, { clock, config: { outboundAllow: ['loopback'] } });
+    server = await startTestServer(dialect, {
+      clock,
+      config: { outboundAllow: ['loopback'], agentBuildsDir: buildsDir },
+    });
     owner = await signup(server);
   });
   afterAll(async () => {
     await server.close();
+    rmSync(buildsDir, { recursive: true, force: true });
   });
 
   function tagged(): { requestId: string; headers: Record<string, string> } {

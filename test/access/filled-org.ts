@@ -259,6 +259,13 @@ export async function fillOrganisation(server: TestServer, label: string): Promi
   );
   const key = await as('POST', '/api/v1/api-keys', { name: `${label} key`, role_id: role.id }, 201);
   const group = await as('POST', '/api/v1/agent-groups', { name: `${label} group` }, 201);
+  // agent updates roll out to this group first: its id shows in the policy
+  await as(
+    'PUT',
+    '/api/v1/agent-updates',
+    { paused: false, stage: 'canary', canary_group_id: group.id },
+    200,
+  );
   const enrollment = await as(
     'POST',
     '/api/v1/enrollment-tokens',

@@ -55,6 +55,7 @@ describe.each(dialects)('access: cross-organisation isolation on %s', (dialect) 
     if (op.method === 'POST' && op.path === '/api/v1/profiles/{id}/apply') return { agent_ids: [aAgentId] };
     if (op.method === 'POST' && op.path === '/api/v1/templates/{id}/instantiate') return { name: 'x' };
     if (op.method === 'POST' && /\/(cancel|continue)$/.test(op.path)) return undefined;
+    if (op.method === 'POST' && op.path === '/api/v1/agents/{id}/facts/refresh') return undefined;
     if (op.method === 'PATCH' && op.path === '/api/v1/schedules/{id}') return { description: 'x' };
     if (op.method === 'POST' && /^\/api\/v1\/schedules\/\{id\}\/(enable|disable)$/.test(op.path))
       return undefined;

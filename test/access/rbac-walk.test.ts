@@ -134,7 +134,7 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
     expect(ops.length).toBeGreaterThan(20);
     expect(ops.filter((op) => typeof op.permission !== 'string').map(label)).toEqual([]);
     // Nothing but the principal classes and real permissions: a typo would lock a route for everyone.
-    const classes = new Set(['public', 'authenticated', 'agent', 'robot', 'deployment']);
+    const classes = new Set(['public', 'authenticated', 'agent', 'robot', 'deployment', 'enrollment']);
     expect(ops.filter((op) => !classes.has(op.permission ?? '') && !guarded(op)).map(label)).toEqual([]);
     const protectedOps = ops.filter((op) => op.permission !== 'public');
     expect(protectedOps.length).toBeGreaterThan(20);
@@ -270,8 +270,8 @@ describe.each(dialects)('access: RBAC walk over the OpenAPI document on %s', (di
     expect(reads.some((op) => !held.has(op.permission ?? ''))).toBe(true);
   });
 
-  it("access: agent-only, robot-only and deploy-script operations answer 401 to every user credential, even an owner's", async () => {
-    const tokenOnly = new Set(['agent', 'robot', 'deployment']);
+  it("access: agent-only, robot-only, deploy-script and enrollment-token operations answer 401 to every user credential, even an owner's", async () => {
+    const tokenOnly = new Set(['agent', 'robot', 'deployment', 'enrollment']);
     const agentOps = ops.filter((op) => tokenOnly.has(op.permission ?? ''));
     for (const permission of tokenOnly)
       expect(agentOps.some((op) => op.permission === permission)).toBe(true);

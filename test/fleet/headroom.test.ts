@@ -48,22 +48,26 @@ function refusedUpgrade(server: TestServer, token: string): Promise<Refusal> {
 
 /** An agent that holds no jobs: what a channel needs to say hello and heartbeat. */
 function idleHost(onConnected: () => void = () => undefined): ChannelHost {
+  const facts = () => ({
+    hostname: 'headroom',
+    fingerprint: 'headroom-fingerprint',
+    os_type: 'ubuntu' as const,
+    os_version: '24.04',
+    arch: 'x86_64',
+    agent_version: '0.1.0',
+    interpreters: ['sh' as const],
+  });
   return {
-    facts: () => ({
-      hostname: 'headroom',
-      fingerprint: 'headroom-fingerprint',
-      os_type: 'ubuntu',
-      os_version: '24.04',
-      arch: 'x86_64',
-      agent_version: '0.1.0',
-      interpreters: ['sh'],
-    }),
+    facts,
+    refreshFacts: facts,
     heldJobIds: () => [],
     metrics: () => Promise.resolve({ cpu_percent: 1, memory_percent: 1, disk_percent: 1, uptime_seconds: 1 }),
     onConnected,
     onJob: () => undefined,
     onCancel: () => undefined,
     onAck: () => undefined,
+    onUpdateKey: () => undefined,
+    onUpdate: () => undefined,
   };
 }
 

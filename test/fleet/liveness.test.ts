@@ -176,6 +176,7 @@ describe.each(dialects)('fleet: liveness on %s', (dialect) => {
       deleted_at: null,
       delete_reason: null,
       profile_id: null,
+      facts_requested_at: null,
     }));
     for (let i = 0; i < rows.length; i += 200)
       await db

@@ -77,6 +77,8 @@ describe.each(dialects)('fleet: registration on %s', (dialect) => {
       agent_id: created.agent.id,
       agent_token: expect.stringMatching(/^fpa_[\w-]{43}$/),
       heartbeat_interval_ms: server.config.fleet.heartbeatIntervalMs,
+      // the key agents check their updates with (SPKI DER, base64)
+      update_public_key: expect.stringMatching(/^[A-Za-z0-9+/]+=*$/),
     });
     const agent = await expectStatus(getAgent(created.agent.id), 200);
     expect(Object.keys(agent).sort()).toEqual(AGENT_FIELDS);

@@ -171,13 +171,15 @@ describe.each(dialects)('security: hostile input walk over the OpenAPI document 
 
   /**
    * Sends to the route as its caller would: the agent's token on the agent channel, the runner's
-   * on the runner's, a deploy script's on its reports, a valid body by default.
+   * on the runner's, a deploy script's on its reports, an enrollment token on a new machine's
+   * installer, a valid body by default.
    */
   function send(op: ApiOperation, route: string, body?: unknown): Promise<Reply> {
     const tokens: Record<string, string> = {
       agent: resources.agentToken,
       robot: resources.robotToken,
       deployment: resources.deploymentToken,
+      enrollment: resources.enrollmentToken,
     };
     const auth = tokens[op.permission ?? ''] ?? owner.token;
     return call(server, op.method, route, {

@@ -11,6 +11,8 @@ export interface Resources {
   robotToken: string;
   /** A running deployment's FP_DEPLOYMENT_TOKEN, for the deploy script's routes. */
   deploymentToken: string;
+  /** An enrollment token's secret, for the routes a new machine calls with it (its installer). */
+  enrollmentToken: string;
   /** Resource ids by the path segment that names them (`agents`, `roles`, `jobs`…). */
   byPath: Record<string, string>;
   /** Ids of the rows inside another (`{taskId}`, `{targetId}`) by the path segment of their owner (`profiles`, `deployments`…). */
@@ -176,6 +178,7 @@ export async function seedResources(server: TestServer, owner: Session): Promise
     agentToken: agent.agentToken,
     robotToken: registered.body.robot_token,
     deploymentToken: deployJob.env.FP_DEPLOYMENT_TOKEN,
+    enrollmentToken: token.secret,
     byPath,
     tasks: {
       profiles: await firstTask(server, owner, `/api/v1/profiles/${profile}`),

@@ -30,7 +30,12 @@ export interface Proc {
 
 /** Runs `fleetplane <args>`, bundled from source by the global setup, as a real child process. */
 export function fleetplane(args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [cliBundle, ...args], {
+  return runProcess(process.execPath, [cliBundle, ...args], env);
+}
+
+/** Runs a program (a single-file agent, say) as a real child process, its output collected by line. */
+export function runProcess(command: string, args: string[], env: Record<string, string>): Proc {
+  const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

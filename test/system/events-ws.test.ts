@@ -383,6 +383,7 @@ describe.each(dialects)('events socket: the first-message wait on %s', (dialect)
       agents: services.agentAuth,
       robots: services.robots,
       deployments: services.deploymentReports,
+      enrollment: services.enrollment,
     });
     await edge.register(websocket);
     await edge.register(

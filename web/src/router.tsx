@@ -29,6 +29,10 @@ export const router = createBrowserRouter([
       { path: 'fleet', ...page(async () => (await import('./features/fleet/FleetPage')).FleetPage) },
       { path: 'agents', ...page(async () => (await import('./features/agents/AgentsPage')).AgentsPage) },
       {
+        path: 'agent-updates',
+        ...page(async () => (await import('./features/agent-updates/AgentUpdatesPage')).AgentUpdatesPage),
+      },
+      {
         path: 'agents/:id',
         ...page(async () => (await import('./features/agents/AgentDetailPage')).AgentDetailPage),
       },
@@ -126,6 +130,10 @@ export const router = createBrowserRouter([
       {
         path: 'enrollment',
         ...page(async () => (await import('./features/enrollment/EnrollmentPage')).EnrollmentPage),
+      },
+      {
+        path: 'installers',
+        ...page(async () => (await import('./features/installers/InstallersPage')).InstallersPage),
       },
       { path: 'audit', ...page(async () => (await import('./features/audit/AuditPage')).AuditPage) },
       {

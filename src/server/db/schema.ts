@@ -189,6 +189,8 @@ export interface AgentsTable {
   delete_reason: string | null;
   /** The deployment profile assigned to the agent. */
   profile_id: string | null;
+  /** An operator asked for fresh facts and they have not arrived since. */
+  facts_requested_at: string | null;
 }
 
 export interface RunsTable {
@@ -960,6 +962,46 @@ export interface AssistantMessagesTable {
   created_at: string;
 }
 
+/** The instance's Ed25519 key pair that signs agent builds; one row. */
+export interface AgentUpdateKeysTable {
+  id: string;
+  /** SPKI DER, base64. */
+  public_key: string;
+  /** PKCS#8 DER, base64, sealed. */
+  private_key: string;
+  created_at: string;
+}
+
+export interface AgentUpdatePoliciesTable {
+  org_id: string;
+  /** 0 | 1 */
+  paused: number;
+  /** canary | all */
+  stage: string;
+  canary_group_id: string | null;
+  updated_at: string;
+}
+
+export interface AgentUpdateStatesTable {
+  agent_id: string;
+  org_id: string;
+  hostname: string;
+  version: string;
+  /** The build platform: linux | darwin | windows, x64 | arm64 (or what the agent reported). */
+  os: string;
+  arch: string;
+  /** 0 | 1: a single-file agent, which can replace itself. */
+  self_update: number;
+  offered_version: string | null;
+  offered_sha256: string | null;
+  offered_at: string | null;
+  /** offered | swapped | updated | failed, or null before any offer. */
+  outcome: string | null;
+  reason: string | null;
+  failed_sha256: string | null;
+  updated_at: string;
+}
+
 export interface AssistantUsageTable {
   id: string;
   org_id: string;
@@ -1033,4 +1075,7 @@ export interface DB {
   assistant_conversations: AssistantConversationsTable;
   assistant_messages: AssistantMessagesTable;
   assistant_usage: AssistantUsageTable;
+  agent_update_keys: AgentUpdateKeysTable;
+  agent_update_policies: AgentUpdatePoliciesTable;
+  agent_update_states: AgentUpdateStatesTable;
 }

@@ -5,14 +5,17 @@ import type { Permission } from '../modules/access/permissions.js';
 import type { Agent } from '../modules/agents/agents.repo.js';
 import type { RobotIdentity } from '../modules/robots/robots.service.js';
 import type { DeploymentCaller } from '../modules/deployments/deployments.reports.js';
+import type { EnrollmentCaller } from '../modules/enrollment/enrollment.service.js';
 import { AppError } from '../lib/errors.js';
 
 /**
  * What a route needs: nobody (`public`), any signed-in principal (`authenticated`), an agent's
  * own token (`agent`), a runner robot's token (`robot`), a deploy script's deployment token
- * (`deployment`), or one permission.
+ * (`deployment`), an enrollment token (`enrollment`: a new machine fetching its installer), or one
+ * permission.
  */
-export type RoutePermission = 'public' | 'authenticated' | 'agent' | 'robot' | 'deployment' | Permission;
+export type RoutePermission =
+  'public' | 'authenticated' | 'agent' | 'robot' | 'deployment' | 'enrollment' | Permission;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -28,6 +31,7 @@ declare module 'fastify' {
     agent: Agent | null;
     robot: RobotIdentity | null;
     deployment: DeploymentCaller | null;
+    enrollment: EnrollmentCaller | null;
   }
 }
 
@@ -59,4 +63,10 @@ export function robotOf(request: FastifyRequest): RobotIdentity {
 export function deploymentOf(request: FastifyRequest): DeploymentCaller {
   if (!request.deployment) throw new AppError('unauthorized', 'a deployment token is required');
   return request.deployment;
+}
+
+/** The enrollment token that authenticated the request (routes with permission `enrollment`). */
+export function enrollmentOf(request: FastifyRequest): EnrollmentCaller {
+  if (!request.enrollment) throw new AppError('unauthorized', 'an enrollment token is required');
+  return request.enrollment;
 }

@@ -3,6 +3,7 @@ import { AppError } from '../lib/errors.js';
 import type { Authenticator } from '../modules/auth/authenticator.js';
 import type { RobotsService } from '../modules/robots/robots.service.js';
 import type { DeploymentReports } from '../modules/deployments/deployments.reports.js';
+import type { EnrollmentService } from '../modules/enrollment/enrollment.service.js';
 import type { AgentAuthenticator } from '../realtime/agent-auth.js';
 
 function isWebSocketUpgrade(request: FastifyRequest): boolean {
@@ -43,12 +44,14 @@ export function installGuard(
     agents: AgentAuthenticator;
     robots: Pick<RobotsService, 'authenticate'>;
     deployments: Pick<DeploymentReports, 'authenticate'>;
+    enrollment: Pick<EnrollmentService, 'authenticate'>;
   },
 ): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('agent', null);
   app.decorateRequest('robot', null);
   app.decorateRequest('deployment', null);
+  app.decorateRequest('enrollment', null);
 
   app.addHook('onRoute', (route) => {
     const permission = route.config?.permission;
@@ -65,7 +68,7 @@ export function installGuard(
         'x-permission': permission,
         ...(permission === 'public' ? { security: [] } : {}),
         ...(permission === 'robot' ? { security: [{ robotToken: [] }, { bearer: [] }] } : {}),
-        ...(permission === 'deployment' ? { security: [{ bearer: [] }] } : {}),
+        ...(permission === 'deployment' || permission === 'enrollment' ? { security: [{ bearer: [] }] } : {}),
       } as typeof route.schema;
     }
   });
@@ -87,6 +90,11 @@ export function installGuard(
     // a deploy script's FP_DEPLOYMENT_TOKEN, as a bearer token
     if (permission === 'deployment') {
       request.deployment = await auth.deployments.authenticate(credentialOf(request));
+      return;
+    }
+    // a new machine's enrollment token, as a bearer token: it fetches its installer, spending no use
+    if (permission === 'enrollment') {
+      request.enrollment = await auth.enrollment.authenticate(credentialOf(request));
       return;
     }
     const credential = credentialOf(request);

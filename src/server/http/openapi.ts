@@ -41,6 +41,10 @@ const tagDescriptions: Record<string, string> = {
   robots: 'The unattended identities that run processes: on one of our agents, or runners of their own',
   'runner channel': "A runner robot's side: registration with a machine key, then its robot token",
   assets: 'Credential assets: named values for processes, stored encrypted and never read back',
+  installers:
+    'Agent installers per platform (shell, PowerShell, offline zip) with the server and an enrollment token embedded, and the one-line install commands',
+  'agent-builds':
+    'Single-file agents per platform, as `npm run build:agents` built them: listed, and downloaded by installers',
   sdk: 'SDK sign-in by device code (RFC 8628) and the SDK tokens it issues',
   services:
     'Services: deployment recipes (script, steps, where it runs, rollout), defined here or synced from the services directory',
@@ -85,7 +89,7 @@ const responseHeaders: Partial<Record<number, object>> = {
   503: { 'Retry-After': { description: 'Seconds to wait before trying again', type: 'integer' } },
 };
 
-const permissionless = new Set(['public', 'authenticated', 'agent', 'robot', 'deployment']);
+const permissionless = new Set(['public', 'authenticated', 'agent', 'robot', 'deployment', 'enrollment']);
 
 /**
  * The error codes a route can answer: those that follow from what it takes (input, a path id, a

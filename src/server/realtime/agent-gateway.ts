@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { AgentCloseCode, type AgentFrame } from '../../protocol/agent.js';
+import { AgentCloseCode, type AgentFacts, type AgentFrame } from '../../protocol/agent.js';
 import { isDatabaseUnavailable } from '../db/availability.js';
 import { AppError, assertNever } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -133,6 +133,8 @@ export class AgentGateway {
       // agent's heartbeats are still heard, and written (renewing its leases) once it is back.
       if (frame.type === 'heartbeat') {
         this.#session.heartbeat(agent.id, frame.metrics);
+        // a database read only when the server holds a newer build for it, every few heartbeats
+        void this.#offerUpdate(connection, undefined);
         return;
       }
       if (connection.databaseWaits > 0 && connection.waiting >= MAX_WAITING_FRAMES) {
@@ -166,11 +168,14 @@ export class AgentGateway {
           });
           await this.#session.connected(agent);
           connection.state = 'ready';
+          const updateKey = await this.#session.updateKey();
           connection.send({
             type: 'welcome',
             agent_id: agent.id,
             heartbeat_interval_ms: this.#session.heartbeatIntervalMs,
+            ...(updateKey ? { update_public_key: updateKey } : {}),
           });
+          await this.#offerUpdate(connection, frame.facts);
         }
         await this.#catchUp(connection);
         return;
@@ -182,6 +187,14 @@ export class AgentGateway {
           connection.send({ type: 'event_ack', ...ack });
         return;
       }
+      case 'update_result': {
+        const { type: _type, ...result } = frame;
+        await this.#session.updateResult(agent, result);
+        return;
+      }
+      case 'facts':
+        await this.#session.facts(agent, frame.facts, connection.ip);
+        return;
       default:
         assertNever(frame);
     }
@@ -206,6 +219,11 @@ export class AgentGateway {
       case 'job.cancel':
         this.#connections.get(event.agent_id)?.send({ type: 'cancel', job_id: event.job_id });
         return;
+      case 'agent.facts_requested': {
+        const connection = this.#connections.get(event.agent_id);
+        if (connection?.state === 'ready') connection.send({ type: 'refresh_facts' });
+        return;
+      }
       case 'agent.status': {
         // The sweep marks a silent agent disconnected, even one whose socket stayed open here (a
         // stalled server, late heartbeats); when its heartbeats bring it back, it is connected.
@@ -216,6 +234,7 @@ export class AgentGateway {
           );
         return;
       }
+      case 'agent.facts':
       case 'job.state':
       case 'job.output':
       case 'run.progress':
@@ -271,6 +290,12 @@ export class AgentGateway {
       for (const job of await this.#session.jobsToRun(connection.agent.id, { pooled: withPool }))
         connection.send({ type: 'job', job });
     }, pooled);
+  }
+
+  /** Sends the update due to the agent, if one is; checking never fails the session. */
+  async #offerUpdate(connection: AgentConnection, facts: AgentFacts | undefined): Promise<void> {
+    const offer = await this.#session.updateOffer(connection.agent, facts);
+    if (offer) connection.send({ type: 'update', ...offer });
   }
 
   /** Work started by an event rather than a frame: retried through an outage, failures told. */

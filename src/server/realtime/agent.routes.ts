@@ -64,15 +64,30 @@ export function agentChannelRoutes(deps: {
       },
       async (request) => {
         const agent = agentOf(request);
-        const { metrics, facts, running_job_ids } = request.body;
+        const { metrics, facts, running_job_ids, update_result } = request.body;
         session.heartbeat(agent.id, metrics);
-        await session.hello(agent.id, { facts, heldJobIds: running_job_ids, ip: request.ip });
+        // facts while some were asked for answer the request (any facts do): consoles hear of them
+        const answered = facts !== undefined && agent.facts_requested_at !== null;
+        await session.hello(agent.id, {
+          facts: answered ? undefined : facts,
+          heldJobIds: running_job_ids,
+          ip: request.ip,
+        });
+        if (answered) await session.facts(agent, facts, request.ip);
+        if (update_result) await session.updateResult(agent, update_result);
         const [jobs, cancels] = await Promise.all([
           // over HTTP each poll looks for pooled work: no socket can be woken for it
           session.jobsToRun(agent.id, { pooled: true }),
           session.cancelsDue(agent.id),
         ]);
-        return { jobs, cancel_job_ids: cancels, heartbeat_interval_ms: session.heartbeatIntervalMs };
+        const update = await session.updateOffer(agent, facts);
+        return {
+          jobs,
+          cancel_job_ids: cancels,
+          heartbeat_interval_ms: session.heartbeatIntervalMs,
+          ...(update ? { update } : {}),
+          ...(agent.facts_requested_at !== null && facts === undefined ? { refresh_facts: true } : {}),
+        };
       },
     );
 

@@ -126,6 +126,7 @@ function visible(event: FleetEvent, principal: Principal, follows: Follows): boo
   switch (event.type) {
     case 'agent.status':
     case 'agent.deleted':
+    case 'agent.facts':
     case 'job.state':
     case 'run.progress':
       return principal.permissions.has('jobs:read');
@@ -145,6 +146,7 @@ function visible(event: FleetEvent, principal: Principal, follows: Follows): boo
       // a followed job was checked when followed: jobs:read for a job, the lookup for a deployment
       return follows.hasOutputOf(event.job_id);
     case 'agent.jobs_available':
+    case 'agent.facts_requested':
     case 'agent.token_replaced':
     case 'principals.changed':
     case 'settings.changed':

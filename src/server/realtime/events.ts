@@ -7,6 +7,8 @@ import type { Logger } from '../lib/logger.js';
 export type FleetEvent =
   | { type: 'agent.status'; org_id: string; agent_id: string; status: string; connected: boolean }
   | { type: 'agent.deleted'; org_id: string; agent_id: string; reason: string }
+  /** The agent reported its facts again, as an operator asked: consoles read it again. */
+  | { type: 'agent.facts'; org_id: string; agent_id: string }
   | {
       type: 'job.state';
       org_id: string;
@@ -87,6 +89,8 @@ export type FleetEvent =
   | { type: 'agent.jobs_available'; org_id: string; agent_ids: string[]; pooled?: true }
   /** Internal: the node holding this agent's socket tells it to cancel. */
   | { type: 'job.cancel'; org_id: string; agent_id: string; job_id: string }
+  /** Internal: an operator asked for the agent's facts; the node holding its socket tells it. */
+  | { type: 'agent.facts_requested'; org_id: string; agent_id: string }
   /** Internal: a registration replaced the agent's token; a socket opened with the old one is closed. */
   | { type: 'agent.token_replaced'; org_id: string; agent_id: string }
   /**

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { facts } from '../../support/agents.js';
+import { enroll, facts } from '../../support/agents.js';
 import { created, deletedNamed, moved, patched } from './builders.js';
 import type { AuditCases } from './fixture.js';
 
@@ -34,6 +34,13 @@ export const fleetCases: AuditCases = {
       };
     },
   },
+  // a registered agent is online: it hears the request with its next heartbeat
+  'POST /api/v1/agents/{id}/facts/refresh': moved('modified', 'agent', {
+    of: async (f) => (await enroll(f.server, f.owner)).agentId,
+    field: 'facts_requested_at',
+    from: null,
+    to: expect.any(String),
+  }),
   'POST /api/v1/agent-groups': created('agent_group', async () => ({
     body: { name: 'audited group' },
     check: (e) => expect(e.after.name).toBe('audited group'),

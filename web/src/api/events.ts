@@ -5,6 +5,7 @@ import { tokenStore } from './client';
 export type FleetEvent =
   | { type: 'agent.status'; agent_id: string; status: 'pending' | 'online' | 'offline'; connected: boolean }
   | { type: 'agent.deleted'; agent_id: string; reason: string }
+  | { type: 'agent.facts'; agent_id: string }
   | {
       type: 'job.state';
       job_id: string;

@@ -1092,7 +1092,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List agents, filtered by status, tag, group, OS or text */
+        /** List agents, filtered by status, connection, tag, group, OS or text */
         get: operations["listAgents"];
         put?: never;
         /** Create a machine record; its one-time machine key is shown once */
@@ -1137,6 +1137,23 @@ export interface paths {
         head?: never;
         /** Change an agent's name, tags, group or notes */
         patch: operations["updateAgent"];
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/facts/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask the agent to report its facts now (409 when it is not connected) */
+        post: operations["refreshAgentFacts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/agent-groups": {
@@ -1385,6 +1402,115 @@ export interface paths {
          * @description A directory service changed here keeps its folder; the next sync brings the folder's definition back
          */
         patch: operations["updateService"];
+        trace?: never;
+    };
+    "/api/v1/agent-builds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The single-file agents this server hands out, one per platform built */
+        get: operations["listAgentBuilds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent-builds/{os}/{arch}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A platform's single-file agent, with its SHA-256 in `x-content-sha256` */
+        get: operations["downloadAgentBuild"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent-updates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The update policy, the builds offered, agents by version, and updates under way or failed */
+        get: operations["getAgentUpdates"];
+        /**
+         * Pause or resume updates, set the canary group, promote from canary to all
+         * @description A canary group that is not one of the organisation is 422
+         */
+        put: operations["setAgentUpdatePolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/installers/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What installers embed and offer: server URL, builds per platform, locations, defaults, one-liners */
+        get: operations["getInstallerConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/installers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An installer for a platform, with an enrollment token given or created for it
+         * @description `format: script` answers the script (sh for Linux and macOS, PowerShell for Windows); `zip` a zip with the executable, the script and a README for machines that cannot download; `command` the one-line command (201). Exactly one of `enrollment_token` (an active token of the organisation) and `token` (options of a new one, made as POST /enrollment-tokens makes it). The id of the token is in `x-enrollment-token-id` on files.
+         */
+        post: operations["createInstaller"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/installers/{os}/{arch}/script": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A platform's installer, fetched with an enrollment token as the bearer (no use is spent) */
+        get: operations["fetchInstallerScript"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/deploy-tokens": {
@@ -1732,7 +1858,7 @@ export interface paths {
         /** Runs, newest first */
         get: operations["listRuns"];
         put?: never;
-        /** Run one command on a target set, with a concurrency limit and a failure threshold */
+        /** Run one command (job), or several at once (commands), on a target set, with a concurrency limit and a failure threshold */
         post: operations["createRun"];
         delete?: never;
         options?: never;
@@ -11408,6 +11534,7 @@ export interface operations {
                 group_id?: string;
                 os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
                 q?: string;
+                connected?: boolean;
             };
             header?: never;
             path?: never;
@@ -11980,6 +12107,93 @@ export interface operations {
             };
             /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    refreshAgentFacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        agent_id: string;
+                        /** Format: date-time */
+                        requested_at: string;
+                        /** @description websocket: sent now over its socket; next_heartbeat: an agent polling over HTTP hears it next */
+                        delivery: "websocket" | "next_heartbeat";
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the current state refuses it (a name taken, an entity in use, a state already left) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14318,6 +14532,552 @@ export interface operations {
             };
         };
     };
+    listAgentBuilds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            os: "linux" | "darwin" | "windows";
+                            arch: "x64" | "arm64";
+                            version: string;
+                            sha256: string;
+                            size: number;
+                            /** @description Where the executable is downloaded, under this server */
+                            download_path: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    downloadAgentBuild: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                os: "linux" | "darwin" | "windows";
+                arch: "x64" | "arm64";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The executable */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getAgentUpdates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        policy: {
+                            paused: boolean;
+                            /** @description canary: only agents of the canary group are offered updates; all: every agent */
+                            stage: "canary" | "all";
+                            canary_group_id: string | null;
+                            updated_at: string | null;
+                        };
+                        builds: {
+                            os: "linux" | "darwin" | "windows";
+                            arch: "x64" | "arm64";
+                            version: string;
+                            sha256: string;
+                            size: number;
+                        }[];
+                        /** @description Live agents of the organisation by the version they last reported */
+                        versions: {
+                            version: string;
+                            count: number;
+                        }[];
+                        /** @description Agents offered an update, latest first: offered, swapped (restarting), updated, or failed with why */
+                        agents: {
+                            agent_id: string;
+                            hostname: string;
+                            version: string;
+                            os: string;
+                            arch: string;
+                            offered_version: string | null;
+                            outcome: "offered" | "swapped" | "updated" | "failed" | null;
+                            reason: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    setAgentUpdatePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description While paused no agent is offered an update */
+                    paused: boolean;
+                    /** @description canary: only agents of the canary group are offered updates; all: every agent */
+                    stage: "canary" | "all";
+                    /** @description The agent group updated first; at the canary stage with none, no agent is offered one */
+                    canary_group_id: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        paused: boolean;
+                        /** @description canary: only agents of the canary group are offered updates; all: every agent */
+                        stage: "canary" | "all";
+                        canary_group_id: string | null;
+                        updated_at: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getInstallerConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        server_url: string;
+                        agent_version: string | null;
+                        platforms: {
+                            os: "linux" | "darwin" | "windows";
+                            arch: "x64" | "arm64";
+                            available: boolean;
+                            build: {
+                                os: "linux" | "darwin" | "windows";
+                                arch: "x64" | "arm64";
+                                version: string;
+                                sha256: string;
+                                size: number;
+                            } | null;
+                            note: string | null;
+                        }[];
+                        locations: {
+                            linux: {
+                                binary: string;
+                                state: string;
+                                service: string;
+                            };
+                            darwin: {
+                                binary: string;
+                                state: string;
+                                service: string;
+                            };
+                            windows: {
+                                binary: string;
+                                state: string;
+                                service: string;
+                            };
+                        };
+                        defaults: {
+                            format: "script" | "zip" | "command";
+                            token: {
+                                expires_in_hours: number;
+                                max_uses: number;
+                            };
+                        };
+                        commands: {
+                            linux: string;
+                            darwin: string;
+                            windows: string;
+                        };
+                    };
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createInstaller: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    os: "linux" | "darwin" | "windows";
+                    arch: "x64" | "arm64";
+                    format?: "script" | "zip" | "command";
+                    /** @description An active enrollment token of the organisation; or `token` to create one */
+                    enrollment_token?: string;
+                    token?: {
+                        tags?: string[];
+                        /** Format: uuid */
+                        group_id?: string;
+                        /** @default 24 */
+                        expires_in_hours?: number;
+                        /** @default 1 */
+                        max_uses?: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The installer script, or the offline zip */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/x-shellscript": string;
+                    "text/plain": string;
+                    "application/zip": string;
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        os: "linux" | "darwin" | "windows";
+                        arch: "x64" | "arm64";
+                        command: string;
+                        enrollment_token: string | null;
+                        enrollment_token_id: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field`; `bad_request`: the request cannot be read or makes no sense */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the caller lacks the permission, or a rule of its role refuses it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unprocessable`: well-formed but refused by a rule; the details say which */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    fetchInstallerScript: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                os: "linux" | "darwin" | "windows";
+                arch: "x64" | "arm64";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The installer script with this token embedded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/x-shellscript": string;
+                    "text/plain": string;
+                };
+            };
+            /** @description `validation_failed`: the input breaks its schema; each detail names its `field` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthorized`: credentials are missing, not valid or expired */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no such entity; an id of another organisation answers the same */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready`: the database is not reachable; try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     listDeployTokens: {
         parameters: {
             query?: {
@@ -16167,6 +16927,7 @@ export interface operations {
                         system_info?: {
                             [key: string]: unknown;
                         };
+                        self_update?: boolean;
                     };
                 };
             };
@@ -16182,6 +16943,7 @@ export interface operations {
                         agent_id: string;
                         agent_token: string;
                         heartbeat_interval_ms: number;
+                        update_public_key?: string;
                     };
                 };
             };
@@ -17425,7 +18187,7 @@ export interface operations {
                         os_type?: "windows" | "windows_server" | "ubuntu" | "debian" | "proxmox" | "rhel" | "centos" | "macos" | "linux" | "other";
                         all?: boolean;
                     };
-                    job: {
+                    job?: {
                         /** @enum {unknown} */
                         interpreter: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
                         command: string;
@@ -17446,6 +18208,15 @@ export interface operations {
                         /** @description How many times the job may start. 1 (the default, from the jobs settings) runs it at most once: if its agent vanishes while running it, it ends `lost` and is not run again. Above 1, such a job is queued again until its attempts are used up: only for idempotent work */
                         max_attempts?: number;
                     };
+                    /** @description Instead of job: several commands started at once on each agent, one job per agent and command */
+                    commands?: {
+                        /** @description Shown on its jobs */
+                        name?: string;
+                        /** @enum {unknown} */
+                        interpreter: "bash" | "sh" | "powershell" | "pwsh" | "cmd" | "python" | "node";
+                        command: string;
+                        timeout_seconds?: number;
+                    }[];
                     concurrency?: number;
                     failure_threshold?: number;
                     /** @description How long offline agents are waited for */
@@ -31057,8 +31828,15 @@ export interface operations {
                         system_info?: {
                             [key: string]: unknown;
                         };
+                        self_update?: boolean;
                     };
                     running_job_ids: string[];
+                    update_result?: {
+                        version: string;
+                        sha256: string;
+                        ok: boolean;
+                        reason?: string;
+                    };
                 };
             };
         };
@@ -31096,6 +31874,16 @@ export interface operations {
                         }[];
                         cancel_job_ids: string[];
                         heartbeat_interval_ms: number;
+                        update?: {
+                            version: string;
+                            os: string;
+                            arch: string;
+                            sha256: string;
+                            size: number;
+                            signature: string;
+                            download_path: string;
+                        };
+                        refresh_facts?: boolean;
                     };
                 };
             };

@@ -18,6 +18,8 @@ export const sections = [
   { path: '/robots', label: 'Robots' },
   { path: '/assets', label: 'Assets' },
   { path: '/enrollment', label: 'Enrollment' },
+  { path: '/installers', label: 'Install agents' },
+  { path: '/agent-updates', label: 'Agent updates' },
   { path: '/alerts', label: 'Alerts' },
   { path: '/audit', label: 'Audit' },
   { path: '/settings', label: 'Settings' },

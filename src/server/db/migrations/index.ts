@@ -23,6 +23,8 @@ import * as m0021 from './0021_alerts.js';
 import * as m0022 from './0022_webhooks.js';
 import * as m0023 from './0023_housekeeping.js';
 import * as m0024 from './0024_assistant.js';
+import * as m0025 from './0025_agent_updates.js';
+import * as m0026 from './0026_agent_requests.js';
 
 /** Listed statically so the same migrations run from source and from the built package. */
 const migrations: Record<string, Migration> = {
@@ -50,6 +52,8 @@ const migrations: Record<string, Migration> = {
   '0022_webhooks': m0022,
   '0023_housekeeping': m0023,
   '0024_assistant': m0024,
+  '0025_agent_updates': m0025,
+  '0026_agent_requests': m0026,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -3,28 +3,24 @@ import type { FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { notFound } from '../../lib/errors.js';
-import { BuildArch, BuildOs, type AgentBuild, type AgentBuilds } from './agent-builds.js';
+import {
+  BuildArch,
+  BuildOs,
+  BuildSummary,
+  downloadPath,
+  executableName,
+  type AgentBuild,
+  type AgentBuilds,
+} from './agent-builds.js';
 
 const tags = ['agent-builds'];
 
 const AgentBuildSchema = Type.Object({
-  os: BuildOs,
-  arch: BuildArch,
-  version: Type.String(),
-  sha256: Type.String(),
-  size: Type.Integer(),
+  ...BuildSummary.properties,
   download_path: Type.String({ description: 'Where the executable is downloaded, under this server' }),
 });
 
 const PlatformParams = Type.Object({ os: BuildOs, arch: BuildArch });
-
-export function downloadPath(build: Pick<AgentBuild, 'os' | 'arch'>): string {
-  return `/api/v1/agent-builds/${build.os}/${build.arch}/download`;
-}
-
-export function executableName(build: Pick<AgentBuild, 'os' | 'arch'>): string {
-  return `fleetplane-agent-${build.os}-${build.arch}${build.os === 'windows' ? '.exe' : ''}`;
-}
 
 function sendBuild(reply: FastifyReply, build: AgentBuild, stream: Readable): FastifyReply {
   return reply

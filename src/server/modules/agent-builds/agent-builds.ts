@@ -10,6 +10,15 @@ export type BuildOs = Static<typeof BuildOs>;
 export const BuildArch = Type.Union([Type.Literal('x64'), Type.Literal('arm64')]);
 export type BuildArch = Static<typeof BuildArch>;
 
+/** A build as the API shows it, wherever it does (builds, updates, installers). */
+export const BuildSummary = Type.Object({
+  os: BuildOs,
+  arch: BuildArch,
+  version: Type.String(),
+  sha256: Type.String(),
+  size: Type.Integer(),
+});
+
 /**
  * `manifest.json` in the builds directory, as `npm run build:agents` writes it: one single-file
  * agent per platform, its file name relative to the directory.
@@ -41,6 +50,14 @@ export interface AgentBuild {
   file: string;
   sha256: string;
   size: number;
+}
+
+export function downloadPath(build: Pick<AgentBuild, 'os' | 'arch'>): string {
+  return `/api/v1/agent-builds/${build.os}/${build.arch}/download`;
+}
+
+export function executableName(build: Pick<AgentBuild, 'os' | 'arch'>): string {
+  return `fleetplane-agent-${build.os}-${build.arch}${build.os === 'windows' ? '.exe' : ''}`;
 }
 
 async function sha256Of(file: string): Promise<string> {

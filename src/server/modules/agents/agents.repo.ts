@@ -23,6 +23,8 @@ export type AgentChanges = Partial<Omit<Agent, 'id' | 'org_id'>>;
 
 export interface AgentFilter {
   status?: string;
+  /** A node holds its socket (or not). */
+  connected?: boolean;
   tag?: string;
   groupId?: string;
   osType?: string;
@@ -143,6 +145,20 @@ export const agentsRepo = {
     return rows.map((row) => ({ ...row, count: Number(row.count) }));
   },
 
+  /** Live agents by the version they last reported. */
+  async countByVersion(db: Executor, orgId: string): Promise<{ version: string; count: number }[]> {
+    const rows = await db
+      .selectFrom('agents')
+      .select((eb) => ['agent_version', eb.fn.countAll<number | string>().as('count')])
+      .where('org_id', '=', orgId)
+      .where('deleted_at', 'is', null)
+      .where('agent_version', 'is not', null)
+      .groupBy('agent_version')
+      .orderBy('agent_version', 'desc')
+      .execute();
+    return rows.map((row) => ({ version: row.agent_version ?? '', count: Number(row.count) }));
+  },
+
   async countByState(
     db: Executor,
     orgId: string,
@@ -195,6 +211,7 @@ export const agentsRepo = {
   async list(db: Executor, orgId: string, filter: AgentFilter, page: PageParams): Promise<Page<Agent>> {
     let q = db.selectFrom('agents').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
     if (filter.status) q = q.where('status', '=', filter.status);
+    if (filter.connected !== undefined) q = q.where('connected', '=', filter.connected ? 1 : 0);
     if (filter.groupId) q = q.where('group_id', '=', filter.groupId);
     if (filter.osType) q = q.where('os_type', '=', filter.osType);
     const tag = filter.tag;
@@ -221,6 +238,17 @@ export const agentsRepo = {
     return db
       .updateTable('agents')
       .set(encodeChanges(changes))
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .execute();
+  },
+
+  /** Marks fresh facts asked of a live agent of the organisation; they clear it when they arrive. */
+  requestFacts(db: Executor, orgId: string, id: string, now: string): Promise<unknown> {
+    return db
+      .updateTable('agents')
+      .set({ facts_requested_at: now })
       .where('org_id', '=', orgId)
       .where('id', '=', id)
       .where('deleted_at', 'is', null)

@@ -10,6 +10,7 @@ import {
   AgentSchema,
   AgentSummarySchema,
   AgentUpdateBody,
+  FactsRequestSchema,
 } from './agents.schemas.js';
 import type { AgentsService } from './agents.service.js';
 
@@ -25,7 +26,7 @@ export function agentsRoutes(deps: { agents: AgentsService }): FastifyPluginAsyn
         schema: {
           operationId: 'listAgents',
           tags,
-          summary: 'List agents, filtered by status, tag, group, OS or text',
+          summary: 'List agents, filtered by status, connection, tag, group, OS or text',
           querystring: AgentListQuery,
           response: { 200: PageOf(AgentSchema) },
         },
@@ -34,7 +35,14 @@ export function agentsRoutes(deps: { agents: AgentsService }): FastifyPluginAsyn
         const q = request.query;
         return agents.list(
           contextOf(request).orgId,
-          { status: q.status, tag: q.tag, groupId: q.group_id, osType: q.os_type, text: q.q },
+          {
+            status: q.status,
+            connected: q.connected,
+            tag: q.tag,
+            groupId: q.group_id,
+            osType: q.os_type,
+            text: q.q,
+          },
           pageParams(q),
         );
       },
@@ -98,6 +106,22 @@ export function agentsRoutes(deps: { agents: AgentsService }): FastifyPluginAsyn
         },
       },
       async (request) => agents.update(contextOf(request), request.params.id, request.body),
+    );
+
+    app.post(
+      '/api/v1/agents/:id/facts/refresh',
+      {
+        config: { permission: 'agents:update', errors: ['conflict'] },
+        schema: {
+          operationId: 'refreshAgentFacts',
+          tags,
+          summary: 'Ask the agent to report its facts now (409 when it is not connected)',
+          params: IdParams,
+          response: { 202: FactsRequestSchema },
+        },
+      },
+      async (request, reply) =>
+        reply.status(202).send(await agents.requestFacts(contextOf(request), request.params.id)),
     );
 
     app.delete(

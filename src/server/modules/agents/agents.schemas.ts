@@ -68,8 +68,19 @@ export const AgentListQuery = Type.Intersect([
     os_type: Type.Optional(OsType),
     /** Text in the name, hostname or IP address, case-insensitive. */
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /** Whether a server node holds the agent's WebSocket (the items' `connected`). */
+    connected: Type.Optional(Type.Boolean()),
   }),
 ]);
+
+export const FactsRequestSchema = Type.Object({
+  agent_id: Id,
+  requested_at: Timestamp,
+  delivery: Type.Union([Type.Literal('websocket'), Type.Literal('next_heartbeat')], {
+    description:
+      'websocket: sent now over its socket; next_heartbeat: an agent polling over HTTP hears it next',
+  }),
+});
 
 export const AgentCreateBody = Type.Object(
   {

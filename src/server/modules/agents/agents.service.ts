@@ -49,6 +49,13 @@ export interface AgentView {
   updated_at: string;
 }
 
+/** What a request for fresh facts answers: how the agent hears it. */
+export interface FactsRequest {
+  agent_id: string;
+  requested_at: string;
+  delivery: 'websocket' | 'next_heartbeat';
+}
+
 function statusOf(status: string): AgentStatus {
   return status === 'online' || status === 'offline' ? status : 'pending';
 }
@@ -56,6 +63,11 @@ function statusOf(status: string): AgentStatus {
 /** Agents by state, for the system summary. */
 export function countAgents(db: Executor, orgId: string) {
   return agentsRepo.countByState(db, orgId);
+}
+
+/** Live agents by the version they last reported (agent updates' status). */
+export function countAgentVersions(db: Executor, orgId: string) {
+  return agentsRepo.countByVersion(db, orgId);
 }
 
 /** Assigns a profile to an agent (a group's auto profile on enrollment), audited. */
@@ -233,6 +245,7 @@ export class AgentsService {
         deleted_at: null,
         delete_reason: null,
         profile_id: null,
+        facts_requested_at: null,
       };
       await agentsRepo.insert(trx, row);
       await this.#audit.record(trx, ctx, {
@@ -320,10 +333,49 @@ export class AgentsService {
     await agentsRepo.setConnected(this.#db, ids, connected, this.#clock.now().toISOString());
   }
 
-  /** Facts reported on reconnect (interpreters installed since, an OS upgrade); the fingerprint stays. */
+  /**
+   * Facts reported on reconnect or on request (interpreters installed since, an OS upgrade); the
+   * fingerprint stays. They answer any request for facts still open.
+   */
   async updateFacts(agentId: string, facts: AgentFacts, requestIp: string | null): Promise<void> {
     const { fingerprint: _fingerprint, ...columns } = factColumns(facts, requestIp);
-    await agentsRepo.register(this.#db, agentId, { ...columns, updated_at: this.#clock.now().toISOString() });
+    await agentsRepo.register(this.#db, agentId, {
+      ...columns,
+      facts_requested_at: null,
+      updated_at: this.#clock.now().toISOString(),
+    });
+  }
+
+  /**
+   * Asks the agent for its facts now: a node holding its socket sends `refresh_facts` at once; an
+   * agent polling over HTTP (online, no socket) hears it in its next heartbeat's answer. An agent
+   * doing neither cannot hear it: 409.
+   */
+  async requestFacts(ctx: RequestContext, id: string): Promise<FactsRequest> {
+    const request = await inTransaction(this.#db, async (trx) => {
+      const agent = await this.#agent(trx, ctx.orgId, id);
+      if (!agent.connected && agent.status !== 'online')
+        throw new AppError(
+          'conflict',
+          `agent ${agent.name} is not connected (${statusOf(agent.status)}): it can be asked for its facts once it is back`,
+        );
+      const requestedAt = this.#clock.now().toISOString();
+      await agentsRepo.requestFacts(trx, ctx.orgId, id, requestedAt);
+      await this.#audit.record(trx, ctx, {
+        action: 'modified',
+        entityType: 'agent',
+        entityId: id,
+        before: { facts_requested_at: agent.facts_requested_at },
+        after: { facts_requested_at: requestedAt },
+      });
+      return {
+        agent_id: id,
+        requested_at: requestedAt,
+        delivery: agent.connected ? ('websocket' as const) : ('next_heartbeat' as const),
+      };
+    });
+    this.#bus.publish({ type: 'agent.facts_requested', org_id: ctx.orgId, agent_id: id });
+    return request;
   }
 
   async #agent(db: Executor, orgId: string, id: string): Promise<Agent> {

@@ -29,6 +29,15 @@ export interface EnrollmentTokenView {
   status: EnrollmentTokenStatus;
 }
 
+/** An enrollment token presented as a credential (an installer fetched with it alone). */
+export interface EnrollmentCaller {
+  orgId: string;
+  tokenId: string;
+  prefix: string;
+  /** The token itself: what an installer embeds. */
+  secret: string;
+}
+
 /** Why a token cannot enroll an agent now, or `active`. */
 export function tokenStatus(row: EnrollmentToken, now: Date): EnrollmentTokenStatus {
   if (row.revoked_at) return 'revoked';
@@ -103,6 +112,18 @@ export class EnrollmentService {
       });
       return { enrollment_token: view(row, now), secret };
     });
+  }
+
+  /**
+   * The token behind a secret while it can still enroll; `unauthorized` otherwise. Presenting it
+   * spends no use: only a registration does.
+   */
+  async authenticate(secret: string | null): Promise<EnrollmentCaller> {
+    const row = secret ? await enrollmentRepo.findByHash(this.#db, sha256(secret)) : undefined;
+    if (!secret || !row) throw new AppError('unauthorized', 'an enrollment token is required');
+    const status = tokenStatus(row, this.#clock.now());
+    if (status !== 'active') throw new AppError('unauthorized', `enrollment token is ${status}`);
+    return { orgId: row.org_id, tokenId: row.id, prefix: row.prefix, secret };
   }
 
   async list(orgId: string, page: PageParams): Promise<Page<EnrollmentTokenView>> {

@@ -41,6 +41,7 @@ export class RegistrationService {
   readonly #bus: EventBus;
   readonly #heartbeatIntervalMs: number;
   readonly #onEnrolled: EnrolledHook | undefined;
+  readonly #updateKey: (() => Promise<string | undefined>) | undefined;
 
   readonly #uninstaller: Pick<AgentUninstaller, 'cancelUninstalls'>;
 
@@ -52,6 +53,8 @@ export class RegistrationService {
     heartbeatIntervalMs: number;
     uninstaller: Pick<AgentUninstaller, 'cancelUninstalls'>;
     onEnrolled?: EnrolledHook;
+    /** The key agents check their updates with, told to each agent as it registers. */
+    updateKey?: () => Promise<string | undefined>;
   }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
@@ -59,6 +62,7 @@ export class RegistrationService {
     this.#bus = deps.bus;
     this.#heartbeatIntervalMs = deps.heartbeatIntervalMs;
     this.#onEnrolled = deps.onEnrolled;
+    this.#updateKey = deps.updateKey;
     this.#uninstaller = deps.uninstaller;
   }
 
@@ -94,7 +98,13 @@ export class RegistrationService {
       connected: false,
     });
     if (first) await this.#onEnrolled?.(agent, meta);
-    return { agent_id: agent.id, agent_token: agentToken, heartbeat_interval_ms: this.#heartbeatIntervalMs };
+    const updateKey = await this.#updateKey?.();
+    return {
+      agent_id: agent.id,
+      agent_token: agentToken,
+      heartbeat_interval_ms: this.#heartbeatIntervalMs,
+      ...(updateKey ? { update_public_key: updateKey } : {}),
+    };
   }
 
   async #claimEnrollmentToken(trx: Executor, secret: string, fingerprint: string, now: Date): Promise<Claim> {
@@ -180,6 +190,7 @@ export class RegistrationService {
       deleted_at: null,
       delete_reason: null,
       profile_id: null,
+      facts_requested_at: null,
     };
     await agentsRepo.insert(trx, agent);
     await this.#audit.record(trx, scope, {

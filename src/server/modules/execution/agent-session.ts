@@ -1,11 +1,21 @@
-import type { AgentFacts, AgentMetrics, EventAck, JobEvent, JobSpec } from '../../../protocol/agent.js';
+import type {
+  AgentFacts,
+  AgentMetrics,
+  EventAck,
+  JobEvent,
+  JobSpec,
+  UpdateOffer,
+  UpdateResult,
+} from '../../../protocol/agent.js';
 import type { Logger } from '../../lib/logger.js';
 import type { EventBus } from '../../realtime/events.js';
+import type { AgentUpdatesService } from '../agent-builds/agent-updates.service.js';
 import type { AgentsService } from '../agents/agents.service.js';
 import type { Liveness } from '../agents/liveness.js';
 import type { JobsService } from './jobs.service.js';
 
 type SessionJobs = Pick<JobsService, 'reconcileHeld' | 'claim' | 'pendingCancels' | 'applyEvent'>;
+type SessionUpdates = Pick<AgentUpdatesService, 'hello' | 'heartbeat' | 'result' | 'forget' | 'publicKey'>;
 
 /**
  * An agent's conversation with the server, one set of rules for both transports: the WebSocket
@@ -16,10 +26,13 @@ type SessionJobs = Pick<JobsService, 'reconcileHeld' | 'claim' | 'pendingCancels
  *   reconciled with that. On the WebSocket once per connection; over HTTP with every heartbeat,
  *   since each poll is a session of its own (a reply lost on the way took its jobs with it).
  * - heartbeat: the agent is alive (buffered; the flush renews its leases).
+ * - facts: an operator asked for them (`refresh_facts`); stored like hello's, and announced.
  * - work: the cancels due and the jobs leased to it now.
  * - events: each applied once and answered with an EventAck; a duplicate is answered as such, a
  *   conflicting or impossible one is refused with its reason. The agent forgets an event whatever
  *   its outcome, so a result the server will never take is not resent forever.
+ * - updates: a single-file agent on an older version is offered the newer build (at hello, and
+ *   rechecked with heartbeats); it answers with an update result.
  */
 export class AgentSession {
   readonly heartbeatIntervalMs: number;
@@ -28,6 +41,7 @@ export class AgentSession {
   readonly #liveness: Pick<Liveness, 'record'>;
   readonly #bus: EventBus;
   readonly #logger: Logger;
+  readonly #updates: SessionUpdates;
 
   constructor(deps: {
     jobs: SessionJobs;
@@ -36,6 +50,7 @@ export class AgentSession {
     bus: EventBus;
     heartbeatIntervalMs: number;
     logger: Logger;
+    updates: SessionUpdates;
   }) {
     this.#jobs = deps.jobs;
     this.#agents = deps.agents;
@@ -43,6 +58,7 @@ export class AgentSession {
     this.#bus = deps.bus;
     this.heartbeatIntervalMs = deps.heartbeatIntervalMs;
     this.#logger = deps.logger;
+    this.#updates = deps.updates;
   }
 
   async hello(
@@ -51,6 +67,12 @@ export class AgentSession {
   ): Promise<void> {
     if (input.facts) await this.#agents.updateFacts(agentId, input.facts, input.ip);
     await this.#jobs.reconcileHeld(agentId, input.heldJobIds);
+  }
+
+  /** Facts the agent collected again as asked (`refresh_facts`): stored, and consoles hear of them. */
+  async facts(agent: { id: string; org_id: string }, facts: AgentFacts, ip: string | null): Promise<void> {
+    await this.#agents.updateFacts(agent.id, facts, ip);
+    this.#bus.publish({ type: 'agent.facts', org_id: agent.org_id, agent_id: agent.id });
   }
 
   /** Memory only: heard even while the database is away, written once it is back. */
@@ -72,7 +94,43 @@ export class AgentSession {
   }
 
   disconnected(agentIds: readonly string[]): Promise<void> {
+    this.#updates.forget(agentIds);
     return this.#agents.setConnected(agentIds, false);
+  }
+
+  /** The key agents check builds with; undefined while it cannot be read (told again next hello). */
+  async updateKey(): Promise<string | undefined> {
+    try {
+      return await this.#updates.publicKey();
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'agent build signing key unavailable');
+      return undefined;
+    }
+  }
+
+  /**
+   * The update due to the agent: from a hello's facts, or (no facts) a heartbeat's recheck. A
+   * failure is logged and offers nothing: updates never stand in the way of the session.
+   */
+  async updateOffer(
+    agent: { id: string; org_id: string },
+    facts: AgentFacts | undefined,
+  ): Promise<UpdateOffer | null> {
+    try {
+      return facts ? await this.#updates.hello(agent, facts) : await this.#updates.heartbeat(agent);
+    } catch (error) {
+      this.#logger.warn({ err: error, agentId: agent.id }, 'agent update check failed');
+      return null;
+    }
+  }
+
+  updateResult(agent: { id: string; org_id: string }, result: UpdateResult): Promise<void> {
+    if (!result.ok)
+      this.#logger.warn(
+        { agentId: agent.id, version: result.version, reason: result.reason },
+        'agent update failed',
+      );
+    return this.#updates.result(agent, result);
   }
 
   /** Jobs waiting for the agent, leased to it now; with `pooled`, pooled jobs of its pools too. */

@@ -24,7 +24,11 @@ export type PlanStep = StepJob & {
  * the run (a profile's id and name). A one-step plan is stored as its job input alone, as runs of
  * a command have always been shown.
  */
-export type PlanDocument = Record<string, unknown> & { tasks: PlanStep[] };
+export type PlanDocument = Record<string, unknown> & {
+  tasks: PlanStep[];
+  /** Every step starts at once on each agent (a run of several commands), not one after another. */
+  parallel?: boolean;
+};
 
 export function familyOf(osType: string): OsFamily {
   return isWindows(osType) ? 'windows' : 'posix';
@@ -39,6 +43,11 @@ export function jobForAgent(step: StepJob, osType: string): JobInput {
 export function stepsOf(spec: unknown): PlanStep[] {
   if (isPlanDocument(spec)) return spec.tasks;
   return [{ index: 0, name: '', continue_on_error: false, job: spec as JobInput }];
+}
+
+/** A plan whose steps all start at once: no step waits for another, so none follows up. */
+export function isParallelPlan(spec: unknown): boolean {
+  return isPlanDocument(spec) && spec.parallel === true;
 }
 
 function isPlanDocument(spec: unknown): spec is PlanDocument {

@@ -53,9 +53,20 @@ function byFamily<T extends Pick<TargetAgent, 'os_type'>>(agents: readonly T[]):
   return [...groups.values()];
 }
 
+/** How a run's steps become jobs. */
+export interface StepLayout {
+  /** The steps are a plan's tasks or a run's commands (jobs say which), not a command run's one job. */
+  numbered: boolean;
+  /** Every step starts at once: each is a first job on every agent. */
+  parallel: boolean;
+  /** Where a step's problems are reported in the request (`tasks`, `commands`). */
+  field: string;
+}
+
 /**
- * The first step's job per agent, held for admission. Every later step is prepared too, once per
- * kind of agent, and thrown away: an interpreter an agent lacks is a 422 now, not a failure midway.
+ * The first step's job per agent (every step's, for a parallel plan), held for admission. Every
+ * later step is prepared too, once per kind of agent, and thrown away: an interpreter an agent
+ * lacks is a 422 now, not a failure midway.
  */
 export async function firstJobs(
   jobs: JobsService,
@@ -63,27 +74,33 @@ export async function firstJobs(
   steps: readonly PlanStep[],
   agents: readonly TargetAgent[],
   placement: JobPlacement,
-  /** The steps are a plan's tasks (jobs say which), not a command run's one job. */
-  numbered: boolean,
+  layout: StepLayout,
 ): Promise<JobRow[]> {
+  const { numbered, parallel } = layout;
   const kinds = [...new Map(agents.map((a) => [`${a.os_type}\n${a.interpreters.join(' ')}`, a])).values()];
   const details: ErrorDetail[] = [];
   const first: JobRow[] = [];
   for (const step of steps) {
-    for (const group of byFamily(step.index === 0 ? agents : kinds)) {
+    const starts = parallel || step.index === 0;
+    for (const group of byFamily(starts ? agents : kinds)) {
       const os = group[0]?.os_type ?? 'other';
       try {
         const rows = await jobs.prepare(orgId, group, jobForAgent(step, os), placement);
-        if (step.index === 0) first.push(...rows.map((r) => (numbered ? withStep(r, step) : r)));
+        if (starts) first.push(...rows.map((r) => (numbered ? withStep(r, step) : r)));
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         if (!numbered) throw error;
-        details.push({ field: `tasks.${step.index}`, message: error.message, task: step.name, os_type: os });
+        details.push({
+          field: `${layout.field}.${step.index}`,
+          message: error.message,
+          task: step.name,
+          os_type: os,
+        });
       }
     }
   }
   if (details.length > 0)
-    throw new AppError('unprocessable', 'some tasks cannot run on the target agents', {
+    throw new AppError('unprocessable', `some ${layout.field} cannot run on the target agents`, {
       details: details.slice(0, MAX_DETAILS),
     });
   return first;

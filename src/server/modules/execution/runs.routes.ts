@@ -21,13 +21,14 @@ export function runsRoutes(deps: { runs: RunsService; jobs: JobsService }): Fast
         schema: {
           operationId: 'createRun',
           tags,
-          summary: 'Run one command on a target set, with a concurrency limit and a failure threshold',
+          summary:
+            'Run one command (job), or several at once (commands), on a target set, with a concurrency limit and a failure threshold',
           body: RunCreateBody,
           response: { 202: RunSchema },
         },
       },
       async (request, reply) => {
-        assertEnvNames(request.body.job, 'job.');
+        if (request.body.job) assertEnvNames(request.body.job, 'job.');
         return reply.status(202).send(await runs.create(contextOf(request), request.body));
       },
     );

@@ -23,11 +23,30 @@ export const TargetSchema = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
+/** One of a run's several commands: checked as a single command's fields are. */
+export const RunCommandSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Shown on its jobs' })),
+    interpreter: JobCreateBody.properties.interpreter,
+    command: JobCreateBody.properties.command,
+    timeout_seconds: JobCreateBody.properties.timeout_seconds,
+  },
+  { additionalProperties: false },
+);
+
 export const RunCreateBody = Type.Object(
   {
     name: Type.Optional(Type.String({ maxLength: 200 })),
     target: TargetSchema,
-    job: JobCreateBody,
+    job: Type.Optional(JobCreateBody),
+    commands: Type.Optional(
+      Type.Array(RunCommandSchema, {
+        minItems: 2,
+        maxItems: 20,
+        description:
+          'Instead of job: several commands started at once on each agent, one job per agent and command',
+      }),
+    ),
     concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RUN_AGENTS })),
     failure_threshold: Type.Optional(Type.Integer({ minimum: 1 })),
     deadline_seconds: Type.Optional(

@@ -12,16 +12,45 @@ import { agentsRepo, type TargetSelector } from '../agents/agents.repo.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { jobsRepo } from './jobs.repo.js';
 import type { JobRow } from './jobs.rows.js';
-import { stepsOf } from './plan.js';
+import { isParallelPlan, stepsOf, type PlanDocument } from './plan.js';
 import { firstJobs, sealSpec, type RunLaunch } from './runs.launch.js';
 import type { JobInput, JobsService } from './jobs.service.js';
 import { runsRepo, type AdmittedJob, type RunRow } from './runs.repo.js';
+
+/** One of several commands a run starts at once on each agent. */
+export interface RunCommand {
+  name?: string;
+  interpreter: JobInput['interpreter'];
+  command: string;
+  timeout_seconds?: number;
+}
+
+/** The longest step name a command gets from its own text. */
+const COMMAND_NAME_MAX = 200;
+
+/**
+ * Several commands as a parallel plan: one step each, all started at once on every agent, so the
+ * run's jobs are agents × commands and each job names its command (task_index, task_name).
+ */
+export function commandsPlan(commands: readonly RunCommand[]): PlanDocument {
+  return {
+    parallel: true,
+    tasks: commands.map(({ name, ...job }, index) => ({
+      index,
+      name: name ?? job.command.split('\n')[0]?.trim().slice(0, COMMAND_NAME_MAX) ?? '',
+      continue_on_error: true,
+      job,
+    })),
+  };
+}
 
 export interface RunInput {
   name?: string;
   source?: string;
   target: TargetSelector;
-  job: JobInput;
+  /** One command, or `commands`: exactly one of the two. */
+  job?: JobInput;
+  commands?: RunCommand[];
   concurrency?: number;
   failure_threshold?: number;
   deadline_seconds?: number;
@@ -141,6 +170,11 @@ export class RunsService {
   }
 
   async create(ctx: RequestContext, input: RunInput): Promise<RunView> {
+    const { job, commands } = input;
+    if ((job === undefined) === (commands === undefined))
+      throw new AppError('unprocessable', 'a run takes either job or commands', {
+        details: [{ field: job ? 'commands' : 'job', message: 'give exactly one of job and commands' }],
+      });
     const runId = await this.launch({
       orgId: ctx.orgId,
       scope: ctx,
@@ -148,9 +182,9 @@ export class RunsService {
       source: input.source ?? 'command',
       name: input.name ?? '',
       target: input.target,
-      spec: input.job,
+      spec: job ?? commandsPlan(commands ?? []),
       options: input,
-      audit: { spec: input.job },
+      audit: job ? { spec: job } : { commands },
     });
     return this.get(ctx.orgId, runId);
   }
@@ -193,7 +227,13 @@ export class RunsService {
       deadlineAt: run.deadline_at,
       createdBy: input.createdBy,
     };
-    const jobs = await firstJobs(this.#jobs, orgId, stepsOf(spec), agents, placement, 'tasks' in spec);
+    const parallel = isParallelPlan(spec);
+    const jobs = await firstJobs(this.#jobs, orgId, stepsOf(spec), agents, placement, {
+      numbered: 'tasks' in spec,
+      parallel,
+      // a parallel plan is a run of several commands (profiles' tasks run in order)
+      field: parallel ? 'commands' : 'tasks',
+    });
     await inTransaction(this.#db, async (trx) => {
       await runsRepo.insert(trx, run);
       await jobsRepo.insert(trx, jobs);

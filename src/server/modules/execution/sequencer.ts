@@ -8,7 +8,7 @@ import { jobsRepo } from './jobs.repo.js';
 import type { JobRow } from './jobs.rows.js';
 import type { JobsService } from './jobs.service.js';
 import { runsRepo, type RunRow } from './runs.repo.js';
-import { jobForAgent, stepsOf, type PlanStep } from './plan.js';
+import { isParallelPlan, jobForAgent, stepsOf, type PlanStep } from './plan.js';
 import { withStep } from './runs.launch.js';
 
 /** The statuses a run's failure threshold counts (as RunsService does). */
@@ -65,7 +65,8 @@ export class StepSequencer {
 
   async #next(trx: Executor, runId: string, index: number, job: JobRow): Promise<JobRow[]> {
     const run = await runsRepo.lock(trx, runId);
-    if (!run) return [];
+    // a parallel plan started every step at once: nothing follows
+    if (!run || isParallelPlan(run.spec)) return [];
     const steps = stepsOf(run.spec);
     const done = steps[index];
     const [next, ...after] = steps.slice(index + 1);

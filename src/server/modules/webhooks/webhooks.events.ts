@@ -95,6 +95,8 @@ export function outboundEventOf(event: FleetEvent): OutboundEvent | null {
         },
       };
     case 'agent.deleted':
+    case 'agent.facts':
+    case 'agent.facts_requested':
     case 'job.output':
     case 'service.changed':
     case 'deployment.target':

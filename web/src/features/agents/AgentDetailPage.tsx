@@ -96,6 +96,7 @@ export function AgentDetailPage() {
   const agent = useAgent(id);
   const canRun = usePermission('jobs:execute');
   const canDelete = usePermission('agents:delete');
+  const canUpdate = usePermission('agents:update');
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   useAgentLiveStatus();
@@ -107,6 +108,19 @@ export function AgentDetailPage() {
       void navigate('/agents');
     },
     onError: notifyFailure('Delete failed'),
+  });
+
+  // the new facts come back as an agent.facts event, which reads the agent again
+  const refreshFacts = useMutation({
+    mutationFn: () => api((c) => c.POST('/api/v1/agents/{id}/facts/refresh', { params: { path: { id } } })),
+    onSuccess: (asked) =>
+      notifications.show({
+        message:
+          asked.delivery === 'websocket'
+            ? 'Facts asked for: the agent reports them now'
+            : 'Facts asked for: the agent reports them with its next heartbeat',
+      }),
+    onError: notifyFailure('Refresh refused'),
   });
 
   if (agent.isPending) return <Loader />;
@@ -127,11 +141,18 @@ export function AgentDetailPage() {
           <Title order={2}>{a.name}</Title>
           <AgentStatus status={a.status} />
         </Group>
-        {canDelete && (
-          <Button color="red" variant="light" onClick={confirmDelete}>
-            Uninstall
-          </Button>
-        )}
+        <Group>
+          {canUpdate && (
+            <Button variant="default" onClick={() => refreshFacts.mutate()} loading={refreshFacts.isPending}>
+              Refresh facts
+            </Button>
+          )}
+          {canDelete && (
+            <Button color="red" variant="light" onClick={confirmDelete}>
+              Uninstall
+            </Button>
+          )}
+        </Group>
       </Group>
       <Card withBorder>
         <SimpleGrid cols={{ base: 2, md: 4 }}>
@@ -141,7 +162,9 @@ export function AgentDetailPage() {
           </Fact>
           <Fact label="IP">{a.ip ?? '—'}</Fact>
           <Fact label="Agent version">{a.agent_version ?? '—'}</Fact>
-          <Fact label="Interpreters">{a.interpreters.join(', ') || '—'}</Fact>
+          <Fact label="Interpreters">
+            <span data-testid="agent-interpreters">{a.interpreters.join(', ') || '—'}</span>
+          </Fact>
           <Fact label="Tags">
             <Group gap={4}>
               {a.tags.map((tag) => (

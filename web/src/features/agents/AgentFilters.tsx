@@ -3,10 +3,18 @@ import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { OS_TYPES, useGroups, type AgentFilters } from './queries';
 
+/** `connected` in the URL: a server node holds the agent's WebSocket, or not. */
+const CONNECTION_CHOICES = [
+  { value: 'true', label: 'Connected' },
+  { value: 'false', label: 'Not connected' },
+];
+
 function filtersOf(params: URLSearchParams): AgentFilters {
   const filters: AgentFilters = {};
   const status = params.get('status');
   if (status === 'online' || status === 'offline' || status === 'pending') filters.status = status;
+  const connected = params.get('connected');
+  if (connected === 'true' || connected === 'false') filters.connected = connected === 'true';
   const os = params.get('os_type');
   if (os && (OS_TYPES as string[]).includes(os)) filters.os_type = os as AgentFilters['os_type'];
   for (const name of ['tag', 'group_id', 'q'] as const) {
@@ -80,6 +88,14 @@ export const AgentFilterBar = memo(function AgentFilterBar({
         data={['online', 'offline', 'pending']}
         value={filters.status ?? null}
         onChange={(value) => onChange('status', value)}
+      />
+      <Select
+        aria-label="Connection"
+        placeholder="Any connection"
+        clearable
+        data={CONNECTION_CHOICES}
+        value={filters.connected === undefined ? null : String(filters.connected)}
+        onChange={(value) => onChange('connected', value)}
       />
       <Select
         aria-label="Operating system"

@@ -7,6 +7,8 @@ export type AgentPage = Json<'/api/v1/agents', 'get'>;
 export type Agent = AgentPage['items'][number];
 export type AgentFilters = {
   status?: Agent['status'];
+  /** A server node holds its socket. */
+  connected?: boolean;
   tag?: string;
   group_id?: string;
   os_type?:
@@ -64,13 +66,14 @@ export function useGroups() {
 
 /**
  * Keeps agents' status live from the events socket: the cached pages and details are patched in
- * place (no refetch for a status), and a deleted agent's queries are read again.
+ * place (no refetch for a status); a deleted agent's queries, or one that reported its facts
+ * again, are read again.
  */
 export function useAgentLiveStatus(): void {
   const queryClient = useQueryClient();
   const onEvent = useCallback(
     (event: FleetEvent) => {
-      if (event.type === 'agent.deleted') {
+      if (event.type === 'agent.deleted' || event.type === 'agent.facts') {
         void queryClient.invalidateQueries({ queryKey: ['agents'] });
         return;
       }

@@ -1,6 +1,7 @@
 import { Alert, Badge, Button, Code, Group, Modal, Stack, Table, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useState } from 'react';
+import { Link } from 'react-router';
 import { usePermission } from '../auth/session';
 import { useGroups } from '../agents/queries';
 import { CreateTokenModal } from './CreateTokenModal';
@@ -45,7 +46,12 @@ export function EnrollmentPage() {
     <Stack>
       <Group justify="space-between">
         <Title order={2}>Enrollment</Title>
-        {canCreate && <Button onClick={createModal.open}>Create token</Button>}
+        <Group gap="xs">
+          <Button component={Link} to="/installers" variant="default">
+            Install agents
+          </Button>
+          {canCreate && <Button onClick={createModal.open}>Create token</Button>}
+        </Group>
       </Group>
       {tokens.error && <Alert color="red">{tokens.error.message}</Alert>}
       <Table striped highlightOnHover>

@@ -5,12 +5,17 @@ import { JobStatus } from '../execution/JobStatus';
 import { Pager, useCursorPages } from '../../shell/paging';
 import { JOB_STATES, useRunJobs, type JobState } from './queries';
 
-/** A run's jobs, one per agent, filtered by status; each links to its job page for the output. */
+/**
+ * A run's jobs, one per agent (per agent and command or task, when it has several), filtered by
+ * status; each links to its job page for the output.
+ */
 export function RunJobsTable({ runId }: { runId: string }) {
   const [status, setStatus] = useState<JobState | undefined>();
   const pages = useCursorPages(status ?? '');
   const jobs = useRunJobs(runId, status, pages.cursor);
   const items = jobs.data?.items ?? [];
+  // a run of several commands or a profile's tasks: each job says which
+  const tasked = items.some((job) => job.task_name !== null);
 
   return (
     <Stack>
@@ -31,6 +36,7 @@ export function RunJobsTable({ runId }: { runId: string }) {
         <Table.Thead>
           <Table.Tr>
             <Table.Th>Agent</Table.Th>
+            {tasked && <Table.Th>Command</Table.Th>}
             <Table.Th>Status</Table.Th>
             <Table.Th>Exit code</Table.Th>
             <Table.Th>Duration</Table.Th>
@@ -52,6 +58,13 @@ export function RunJobsTable({ runId }: { runId: string }) {
                   </Text>
                 )}
               </Table.Td>
+              {tasked && (
+                <Table.Td>
+                  <Text size="sm" ff="monospace" data-testid="run-job-command">
+                    {job.task_index === null ? '—' : `${job.task_index + 1}. ${job.task_name ?? ''}`}
+                  </Text>
+                </Table.Td>
+              )}
               <Table.Td>
                 <JobStatus status={job.status} />
               </Table.Td>
