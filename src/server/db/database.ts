@@ -1,7 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, NO_MIGRATIONS, PostgresDialect, sql } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  NO_MIGRATIONS,
+  PostgresDialect,
+  sql,
+  type DatabaseIntrospector,
+  type DatabaseMetadata,
+  type SchemaMetadata,
+  type TableMetadata,
+} from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import { DatabaseAvailability } from './availability.js';
@@ -85,19 +95,64 @@ function asError(error: unknown): Error | undefined {
 }
 
 /**
- * Unless told a schema, Kysely's migrator looks for its bookkeeping tables in every schema of the
- * database, so a second schema (another test file, another instance) would skip creating its own
- * and fail. Name the schema the tables go to: the current one.
+ * Kysely's migrator learns whether its bookkeeping tables exist from the dialect's introspector,
+ * which on PostgreSQL reads every schema of the database and fails when another one is dropped
+ * meanwhile (another instance's, another test file's). This one reads only the schema the tables
+ * go to: the current one.
  */
+class OneSchemaIntrospector implements DatabaseIntrospector {
+  constructor(
+    private readonly db: Kysely<unknown>,
+    private readonly schema: string,
+  ) {}
+
+  async getSchemas(): Promise<SchemaMetadata[]> {
+    const found = await sql<{ name: string }>`
+      select nspname as name from pg_catalog.pg_namespace where nspname = ${this.schema}`.execute(this.db);
+    return found.rows;
+  }
+
+  async getTables(): Promise<TableMetadata[]> {
+    const found = await sql<{ name: string; kind: string }>`
+      select c.relname as name, c.relkind as kind from pg_catalog.pg_class c
+      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = ${this.schema} and c.relkind in ('r', 'p', 'v')`.execute(this.db);
+    return found.rows.map((row) => ({
+      name: row.name,
+      schema: this.schema,
+      isView: row.kind === 'v',
+      columns: [],
+    }));
+  }
+
+  async getMetadata(): Promise<DatabaseMetadata> {
+    return { tables: await this.getTables() };
+  }
+}
+
+class OneSchemaPostgresDialect extends PostgresDialect {
+  constructor(
+    pool: pg.Pool,
+    private readonly schema: string,
+  ) {
+    super({ pool });
+  }
+
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new OneSchemaIntrospector(db, this.schema);
+  }
+}
+
 async function migratorFor(database: Database): Promise<Migrator> {
-  const schema =
-    database.kind === 'postgres'
-      ? (await sql<{ name: string }>`select current_schema() as name`.execute(database.db)).rows[0]?.name
-      : undefined;
+  if (database.kind !== 'postgres' || !database.pool)
+    return new Migrator({ db: database.db, provider: migrationProvider });
+  const current = await sql<{ name: string }>`select current_schema() as name`.execute(database.db);
+  const schema = current.rows[0]?.name ?? 'public';
   return new Migrator({
-    db: database.db,
+    // the same pool; never destroyed here, the database closes it
+    db: new Kysely<unknown>({ dialect: new OneSchemaPostgresDialect(database.pool, schema) }),
     provider: migrationProvider,
-    ...(schema ? { migrationTableSchema: schema } : {}),
+    migrationTableSchema: schema,
   });
 }
 
