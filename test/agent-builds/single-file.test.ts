@@ -8,12 +8,12 @@ import {
   readFileSync,
   rmSync,
   statSync,
-  writeFileSync,
   writeSync,
   closeSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { publishBuilds } from '../support/agent-builds.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltAgent } from '../../scripts/build-agents.js';
 import { enrollmentToken, untilOnline } from '../support/agents.js';
@@ -75,26 +75,7 @@ it('agent builds: build:agents writes the executable and its manifest: version, 
 
 /** Puts a build in the server's builds dir, the manifest last, as build:agents leaves it. */
 function publish(dir: string, version: string, bytes: Buffer | string): void {
-  const file = path.join(dir, FILE);
-  rmSync(file, { force: true });
-  if (typeof bytes === 'string') copyFileSync(bytes, file);
-  else writeFileSync(file, bytes, { mode: 0o755 });
-  const build = {
-    os: 'linux',
-    arch: 'x64',
-    file: FILE,
-    sha256: sha256(file),
-    size: readFileSync(file).length,
-  };
-  writeFileSync(
-    path.join(dir, 'manifest.json'),
-    JSON.stringify({
-      version,
-      node_version: process.versions.node,
-      built_at: new Date().toISOString(),
-      builds: [build],
-    }),
-  );
+  publishBuilds(dir, version, [{ os: 'linux', arch: 'x64', file: FILE, bytes }]);
 }
 
 describe.each(dialects)('agent builds: self-update on %s', (dialect) => {

@@ -1,7 +1,8 @@
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { publishBuilds } from '../support/agent-builds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { offerSignedBy } from '../../src/agent/self-update.js';
 import type { UpdateOffer } from '../../src/protocol/agent.js';
@@ -52,24 +53,9 @@ describe.each(dialects)('agent builds: who is offered an update on %s', (dialect
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-update-policy-'));
-    writeFileSync(path.join(dir, 'fleetplane-agent-linux-x64'), BUILD);
-    writeFileSync(
-      path.join(dir, 'manifest.json'),
-      JSON.stringify({
-        version: '0.2.0',
-        node_version: process.versions.node,
-        built_at: new Date().toISOString(),
-        builds: [
-          {
-            os: 'linux',
-            arch: 'x64',
-            file: 'fleetplane-agent-linux-x64',
-            sha256: BUILD_SHA,
-            size: BUILD.length,
-          },
-        ],
-      }),
-    );
+    publishBuilds(dir, '0.2.0', [
+      { os: 'linux', arch: 'x64', file: 'fleetplane-agent-linux-x64', bytes: BUILD },
+    ]);
     server = await startTestServer(dialect, { config: { agentBuildsDir: dir } });
     owner = await signup(server);
   });

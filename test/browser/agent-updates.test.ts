@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { publishBuilds } from '../support/agent-builds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollmentToken, facts, register } from '../support/agents.js';
 import { browserAvailable, signIn, useBrowser } from '../support/browser.js';
@@ -22,24 +23,9 @@ describe.runIf(browserAvailable)('console agent updates', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-console-updates-'));
-    writeFileSync(path.join(dir, 'fleetplane-agent-linux-x64'), BUILD);
-    writeFileSync(
-      path.join(dir, 'manifest.json'),
-      JSON.stringify({
-        version: '0.2.0',
-        node_version: process.versions.node,
-        built_at: new Date().toISOString(),
-        builds: [
-          {
-            os: 'linux',
-            arch: 'x64',
-            file: 'fleetplane-agent-linux-x64',
-            sha256: BUILD_SHA,
-            size: BUILD.length,
-          },
-        ],
-      }),
-    );
+    publishBuilds(dir, '0.2.0', [
+      { os: 'linux', arch: 'x64', file: 'fleetplane-agent-linux-x64', bytes: BUILD },
+    ]);
     server = await startTestServer('sqlite', { config: { agentBuildsDir: dir } });
     owner = await signup(server, 'rollout');
   });

@@ -2,18 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PublishedBuild } from '../support/agent-builds.js';
 import { facts } from '../support/agents.js';
 import { call, expectError, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, TestClock, type TestServer } from '../support/harness.js';
-import {
-  agentRuns,
-  run,
-  sha256File,
-  tree,
-  writeFakeBuilds,
-  writeFakeTools,
-  type FakeBuild,
-} from './support.js';
+import { agentRuns, run, sha256File, tree, writeFakeBuilds, writeFakeTools } from './support.js';
 
 const UNIT = `[Unit]
 Description=Fleetplane agent
@@ -38,7 +31,7 @@ describe.each(dialects)('installers on %s', (dialect) => {
   let owner: Session;
   let work: string;
   let buildsDir: string;
-  let builds: FakeBuild[];
+  let builds: PublishedBuild[];
 
   /** A machine: an install root with the usual directories, recording tools first in PATH. */
   function machine(name: string, tools = ['systemctl']) {

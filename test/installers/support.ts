@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { publishBuilds, type PublishedBuild } from '../support/agent-builds.js';
 
 /**
  * A stand-in for a single-file agent: it writes its arguments (NUL-separated, one file per run)
@@ -27,40 +28,24 @@ exec sleep 30
 `;
 }
 
-export interface FakeBuild {
-  os: string;
-  arch: string;
-  file: string;
-  sha256: string;
-}
-
-/** Writes a build manifest of fake agents (no windows-arm64, no darwin-arm64) into dir. */
-export function writeFakeBuilds(dir: string, version: string): FakeBuild[] {
-  mkdirSync(dir, { recursive: true });
+/** A manifest of fake agents (no windows-arm64, no darwin-arm64) in dir. */
+export function writeFakeBuilds(dir: string, version: string): PublishedBuild[] {
   const platforms = [
     ['linux', 'x64'],
     ['linux', 'arm64'],
     ['darwin', 'x64'],
     ['windows', 'x64'],
-  ];
-  const builds = platforms.map(([os, arch]) => {
-    const file = `fleetplane-agent-${os}-${arch}-${version}${os === 'windows' ? '.exe' : ''}`;
-    const content = fakeAgent(`${os}-${arch} ${version}`);
-    writeFileSync(path.join(dir, file), content);
-    chmodSync(path.join(dir, file), 0o755);
-    return {
-      os: os!,
-      arch: arch!,
-      file,
-      sha256: createHash('sha256').update(content).digest('hex'),
-      size: Buffer.byteLength(content),
-    };
-  });
-  writeFileSync(
-    path.join(dir, 'manifest.json'),
-    JSON.stringify({ version, node_version: 'v22.0.0', built_at: new Date().toISOString(), builds }),
+  ] as const;
+  return publishBuilds(
+    dir,
+    version,
+    platforms.map(([os, arch]) => ({
+      os,
+      arch,
+      file: `fleetplane-agent-${os}-${arch}-${version}${os === 'windows' ? '.exe' : ''}`,
+      bytes: Buffer.from(fakeAgent(`${os}-${arch} ${version}`)),
+    })),
   );
-  return builds;
 }
 
 /** A directory of recording stand-ins for service managers: each appends its argv to FAKE_CALLS. */
