@@ -1,5 +1,6 @@
-import { Button, Code, CopyButton, Group, Stack, Text } from '@mantine/core';
+import { Button, Code, Group, Stack, Text } from '@mantine/core';
 import type { ReactNode } from 'react';
+import { CopyValueButton } from './CopyValueButton';
 
 /**
  * A secret the server answers only once (a key, a token): shown with a way to copy it, and what
@@ -24,13 +25,7 @@ export function ShownOnce(props: {
       </Code>
       {props.children}
       <Group justify="flex-end">
-        <CopyButton value={props.secret}>
-          {({ copied, copy }) => (
-            <Button variant="light" onClick={copy}>
-              {copied ? 'Copied' : 'Copy'}
-            </Button>
-          )}
-        </CopyButton>
+        <CopyValueButton value={props.secret} />
         <Button onClick={props.onDone}>Done</Button>
       </Group>
     </Stack>

@@ -1,4 +1,5 @@
-import { Button, Code, CopyButton, Group, Stack, Tabs, Text } from '@mantine/core';
+import { Code, Group, Stack, Tabs, Text } from '@mantine/core';
+import { CopyValueButton } from '../../shell/CopyValueButton';
 
 type Os = 'linux' | 'macos' | 'windows';
 
@@ -41,13 +42,7 @@ export function EnrollCommands({ token }: { token: string }) {
                 <Text size="sm" c="dimmed">
                   Run it in {system.shell} on the machine (Node.js 20+).
                 </Text>
-                <CopyButton value={command}>
-                  {({ copied, copy }) => (
-                    <Button size="xs" variant="light" onClick={copy}>
-                      {copied ? 'Copied' : 'Copy'}
-                    </Button>
-                  )}
-                </CopyButton>
+                <CopyValueButton value={command} size="xs" />
               </Group>
             </Stack>
           </Tabs.Panel>

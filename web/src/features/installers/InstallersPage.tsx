@@ -2,7 +2,6 @@ import {
   Alert,
   Button,
   Code,
-  CopyButton,
   Group,
   NumberInput,
   PasswordInput,
@@ -14,6 +13,7 @@ import {
   Title,
 } from '@mantine/core';
 import { useState } from 'react';
+import { CopyValueButton } from '../../shell/CopyValueButton';
 import { useGroups } from '../agents/queries';
 import { usePermission } from '../auth/session';
 import {
@@ -222,13 +222,7 @@ export function InstallersPage() {
               {systems.find((system) => system.value === shown.os)?.run}{' '}
               {shown.enrollment_token && 'It holds a new enrollment token, shown this once.'}
             </Text>
-            <CopyButton value={shown.command}>
-              {({ copied, copy }) => (
-                <Button size="xs" variant="light" onClick={copy}>
-                  {copied ? 'Copied' : 'Copy'}
-                </Button>
-              )}
-            </CopyButton>
+            <CopyValueButton value={shown.command} size="xs" />
           </Group>
         </Stack>
       )}
