@@ -6,7 +6,7 @@ import { publishBuilds } from '../support/agent-builds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { offerSignedBy } from '../../src/agent/self-update.js';
 import type { UpdateOffer } from '../../src/protocol/agent.js';
-import { compareVersions } from '../../src/server/modules/agent-builds/versions.js';
+import { compareVersions } from '../../src/server/lib/semver.js';
 import { enrollmentToken, facts, METRICS, register } from '../support/agents.js';
 import { auditOf, call, expectError, expectStatus, signup, type Session } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';

@@ -19,7 +19,7 @@ import {
   type UpdateState,
 } from './agent-updates.repo.js';
 import type { BuildSigningKey } from './signing-key.js';
-import { compareVersions } from './versions.js';
+import { compareVersions } from '../../lib/semver.js';
 
 /** An offer not answered in this long (the agent restarted mid-way, say) is made again. */
 const OFFER_PENDING_MS = 10 * 60_000;

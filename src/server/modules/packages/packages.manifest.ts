@@ -3,7 +3,7 @@ import addFormats from 'ajv-formats';
 import type { ErrorDetail } from '../../lib/errors.js';
 import { jsonValidator } from '../../http/validation.js';
 import { Manifest } from './packages.schemas.js';
-import { isSemver } from './semver.js';
+import { isSemver } from '../../lib/semver.js';
 import { MANIFEST_NAME, refused, unsafePath } from './zip.js';
 
 const validManifest = jsonValidator<Manifest>(Manifest);

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { Id, Timestamp } from '../../http/schemas.js';
 import { PageQuery } from '../../lib/pagination.js';
-import { MAX_VERSION_LENGTH } from './semver.js';
+import { MAX_VERSION_LENGTH } from '../../lib/semver.js';
 
 export const packageLanguages = ['python', 'node', 'powershell', 'sh'] as const;
 export const PackageLanguage = Type.Enum(packageLanguages);

@@ -17,7 +17,7 @@ import type { BlobStore } from '../storage/blob-store.js';
 import { parseManifest } from './packages.manifest.js';
 import { packagesRepo, type Package, type PackageFilter } from './packages.repo.js';
 import type { EntryPoint, Manifest } from './packages.schemas.js';
-import { compareSemver } from './semver.js';
+import { compareSemver } from '../../lib/semver.js';
 import { readPackageZip, type ZipLimits } from './zip.js';
 
 const MIB = 1024 * 1024;

@@ -58,3 +58,15 @@ export function compareSemver(a: string, b: string): number {
   }
   return x.prerelease.length - y.prerelease.length;
 }
+
+/**
+ * Order of versions an agent or a build reports: semver precedence as -1, 0 or 1, a leading `v`
+ * allowed; something that is not a version sorts lowest, so an agent reporting garbage is offered
+ * the build.
+ */
+export function compareVersions(a: string, b: string): number {
+  const x = a.trim().replace(/^v/, '');
+  const y = b.trim().replace(/^v/, '');
+  if (!isSemver(x) || !isSemver(y)) return Number(isSemver(x)) - Number(isSemver(y));
+  return Math.sign(compareSemver(x, y));
+}
