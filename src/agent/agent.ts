@@ -290,7 +290,7 @@ export class Agent implements ChannelHost, RunnerSink {
 
   /** Resolves once no job runs and every result reached the server; new jobs are refused meanwhile. */
   private async drain(): Promise<void> {
-    while ((this.runner?.heldJobIds().length ?? 0) > 0 || this.unacked.size > 0) {
+    while (this.heldJobIds().length > 0) {
       if (this.abort.signal.aborted) throw new Error('the agent stopped before its jobs ended');
       await sleep(DRAIN_POLL_MS, this.abort.signal);
     }

@@ -29,7 +29,7 @@ import { AccessService } from './modules/access/access.service.js';
 import { agentsRoutes } from './modules/agents/agents.routes.js';
 import { AgentsService, countAgentVersions } from './modules/agents/agents.service.js';
 import { groupsRoutes } from './modules/agents/groups.routes.js';
-import { findGroup, GroupsService } from './modules/agents/groups.service.js';
+import { GroupsService } from './modules/agents/groups.service.js';
 import { Liveness } from './modules/agents/liveness.js';
 import { registerFleetMetrics } from './modules/metrics/metrics.prom.js';
 import { MetricsRollup } from './modules/metrics/metrics.rollup.js';
@@ -351,7 +351,6 @@ export function createServices(deps: {
     builds: agentBuilds,
     key: new BuildSigningKey({ db, clock, box }),
     groupOf: async (orgId, agentId) => (await agents.get(orgId, agentId)).group_id,
-    groupExists: async (orgId, groupId) => (await findGroup(db, orgId, groupId)) !== undefined,
     versionCounts: (orgId) => countAgentVersions(db, orgId),
     // a connected agent is looked at again every few heartbeats: a new build reaches it within a minute
     recheckMs: 4 * config.fleet.heartbeatIntervalMs,

@@ -203,7 +203,7 @@ describe.each(dialects)('agent builds: self-update on %s', (dialect) => {
     expect(sha256(installed)).toBe(v2.sha256);
     expect(existsSync(`${installed}.new`)).toBe(false);
     expect(await record(id)).toMatchObject({ agent_version: V2, connected: true });
-    // not offered again: several update checks later it is still the failure on record
+    // not offered again: an update check later (one each 4 heartbeats, 2 s here) it is still the failure on record
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect((await status()).agents).toEqual([
       expect.objectContaining({ outcome: 'failed', updated_at: failed.updated_at }),

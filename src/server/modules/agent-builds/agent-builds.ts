@@ -74,15 +74,12 @@ async function sha256Of(file: string): Promise<string> {
 export class AgentBuilds {
   readonly #dir: string;
   readonly #warn: (message: string) => void;
-  #loaded: { mtimeMs: number; builds: AgentBuild[] } | undefined;
+  /** The load of the manifest seen last: callers during a load wait for it, none starts another. */
+  #loaded: { mtimeMs: number; builds: Promise<AgentBuild[]> } | undefined;
 
   constructor(deps: { dir: string; warn: (message: string) => void }) {
     this.#dir = deps.dir;
     this.#warn = deps.warn;
-  }
-
-  get dir(): string {
-    return this.#dir;
   }
 
   async list(): Promise<AgentBuild[]> {
@@ -93,10 +90,15 @@ export class AgentBuilds {
     } catch {
       return [];
     }
-    if (this.#loaded?.mtimeMs === mtimeMs) return this.#loaded.builds;
-    const builds = await this.#load(manifestFile);
-    this.#loaded = { mtimeMs, builds };
-    return builds;
+    if (this.#loaded?.mtimeMs !== mtimeMs) {
+      const loaded = { mtimeMs, builds: this.#load(manifestFile) };
+      this.#loaded = loaded;
+      // a file that vanished mid-hash: the next call reads the directory again
+      loaded.builds.catch(() => {
+        if (this.#loaded === loaded) this.#loaded = undefined;
+      });
+    }
+    return this.#loaded.builds;
   }
 
   async find(os: BuildOs, arch: BuildArch): Promise<AgentBuild | undefined> {

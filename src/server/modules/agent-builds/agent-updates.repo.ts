@@ -98,16 +98,16 @@ export const agentUpdatesRepo = {
       os: facts.os,
       arch: facts.arch,
       self_update: facts.self_update ? 1 : 0,
-      updated_at: now,
     };
+    // updated_at is when the outcome last changed: a reconnect is no news
     await db
       .insertInto('agent_update_states')
-      .values({ agent_id: facts.agent_id, org_id: facts.org_id, ...seen })
+      .values({ agent_id: facts.agent_id, org_id: facts.org_id, ...seen, updated_at: now })
       .onConflict((oc) => oc.column('agent_id').doUpdateSet(seen))
       .execute();
     await db
       .updateTable('agent_update_states')
-      .set({ outcome: 'updated', reason: null })
+      .set({ outcome: 'updated', reason: null, updated_at: now })
       .where('agent_id', '=', facts.agent_id)
       .where('offered_version', '=', facts.version)
       .where('outcome', 'in', ['offered', 'swapped'])

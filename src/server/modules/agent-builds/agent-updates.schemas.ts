@@ -55,3 +55,4 @@ export const UpdateStatusSchema = Type.Object({
     },
   ),
 });
+export type UpdateStatus = Static<typeof UpdateStatusSchema>;

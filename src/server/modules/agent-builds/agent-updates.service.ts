@@ -1,8 +1,8 @@
 import type { AgentFacts, UpdateOffer, UpdateResult } from '../../../protocol/agent.js';
 import { inTransaction, type Executor } from '../../db/executor.js';
 import type { Clock } from '../../lib/clock.js';
-import { AppError } from '../../lib/errors.js';
 import type { RequestContext } from '../access/context.js';
+import { requireGroup } from '../agents/groups.service.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import {
   downloadPath,
@@ -11,13 +11,8 @@ import {
   type BuildArch,
   type BuildOs,
 } from './agent-builds.js';
-import {
-  agentUpdatesRepo,
-  type UpdateOutcome,
-  type UpdatePolicy,
-  type UpdateStage,
-  type UpdateState,
-} from './agent-updates.repo.js';
+import { agentUpdatesRepo, type UpdatePolicy, type UpdateState } from './agent-updates.repo.js';
+import type { UpdatePolicyBody, UpdateStatus } from './agent-updates.schemas.js';
 import type { BuildSigningKey } from './signing-key.js';
 import { compareVersions } from '../../lib/semver.js';
 
@@ -25,29 +20,6 @@ import { compareVersions } from '../../lib/semver.js';
 const OFFER_PENDING_MS = 10 * 60_000;
 /** Agents with an update under way or ended that the status lists. */
 const STATUS_LIMIT = 200;
-
-export interface PolicyInput {
-  paused: boolean;
-  stage: UpdateStage;
-  canary_group_id: string | null;
-}
-
-export interface UpdateStatus {
-  policy: UpdatePolicy;
-  builds: { os: BuildOs; arch: BuildArch; version: string; sha256: string; size: number }[];
-  versions: { version: string; count: number }[];
-  agents: {
-    agent_id: string;
-    hostname: string;
-    version: string;
-    os: string;
-    arch: string;
-    offered_version: string | null;
-    outcome: UpdateOutcome | null;
-    reason: string | null;
-    updated_at: string;
-  }[];
-}
 
 interface AgentRef {
   id: string;
@@ -76,7 +48,6 @@ export class AgentUpdatesService {
   readonly #builds: AgentBuilds;
   readonly #key: BuildSigningKey;
   readonly #groupOf: (orgId: string, agentId: string) => Promise<string | null>;
-  readonly #groupExists: (orgId: string, groupId: string) => Promise<boolean>;
   readonly #versionCounts: (orgId: string) => Promise<{ version: string; count: number }[]>;
   readonly #recheckMs: number;
   /** When each connected agent of this node is next looked at from a heartbeat, and on what it runs. */
@@ -89,7 +60,6 @@ export class AgentUpdatesService {
     builds: AgentBuilds;
     key: BuildSigningKey;
     groupOf: (orgId: string, agentId: string) => Promise<string | null>;
-    groupExists: (orgId: string, groupId: string) => Promise<boolean>;
     versionCounts: (orgId: string) => Promise<{ version: string; count: number }[]>;
     recheckMs: number;
   }) {
@@ -99,7 +69,6 @@ export class AgentUpdatesService {
     this.#builds = deps.builds;
     this.#key = deps.key;
     this.#groupOf = deps.groupOf;
-    this.#groupExists = deps.groupExists;
     this.#versionCounts = deps.versionCounts;
     this.#recheckMs = deps.recheckMs;
   }
@@ -214,13 +183,11 @@ export class AgentUpdatesService {
     return agentUpdatesRepo.policy(this.#db, orgId);
   }
 
-  async setPolicy(ctx: RequestContext, input: PolicyInput): Promise<UpdatePolicy> {
-    if (input.canary_group_id !== null && !(await this.#groupExists(ctx.orgId, input.canary_group_id)))
-      throw new AppError('unprocessable', 'agent group not found', {
-        details: [{ field: 'canary_group_id', message: 'not found' }],
-      });
+  async setPolicy(ctx: RequestContext, input: UpdatePolicyBody): Promise<UpdatePolicy> {
     const updated_at = this.#clock.now().toISOString();
     return inTransaction(this.#db, async (trx) => {
+      if (input.canary_group_id !== null)
+        await requireGroup(trx, ctx.orgId, input.canary_group_id, 'canary_group_id');
       const before = await agentUpdatesRepo.policy(trx, ctx.orgId);
       const after = { ...input, updated_at };
       await agentUpdatesRepo.savePolicy(trx, ctx.orgId, after);

@@ -37,17 +37,22 @@ function groupNameTaken(name: string): AppError {
   });
 }
 
-/** A group id given in a body must name a group of the caller's organisation: else 422. */
 /** A group of the organisation, or undefined. */
 export function findGroup(db: Executor, orgId: string, groupId: string): Promise<GroupRow | undefined> {
   return groupsRepo.get(db, orgId, groupId);
 }
 
-export async function requireGroup(db: Executor, orgId: string, groupId: string): Promise<GroupRow> {
+/** A group id given in a body (in `field`) must name a group of the caller's organisation: else 422. */
+export async function requireGroup(
+  db: Executor,
+  orgId: string,
+  groupId: string,
+  field = 'group_id',
+): Promise<GroupRow> {
   const group = await groupsRepo.get(db, orgId, groupId);
   if (!group)
     throw new AppError('unprocessable', 'agent group not found', {
-      details: [{ field: 'group_id', message: 'not found' }],
+      details: [{ field, message: 'not found' }],
     });
   return group;
 }
