@@ -10,7 +10,6 @@
  *    into node_modules/.cache/fleetplane-node), is copied and the blob injected with postject.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -19,6 +18,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { build, type Plugin } from 'esbuild';
+import { packageVersion } from '../src/server/lib/version.js';
+import {
+  executableName,
+  sha256Of,
+  type BuildEntry,
+  type BuildManifest,
+} from '../src/server/modules/agent-builds/agent-builds.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -57,13 +63,8 @@ const PLATFORMS: Record<string, Platform> = {
   },
 };
 
-export interface BuiltAgent {
-  os: Platform['os'];
-  arch: Platform['arch'];
-  file: string;
-  sha256: string;
-  size: number;
-}
+/** A build as the manifest lists it: the server reads the same type back. */
+export type BuiltAgent = BuildEntry;
 
 export interface BuildOptions {
   platforms: string[];
@@ -149,12 +150,6 @@ async function seaBlob(main: string, blob: string, nodeVersion: string): Promise
   await run(node, ['--experimental-sea-config', config]);
 }
 
-async function sha256Of(file: string): Promise<string> {
-  return createHash('sha256')
-    .update(await readFile(file))
-    .digest('hex');
-}
-
 export async function buildAgents(options: BuildOptions): Promise<BuiltAgent[]> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const nodeVersion = process.versions.node;
@@ -177,7 +172,7 @@ export async function buildAgents(options: BuildOptions): Promise<BuiltAgent[]> 
         log(`${name}: skipped: ${platform.unbuildable}`);
         continue;
       }
-      const file = `fleetplane-agent-${name}${platform.os === 'windows' ? '.exe' : ''}`;
+      const file = executableName(platform);
       const target = path.join(options.out, file);
       await rm(target, { force: true });
       await copyFile(await nodeBinary(platform, nodeVersion), target);
@@ -199,7 +194,7 @@ export async function buildAgents(options: BuildOptions): Promise<BuiltAgent[]> 
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  const manifest = {
+  const manifest: BuildManifest = {
     version: options.version,
     node_version: nodeVersion,
     built_at: new Date().toISOString(),
@@ -214,13 +209,10 @@ async function main(argv: string[]): Promise<void> {
     args: argv,
     options: { platforms: { type: 'string' }, version: { type: 'string' }, out: { type: 'string' } },
   });
-  const packageJson = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as {
-    version: string;
-  };
   const platforms = values.platforms?.split(',').map((name) => name.trim()) ?? Object.keys(PLATFORMS);
   await buildAgents({
     platforms,
-    version: values.version ?? packageJson.version,
+    version: values.version ?? packageVersion(),
     out: path.resolve(values.out ?? path.join(root, 'dist', 'agents')),
   });
 }

@@ -39,6 +39,7 @@ export const BuildManifest = Type.Object({
   ),
 });
 export type BuildManifest = Static<typeof BuildManifest>;
+export type BuildEntry = BuildManifest['builds'][number];
 const checkManifest = Compile(BuildManifest);
 
 /** A single-file agent this server hands out: checked against its manifest entry. */
@@ -60,7 +61,7 @@ export function executableName(build: Pick<AgentBuild, 'os' | 'arch'>): string {
   return `fleetplane-agent-${build.os}-${build.arch}${build.os === 'windows' ? '.exe' : ''}`;
 }
 
-async function sha256Of(file: string): Promise<string> {
+export async function sha256Of(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
