@@ -161,7 +161,7 @@ export class AgentGateway {
       case 'hello': {
         // a hello tried again after the welcome went out goes on from there
         if (connection.state === 'greeting') {
-          await this.#session.hello(agent.id, {
+          await this.#session.hello(agent, {
             facts: frame.facts,
             heldJobIds: frame.running_job_ids,
             ip: connection.ip,

@@ -66,14 +66,7 @@ export function agentChannelRoutes(deps: {
         const agent = agentOf(request);
         const { metrics, facts, running_job_ids, update_result } = request.body;
         session.heartbeat(agent.id, metrics);
-        // facts while some were asked for answer the request (any facts do): consoles hear of them
-        const answered = facts !== undefined && agent.facts_requested_at !== null;
-        await session.hello(agent.id, {
-          facts: answered ? undefined : facts,
-          heldJobIds: running_job_ids,
-          ip: request.ip,
-        });
-        if (answered) await session.facts(agent, facts, request.ip);
+        await session.hello(agent, { facts, heldJobIds: running_job_ids, ip: request.ip });
         if (update_result) await session.updateResult(agent, update_result);
         const [jobs, cancels] = await Promise.all([
           // over HTTP each poll looks for pooled work: no socket can be woken for it

@@ -14,6 +14,13 @@ import type { AgentsService } from '../agents/agents.service.js';
 import type { Liveness } from '../agents/liveness.js';
 import type { JobsService } from './jobs.service.js';
 
+/** An agent as its session knows it: whether facts were asked of it decides who hears of new ones. */
+interface FactsHolder {
+  id: string;
+  org_id: string;
+  facts_requested_at: string | null;
+}
+
 type SessionJobs = Pick<JobsService, 'reconcileHeld' | 'claim' | 'pendingCancels' | 'applyEvent'>;
 type SessionUpdates = Pick<AgentUpdatesService, 'hello' | 'heartbeat' | 'result' | 'forget' | 'publicKey'>;
 
@@ -61,12 +68,16 @@ export class AgentSession {
     this.#updates = deps.updates;
   }
 
+  /** Facts that come while some were asked for answer the request (any facts do). */
   async hello(
-    agentId: string,
+    agent: FactsHolder,
     input: { facts: AgentFacts | undefined; heldJobIds: readonly string[]; ip: string | null },
   ): Promise<void> {
-    if (input.facts) await this.#agents.updateFacts(agentId, input.facts, input.ip);
-    await this.#jobs.reconcileHeld(agentId, input.heldJobIds);
+    if (input.facts) {
+      if (agent.facts_requested_at !== null) await this.facts(agent, input.facts, input.ip);
+      else await this.#agents.updateFacts(agent.id, input.facts, input.ip);
+    }
+    await this.#jobs.reconcileHeld(agent.id, input.heldJobIds);
   }
 
   /** Facts the agent collected again as asked (`refresh_facts`): stored, and consoles hear of them. */
