@@ -985,11 +985,8 @@ export interface AgentUpdatePoliciesTable {
 export interface AgentUpdateStatesTable {
   agent_id: string;
   org_id: string;
-  hostname: string;
-  version: string;
-  /** The build platform: linux | darwin | windows, x64 | arm64 (or what the agent reported). */
+  /** The build platform's OS: linux | darwin | windows (or what the agent reported). */
   os: string;
-  arch: string;
   /** 0 | 1: a single-file agent, which can replace itself. */
   self_update: number;
   offered_version: string | null;

@@ -25,6 +25,7 @@ import * as m0023 from './0023_housekeeping.js';
 import * as m0024 from './0024_assistant.js';
 import * as m0025 from './0025_agent_updates.js';
 import * as m0026 from './0026_agent_requests.js';
+import * as m0027 from './0027_update_states_from_agents.js';
 
 /** Listed statically so the same migrations run from source and from the built package. */
 const migrations: Record<string, Migration> = {
@@ -54,6 +55,7 @@ const migrations: Record<string, Migration> = {
   '0024_assistant': m0024,
   '0025_agent_updates': m0025,
   '0026_agent_requests': m0026,
+  '0027_update_states_from_agents': m0027,
 };
 
 export const migrationProvider: MigrationProvider = {

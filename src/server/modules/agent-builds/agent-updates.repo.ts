@@ -13,22 +13,39 @@ export interface UpdatePolicy {
   updated_at: string | null;
 }
 
+/** An agent's update, with what the agent last reported of itself (from agents). */
 export interface UpdateState extends Omit<AgentUpdateStatesTable, 'self_update' | 'outcome'> {
   self_update: boolean;
   outcome: UpdateOutcome | null;
+  hostname: string;
+  version: string;
+  arch: string;
 }
 
-/** What a hello says about the agent: written on each one that carries facts. */
-export type HelloFacts = Pick<
-  UpdateState,
-  'agent_id' | 'org_id' | 'hostname' | 'version' | 'os' | 'arch' | 'self_update'
->;
+/** What a hello says about the agent that agents does not keep: written on each one with facts. */
+export type HelloFacts = Pick<UpdateState, 'agent_id' | 'org_id' | 'os' | 'self_update'>;
 
 /** With no row, updates roll out to every agent: a newer build on the server is meant to be used. */
 const DEFAULT_POLICY: UpdatePolicy = { paused: false, stage: 'all', canary_group_id: null, updated_at: null };
 
-function decodeState(row: AgentUpdateStatesTable): UpdateState {
-  return { ...row, self_update: row.self_update === 1, outcome: row.outcome as UpdateOutcome | null };
+type StateRow = AgentUpdateStatesTable & { hostname: string; version: string | null; arch: string };
+
+function decodeState(row: StateRow): UpdateState {
+  return {
+    ...row,
+    version: row.version ?? '',
+    self_update: row.self_update === 1,
+    outcome: row.outcome as UpdateOutcome | null,
+  };
+}
+
+/** Update states with the agent's own hostname, version and architecture. */
+function statesWithAgents(db: Executor) {
+  return db
+    .selectFrom('agent_update_states as s')
+    .innerJoin('agents as a', 'a.id', 's.agent_id')
+    .selectAll('s')
+    .select(['a.hostname', 'a.agent_version as version', 'a.arch']);
 }
 
 export const agentUpdatesRepo = {
@@ -79,11 +96,7 @@ export const agentUpdatesRepo = {
   },
 
   async state(db: Executor, agentId: string): Promise<UpdateState | undefined> {
-    const row = await db
-      .selectFrom('agent_update_states')
-      .selectAll()
-      .where('agent_id', '=', agentId)
-      .executeTakeFirst();
+    const row = await statesWithAgents(db).where('s.agent_id', '=', agentId).executeTakeFirst();
     return row && decodeState(row);
   },
 
@@ -91,14 +104,8 @@ export const agentUpdatesRepo = {
    * Records a hello; an agent that comes back on the version it was offered has updated. The
    * offer and any failure are kept: a failed build stays refused until the build changes.
    */
-  async noteHello(db: Executor, facts: HelloFacts, now: string): Promise<void> {
-    const seen = {
-      hostname: facts.hostname,
-      version: facts.version,
-      os: facts.os,
-      arch: facts.arch,
-      self_update: facts.self_update ? 1 : 0,
-    };
+  async noteHello(db: Executor, facts: HelloFacts, version: string, now: string): Promise<void> {
+    const seen = { os: facts.os, self_update: facts.self_update ? 1 : 0 };
     // updated_at is when the outcome last changed: a reconnect is no news
     await db
       .insertInto('agent_update_states')
@@ -109,7 +116,7 @@ export const agentUpdatesRepo = {
       .updateTable('agent_update_states')
       .set({ outcome: 'updated', reason: null, updated_at: now })
       .where('agent_id', '=', facts.agent_id)
-      .where('offered_version', '=', facts.version)
+      .where('offered_version', '=', version)
       .where('outcome', 'in', ['offered', 'swapped'])
       .execute();
   },
@@ -156,12 +163,10 @@ export const agentUpdatesRepo = {
 
   /** The organisation's agents with an update under way or ended, latest first. */
   async withOutcome(db: Executor, orgId: string, limit: number): Promise<UpdateState[]> {
-    const rows = await db
-      .selectFrom('agent_update_states')
-      .selectAll()
-      .where('org_id', '=', orgId)
-      .where('outcome', 'is not', null)
-      .orderBy('updated_at', 'desc')
+    const rows = await statesWithAgents(db)
+      .where('s.org_id', '=', orgId)
+      .where('s.outcome', 'is not', null)
+      .orderBy('s.updated_at', 'desc')
       .limit(limit)
       .execute();
     return rows.map(decodeState);

@@ -88,15 +88,8 @@ export class AgentUpdatesService {
     const now = this.#clock.now();
     await agentUpdatesRepo.noteHello(
       this.#db,
-      {
-        agent_id: agent.id,
-        org_id: agent.org_id,
-        hostname: facts.hostname,
-        version: facts.agent_version,
-        os,
-        arch,
-        self_update: true,
-      },
+      { agent_id: agent.id, org_id: agent.org_id, os, self_update: true },
+      facts.agent_version,
       now.toISOString(),
     );
     this.#watched.set(agent.id, {
