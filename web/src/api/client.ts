@@ -92,6 +92,10 @@ interface Outcome<T> {
  * returns its data or throws ApiError: `await api((c) => c.GET('/api/v1/agents'))`.
  */
 export async function api<T>(send: (c: typeof client) => Promise<Outcome<T>>): Promise<T> {
+  return (await answered(send)).data as T;
+}
+
+async function answered<T>(send: (c: typeof client) => Promise<Outcome<T>>): Promise<Outcome<T>> {
   let outcome = await send(client);
   if (outcome.response.status === 401 && accessToken && (await refreshSession()))
     outcome = await send(client);
@@ -99,5 +103,23 @@ export async function api<T>(send: (c: typeof client) => Promise<Outcome<T>>): P
     if (outcome.response.status === 401) tokenStore.set(null);
     throw new ApiError(outcome.response.status, outcome.error as ErrorBody | undefined);
   }
-  return outcome.data as T;
+  return outcome;
+}
+
+/**
+ * Sends a request as `api` does (`parseAs: 'blob'`) and hands what it answers to the browser as a
+ * file, named as its content-disposition says: a plain link would carry no token.
+ */
+export async function saveDownload(
+  send: (c: typeof client) => Promise<Outcome<Blob>>,
+  fallbackName: string,
+): Promise<void> {
+  const { data, response } = await answered(send);
+  const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1];
+  const url = URL.createObjectURL(data as Blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name ?? fallbackName;
+  link.click();
+  URL.revokeObjectURL(url);
 }

@@ -3,6 +3,7 @@ import { Link } from 'react-router';
 import { useGroups } from '../agents/queries';
 import { usePermission } from '../auth/session';
 import { useAgentUpdates, useSetUpdatePolicy, type AgentUpdates, type UpdatePolicy } from './queries';
+import { formatBytes } from '../../shell/bytes';
 
 type UpdateRow = AgentUpdates['agents'][number];
 
@@ -41,9 +42,7 @@ function Builds(props: { builds: AgentUpdates['builds'] }) {
             <Table.Td>
               <Code>{build.sha256}</Code>
             </Table.Td>
-            <Table.Td>
-              {build.size < 1_048_576 ? `${build.size} bytes` : `${(build.size / 1_048_576).toFixed(1)} MB`}
-            </Table.Td>
+            <Table.Td>{formatBytes(build.size)}</Table.Td>
           </Table.Tr>
         ))}
       </Table.Tbody>

@@ -1,3 +1,4 @@
+import { formatBytes } from '../../shell/bytes';
 import {
   Alert,
   Button,
@@ -42,7 +43,7 @@ function PlatformFacts(props: { config: InstallerConfig; os: Os; arch: Arch }) {
       {platform?.build ? (
         <Text size="sm" c="dimmed">
           Agent {platform.build.version} ({platform.build.os}-{platform.build.arch},{' '}
-          {(platform.build.size / 1_048_576).toFixed(1)} MB) → <Code>{where.binary}</Code>, state in{' '}
+          {formatBytes(platform.build.size)}) → <Code>{where.binary}</Code>, state in{' '}
           <Code>{where.state}</Code>, started by{' '}
           {where.service.startsWith('/') ? <Code>{where.service}</Code> : where.service}.
         </Text>

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, ApiError, refreshSession, tokenStore, type ErrorBody, type Json } from '../../api/client';
+import { api, saveDownload, type Json } from '../../api/client';
 import type { paths } from '../../api/schema';
 
 export type InstallerConfig = Json<'/api/v1/installers/config', 'get'>;
@@ -25,31 +25,15 @@ export function useInstallerCommand() {
   });
 }
 
-function fileNameOf(response: Response, fallback: string): string {
-  return /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? fallback;
-}
-
-/** Saves the script or the offline zip: posted with the session's token, then handed to the browser. */
+/** Saves the script or the offline zip. */
 export function useInstallerDownload() {
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: async (body: InstallerBody & { format: 'script' | 'zip' }) => {
-      const post = () =>
-        fetch('/api/v1/installers', {
-          method: 'POST',
-          headers: { authorization: `Bearer ${tokenStore.get() ?? ''}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-      let response = await post();
-      if (response.status === 401 && (await refreshSession())) response = await post();
-      if (!response.ok) throw new ApiError(response.status, (await response.json()) as ErrorBody);
-      const url = URL.createObjectURL(await response.blob());
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = fileNameOf(response, `fleetplane-install-${body.os}-${body.arch}`);
-      link.click();
-      URL.revokeObjectURL(url);
-    },
+    mutationFn: (body: InstallerBody & { format: 'script' | 'zip' }) =>
+      saveDownload(
+        (c) => c.POST('/api/v1/installers', { body, parseAs: 'blob' }),
+        `fleetplane-install-${body.os}-${body.arch}`,
+      ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['enrollment-tokens'] }),
   });
 }

@@ -1,3 +1,4 @@
+import { formatBytes } from '../../shell/bytes';
 import {
   Alert,
   Badge,
@@ -28,12 +29,6 @@ import {
   useUploadPackage,
   type Package,
 } from './queries';
-
-function bytes(size: number): string {
-  if (size < 1024) return `${size} B`;
-  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;
-  return `${(size / (1024 * 1024)).toFixed(1)} MiB`;
-}
 
 /** Upload button with a progress bar while the zip goes up; the server's refusal is shown as is. */
 function UploadPackage() {
@@ -107,7 +102,7 @@ function PackageDrawer({ id, onClose }: { id: string | null; onClose: () => void
           </Group>
           {data.description && <Text>{data.description}</Text>}
           <Text size="sm">
-            {bytes(data.size)} · SHA-256 <Code style={{ wordBreak: 'break-all' }}>{data.hash}</Code>
+            {formatBytes(data.size)} · SHA-256 <Code style={{ wordBreak: 'break-all' }}>{data.hash}</Code>
           </Text>
           <Title order={4}>Entry points</Title>
           <Table>
@@ -216,7 +211,7 @@ export function PackagesPage() {
               <Table.Td>{pkg.name}</Table.Td>
               <Table.Td>{pkg.version}</Table.Td>
               <Table.Td>{pkg.entry_points.map((e) => e.name).join(', ')}</Table.Td>
-              <Table.Td>{bytes(pkg.size)}</Table.Td>
+              <Table.Td>{formatBytes(pkg.size)}</Table.Td>
               <Table.Td>
                 <Badge color={pkg.active ? 'green' : 'gray'} variant="light">
                   {pkg.active ? 'active' : 'inactive'}

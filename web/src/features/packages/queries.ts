@@ -1,5 +1,13 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, ApiError, refreshSession, tokenStore, type ErrorBody, type Json } from '../../api/client';
+import {
+  api,
+  ApiError,
+  refreshSession,
+  saveDownload,
+  tokenStore,
+  type ErrorBody,
+  type Json,
+} from '../../api/client';
 
 export type Package = Json<'/api/v1/packages', 'get'>['items'][number];
 export type PackageDetail = Json<'/api/v1/packages/{id}', 'get'>;
@@ -85,19 +93,10 @@ export function useDeletePackage() {
   });
 }
 
-/** Saves the zip: fetched with the session's token (a plain link would carry none), then handed to the browser. */
-export async function downloadPackage(pkg: Pick<Package, 'id' | 'name' | 'version'>): Promise<void> {
-  const get = () =>
-    fetch(`/api/v1/packages/${pkg.id}/download`, {
-      headers: { authorization: `Bearer ${tokenStore.get() ?? ''}` },
-    });
-  let response = await get();
-  if (response.status === 401 && (await refreshSession())) response = await get();
-  if (!response.ok) throw new ApiError(response.status, (await response.json()) as ErrorBody);
-  const url = URL.createObjectURL(await response.blob());
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = `${pkg.name}-${pkg.version}.zip`;
-  link.click();
-  URL.revokeObjectURL(url);
+/** Saves the package's zip. */
+export function downloadPackage(pkg: Pick<Package, 'id' | 'name' | 'version'>): Promise<void> {
+  return saveDownload(
+    (c) => c.GET('/api/v1/packages/{id}/download', { params: { path: { id: pkg.id } }, parseAs: 'blob' }),
+    `${pkg.name}-${pkg.version}.zip`,
+  );
 }
