@@ -456,7 +456,6 @@ export function createServices(deps: {
       audit,
       enrollment,
       builds: agentBuilds,
-      publicUrl: config.publicUrl,
     }),
     registration: new RegistrationService({
       db,
@@ -755,7 +754,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
     }),
   );
-  await app.register(installersRoutes({ installers: services.installers }));
+  await app.register(installersRoutes({ installers: services.installers, publicUrl: config.publicUrl }));
   await app.register(deployTokensRoutes({ deployTokens: services.deployTokens }));
   await app.register(
     deploymentsRoutes({ deployments: services.deployments, reports: services.deploymentReports }),

@@ -70,3 +70,8 @@ export function enrollmentOf(request: FastifyRequest): EnrollmentCaller {
   if (!request.enrollment) throw new AppError('unauthorized', 'an enrollment token is required');
   return request.enrollment;
 }
+
+/** The URL clients reach this server at: FLEETPLANE_PUBLIC_URL, else the origin of the request. */
+export function publicOrigin(request: FastifyRequest, publicUrl: string | undefined): string {
+  return publicUrl ?? `${request.protocol}://${request.host}`;
+}

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { contextOf, metaOf } from '../../http/context.js';
+import { contextOf, metaOf, publicOrigin } from '../../http/context.js';
 import type { RateLimiter } from '../../http/rate-limit.js';
 import { IdParams, NoContent } from '../../http/schemas.js';
 import { PageOf, PageQuery, pageParams } from '../../lib/pagination.js';
@@ -24,7 +24,7 @@ export function deviceRoutes(deps: {
   publicUrl: string | undefined;
 }): FastifyPluginAsyncTypebox {
   const { device, limiter, publicUrl } = deps;
-  const baseUrl = (request: FastifyRequest) => publicUrl ?? `${request.protocol}://${request.host}`;
+  const baseUrl = (request: FastifyRequest) => publicOrigin(request, publicUrl);
   return async (app) => {
     app.post(
       '/api/v1/sdk/device/start',

@@ -46,6 +46,18 @@ export function tokenStatus(row: EnrollmentToken, now: Date): EnrollmentTokenSta
   return 'active';
 }
 
+/**
+ * The token behind a secret while it can still enroll; `unauthorized` with the reason otherwise.
+ * Only a registration spends a use of it.
+ */
+export async function activeToken(db: Executor, secret: string, now: Date): Promise<EnrollmentToken> {
+  const token = await enrollmentRepo.findByHash(db, sha256(secret));
+  if (!token) throw new AppError('unauthorized', 'enrollment token is not valid');
+  const status = tokenStatus(token, now);
+  if (status !== 'active') throw new AppError('unauthorized', `enrollment token is ${status}`);
+  return token;
+}
+
 function view(row: EnrollmentToken, now: Date): EnrollmentTokenView {
   return {
     id: row.id,
@@ -119,10 +131,8 @@ export class EnrollmentService {
    * spends no use: only a registration does.
    */
   async authenticate(secret: string | null): Promise<EnrollmentCaller> {
-    const row = secret ? await enrollmentRepo.findByHash(this.#db, sha256(secret)) : undefined;
-    if (!secret || !row) throw new AppError('unauthorized', 'an enrollment token is required');
-    const status = tokenStatus(row, this.#clock.now());
-    if (status !== 'active') throw new AppError('unauthorized', `enrollment token is ${status}`);
+    if (!secret) throw new AppError('unauthorized', 'an enrollment token is required');
+    const row = await activeToken(this.#db, secret, this.#clock.now());
     return { orgId: row.org_id, tokenId: row.id, prefix: row.prefix, secret };
   }
 

@@ -10,7 +10,7 @@ import { agentsRepo, type Agent } from '../agents/agents.repo.js';
 import { agentView, factColumns, type AgentUninstaller } from '../agents/agents.service.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { enrollmentRepo } from './enrollment.repo.js';
-import { tokenStatus } from './enrollment.service.js';
+import { activeToken } from './enrollment.service.js';
 
 export const AGENT_TOKEN_PREFIX = 'fpa';
 
@@ -108,10 +108,7 @@ export class RegistrationService {
   }
 
   async #claimEnrollmentToken(trx: Executor, secret: string, fingerprint: string, now: Date): Promise<Claim> {
-    const token = await enrollmentRepo.findByHash(trx, sha256(secret));
-    if (!token) throw new AppError('unauthorized', 'enrollment token is not valid');
-    const status = tokenStatus(token, now);
-    if (status !== 'active') throw new AppError('unauthorized', `enrollment token is ${status}`);
+    const token = await activeToken(trx, secret, now);
     // The check above gives the reason; this one decides, atomically, against concurrent uses.
     if (!(await enrollmentRepo.consume(trx, token.id, now.toISOString())))
       throw new AppError('unauthorized', 'enrollment token is exhausted');

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
-import { contextOf, enrollmentOf } from '../../http/context.js';
+import { contextOf, enrollmentOf, publicOrigin } from '../../http/context.js';
 import { BuildArch, BuildOs } from '../agent-builds/agent-builds.js';
 import { InstallerCommand, InstallerConfig, InstallerCreateBody } from './installers.schemas.js';
 import type { InstallerScript, InstallersService } from './installers.service.js';
@@ -10,11 +10,6 @@ import type { InstallerScript, InstallersService } from './installers.service.js
 const tags = ['installers'];
 
 const ScriptFile = Type.String({ description: 'The installer script' });
-
-/** Where the caller reached this server: what installers embed when FLEETPLANE_PUBLIC_URL is unset. */
-function originOf(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}`;
-}
 
 function sendScript(reply: FastifyReply, script: InstallerScript): FastifyReply {
   return reply
@@ -34,7 +29,11 @@ function sendZip(
     .send(zip.stream);
 }
 
-export function installersRoutes(deps: { installers: InstallersService }): FastifyPluginAsyncTypebox {
+export function installersRoutes(deps: {
+  installers: InstallersService;
+  /** What installers embed; the request's own origin when not configured. */
+  publicUrl: string | undefined;
+}): FastifyPluginAsyncTypebox {
   const { installers } = deps;
   return async (app) => {
     app.get(
@@ -49,7 +48,7 @@ export function installersRoutes(deps: { installers: InstallersService }): Fasti
           response: { 200: InstallerConfig },
         },
       },
-      async (request) => installers.config(originOf(request)),
+      async (request) => installers.config(publicOrigin(request, deps.publicUrl)),
     );
 
     app.post(
@@ -81,7 +80,11 @@ export function installersRoutes(deps: { installers: InstallersService }): Fasti
         },
       },
       async (request, reply) => {
-        const answer = await installers.create(contextOf(request), originOf(request), request.body);
+        const answer = await installers.create(
+          contextOf(request),
+          publicOrigin(request, deps.publicUrl),
+          request.body,
+        );
         void reply.header('x-enrollment-token-id', answer.tokenId);
         switch (answer.format) {
           case 'script':
@@ -117,7 +120,7 @@ export function installersRoutes(deps: { installers: InstallersService }): Fasti
           reply,
           await installers.scriptFor(
             enrollmentOf(request),
-            originOf(request),
+            publicOrigin(request, deps.publicUrl),
             request.params.os,
             request.params.arch,
           ),

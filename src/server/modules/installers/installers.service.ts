@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import yazl from 'yazl';
 import type { Executor } from '../../db/executor.js';
@@ -70,13 +69,21 @@ function renderScript(values: InstallerValues): InstallerScript {
  * offline zip, or the one-line command that fetches the script with the token alone. Tokens are
  * made and checked by the enrollment service; the build comes from the agent builds.
  */
+/** The build installed on a platform, among those the server holds (darwin-arm64 may get darwin-x64). */
+function buildAmong(builds: readonly AgentBuild[], os: BuildOs, arch: BuildArch): AgentBuild | undefined {
+  for (const served of servedPlatform(os, arch)) {
+    const build = builds.find((b) => b.os === served.os && b.arch === served.arch);
+    if (build) return build;
+  }
+  return undefined;
+}
+
 export class InstallersService {
   readonly #db: Executor;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #enrollment: Pick<EnrollmentService, 'create' | 'authenticate'>;
   readonly #builds: AgentBuilds;
-  readonly #publicUrl: string | undefined;
 
   constructor(deps: {
     db: Executor;
@@ -84,53 +91,45 @@ export class InstallersService {
     audit: AuditLog;
     enrollment: Pick<EnrollmentService, 'create' | 'authenticate'>;
     builds: AgentBuilds;
-    publicUrl: string | undefined;
   }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#enrollment = deps.enrollment;
     this.#builds = deps.builds;
-    this.#publicUrl = deps.publicUrl;
   }
 
-  /** FLEETPLANE_PUBLIC_URL, else the origin the caller reached this server at. */
+  /** The URL installers embed: FLEETPLANE_PUBLIC_URL, else where the caller reached this server. */
   #serverUrl(origin: string): string {
-    return embeddable('server_url', this.#publicUrl ?? origin.replace(/\/+$/, ''));
+    return embeddable('server_url', origin);
   }
 
   async #buildFor(os: BuildOs, arch: BuildArch): Promise<AgentBuild | undefined> {
-    for (const served of servedPlatform(os, arch)) {
-      const build = await this.#builds.find(served.os, served.arch);
-      if (build) return build;
-    }
-    return undefined;
+    return buildAmong(await this.#builds.list(), os, arch);
   }
 
   async config(origin: string): Promise<InstallerConfig> {
     const server = this.#serverUrl(origin);
     const builds = await this.#builds.list();
-    const rows = await Promise.all(
-      platforms.map(async ({ os, arch }) => {
-        const build = await this.#buildFor(os, arch);
-        const rosetta = build !== undefined && build.arch !== arch;
-        return {
-          os,
-          arch,
-          available: build !== undefined,
-          build: build
-            ? {
-                os: build.os,
-                arch: build.arch,
-                version: build.version,
-                sha256: build.sha256,
-                size: build.size,
-              }
-            : null,
-          note: rosetta ? ROSETTA_NOTE : null,
-        };
-      }),
-    );
+    const rows = platforms.map(({ os, arch }) => {
+      const build = buildAmong(builds, os, arch);
+      const rosetta = build !== undefined && build.arch !== arch;
+      return {
+        os,
+        arch,
+        available: build !== undefined,
+        build: build
+          ? {
+              os: build.os,
+              arch: build.arch,
+              version: build.version,
+              sha256: build.sha256,
+              size: build.size,
+            }
+          : null,
+        note: rosetta ? ROSETTA_NOTE : null,
+      };
+    });
     const template = (os: BuildOs) => oneLiner(os, '{token}', `${server}${scriptPath(os, '{arch}')}`);
     return {
       server_url: server,
@@ -209,7 +208,11 @@ export class InstallersService {
   ): Promise<{ id: string; prefix: string; secret: string; created: boolean }> {
     if (input.enrollment_token !== undefined) {
       // Unknown, spent and foreign tokens answer alike: nothing says another organisation has it.
-      const caller = await this.#enrollment.authenticate(input.enrollment_token).catch(() => undefined);
+      // a database failure is no refusal: only the token's own verdict (401) is turned into a 422
+      const caller = await this.#enrollment.authenticate(input.enrollment_token).catch((error: unknown) => {
+        if (error instanceof AppError && error.code === 'unauthorized') return undefined;
+        throw error;
+      });
       if (!caller || caller.orgId !== ctx.orgId)
         throw new AppError(
           'unprocessable',
@@ -272,7 +275,7 @@ export class InstallersService {
     const options = { mtime: this.#clock.now(), compress: false };
     const zip = new yazl.ZipFile();
     zip.addReadStreamLazy(values.executableName, { ...options, mode: 0o100755, size: build.size }, (open) =>
-      open(null, createReadStream(build.file)),
+      open(null, this.#builds.open(build)),
     );
     zip.addBuffer(Buffer.from(script.text, 'utf8'), scriptName, { ...options, mode: 0o100755 });
     zip.addBuffer(Buffer.from(readme, 'utf8'), 'README.txt', { ...options, mode: 0o100644 });
