@@ -9,13 +9,23 @@ import type { EnrollmentCaller } from '../modules/enrollment/enrollment.service.
 import { AppError } from '../lib/errors.js';
 
 /**
- * What a route needs: nobody (`public`), any signed-in principal (`authenticated`), an agent's
- * own token (`agent`), a runner robot's token (`robot`), a deploy script's deployment token
- * (`deployment`), an enrollment token (`enrollment`: a new machine fetching its installer), or one
- * permission.
+ * Who may call a route, when no permission decides it: nobody in particular (`public`), any
+ * signed-in principal (`authenticated`), an agent's own token (`agent`), a runner robot's token
+ * (`robot`), a deploy script's deployment token (`deployment`), an enrollment token (`enrollment`:
+ * a new machine fetching its installer).
  */
-export type RoutePermission =
-  'public' | 'authenticated' | 'agent' | 'robot' | 'deployment' | 'enrollment' | Permission;
+export const CALLER_KINDS = [
+  'public',
+  'authenticated',
+  'agent',
+  'robot',
+  'deployment',
+  'enrollment',
+] as const;
+export type CallerKind = (typeof CALLER_KINDS)[number];
+
+/** What a route needs: a kind of caller, or one permission. */
+export type RoutePermission = CallerKind | Permission;
 
 declare module 'fastify' {
   interface FastifyContextConfig {

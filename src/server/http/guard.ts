@@ -5,6 +5,7 @@ import type { RobotsService } from '../modules/robots/robots.service.js';
 import type { DeploymentReports } from '../modules/deployments/deployments.reports.js';
 import type { EnrollmentService } from '../modules/enrollment/enrollment.service.js';
 import type { AgentAuthenticator } from '../realtime/agent-auth.js';
+import type { RoutePermission } from './context.js';
 
 function isWebSocketUpgrade(request: FastifyRequest): boolean {
   return request.headers.upgrade?.toLowerCase() === 'websocket';
@@ -31,6 +32,14 @@ function robotTokenOf(request: FastifyRequest): string | null {
   if (authorization?.toLowerCase().startsWith('bearer ')) return authorization.slice(7).trim() || null;
   return null;
 }
+
+/** The OpenAPI security of the kinds of caller that take their own credential (the rest: the document's). */
+const CALLER_SECURITY = new Map<RoutePermission, Record<string, string[]>[]>([
+  ['public', []],
+  ['robot', [{ robotToken: [] }, { bearer: [] }]],
+  ['deployment', [{ bearer: [] }]],
+  ['enrollment', [{ bearer: [] }]],
+]);
 
 /**
  * Every route declares the permission it needs (`config.permission`); a route that does not
@@ -63,12 +72,11 @@ export function installGuard(
       throw new Error(`route ${String(route.method)} ${route.url} declares no permission`);
     }
     if (route.schema) {
+      const security = CALLER_SECURITY.get(permission);
       route.schema = {
         ...route.schema,
         'x-permission': permission,
-        ...(permission === 'public' ? { security: [] } : {}),
-        ...(permission === 'robot' ? { security: [{ robotToken: [] }, { bearer: [] }] } : {}),
-        ...(permission === 'deployment' || permission === 'enrollment' ? { security: [{ bearer: [] }] } : {}),
+        ...(security ? { security } : {}),
       } as typeof route.schema;
     }
   });

@@ -1,6 +1,7 @@
 import type { SwaggerOptions } from '@fastify/swagger';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { errorStatus, type ErrorCode } from '../lib/errors.js';
+import { CALLER_KINDS } from './context.js';
 import { ERROR_BODY_ID } from './errors.js';
 
 declare module 'fastify' {
@@ -89,7 +90,7 @@ const responseHeaders: Partial<Record<number, object>> = {
   503: { 'Retry-After': { description: 'Seconds to wait before trying again', type: 'integer' } },
 };
 
-const permissionless = new Set(['public', 'authenticated', 'agent', 'robot', 'deployment', 'enrollment']);
+const permissionless = new Set<string>(CALLER_KINDS);
 
 /**
  * The error codes a route can answer: those that follow from what it takes (input, a path id, a
