@@ -42,7 +42,7 @@ function pattern(arm: Arm): string {
   return arm.leaf ? `"${arm.typed}"|"${arm.typed} "*` : `"${arm.typed}"`;
 }
 
-export function bashCompletion(entries: readonly CompletionEntry[]): string {
+function bashCompletion(entries: readonly CompletionEntry[]): string {
   const cases = arms(entries)
     .map((arm) => `    ${pattern(arm)}) candidates="${arm.candidates.join(' ')}" ;;`)
     .join('\n');
@@ -66,7 +66,7 @@ complete -F _fleetplane fleetplane
 `;
 }
 
-export function zshCompletion(entries: readonly CompletionEntry[]): string {
+function zshCompletion(entries: readonly CompletionEntry[]): string {
   const cases = arms(entries)
     .map((arm) => `    (${pattern(arm)}) candidates=(${arm.candidates.join(' ')}) ;;`)
     .join('\n');

@@ -21,16 +21,30 @@ export interface Chunk {
 export type ChunkSink = (chunk: Chunk) => void;
 
 /** When the stream has been quiet this long, the server is asked how things stand (a missed event costs no more). */
-const CHECK_INTERVAL_MS = 5_000;
+export const CHECK_INTERVAL_MS = 5_000;
+
+/** A promise and the hands that settle it (Promise.withResolvers, which Node 20 lacks). */
+export function deferred<T>(): {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+} {
+  let resolve: (value: T) => void = () => undefined;
+  let reject: (error: unknown) => void = () => undefined;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
 
 export function outputOf(client: ApiClient, jobId: string): Promise<Chunks> {
   return client.get<Chunks>(`/api/v1/jobs/${jobId}/output`, { format: 'json' });
 }
 
-/** The whole output as `GET /jobs/{id}/output` gives it as text. */
-export function outputText(output: Chunks): string {
-  const text = output.chunks.map((chunk) => chunk.data).join('');
-  return output.truncated ? `${text}\n[output truncated at the size cap]\n` : text;
+/** The whole output as text, as the server writes it (a note at the end when it was cut). */
+export async function outputText(client: ApiClient, jobId: string): Promise<string> {
+  return (await client.get<string | null>(`/api/v1/jobs/${jobId}/output`)) ?? '';
 }
 
 /**
@@ -147,12 +161,7 @@ export async function watchRun(
   const early: StreamMessage[] = [];
   const tracked = new Map<string, { job: Job; output: JobOutput | null; ending: Promise<unknown> | null }>();
   const collected = new Map<string, string>();
-  let settle: (result: RunResult) => void = () => undefined;
-  let fail: (error: unknown) => void = () => undefined;
-  const finished = new Promise<RunResult>((resolve, reject) => {
-    settle = resolve;
-    fail = reject;
-  });
+  const { promise: finished, resolve: settle, reject: fail } = deferred<RunResult>();
   // a failure may come before the watch awaits it; it is thrown from there
   finished.catch(() => undefined);
 
@@ -177,7 +186,7 @@ export async function watchRun(
         mode.ended(job);
       });
     } else if (mode.kind === 'collect') {
-      entry.ending = outputOf(client, job.id).then((output) => collected.set(job.id, outputText(output)));
+      entry.ending = outputText(client, job.id).then((text) => collected.set(job.id, text));
     } else entry.ending = Promise.resolve();
   };
 

@@ -2,18 +2,16 @@ import { isFinal } from '../protocol/jobs.js';
 import type { ApiClient } from './client.js';
 import { defineCommand, oneArgument, type ClientCommand } from './command.js';
 import { EventStream } from './events.js';
-import { JobOutput, outputOf, outputText, type Job } from './follow.js';
+import { CHECK_INTERVAL_MS, deferred, JobOutput, outputText, type Job } from './follow.js';
 import { ago, fields, type Terminal } from './output.js';
 import { outcomeOf } from './run.js';
-
-const CHECK_INTERVAL_MS = 5_000;
 
 function getJob(client: ApiClient, id: string): Promise<Job> {
   return client.get<Job>(`/api/v1/jobs/${encodeURIComponent(id)}`);
 }
 
 /** A job's exit code as the command's own: 0 when it succeeded, its exit code when it has one, else 1. */
-export function exitCodeOf(job: Job): number {
+function exitCodeOf(job: Job): number {
   if (job.status === 'succeeded') return 0;
   const code = job.exit_code;
   return code !== null && code >= 1 && code <= 255 ? code : 1;
@@ -28,12 +26,7 @@ async function tail(client: ApiClient, terminal: Terminal, id: string): Promise<
   const output = new JobOutput(id, client, (chunk) =>
     terminal.write(chunk.stream === 'stderr' ? 'stderr' : 'stdout', chunk.data),
   );
-  let settle: (job: Job) => void = () => undefined;
-  let fail: (error: unknown) => void = () => undefined;
-  const ended = new Promise<Job>((resolve, reject) => {
-    settle = resolve;
-    fail = reject;
-  });
+  const { promise: ended, resolve: settle, reject: fail } = deferred<Job>();
   let ending = false;
   const check = () =>
     void getJob(client, id)
@@ -98,7 +91,7 @@ export const jobsCommands: ClientCommand[] = [
       for (const line of jobFields(job)) ctx.terminal.out(line);
       if (isFinal(job.status) && job.output_bytes > 0) {
         ctx.terminal.out('output:');
-        const text = outputText(await outputOf(client, job.id));
+        const text = await outputText(client, job.id);
         ctx.terminal.write('stdout', text.endsWith('\n') ? text : `${text}\n`);
       }
       return 0;

@@ -26,7 +26,7 @@ function hostOf(job: Job): string {
 }
 
 /** Each job's output printed line by line as it comes, prefixed `host: `; stderr stays stderr. */
-export function printedOutput(terminal: Terminal): OutputMode {
+function printedOutput(terminal: Terminal): OutputMode {
   const splitters = new Map<string, { stdout: LineSplitter; stderr: LineSplitter }>();
   const print = (stream: string, line: string) =>
     stream === 'stderr' ? terminal.err(line) : terminal.out(line);
@@ -63,7 +63,7 @@ export function outcomeOf(job: Job): string {
 }
 
 /** Each agent's last job: a profile's agent runs one job per task and stops at the first failure. */
-export function lastJobPerAgent(jobs: readonly Job[]): Job[] {
+function lastJobPerAgent(jobs: readonly Job[]): Job[] {
   const last = new Map<string, Job>();
   for (const job of jobs) {
     const key = job.agent_id ?? job.id;
@@ -81,7 +81,7 @@ export function lastJobPerAgent(jobs: readonly Job[]): Job[] {
  * The run's summary (stderr, so stdout keeps only what the agents printed) or, with `--json`,
  * `{run, jobs}` as the API gives them on stdout. Exit code 0 only when every agent succeeded.
  */
-export function reportRun(terminal: Terminal, result: RunResult, json: boolean): number {
+function reportRun(terminal: Terminal, result: RunResult, json: boolean): number {
   const last = lastJobPerAgent(result.jobs);
   const ok = last.length > 0 && last.every((job) => job.status === 'succeeded');
   if (json) {

@@ -43,7 +43,7 @@ export function parameterValues(script: Script, pairs: readonly string[]): Recor
   return values;
 }
 
-export function findScript(client: ApiClient, idOrName: string): Promise<Script> {
+function findScript(client: ApiClient, idOrName: string): Promise<Script> {
   return findNamed<Script>(client, {
     route: '/api/v1/scripts',
     noun: 'script',

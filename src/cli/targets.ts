@@ -1,6 +1,7 @@
 import type { Static } from 'typebox';
 import { isWindows, osTypes, type Interpreter } from '../protocol/jobs.js';
 import type { AgentSchema, GroupSchema } from '../server/modules/agents/agents.schemas.js';
+import type { TargetSchema } from '../server/modules/execution/runs.schemas.js';
 import type { ApiClient, Query } from './client.js';
 import { UsageError, choiceFlag } from './command.js';
 
@@ -8,13 +9,7 @@ export type Agent = Static<typeof AgentSchema>;
 type Group = Static<typeof GroupSchema>;
 
 /** The selector of `POST /api/v1/runs` and of every other run-starting body. */
-export interface Target {
-  agent_ids?: string[];
-  tags?: string[];
-  group_id?: string;
-  os_type?: string;
-  all?: boolean;
-}
+export type Target = Static<typeof TargetSchema>;
 
 export const targetOptions = {
   agent: { type: 'string', multiple: true },
