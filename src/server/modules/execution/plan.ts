@@ -50,6 +50,7 @@ export function isParallelPlan(spec: unknown): boolean {
   return isPlanDocument(spec) && spec.parallel === true;
 }
 
-function isPlanDocument(spec: unknown): spec is PlanDocument {
+/** A stored spec that is a plan (tasks), not the one job of a command run. */
+export function isPlanDocument(spec: unknown): spec is PlanDocument {
   return typeof spec === 'object' && spec !== null && Array.isArray((spec as { tasks?: unknown }).tasks);
 }

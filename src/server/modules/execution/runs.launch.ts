@@ -4,7 +4,15 @@ import type { TargetAgent, TargetSelector } from '../agents/agents.repo.js';
 import type { AuditScope } from '../audit/audit.service.js';
 import type { JobRow } from './jobs.rows.js';
 import type { JobInput, JobPlacement, JobsService } from './jobs.service.js';
-import { familyOf, jobForAgent, type PlanDocument, type PlanStep } from './plan.js';
+import {
+  familyOf,
+  isParallelPlan,
+  isPlanDocument,
+  jobForAgent,
+  stepsOf,
+  type PlanDocument,
+  type PlanStep,
+} from './plan.js';
 
 /** Problems reported per agent at most: a run over ten thousand agents must not answer a megabyte. */
 const MAX_DETAILS = 50;
@@ -53,16 +61,6 @@ function byFamily<T extends Pick<TargetAgent, 'os_type'>>(agents: readonly T[]):
   return [...groups.values()];
 }
 
-/** How a run's steps become jobs. */
-export interface StepLayout {
-  /** The steps are a plan's tasks or a run's commands (jobs say which), not a command run's one job. */
-  numbered: boolean;
-  /** Every step starts at once: each is a first job on every agent. */
-  parallel: boolean;
-  /** Where a step's problems are reported in the request (`tasks`, `commands`). */
-  field: string;
-}
-
 /**
  * The first step's job per agent (every step's, for a parallel plan), held for admission. Every
  * later step is prepared too, once per kind of agent, and thrown away: an interpreter an agent
@@ -71,12 +69,15 @@ export interface StepLayout {
 export async function firstJobs(
   jobs: JobsService,
   orgId: string,
-  steps: readonly PlanStep[],
+  spec: unknown,
   agents: readonly TargetAgent[],
   placement: JobPlacement,
-  layout: StepLayout,
 ): Promise<JobRow[]> {
-  const { numbered, parallel } = layout;
+  const steps = stepsOf(spec);
+  // a plan's steps (profiles' tasks, in order) or a run's commands (all at once) say which each job is
+  const numbered = isPlanDocument(spec);
+  const parallel = isParallelPlan(spec);
+  const field = parallel ? 'commands' : 'tasks';
   const kinds = [...new Map(agents.map((a) => [`${a.os_type}\n${a.interpreters.join(' ')}`, a])).values()];
   const details: ErrorDetail[] = [];
   const first: JobRow[] = [];
@@ -91,7 +92,7 @@ export async function firstJobs(
         if (!(error instanceof AppError)) throw error;
         if (!numbered) throw error;
         details.push({
-          field: `${layout.field}.${step.index}`,
+          field: `${field}.${step.index}`,
           message: error.message,
           task: step.name,
           os_type: os,
@@ -100,7 +101,7 @@ export async function firstJobs(
     }
   }
   if (details.length > 0)
-    throw new AppError('unprocessable', `some ${layout.field} cannot run on the target agents`, {
+    throw new AppError('unprocessable', `some ${field} cannot run on the target agents`, {
       details: details.slice(0, MAX_DETAILS),
     });
   return first;

@@ -12,7 +12,7 @@ import { agentsRepo, type TargetSelector } from '../agents/agents.repo.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { jobsRepo } from './jobs.repo.js';
 import type { JobRow } from './jobs.rows.js';
-import { isParallelPlan, stepsOf, type PlanDocument } from './plan.js';
+import type { PlanDocument } from './plan.js';
 import { firstJobs, sealSpec, type RunLaunch } from './runs.launch.js';
 import type { JobInput, JobsService } from './jobs.service.js';
 import { runsRepo, type AdmittedJob, type RunRow } from './runs.repo.js';
@@ -32,12 +32,13 @@ const COMMAND_NAME_MAX = 200;
  * Several commands as a parallel plan: one step each, all started at once on every agent, so the
  * run's jobs are agents × commands and each job names its command (task_index, task_name).
  */
-export function commandsPlan(commands: readonly RunCommand[]): PlanDocument {
+function commandsPlan(commands: readonly RunCommand[]): PlanDocument {
   return {
     parallel: true,
     tasks: commands.map(({ name, ...job }, index) => ({
       index,
       name: name ?? job.command.split('\n')[0]?.trim().slice(0, COMMAND_NAME_MAX) ?? '',
+      // read by no one: in a parallel plan no step follows another
       continue_on_error: true,
       job,
     })),
@@ -227,13 +228,7 @@ export class RunsService {
       deadlineAt: run.deadline_at,
       createdBy: input.createdBy,
     };
-    const parallel = isParallelPlan(spec);
-    const jobs = await firstJobs(this.#jobs, orgId, stepsOf(spec), agents, placement, {
-      numbered: 'tasks' in spec,
-      parallel,
-      // a parallel plan is a run of several commands (profiles' tasks run in order)
-      field: parallel ? 'commands' : 'tasks',
-    });
+    const jobs = await firstJobs(this.#jobs, orgId, spec, agents, placement);
     await inTransaction(this.#db, async (trx) => {
       await runsRepo.insert(trx, run);
       await jobsRepo.insert(trx, jobs);

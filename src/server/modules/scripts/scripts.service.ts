@@ -74,7 +74,7 @@ export async function addStarterCommands(trx: Executor, orgId: string, createdAt
     content: starter.content,
     target_os_type: starter.target_os_type,
     parameters: [],
-    tags: [STARTER_TAG, starter.os_tag],
+    tags: [STARTER_TAG, starter.target_os_type],
     timeout_seconds: STARTER_TIMEOUT_SECONDS,
     max_attempts: null,
     version: 1,
@@ -85,17 +85,22 @@ export async function addStarterCommands(trx: Executor, orgId: string, createdAt
   await scriptsRepo.insertBatch(trx, rows);
   await scriptsRepo.insertVersionBatch(
     trx,
-    rows.map((row) => ({
-      id: newId(),
-      script_id: row.id,
-      version: 1,
-      content: row.content,
-      language: row.language,
-      parameters: [],
-      created_by: null,
-      created_at: createdAt,
-    })),
+    rows.map((row) => versionOf(row, null)),
   );
+}
+
+/** The version row that keeps what a script is now, written by `userId` (null: by the system). */
+function versionOf(script: Script, userId: string | null): ScriptVersion {
+  return {
+    id: newId(),
+    script_id: script.id,
+    version: script.version,
+    content: script.content,
+    language: script.language,
+    parameters: script.parameters,
+    created_by: userId,
+    created_at: script.updated_at,
+  };
 }
 
 export function scriptView(row: Script): ScriptView {
@@ -281,15 +286,6 @@ export class ScriptsService {
   }
 
   #keepVersion(trx: Executor, script: Script, userId: string | null): Promise<unknown> {
-    return scriptsRepo.insertVersion(trx, {
-      id: newId(),
-      script_id: script.id,
-      version: script.version,
-      content: script.content,
-      language: script.language,
-      parameters: script.parameters,
-      created_by: userId,
-      created_at: script.updated_at,
-    });
+    return scriptsRepo.insertVersion(trx, versionOf(script, userId));
   }
 }

@@ -7,17 +7,16 @@ export const STARTER_TAG = 'starter';
 /** A starter that hangs (a log read on a huge journal) ends instead of holding a job slot. */
 export const STARTER_TIMEOUT_SECONDS = 120;
 
-export interface StarterCommand {
+interface StarterCommand {
   name: string;
   description: string;
   language: ScriptLanguage;
-  target_os_type: OsType;
-  /** The OS as a tag too: the library's list filters by tag, not by target OS. */
-  os_tag: 'linux' | 'windows' | 'macos';
+  /** Also a tag of the command: the library's list filters by tag, not by target OS. */
+  target_os_type: Extract<OsType, 'linux' | 'windows' | 'macos'>;
   content: string;
 }
 
-type Entry = Omit<StarterCommand, 'language' | 'target_os_type' | 'os_tag'>;
+type Entry = Omit<StarterCommand, 'language' | 'target_os_type'>;
 
 /*
  * Linux: POSIX sh, so they run on distributions without bash. Each prefers the modern tool
@@ -160,10 +159,9 @@ const macos: Entry[] = [
 function forOs(
   entries: Entry[],
   language: ScriptLanguage,
-  target_os_type: OsType,
-  os_tag: StarterCommand['os_tag'],
+  target_os_type: StarterCommand['target_os_type'],
 ): StarterCommand[] {
-  return entries.map((entry) => ({ ...entry, language, target_os_type, os_tag }));
+  return entries.map((entry) => ({ ...entry, language, target_os_type }));
 }
 
 /**
@@ -171,7 +169,7 @@ function forOs(
  * any other, and never added again after the organisation is created.
  */
 export const starterCommands: readonly StarterCommand[] = [
-  ...forOs(linux, 'sh', 'linux', 'linux'),
-  ...forOs(windows, 'powershell', 'windows', 'windows'),
-  ...forOs(macos, 'sh', 'macos', 'macos'),
+  ...forOs(linux, 'sh', 'linux'),
+  ...forOs(windows, 'powershell', 'windows'),
+  ...forOs(macos, 'sh', 'macos'),
 ];
