@@ -205,7 +205,8 @@ export class AgentUpdatesService {
     return {
       policy,
       builds: builds.map(({ os, arch, version, sha256, size }) => ({ os, arch, version, sha256, size })),
-      versions,
+      // newest first, as versions order (text would put 0.9.0 above 0.10.0)
+      versions: versions.sort((a, b) => compareVersions(b.version, a.version)),
       agents: states.map((state) => ({
         agent_id: state.agent_id,
         hostname: state.hostname,

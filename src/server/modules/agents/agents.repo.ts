@@ -154,7 +154,6 @@ export const agentsRepo = {
       .where('deleted_at', 'is', null)
       .where('agent_version', 'is not', null)
       .groupBy('agent_version')
-      .orderBy('agent_version', 'desc')
       .execute();
     return rows.map((row) => ({ version: row.agent_version ?? '', count: Number(row.count) }));
   },
