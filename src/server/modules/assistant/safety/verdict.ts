@@ -36,8 +36,7 @@ export function verdict(findings: SafetyFinding[]): SafetyVerdict {
     if (!seen || RANK[finding.level] > RANK[seen.level]) byRule.set(finding.rule, finding);
   }
   const unique = [...byRule.values()].sort((a, b) => RANK[b.level] - RANK[a.level]);
-  const level = unique.reduce<SafetyLevel>((acc, f) => stricter(acc, f.level), 'safe');
-  return { level, findings: unique };
+  return { level: levelOf(unique), findings: unique };
 }
 
 /** The strictest level among findings, `safe` when there are none. */
