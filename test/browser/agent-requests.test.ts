@@ -12,6 +12,7 @@ import {
 import { browserAvailable, signIn, useBrowser } from '../support/browser.js';
 import { call, expectStatus } from '../support/client.js';
 import { fleetplane } from '../support/processes.js';
+import { starterCommands } from '../../src/server/modules/scripts/scripts.starter.js';
 
 // The console is the same on either database (the API under it is tested on both): SQLite only.
 describe.runIf(browserAvailable)('console agent requests', () => {
@@ -30,7 +31,7 @@ describe.runIf(browserAvailable)('console agent requests', () => {
     page.setDefaultTimeout(20_000);
     await signIn(page, owner.email, owner.password);
     await page.getByRole('heading', { name: 'Scripts' }).waitFor();
-    await expect.poll(() => page.getByTestId('script-row').count()).toBe(21);
+    await expect.poll(() => page.getByTestId('script-row').count()).toBe(starterCommands.length);
     const linuxRow = page.getByTestId('script-row').filter({ hasText: 'Uptime and last boot (Linux)' });
     await linuxRow.getByText('Linux', { exact: true }).waitFor();
     await linuxRow.getByText('starter', { exact: true }).waitFor();
@@ -46,7 +47,7 @@ describe.runIf(browserAvailable)('console agent requests', () => {
     await expect.poll(() => page.getByTestId('script-row').count()).toBe(7);
     expect(await page.getByTestId('script-row').filter({ hasText: '(Linux)' }).count()).toBe(0);
     await page.getByRole('button', { name: 'Clear the tag filter' }).click();
-    await expect.poll(() => page.getByTestId('script-row').count()).toBe(21);
+    await expect.poll(() => page.getByTestId('script-row').count()).toBe(starterCommands.length);
 
     await page.getByRole('link', { name: 'Uptime and last boot (Linux)' }).click();
     await page.getByRole('heading', { name: 'Uptime and last boot (Linux)' }).waitFor();

@@ -157,7 +157,7 @@ describe.runIf(browserAvailable)('console assistant', () => {
           call(server, 'GET', `/api/v1/runs/${runId}`, { token: owner.token }),
           200,
         );
-        return now.status === 'running' || now.status === 'queued' ? undefined : now;
+        return now.finished_at ? now : undefined;
       },
       { what: `run ${runId} to end` },
     );

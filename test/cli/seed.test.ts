@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlreadySeeded, seedDemo, type SeedReport } from '../../src/cli/seed.js';
 import { call, expectError, expectStatus, login } from '../support/client.js';
 import { dialects, startTestServer, type TestServer } from '../support/harness.js';
+import { starterCommands } from '../../src/server/modules/scripts/scripts.starter.js';
 
 /** The demo data, made by the same function `fleetplane db seed` calls, on a test database. */
 describe.each(dialects)('cli: db seed on %s', (dialect) => {
@@ -38,7 +39,7 @@ describe.each(dialects)('cli: db seed on %s', (dialect) => {
       ['Ping the WAN (Windows)', 'powershell', 'windows'],
     ]);
     // and the starter commands every new organisation has
-    expect((await get('/api/v1/scripts?tag=starter&limit=50')).items).toHaveLength(21);
+    expect((await get('/api/v1/scripts?tag=starter&limit=50')).items).toHaveLength(starterCommands.length);
     const profiles = (await get('/api/v1/profiles?limit=50')).items;
     expect(profiles.map((p: any) => [p.name, p.target_os_type]).sort()).toEqual([
       ['Linux baseline', 'linux'],

@@ -15,6 +15,7 @@ import type { InstallerValues } from '../../src/server/modules/installers/platfo
 import { darwinScript, linuxScript } from '../../src/server/modules/installers/posix-script.js';
 import { oneLiner } from '../../src/server/modules/installers/quoting.js';
 import { windowsScript } from '../../src/server/modules/installers/windows-script.js';
+import type { PublishedBuild } from '../support/agent-builds.js';
 import { agentRuns, run, writeFakeBuilds, writeFakeTools } from './support.js';
 
 /*
@@ -28,6 +29,7 @@ let hostileServer: string;
 describe('installers: hostile values arrive inert', () => {
   let work: string;
   let buildsDir: string;
+  let builds: PublishedBuild[];
 
   beforeAll(() => {
     work = mkdtempSync(path.join(os.tmpdir(), 'fleetplane-quoting-'));
@@ -35,7 +37,7 @@ describe('installers: hostile values arrive inert', () => {
     hostileToken = `fpe_it's "quoted" $(touch ${markers[0]}) \`touch ${markers[1]}\`; touch ${markers[2]} $HOME \\ ’ ''`;
     hostileServer = `https://fleet.example.test/a'b$(touch ${markers[3]})\`id\`;x`;
     buildsDir = path.join(work, 'builds');
-    writeFakeBuilds(buildsDir, '1.0.0');
+    builds = writeFakeBuilds(buildsDir, '1.0.0');
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -48,11 +50,7 @@ describe('installers: hostile values arrive inert', () => {
       server: hostileServer,
       token: hostileToken,
       version: '1.0.0',
-      sha256: readFileSync(path.join(buildsDir, 'manifest.json'), 'utf8').match(
-        new RegExp(
-          `"file":"fleetplane-agent-${os}-${os === 'darwin' ? 'x64' : arch}-1\\.0\\.0[^"]*","sha256":"([0-9a-f]+)"`,
-        ),
-      )![1]!,
+      sha256: builds.find((b) => b.os === os && b.arch === (os === 'darwin' ? 'x64' : arch))!.sha256,
       downloadUrl: 'http://127.0.0.1:9/never',
       executableName: exe,
       offline: true,
@@ -69,10 +67,7 @@ describe('installers: hostile values arrive inert', () => {
     mkdirSync(logDir);
     writeFakeTools(bin, tools);
     writeFileSync(path.join(dir, 'install.sh'), script);
-    const source = readFileSync(path.join(buildsDir, 'manifest.json'), 'utf8');
-    const file = (JSON.parse(source).builds as { file: string }[]).find((b) =>
-      b.file.startsWith(executable),
-    )!.file;
+    const file = builds.find((b) => b.file.startsWith(executable))!.file;
     copyFileSync(path.join(buildsDir, file), path.join(dir, executable));
     const calls = path.join(dir, 'calls');
     const done = await run('sh', [path.join(dir, 'install.sh')], {
