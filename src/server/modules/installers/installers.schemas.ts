@@ -56,7 +56,13 @@ export const InstallerCommand = Type.Object({
 });
 export type InstallerCommand = Static<typeof InstallerCommand>;
 
-const Locations = Type.Object({ binary: Type.String(), state: Type.String(), service: Type.String() });
+/** Where an installer puts the agent, its state (the agent token) and its service definition. */
+export const InstallLocations = Type.Object({
+  binary: Type.String(),
+  state: Type.String(),
+  service: Type.String(),
+});
+export type InstallLocations = Static<typeof InstallLocations>;
 
 export const InstallerConfig = Type.Object({
   /** What installers embed and download from: FLEETPLANE_PUBLIC_URL, else the request's origin. */
@@ -73,7 +79,7 @@ export const InstallerConfig = Type.Object({
       note: Type.Union([Type.String(), Type.Null()]),
     }),
   ),
-  locations: Type.Object({ linux: Locations, darwin: Locations, windows: Locations }),
+  locations: Type.Object({ linux: InstallLocations, darwin: InstallLocations, windows: InstallLocations }),
   defaults: Type.Object({
     format: InstallerFormat,
     token: Type.Object({ expires_in_hours: Type.Integer(), max_uses: Type.Integer() }),

@@ -1,11 +1,5 @@
 import type { BuildArch, BuildOs } from '../agent-builds/agent-builds.js';
-
-/** Where each installer puts the agent, its state (the agent token) and its service definition. */
-export interface InstallLocations {
-  binary: string;
-  state: string;
-  service: string;
-}
+import type { InstallLocations } from './installers.schemas.js';
 
 export const installLocations: Record<BuildOs, InstallLocations> = {
   linux: {
